@@ -1,0 +1,53 @@
+# tracelet: one static binary, no toolchain on the target.
+#   make demo    the main job, for real, on this host (root)
+#   make test    every test this machine can run: host suite + VM suite
+SHELL       := /bin/bash
+GO          ?= go
+export CGO_ENABLED := 0
+export GOFLAGS     := -buildvcs=false
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+PKGS := ./...
+
+.PHONY: all build test unit lint demo bench clean deps
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o tracelet ./cmd/tracelet
+
+# Test oracles from Debian's packages (never dependencies of the binary).
+deps:
+	@command -v bpftool >/dev/null || { apt-get install -y bpftool >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y bpftool >/dev/null; }; } || echo "deps: bpftool could not be installed"
+
+# The host suite runs as root against the real kernel. Tests that need
+# kprobes skip here with a message (the host has none) and run in vmtest.
+unit: build deps
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: lint unit vmtest
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS) | tee bench.txt
+
+demo: build
+	@./scripts/demo.sh ./tracelet
+
+clean:
+	rm -rf tracelet dist bench.txt
+	$(GO) clean -testcache
+
+# The VM suite (QEMU guests with Debian's kernels) lives in its own fragment.
+-include vmtest.mk
+ifeq ($(wildcard vmtest.mk),)
+vmtest:
+	@echo "vmtest: no VM harness yet"
+endif

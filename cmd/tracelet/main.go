@@ -1,0 +1,72 @@
+// Command tracelet is a Linux tracer in one static binary: it defines
+// kprobes and uprobes through tracefs, streams events from perf rings, and
+// runs BPF programs assembled in Go, with no compiler on the target.
+//
+// The CLI only parses flags and prints; the work is done by the packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Set by the linker (see the Makefile).
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	// SIGINT and SIGTERM cancel the context, so that every command unwinds
+	// through its deferred Close calls and leaves nothing in the kernel.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	app := newApp()
+	if err := app.RunContext(ctx, args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := ec.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "tracelet:", msg)
+			}
+			return ec.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "tracelet:", err)
+		return 1
+	}
+	return 0
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "tracelet",
+		Usage:                "a Linux tracer in one static binary: kprobes, uprobes, tracepoints and BPF, no compiler needed",
+		Version:              versionString(),
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		Commands:             commands(),
+		// Errors are printed once, by run.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func versionString() string {
+	return fmt.Sprintf("%s (commit %s, %s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// usageError is returned for bad flags or arguments: exit status 2, as the
+// shell tools our users know do.
+func usageError(format string, a ...any) error {
+	return cli.Exit(fmt.Sprintf(format, a...), 2)
+}

@@ -1,0 +1,61 @@
+// Package testenv tells tests what the machine they run on can do, so that a
+// test skips only for a capability the kernel really lacks and says which.
+//
+// Inside the VM suite (TRACELET_VM=1, set by the guest's /init) nothing may
+// skip: a missing capability there is a failure, because the guest kernels
+// were chosen for having it.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// InVM reports whether the test runs inside a guest of the VM suite.
+func InVM() bool { return os.Getenv("TRACELET_VM") == "1" }
+
+// InCI reports whether the test runs under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// RequireRoot fails or skips a test that needs root. Under CI and in the VM
+// suite we are root, so not being root there is a failure.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() || InVM() {
+		t.Fatal("test needs root, and CI and the VM suite run as root")
+	}
+	t.Skip("test needs root (run as root, or through make test)")
+}
+
+// tracefsDirs are tried in order; the tracefs package does the real
+// discovery, this only answers "does the kernel have kprobes at all".
+var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+
+// HasKprobes reports whether the running kernel offers kprobe_events.
+func HasKprobes() bool {
+	for _, d := range tracefsDirs {
+		if _, err := os.Stat(d + "/kprobe_events"); err == nil {
+			return true
+		}
+	}
+	// CONFIG_KPROBES also exposes the PMU even when tracefs is not mounted.
+	_, err := os.Stat("/sys/bus/event_source/devices/kprobe/type")
+	return err == nil
+}
+
+// RequireKprobes skips on a kernel without kprobes (the development host has
+// CONFIG_KPROBES off) and fails inside the VM suite, whose kernels have them.
+func RequireKprobes(t testing.TB) {
+	t.Helper()
+	RequireRoot(t)
+	if HasKprobes() {
+		return
+	}
+	if InVM() {
+		t.Fatal("guest kernel has no kprobe_events, but every VM-suite kernel must have kprobes")
+	}
+	t.Skip("this kernel has no kprobes (CONFIG_KPROBES is off): the test runs in the VM suite (make vmtest)")
+}

@@ -1,0 +1,113 @@
+// Command testprog is the traced workload of tracelet's integration tests.
+// It calls functions whose arguments and return values the tests know, so
+// that a probe's decoded values can be checked exactly.
+//
+// cabiTarget is entered with its six arguments in the C ABI's argument
+// registers (System V on amd64, AAPCS64 on arm64), put there by the assembly
+// trampoline cabi6. That gives a uprobe target that behaves like a C function
+// without a C compiler, on every architecture we cross-build for.
+//
+//	testprog calls N A B     call cabi6(A, B, A+1, B+1, A+2, B+2) and goTarget(A, B) N times
+//	testprog str S [N]       call cabi6(&S[0], len(S), ...) N times (default 1): arg0 points to S, NUL-terminated
+//	testprog threads T N A   start T new threads that each make N calls of cabi6(A, tid, ...)
+//	testprog wait            print "ready", wait for a line on stdin, then behave as the rest of argv
+//	testprog open PATH       open PATH (read-only) and report the errno, for syscall probes
+//	testprog exit CODE       exit with CODE
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// cabi6 loads its arguments into the C argument registers and calls
+// cabiTarget, returning what cabiTarget left in the return register.
+func cabi6(a, b, c, d, e, f uint64) uint64
+
+// cabiTarget returns the sum of its six register arguments. It is never
+// called from Go; only cabi6 calls it.
+func cabiTarget()
+
+// goTarget is a plain Go function, for probes that use Go's own register ABI.
+//
+//go:noinline
+func goTarget(a, b int64) int64 { return a*1000 + b }
+
+var sink int64
+
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "wait" {
+		fmt.Println("ready")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|exit ...")
+		os.Exit(2)
+	}
+	num := func(i int) uint64 {
+		if i >= len(args) {
+			fmt.Fprintf(os.Stderr, "testprog %s: missing argument %d\n", args[0], i)
+			os.Exit(2)
+		}
+		v, err := strconv.ParseUint(args[i], 0, 64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testprog %s: %v\n", args[0], err)
+			os.Exit(2)
+		}
+		return v
+	}
+	switch args[0] {
+	case "calls":
+		n, a, b := num(1), num(2), num(3)
+		for i := uint64(0); i < n; i++ {
+			sink += int64(cabi6(a, b, a+1, b+1, a+2, b+2))
+			sink += goTarget(int64(a), int64(b))
+		}
+	case "str":
+		s := append([]byte(args[1]), 0)
+		n := uint64(1)
+		if len(args) > 2 {
+			n = num(2)
+		}
+		for i := uint64(0); i < n; i++ {
+			sink += int64(cabi6(uint64(uintptr(unsafe.Pointer(&s[0]))), uint64(len(s)-1), 0, 0, 0, 0))
+		}
+		runtime.KeepAlive(s)
+	case "threads":
+		t, n, a := num(1), num(2), num(3)
+		var wg sync.WaitGroup
+		for j := uint64(0); j < t; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread() // a new thread for each, never reused
+				tid := uint64(syscall.Gettid())
+				for i := uint64(0); i < n; i++ {
+					cabi6(a, tid, 0, 0, 0, 0)
+				}
+			}()
+		}
+		wg.Wait()
+	case "open":
+		fd, err := syscall.Open(args[1], syscall.O_RDONLY, 0)
+		if err != nil {
+			fmt.Println("errno", int(err.(syscall.Errno)))
+			return
+		}
+		syscall.Close(fd)
+		fmt.Println("errno 0")
+	case "exit":
+		os.Exit(int(num(1)))
+	default:
+		fmt.Fprintf(os.Stderr, "testprog: unknown command %q\n", args[0])
+		os.Exit(2)
+	}
+}
