@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/perf"
+)
+
+// finding is one line of the doctor's report: a feature, whether the kernel
+// offers it, and why we think so.
+type finding struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason"`
+}
+
+type doctorReport struct {
+	Kernel   string    `json:"kernel"`
+	Version  string    `json:"version"`
+	Arch     string    `json:"arch"`
+	Tracelet string    `json:"tracelet"`
+	Features []finding `json:"features"`
+}
+
+func doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "report what this kernel offers for tracing, each feature yes or no with a reason",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"}},
+		Action: func(c *cli.Context) error {
+			r := diagnose()
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			return printDoctor(c, r)
+		},
+	}
+}
+
+func printDoctor(c *cli.Context, r doctorReport) error {
+	w := tabwriter.NewWriter(c.App.Writer, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(w, "kernel\t%s %s (%s)\n", r.Kernel, r.Version, r.Arch)
+	fmt.Fprintf(w, "tracelet\t%s\n\n", r.Tracelet)
+	for _, f := range r.Features {
+		yes := "no"
+		if f.OK {
+			yes = "yes"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", f.Name, yes, f.Reason)
+	}
+	return w.Flush()
+}
+
+func diagnose() doctorReport {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	r := doctorReport{
+		Kernel:   unix.ByteSliceToString(u.Release[:]),
+		Version:  unix.ByteSliceToString(u.Version[:]),
+		Arch:     unix.ByteSliceToString(u.Machine[:]),
+		Tracelet: versionString(),
+	}
+	add := func(name string, ok bool, format string, a ...any) {
+		r.Features = append(r.Features, finding{Name: name, OK: ok, Reason: fmt.Sprintf(format, a...)})
+	}
+
+	euid := os.Geteuid()
+	add("root", euid == 0, "euid %d", euid)
+	r.Features = append(r.Features, tracefsFindings()...)
+	for _, name := range []string{"kprobe", "uprobe"} {
+		p, err := perf.LookupPMU(name)
+		if err != nil {
+			add(name+" PMU", false, "%v", err)
+			continue
+		}
+		add(name+" PMU", true, "perf type %d, retprobe bit %d (/sys/bus/event_source/devices/%s)", p.Type, p.RetprobeBit, name)
+	}
+	r.Features = append(r.Features, bpfFindings()...)
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
+		add("BTF", true, "/sys/kernel/btf/vmlinux (tracelet does not need it)")
+	} else {
+		add("BTF", false, "no /sys/kernel/btf/vmlinux (tracelet does not need it)")
+	}
+	if p, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {
+		v, _ := strconv.Atoi(strings.TrimSpace(string(p)))
+		add("perf_event_paranoid", v <= 1 || euid == 0, "%d%s", v, paranoidNote(v, euid))
+	} else {
+		add("perf_event_paranoid", false, "cannot read /proc/sys/kernel/perf_event_paranoid: %v", err)
+	}
+	add("lockdown", lockdownOK(), "%s", lockdownState())
+	return r
+}
+
+func paranoidNote(v, euid int) string {
+	switch {
+	case euid == 0:
+		return " (root is not limited by it)"
+	case v >= 2:
+		return " (only user-space measurement of own processes without CAP_PERFMON)"
+	}
+	return ""
+}
+
+// lockdownState reads the kernel lockdown LSM's mode: "[none] integrity
+// confidentiality". Under confidentiality, BPF reads of kernel memory and
+// kprobes fetching kernel memory are refused.
+func lockdownState() string {
+	b, err := os.ReadFile("/sys/kernel/security/lockdown")
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no lockdown LSM (securityfs lockdown file absent)"
+	}
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if j := strings.IndexByte(s[i:], ']'); j > 0 {
+			return "mode " + s[i+1:i+j]
+		}
+	}
+	return s
+}
+
+func lockdownOK() bool {
+	s := lockdownState()
+	return !strings.Contains(s, "mode integrity") && !strings.Contains(s, "mode confidentiality")
+}
