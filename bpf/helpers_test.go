@@ -1,0 +1,412 @@
+package bpf
+
+// Test helpers that talk to tracefs and perf directly: the tracefs and perf
+// packages are written concurrently and bpf must not depend on them.
+
+import (
+	"bufio"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+var tracefsOnce struct {
+	sync.Once
+	dir string
+	err error
+}
+
+// tracefsDir finds tracefs through mountinfo, mounting it when absent.
+func tracefsDir(t testing.TB) string {
+	t.Helper()
+	testenv.RequireRoot(t)
+	tracefsOnce.Do(func() {
+		f, err := os.Open("/proc/self/mountinfo")
+		if err != nil {
+			tracefsOnce.err = err
+			return
+		}
+		defer f.Close()
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			// "... mountpoint opts - fstype source superopts"
+			fields := strings.Fields(s.Text())
+			for i, fld := range fields {
+				if fld == "-" && i+1 < len(fields) && fields[i+1] == "tracefs" {
+					tracefsOnce.dir = fields[4]
+					return
+				}
+			}
+		}
+		if err := unix.Mount("nodev", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+			tracefsOnce.err = fmt.Errorf("tracefs is not mounted and mounting it failed: %w", err)
+			return
+		}
+		tracefsOnce.dir = "/sys/kernel/tracing"
+	})
+	if tracefsOnce.err != nil {
+		t.Fatal(tracefsOnce.err)
+	}
+	return tracefsOnce.dir
+}
+
+func readEventID(t testing.TB, dir string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(dir + "/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// tracepointID is the id of events/<sys>/<ev>.
+func tracepointID(t testing.TB, sys, ev string) uint64 {
+	return readEventID(t, tracefsDir(t)+"/events/"+sys+"/"+ev)
+}
+
+func appendControl(t testing.TB, file, line string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(line + "\n") // one definition per write()
+	return err
+}
+
+// symbolFileOffset resolves sym in the ELF file path to a file offset, via
+// the PT_LOAD segment that holds its address: uprobe_events wants file
+// offsets, not addresses.
+func symbolFileOffset(t testing.TB, path, sym string) uint64 {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name != sym {
+			continue
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 && s.Value >= p.Vaddr && s.Value < p.Vaddr+p.Memsz {
+				return s.Value - p.Vaddr + p.Off
+			}
+		}
+		t.Fatalf("%s: symbol %s at %#x is in no executable PT_LOAD", path, sym, s.Value)
+	}
+	t.Fatalf("%s: no symbol %s", path, sym)
+	return 0
+}
+
+// uprobe defines p:tracelet_<pid>/<ev> path:off fetchargs and returns the
+// event directory; cleanup removes it.
+func uprobe(t testing.TB, ev, path string, off uint64, fetchargs string) string {
+	t.Helper()
+	dir := tracefsDir(t)
+	group := fmt.Sprintf("tracelet_%d", os.Getpid())
+	def := fmt.Sprintf("p:%s/%s %s:0x%x %s", group, ev, path, off, fetchargs)
+	if err := appendControl(t, dir+"/uprobe_events", strings.TrimSpace(def)); err != nil {
+		t.Fatalf("define uprobe %q: %v", def, err)
+	}
+	t.Cleanup(func() {
+		if err := appendControl(t, dir+"/uprobe_events", fmt.Sprintf("-:%s/%s", group, ev)); err != nil {
+			t.Errorf("remove uprobe %s/%s: %v", group, ev, err)
+		}
+	})
+	return dir + "/events/" + group + "/" + ev
+}
+
+// cabiUprobe puts a uprobe on testprog's C-ABI target.
+func cabiUprobe(t testing.TB, ev, fetchargs string) (evdir, prog string) {
+	prog = testenv.TestProg(t)
+	off := symbolFileOffset(t, prog, testenv.CABITarget)
+	return uprobe(t, ev, prog, off, fetchargs), prog
+}
+
+func runTestProg(t testing.TB, prog string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testprog %v: %v\n%s", args, err, out)
+	}
+}
+
+func mustMap(t testing.TB, spec MapSpec) *Map {
+	t.Helper()
+	testenv.RequireRoot(t)
+	m, err := NewMap(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func mustProgram(t *testing.T, spec ProgramSpec) *Program {
+	t.Helper()
+	testenv.RequireRoot(t)
+	if spec.License == "" {
+		spec.License = "GPL"
+	}
+	p, err := NewProgram(spec)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	checkBpftool(t, p)
+	return p
+}
+
+// hostArch is the pt_regs table entry of this machine.
+func hostArch(t testing.TB) *asm.Arch {
+	a, err := asm.HostArch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// --- a minimal perf ring reader, enough to count records in tests ---
+
+type perfRing struct {
+	fd   int
+	mem  []byte
+	data []byte
+}
+
+const perfRingPages = 16
+
+// openPerf opens attr on cpu (all processes) and maps its ring.
+func openPerf(t testing.TB, attr unix.PerfEventAttr, cpu int) *perfRing {
+	t.Helper()
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		t.Fatalf("perf_event_open on cpu %d: %v", cpu, err)
+	}
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(fd, 0, page*(1+perfRingPages), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatalf("mmap perf ring: %v", err)
+	}
+	r := &perfRing{fd: fd, mem: mem, data: mem[page:]}
+	t.Cleanup(func() { unix.Munmap(mem); unix.Close(fd) })
+	return r
+}
+
+// samples returns the PERF_SAMPLE_RAW payloads written so far and fails on
+// lost records.
+func (r *perfRing) samples(t testing.TB) [][]byte {
+	t.Helper()
+	// struct perf_event_mmap_page: data_head at 1024, data_tail at 1032.
+	head := *(*uint64)(unsafe.Pointer(&r.mem[1024]))
+	tail := *(*uint64)(unsafe.Pointer(&r.mem[1032]))
+	size := uint64(len(r.data))
+	var out [][]byte
+	for tail < head {
+		var hdr [8]byte
+		for i := range hdr {
+			hdr[i] = r.data[(tail+uint64(i))%size]
+		}
+		typ, n := binary.NativeEndian.Uint32(hdr[:]), uint64(binary.NativeEndian.Uint16(hdr[6:]))
+		rec := make([]byte, n)
+		for i := range rec {
+			rec[i] = r.data[(tail+uint64(i))%size]
+		}
+		switch typ {
+		case unix.PERF_RECORD_SAMPLE:
+			raw := binary.NativeEndian.Uint32(rec[8:])
+			out = append(out, rec[12:12+raw])
+		case 2: // PERF_RECORD_LOST
+			t.Fatalf("perf ring lost %d records", binary.NativeEndian.Uint64(rec[16:]))
+		}
+		tail += n
+	}
+	*(*uint64)(unsafe.Pointer(&r.mem[1032])) = tail
+	return out
+}
+
+func possibleCPUs(t testing.TB) int {
+	n, err := PossibleCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func onlineCPUs(t testing.TB) []int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpus []int
+	for _, part := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		lo, hi, ok := strings.Cut(part, "-")
+		if !ok {
+			hi = lo
+		}
+		a, _ := strconv.Atoi(lo)
+		z, _ := strconv.Atoi(hi)
+		for c := a; c <= z; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
+}
+
+// --- bpftool as the oracle of the disassembler ---
+
+var kallsyms struct {
+	once  sync.Once
+	addrs []uint64
+	names []string
+	base  uint64
+}
+
+func loadKallsyms() {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	type sym struct {
+		a uint64
+		n string
+	}
+	var syms []sym
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		a, err := strconv.ParseUint(fields[0], 16, 64)
+		if err != nil || a == 0 {
+			continue
+		}
+		if fields[2] == "__bpf_call_base" {
+			kallsyms.base = a
+		}
+		syms = append(syms, sym{a, fields[2]})
+	}
+	// bpftool keeps the first of equal addresses after a sort; a stable
+	// sort on file order gives the same pick.
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].a < syms[j].a })
+	for _, s := range syms {
+		kallsyms.addrs = append(kallsyms.addrs, s.a)
+		kallsyms.names = append(kallsyms.names, s.n)
+	}
+}
+
+// kernelCallName names a translated helper call as bpftool does: the
+// kallsyms symbol at __bpf_call_base + imm, or the address.
+func kernelCallName(ins asm.Instruction) string {
+	kallsyms.once.Do(loadKallsyms)
+	addr := kallsyms.base + uint64(int64(int32(ins.Constant)))
+	i := sort.Search(len(kallsyms.addrs), func(i int) bool { return kallsyms.addrs[i] >= addr })
+	if i < len(kallsyms.addrs) && kallsyms.addrs[i] == addr {
+		return kallsyms.names[i]
+	}
+	return fmt.Sprintf("0x%x", addr)
+}
+
+func checkBpftool(t *testing.T, p *Program) {
+	t.Run("bpftool", func(t *testing.T) {
+		bpftool, err := exec.LookPath("bpftool")
+		if err != nil {
+			if testenv.InCI() || testenv.InVM() {
+				t.Fatal("bpftool is not installed; the disassembler is compared against it (apt-get install bpftool)")
+			}
+			t.Skip("bpftool is not installed (apt-get install bpftool); skipping the disassembler comparison")
+		}
+		info, err := p.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bpftool, "prog", "dump", "xlated", "id", strconv.Itoa(int(info.ID))).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bpftool: %v\n%s", err, out)
+		}
+		var b strings.Builder
+		info.Xlated.Format(&b, &asm.FormatOptions{CallName: kernelCallName, Legacy: bpftoolIsLegacy(bpftool)})
+		want := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+		got := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+		for i := 0; i < max(len(want), len(got)); i++ {
+			var w, g string
+			if i < len(want) {
+				w = want[i]
+			}
+			if i < len(got) {
+				g = got[i]
+			}
+			if w != g {
+				t.Errorf("line %d:\n bpftool: %q\n    ours: %q", i, w, g)
+			}
+		}
+	})
+}
+
+// bpftoolIsLegacy reports whether bpftool's copy of disasm.c predates the
+// forms of Linux 6.6-6.8: bpftool 7.1-7.3 (Debian bookworm ships 7.1).
+func bpftoolIsLegacy(bpftool string) bool {
+	out, err := exec.Command(bpftool, "version").Output()
+	if err != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(strings.Fields(string(out) + " x x")[1], "v"), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major < 7 || major == 7 && minor < 4
+}
+
+// fieldOffset reads a field's offset in the raw record from the event's
+// format file ("field:u64 a;\toffset:16;\tsize:8;\tsigned:0;").
+func fieldOffset(t testing.TB, evdir, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(evdir + "/format")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		decl, rest, ok := strings.Cut(strings.TrimSpace(line), ";")
+		if !ok || !strings.HasPrefix(decl, "field:") {
+			continue
+		}
+		f := strings.Fields(decl)
+		if f[len(f)-1] != name {
+			continue
+		}
+		_, after, _ := strings.Cut(rest, "offset:")
+		off, _, _ := strings.Cut(after, ";")
+		n, err := strconv.Atoi(off)
+		if err != nil {
+			t.Fatalf("format of %s: %q", evdir, line)
+		}
+		return n
+	}
+	t.Fatalf("format of %s has no field %s", evdir, name)
+	return 0
+}

@@ -1,0 +1,211 @@
+package bpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Ring buffer record header bits (include/uapi/linux/bpf.h).
+const (
+	ringbufBusyBit    = 1 << 31 // BPF_RINGBUF_BUSY_BIT: reserved, not yet submitted
+	ringbufDiscardBit = 1 << 30 // BPF_RINGBUF_DISCARD_BIT: discarded, skip
+	ringbufHdrSize    = 8       // BPF_RINGBUF_HDR_SZ
+)
+
+// ErrClosed is returned by a reader that was closed.
+var ErrClosed = errors.New("reader closed")
+
+// RingBufReader consumes a BPF_MAP_TYPE_RINGBUF map (5.8+).
+//
+// The kernel exposes the ring as two mappings: a consumer page that user
+// space writes, and a read-only producer page followed by the data pages
+// mapped twice in a row, so that a record that wraps around the end is
+// still one contiguous slice. Records are returned as views into that
+// mapping, without copying.
+type RingBufReader struct {
+	m        *Map
+	cons     []byte // consumer page (rw)
+	prod     []byte // producer page + 2 × data (ro)
+	data     []byte
+	mask     uint64
+	epfd     int
+	evfd     int // wakes a blocked Read when its context ends or on Close
+	pending  uint64
+	havePend bool
+	mu       sync.Mutex
+	closed   atomic.Bool
+	events   [2]unix.EpollEvent
+}
+
+// NewRingBufReader maps m, a RingBuf map.
+func NewRingBufReader(m *Map) (*RingBufReader, error) {
+	if m.spec.Type != RingBuf {
+		return nil, fmt.Errorf("ring buffer reader: map %s is a %s, not a ringbuf", m.name, m.spec.Type)
+	}
+	page := os.Getpagesize()
+	size := int(m.spec.MaxEntries)
+	r := &RingBufReader{m: m, mask: uint64(size - 1), epfd: -1, evfd: -1}
+	var err error
+	if r.cons, err = unix.Mmap(m.fd, 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return nil, &Error{Op: "mmap consumer page of", Object: "ring buffer " + m.name, Err: err}
+	}
+	if r.prod, err = unix.Mmap(m.fd, int64(page), page+2*size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
+		r.Close()
+		return nil, &Error{Op: "mmap producer pages of", Object: "ring buffer " + m.name, Err: err}
+	}
+	r.data = r.prod[page:]
+	if r.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		r.Close()
+		return nil, &Error{Op: "epoll_create for", Object: "ring buffer " + m.name, Err: err}
+	}
+	if r.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		r.Close()
+		return nil, &Error{Op: "eventfd for", Object: "ring buffer " + m.name, Err: err}
+	}
+	for _, fd := range []int{m.fd, r.evfd} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			r.Close()
+			return nil, &Error{Op: "epoll_ctl for", Object: "ring buffer " + m.name, Err: err}
+		}
+	}
+	return r, nil
+}
+
+func (r *RingBufReader) consumerPos() *uint64 { return (*uint64)(unsafe.Pointer(&r.cons[0])) }
+func (r *RingBufReader) producerPos() *uint64 { return (*uint64)(unsafe.Pointer(&r.prod[0])) }
+
+// next returns the next submitted record at or after the consumer position,
+// skipping discarded ones. ok is false when none is ready.
+func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
+	cons := atomic.LoadUint64(r.consumerPos())
+	for {
+		prod := atomic.LoadUint64(r.producerPos())
+		if cons >= prod {
+			return nil, cons, false
+		}
+		off := cons & r.mask
+		hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[off])))
+		if hdr&ringbufBusyBit != 0 {
+			// Reserved but not yet submitted: records are consumed in
+			// order, so wait for this one.
+			return nil, cons, false
+		}
+		n := uint64(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+		end = cons + (n+ringbufHdrSize+7)&^7
+		if hdr&ringbufDiscardBit != 0 {
+			atomic.StoreUint64(r.consumerPos(), end)
+			cons = end
+			continue
+		}
+		start := off + ringbufHdrSize
+		return r.data[start : start+n : start+n], end, true
+	}
+}
+
+// release gives the space of the previously returned record back to the
+// producer.
+func (r *RingBufReader) release() {
+	if r.havePend {
+		atomic.StoreUint64(r.consumerPos(), r.pending)
+		r.havePend = false
+	}
+}
+
+// Read returns the next record, waiting until one is submitted, ctx ends
+// (ctx.Err()), or the reader is closed (ErrClosed). The slice is a view
+// into the ring, valid until the next Read or Close.
+func (r *RingBufReader) Read(ctx context.Context) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.release()
+	for {
+		if r.closed.Load() {
+			return nil, ErrClosed
+		}
+		if sample, end, ok := r.next(); ok {
+			r.pending, r.havePend = end, true
+			return sample, nil
+		}
+		if err := r.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait blocks in epoll until the kernel signals data, ctx ends or Close.
+func (r *RingBufReader) wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, r.kick)
+	defer stop()
+	timeout := -1
+	if dl, ok := ctx.Deadline(); ok {
+		// The AfterFunc fires at the deadline too; the timeout only
+		// bounds a lost wakeup.
+		timeout = int(time.Until(dl)/time.Millisecond) + 1
+	}
+	n, err := unix.EpollWait(r.epfd, r.events[:], timeout)
+	if err != nil && err != unix.EINTR {
+		return &Error{Op: "epoll_wait on", Object: "ring buffer " + r.m.name, Err: err}
+	}
+	for i := 0; i < n; i++ {
+		if int(r.events[i].Fd) == r.evfd {
+			var buf [8]byte
+			unix.Read(r.evfd, buf[:])
+		}
+	}
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+func (r *RingBufReader) kick() {
+	one := [8]byte{1}
+	unix.Write(r.evfd, one[:])
+}
+
+// Available is the number of bytes the producer has written and the
+// consumer not yet released.
+func (r *RingBufReader) Available() uint64 {
+	return atomic.LoadUint64(r.producerPos()) - atomic.LoadUint64(r.consumerPos())
+}
+
+// Close unmaps the ring; it does not close the map. A Read blocked in
+// another goroutine returns ErrClosed.
+func (r *RingBufReader) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	if r.evfd >= 0 {
+		r.kick()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cons != nil {
+		r.release()
+		unix.Munmap(r.cons)
+		r.cons = nil
+	}
+	if r.prod != nil {
+		unix.Munmap(r.prod)
+		r.prod = nil
+	}
+	if r.epfd >= 0 {
+		unix.Close(r.epfd)
+	}
+	if r.evfd >= 0 {
+		unix.Close(r.evfd)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package bpf
+
+import "fmt"
+
+// MapType is enum bpf_map_type.
+type MapType uint32
+
+// Map types tracelet uses.
+const (
+	Hash           MapType = 1
+	Array          MapType = 2
+	ProgramArray   MapType = 3
+	PerfEventArray MapType = 4
+	PerCPUHash     MapType = 5
+	PerCPUArray    MapType = 6
+	StackTrace     MapType = 7
+	LRUHash        MapType = 9
+	LRUCPUHash     MapType = 10
+	RingBuf        MapType = 27
+)
+
+type kernelFeature struct {
+	name string
+	min  string
+}
+
+var mapTypes = map[MapType]kernelFeature{
+	Hash:           {"hash", "3.19"},
+	Array:          {"array", "3.19"},
+	ProgramArray:   {"prog_array", "4.2"},
+	PerfEventArray: {"perf_event_array", "4.3"},
+	PerCPUHash:     {"percpu_hash", "4.6"},
+	PerCPUArray:    {"percpu_array", "4.6"},
+	StackTrace:     {"stack_trace", "4.6"},
+	LRUHash:        {"lru_hash", "4.10"},
+	LRUCPUHash:     {"lru_percpu_hash", "4.10"},
+	RingBuf:        {"ringbuf", "5.8"},
+}
+
+func (t MapType) String() string {
+	if f, ok := mapTypes[t]; ok {
+		return f.name
+	}
+	return fmt.Sprintf("MapType(%d)", uint32(t))
+}
+
+// MinKernel is the first kernel with the map type.
+func (t MapType) MinKernel() string { return mapTypes[t].min }
+
+// PerCPU reports whether lookups return one value per possible CPU.
+func (t MapType) PerCPU() bool { return t == PerCPUHash || t == PerCPUArray || t == LRUCPUHash }
+
+// ProgramType is enum bpf_prog_type.
+type ProgramType uint32
+
+// Program types tracelet loads.
+const (
+	SocketFilter  ProgramType = 1
+	Kprobe        ProgramType = 2 // also uprobes
+	TracePoint    ProgramType = 5
+	PerfEvent     ProgramType = 7
+	RawTracepoint ProgramType = 17
+)
+
+var progTypes = map[ProgramType]kernelFeature{
+	SocketFilter:  {"socket_filter", "3.19"},
+	Kprobe:        {"kprobe", "4.1"},
+	TracePoint:    {"tracepoint", "4.7"},
+	PerfEvent:     {"perf_event", "4.9"},
+	RawTracepoint: {"raw_tracepoint", "4.17"},
+}
+
+func (t ProgramType) String() string {
+	if f, ok := progTypes[t]; ok {
+		return f.name
+	}
+	return fmt.Sprintf("ProgramType(%d)", uint32(t))
+}
+
+// MinKernel is the first kernel with the program type.
+func (t ProgramType) MinKernel() string { return progTypes[t].min }
