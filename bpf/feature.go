@@ -189,13 +189,13 @@ func Features() []Feature {
 		out = append(out, Feature{"helper " + fn.String(), helperMinKernel[fn], HaveHelper(Kprobe, fn)})
 	}
 	out = append(out, Feature{"perf event links (BPF_LINK_CREATE)", "5.15", HavePerfEventLink()})
-	out = append(out, Feature{"memlock accounting (pre-5.11 kernels)", "", memlockFeature()})
+	out = append(out, Feature{"BPF memory charged to memcg, not memlock", "5.11", memlockFeature()})
 	return out
 }
 
 func memlockFeature() error {
 	if MemlockCharged() {
-		return errors.New("kernel charges BPF memory to RLIMIT_MEMLOCK; raised the limit")
+		return errors.New("this kernel charges BPF memory to RLIMIT_MEMLOCK (before 5.11): tracelet raises the limit")
 	}
 	return nil
 }

@@ -11,9 +11,12 @@ import (
 func bpfFindings() []finding {
 	var out []finding
 	for _, f := range bpf.Features() {
-		if f.Err == nil {
+		switch {
+		case f.Err == nil && f.MinKernel == "":
+			out = append(out, finding{Name: f.Name, OK: true, Reason: "probed"})
+		case f.Err == nil:
 			out = append(out, finding{Name: f.Name, OK: true, Reason: fmt.Sprintf("probed (Linux %s+)", f.MinKernel)})
-		} else {
+		default:
 			out = append(out, finding{Name: f.Name, OK: false, Reason: f.Err.Error()})
 		}
 	}

@@ -1,0 +1,65 @@
+package kprobeevents
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse: Parse never panics, an accepted definition's canonical form
+// parses back to itself, and no accepted definition can carry a newline or
+// a second command.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"p do_sys_open dfd=%ax:x64",
+		"r16:myprobe do_sys_open $retval",
+		"p:uprobes/p_bash_0x4245c0 /bin/bash:0x00000000000b0a10 arg1=%di:u64",
+		"p:g/e /bin/bash:0x10%return(0x20) a=+u8(+0(%dx)):x32[3] b=%ax:b3@2/8",
+		"p:ev vfs_read a=\\123 b=\\\"str\" c=@jiffies+8 d=$stack3 e=$comm f=+0(%di):string[4]",
+		"-:kprobes/foo",
+		"p:ev vfs_read f=%di:%pD",
+		"r:ev vfs_read $arg1 filp->f_pos",
+	} {
+		f.Add(s, uint8(0), uint8(0))
+	}
+	kernels := []Kernel{{}, {6, 1}, {6, 12}, {5, 4}, {4, 9}}
+	f.Fuzz(func(t *testing.T, def string, archSel, sel uint8) {
+		opts := Options{
+			Arch:   Arches[int(archSel)%len(Arches)],
+			Target: Target(sel % 3),
+			Kernel: kernels[int(sel/3)%len(kernels)],
+		}
+		d, err := Parse(def, opts)
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok {
+				t.Fatalf("Parse(%q) returned %T, want *Error", def, err)
+			}
+			if e.Col < 0 || e.Kind.String() == "" || e.Msg == "" {
+				t.Fatalf("Parse(%q): bad error %+v", def, e)
+			}
+			_ = e.Caret()
+			_ = e.Error()
+			return
+		}
+		once := Format(d)
+		if strings.ContainsAny(once, "\n\r\x00;#") {
+			t.Fatalf("Parse(%q) accepted, canonical %q has an unsafe character", def, once)
+		}
+		if p, ok := d.(*Probe); ok {
+			opts.Target = TargetKprobe
+			if p.Type.IsUser() {
+				opts.Target = TargetUprobe
+			}
+			if err := p.Validate(opts); err != nil {
+				t.Fatalf("Parse(%q) = %q, but Validate: %v", def, once, err)
+			}
+		}
+		d2, err := Parse(once, opts)
+		if err != nil {
+			t.Fatalf("canonical %q of %q does not parse: %v", once, def, err)
+		}
+		if twice := Format(d2); twice != once {
+			t.Fatalf("not idempotent:\n in    %q\n once  %q\n twice %q", def, once, twice)
+		}
+	})
+}
