@@ -8,6 +8,7 @@ func commands() []*cli.Command {
 		doctorCommand(),
 		listCommand(),
 		probeCommand(),
+		traceCommand(),
 		versionCommand(),
 	}
 }

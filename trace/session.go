@@ -1,0 +1,485 @@
+package trace
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/kprobeevents"
+	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/tracefs"
+)
+
+// Options configure a Session.
+type Options struct {
+	// Specs are probe definitions (kernel syntax or perf-tools shorthand)
+	// and tracepoints (SYSTEM:EVENT).
+	Specs []string
+	// Filter is a kernel-side filter in the ftrace filter language, set on
+	// every event ("" for none).
+	Filter string
+	// PID traces only that process and every thread it has or will have;
+	// 0 traces every task.
+	PID int
+	// Stacks adds kernel and user call chains (PERF_SAMPLE_CALLCHAIN).
+	Stacks bool
+	// RingSize is each CPU's ring in bytes (0: perf.DefaultRingSize).
+	RingSize int
+	// Latency bounds how long a record may wait in a ring that has not
+	// reached its wakeup watermark (0: 100ms). The rings wake the reader
+	// per watermark, not per record, which is what keeps a busy trace
+	// cheap; a quiet trace is polled at this interval instead.
+	Latency time.Duration
+	// Grammar describes the running kernel to the probe grammar; the zero
+	// value checks for the host architecture and the newest kernel.
+	Grammar kprobeevents.Options
+	// FS is the tracefs to use; nil means tracefs.Find().
+	FS *tracefs.FS
+	// Group is the owner group probes are defined in; "" means
+	// tracefs.OwnerGroup(os.Getpid()).
+	Group string
+}
+
+// Event is one event a session traces.
+type Event struct {
+	Spec   Spec
+	ID     uint32
+	Format *tracefs.Format
+	dec    *tracefs.Decoder
+	hex    map[string]bool
+	// the special fields of probe events, -1 when absent
+	probeIP, probeFunc, probeRetIP int
+}
+
+// Name is SYSTEM:EVENT.
+func (e *Event) Name() string { return e.Spec.System + ":" + e.Spec.Event }
+
+// Hex reports whether the kernel prints field i of Format.Fields in hex.
+func (e *Event) Hex(i int) bool { return e.hex[e.Format.Fields[i].Name] }
+
+// Sample is one decoded event. Fields and every view in it are valid until
+// the next call to Next.
+type Sample struct {
+	Event     *Event
+	CPU       int
+	Pid, Tid  int
+	Time      uint64 // perf clock (the kernel's local clock), ns
+	Comm      string // the thread's command name when it fired, "<...>" if unknown
+	Record    tracefs.Record
+	Callchain perf.Callchain
+}
+
+// Session is a live trace: probes defined in an owner group, perf events
+// open on every CPU (or on one process), and a reader over their rings.
+// Close removes everything it created, whatever happened before.
+type Session struct {
+	opts      Options
+	fs        *tracefs.FS
+	group     string
+	events    []*Event
+	byID      map[uint16]*Event
+	defined   []*kprobeevents.Probe
+	perfEvs   []*perf.Event
+	leaders   []*perf.Event
+	commEvs   []*perf.Event
+	reader    *perf.Reader
+	st        perf.SampleType
+	countLost bool
+
+	sample    perf.Sample
+	comms     comms
+	out       Sample
+	delivered uint64
+	idleAt    time.Time
+	latency   time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
+	stopped   bool
+	stopMu    sync.Mutex
+}
+
+// ErrIdle is returned by Next when nothing arrived for Options.Latency,
+// so that a caller can flush buffered output. Call Next again.
+var ErrIdle = errors.New("trace: idle")
+
+// New validates every spec, sweeps the leftovers of dead tracelet runs,
+// defines the probes, sets the filter and opens the perf events, disabled.
+// Call Start to enable them all at once. On error everything done so far
+// is undone.
+func New(opts Options) (_ *Session, err error) {
+	s := &Session{opts: opts, byID: map[uint16]*Event{}, latency: opts.Latency}
+	if s.latency <= 0 {
+		s.latency = 100 * time.Millisecond
+	}
+	s.fs = opts.FS
+	if s.fs == nil {
+		if s.fs, err = tracefs.Find(); err != nil {
+			return nil, err
+		}
+	}
+	s.group = opts.Group
+	if s.group == "" {
+		s.group = tracefs.OwnerGroup(os.Getpid())
+	}
+	// 1. Validate everything before the first write.
+	specs, err := ParseSpecs(s.fs, opts.Specs, opts.Grammar, s.group)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	// 2. A SIGKILLed run leaves its owner group behind; this is where it
+	// goes. Only groups whose owner pid is dead are touched.
+	if _, err := s.fs.Sweep(); err != nil {
+		return nil, fmt.Errorf("sweeping the probes of dead tracelet runs: %w", err)
+	}
+	// 3. Define the probes and read back their formats.
+	for _, sp := range specs {
+		if sp.Probe != nil {
+			if err := s.fs.AddProbe(sp.Probe); err != nil {
+				return nil, &SpecError{Index: len(s.events) + 1, Spec: sp.Text, Err: err}
+			}
+			s.defined = append(s.defined, sp.Probe)
+		}
+		f, err := s.fs.Format(sp.System, sp.Event)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := f.Decoder()
+		if err != nil {
+			return nil, fmt.Errorf("%s:%s: %w", sp.System, sp.Event, err)
+		}
+		ev := &Event{Spec: sp, ID: f.ID, Format: f, dec: dec, hex: hexFields(f.PrintFmt),
+			probeIP: -1, probeFunc: -1, probeRetIP: -1}
+		for i, fd := range f.Fields {
+			switch fd.Name {
+			case "__probe_ip":
+				ev.probeIP = i
+			case "__probe_func":
+				ev.probeFunc = i
+			case "__probe_ret_ip":
+				ev.probeRetIP = i
+			}
+		}
+		if _, dup := s.byID[uint16(f.ID)]; dup {
+			return nil, fmt.Errorf("%s: traced twice", ev.Name())
+		}
+		s.byID[uint16(f.ID)] = ev
+		s.events = append(s.events, ev)
+	}
+	// 4, 5. Open the perf events, set the filter.
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) open() error {
+	ropts := perf.ReaderOptions{RingSize: s.opts.RingSize}
+	r, err := perf.NewReader(ropts)
+	if err != nil {
+		return err
+	}
+	s.reader = r
+	// Wake the reader at a quarter of the ring rather than per record:
+	// one wakeup per record costs a context switch each, which is the
+	// overhead that makes bpftrace's printf slow.
+	wm := uint32(r.RingSize() / 4)
+	s.st = perf.DefaultSampleType
+	if s.opts.Stacks {
+		s.st |= perf.PERF_SAMPLE_CALLCHAIN
+	}
+	s.countLost = true
+	cpus := r.CPUs()
+	if err := s.openCommTracking(cpus); err != nil {
+		return err
+	}
+	for i, ev := range s.events {
+		attr, err := perf.Tracepoint(uint64(ev.ID), s.st)
+		if err != nil {
+			return err
+		}
+		attr.SetWatermark(wm)
+		// PERF_FORMAT_LOST (6.0) lets the kernel count what it dropped,
+		// including a loss whose PERF_RECORD_LOST never got written because
+		// nothing fired after the ring had room again.
+		if s.countLost {
+			attr.Read_format = unix.PERF_FORMAT_ID | unix.PERF_FORMAT_LOST
+		}
+		var evs []*perf.Event
+		if s.opts.PID > 0 {
+			evs, err = perf.OpenProcess(attr, s.opts.PID, cpus)
+			if err != nil && s.countLost && errors.Is(err, unix.EINVAL) {
+				s.countLost = false
+				attr.Read_format = 0
+				evs, err = perf.OpenProcess(attr, s.opts.PID, cpus)
+			}
+		} else {
+			// One group per CPU, led by the first event on that CPU, so
+			// that a group enable starts every probe at the same moment.
+			for j, cpu := range cpus {
+				var leader *perf.Event
+				if i > 0 {
+					leader = s.leaders[j]
+				}
+				e, err := perf.Open(attr, -1, cpu, leader, 0)
+				if err != nil && s.countLost && i == 0 && j == 0 && errors.Is(err, unix.EINVAL) {
+					s.countLost = false
+					attr.Read_format = 0
+					e, err = perf.Open(attr, -1, cpu, leader, 0)
+				}
+				if err != nil {
+					perf.CloseAll(evs)
+					return fmt.Errorf("%s: %w", ev.Name(), err)
+				}
+				if i == 0 {
+					s.leaders = append(s.leaders, e)
+				}
+				evs = append(evs, e)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", ev.Name(), err)
+		}
+		s.perfEvs = append(s.perfEvs, evs...)
+		if s.opts.Filter != "" {
+			for _, e := range evs {
+				if err := e.SetFilter(s.opts.Filter); err != nil {
+					return s.filterError(ev, err)
+				}
+			}
+		}
+		if err := r.Add(evs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openCommTracking opens a software dummy event per CPU that reports every
+// exec and thread rename (PERF_RECORD_COMM) into the rings, so that
+// a short-lived process still has its name when its events are printed
+// after it exited. It is separate from the traced events because the
+// kernel counts a COMM record it could not write as a lost sample of the
+// event that wanted to write it (PERF_FORMAT_LOST), which would blur the
+// traced events' lost count.
+func (s *Session) openCommTracking(cpus []int) error {
+	attr := &perf.Attr{}
+	attr.Type = unix.PERF_TYPE_SOFTWARE
+	attr.Config = unix.PERF_COUNT_SW_DUMMY
+	attr.Size = uint32(unsafe.Sizeof(attr.PerfEventAttr))
+	attr.Bits = unix.PerfBitDisabled | unix.PerfBitComm | unix.PerfBitCommExec
+	evs, err := perf.OpenCPUs(attr, -1, cpus, 0)
+	if err != nil {
+		return fmt.Errorf("comm tracking: %w", err)
+	}
+	s.commEvs = evs
+	return s.reader.Add(evs...)
+}
+
+// filterError explains a filter that PERF_EVENT_IOC_SET_FILTER refused.
+// The ioctl gives only EINVAL; the kernel's reason is in the filter file
+// after a failed write. Writing the top-level filter file of a tracepoint
+// would change it for every other user, so the expression is tried in a
+// private instance, which has its own filter file per event.
+func (s *Session) filterError(ev *Event, ioctlErr error) error {
+	in, err := s.fs.NewInstance(s.group + "_filter")
+	if err != nil {
+		return fmt.Errorf("%s: filter %q: %w", ev.Name(), s.opts.Filter, ioctlErr)
+	}
+	defer in.Close()
+	if err := in.SetFilter(ev.Spec.System, ev.Spec.Event, s.opts.Filter); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: filter %q: %w", ev.Name(), s.opts.Filter, ioctlErr)
+}
+
+// Events are the traced events, in SPEC order.
+func (s *Session) Events() []*Event { return s.events }
+
+// Group is the owner group the session's probes are defined in.
+func (s *Session) Group() string { return s.group }
+
+// Start enables every event: per CPU with one group enable, so that all
+// probes start at the same moment; per process one by one.
+func (s *Session) Start() error {
+	s.idleAt = time.Now().Add(s.latency)
+	s.reader.SetDeadline(s.idleAt)
+	for _, e := range s.commEvs {
+		if err := e.Enable(); err != nil {
+			return err
+		}
+	}
+	if len(s.leaders) > 0 {
+		for _, l := range s.leaders {
+			if err := l.EnableGroup(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, e := range s.perfEvs {
+		if err := e.Enable(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop disables every event and makes Next return what is still in the
+// rings, then io.EOF. It may be called from any goroutine.
+func (s *Session) Stop() {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.disable()
+	s.reader.Flush()
+}
+
+func (s *Session) disable() {
+	for _, e := range s.commEvs {
+		e.Disable()
+	}
+	if len(s.leaders) > 0 {
+		for _, l := range s.leaders {
+			l.DisableGroup()
+		}
+		return
+	}
+	for _, e := range s.perfEvs {
+		e.Disable()
+	}
+}
+
+// Next returns the next decoded event. It returns ErrIdle when nothing came
+// for Options.Latency, io.EOF after Stop once the rings are drained, and
+// ctx's error when ctx is done. PERF_RECORD_LOST records are counted
+// (Lost) and skipped.
+func (s *Session) Next(ctx context.Context) (*Sample, error) {
+	for {
+		rec, err := s.reader.Read(ctx)
+		if err != nil {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// One deadline per idle period, not per record:
+				// SetDeadline costs a syscall.
+				s.reader.SetDeadline(time.Now().Add(s.latency))
+				return nil, ErrIdle
+			case errors.Is(err, perf.ErrFlushed):
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+		if rec.Type == perf.PERF_RECORD_COMM {
+			s.comms.record(rec.Data)
+			continue
+		}
+		if rec.Type != perf.PERF_RECORD_SAMPLE {
+			continue
+		}
+		if err := perf.ParseSample(rec.Data, s.st, &s.sample); err != nil {
+			return nil, err
+		}
+		raw := s.sample.Raw
+		if len(raw) < 2 {
+			return nil, fmt.Errorf("trace: sample on cpu %d has a raw record of %d bytes", rec.CPU, len(raw))
+		}
+		// common_type leads every record, which is all that is needed to
+		// pick the event's decoder.
+		ev := s.byID[binary.NativeEndian.Uint16(raw)]
+		if ev == nil {
+			continue
+		}
+		if err := ev.dec.Decode(raw, &s.out.Record); err != nil {
+			return nil, err
+		}
+		s.out.Event = ev
+		s.out.CPU = int(s.sample.CPU)
+		s.out.Pid = int(s.sample.Pid)
+		s.out.Tid = int(s.sample.Tid)
+		s.out.Time = s.sample.Time
+		s.out.Callchain = s.sample.Callchain
+		s.out.Comm = s.comms.lookup(s.out.Tid)
+		s.delivered++
+		return &s.out, nil
+	}
+}
+
+// Delivered is the number of samples Next returned.
+func (s *Session) Delivered() uint64 { return s.delivered }
+
+// Lost is the number of samples the kernel dropped because a ring was
+// full. With PERF_FORMAT_LOST (6.0) it is the kernel's own count for the
+// traced events, which includes losses not yet reported by a
+// PERF_RECORD_LOST; before 6.0 it is the sum of the PERF_RECORD_LOST records
+// read so far (which may include lost COMM records).
+func (s *Session) Lost() uint64 {
+	var ring uint64
+	for _, n := range s.reader.Lost() {
+		ring += n
+	}
+	if !s.countLost {
+		return ring
+	}
+	var k uint64
+	for _, e := range s.perfEvs {
+		c, err := e.ReadCount()
+		if err != nil {
+			return ring
+		}
+		k += c.Lost
+	}
+	return k
+}
+
+// Close disables the events, closes them and the reader, and removes the
+// probes and the owner group. It is safe to call more than once and after
+// any error.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		s.stopMu.Lock()
+		s.stopped = true
+		s.stopMu.Unlock()
+		s.disable()
+		// The kernel refuses to remove a probe that a perf fd holds (EBUSY),
+		// so the fds go first.
+		if err := perf.CloseAll(s.perfEvs); err != nil {
+			errs = append(errs, err)
+		}
+		if err := perf.CloseAll(s.commEvs); err != nil {
+			errs = append(errs, err)
+		}
+		if s.reader != nil {
+			if err := s.reader.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		files := map[string]bool{}
+		for _, p := range s.defined {
+			files[tracefs.ControlFile(p.Type)] = true
+		}
+		for f := range files {
+			if err := s.fs.RemoveGroup(f, s.group); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

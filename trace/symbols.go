@@ -1,0 +1,199 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tracelet/tracelet/tracefs"
+)
+
+// Symbolizer turns call-chain addresses into "symbol+0xoff": kernel
+// addresses through /proc/kallsyms, user addresses through the process's
+// /proc/PID/maps and the ELF symbols of the mapped file. Everything is
+// loaded on first use and bounded: kallsyms of a distribution kernel has
+// some 200k text symbols, so only those are kept, in one string; at most
+// maxBinaries ELF symbol tables and maxProcs address maps are cached.
+type Symbolizer struct {
+	mu sync.Mutex
+
+	kOnce  bool
+	kAddrs []uint64
+	kOffs  []uint32 // into kNames, the start of each name; names end at the next
+	kNames string
+
+	procs    map[int][]mapping
+	binaries map[string][]tracefs.Symbol
+}
+
+const (
+	maxKallsyms = 1 << 21 // entries; far above any real kernel, bounds a hostile file
+	maxBinaries = 32
+	maxProcs    = 64
+)
+
+// NewSymbolizer returns an empty Symbolizer; it reads nothing until asked.
+func NewSymbolizer() *Symbolizer {
+	return &Symbolizer{procs: map[int][]mapping{}, binaries: map[string][]tracefs.Symbol{}}
+}
+
+// Kernel returns the kernel symbol containing addr, or "".
+func (s *Symbolizer) Kernel(addr uint64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.kOnce {
+		s.kOnce = true
+		s.loadKallsyms()
+	}
+	i := sort.Search(len(s.kAddrs), func(i int) bool { return s.kAddrs[i] > addr }) - 1
+	if i < 0 {
+		return ""
+	}
+	end := len(s.kNames)
+	if i+1 < len(s.kOffs) {
+		end = int(s.kOffs[i+1])
+	}
+	return s.kNames[s.kOffs[i]:end] + "+0x" + strconv.FormatUint(addr-s.kAddrs[i], 16)
+}
+
+func (s *Symbolizer) loadKallsyms() {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	type ksym struct {
+		addr uint64
+		name string
+	}
+	var syms []ksym
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && len(syms) < maxKallsyms {
+		// "ffffffff81000000 T _stext\t[module]"
+		line := sc.Bytes()
+		a, rest, ok := bytes.Cut(line, []byte{' '})
+		if !ok || len(rest) < 3 {
+			continue
+		}
+		switch rest[0] {
+		case 't', 'T', 'w', 'W':
+		default:
+			continue
+		}
+		addr, err := strconv.ParseUint(string(a), 16, 64)
+		if err != nil || addr == 0 { // zero: kptr_restrict hides addresses
+			continue
+		}
+		name := rest[2:]
+		if i := bytes.IndexByte(name, '\t'); i >= 0 {
+			name = name[:i]
+		}
+		syms = append(syms, ksym{addr, string(name)})
+	}
+	sort.Slice(syms, func(i, j int) bool { return syms[i].addr < syms[j].addr })
+	var names strings.Builder
+	s.kAddrs = make([]uint64, len(syms))
+	s.kOffs = make([]uint32, len(syms))
+	for i, k := range syms {
+		s.kAddrs[i] = k.addr
+		s.kOffs[i] = uint32(names.Len())
+		names.WriteString(k.name)
+	}
+	s.kNames = names.String()
+}
+
+type mapping struct {
+	start, end, off uint64
+	path            string
+}
+
+// Watch reads the address map of pid now, so that the addresses of a
+// process that exits before its stacks are printed can still be resolved.
+func (s *Symbolizer) Watch(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadMaps(pid)
+}
+
+func (s *Symbolizer) loadMaps(pid int) []mapping {
+	maps := readMaps(pid)
+	if maps == nil {
+		// Gone: keep what we knew.
+		return s.procs[pid]
+	}
+	if len(s.procs) >= maxProcs {
+		clear(s.procs)
+	}
+	s.procs[pid] = maps
+	return maps
+}
+
+// User returns the symbol of process pid containing addr, or "".
+func (s *Symbolizer) User(pid int, addr uint64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maps, ok := s.procs[pid]
+	if !ok || !covers(maps, addr) {
+		// New process, or a mapping made since (dlopen, exec).
+		maps = s.loadMaps(pid)
+	}
+	for _, m := range maps {
+		if addr < m.start || addr >= m.end {
+			continue
+		}
+		fileOff := addr - m.start + m.off
+		syms, ok := s.binaries[m.path]
+		if !ok {
+			syms, _ = tracefs.ListSymbols(m.path, "")
+			sort.Slice(syms, func(i, j int) bool { return syms[i].Offset < syms[j].Offset })
+			if len(s.binaries) >= maxBinaries {
+				clear(s.binaries)
+			}
+			s.binaries[m.path] = syms
+		}
+		i := sort.Search(len(syms), func(i int) bool { return syms[i].Offset > fileOff }) - 1
+		if i < 0 || syms[i].Size != 0 && fileOff >= syms[i].Offset+syms[i].Size {
+			return ""
+		}
+		return syms[i].Name + "+0x" + strconv.FormatUint(fileOff-syms[i].Offset, 16)
+	}
+	return ""
+}
+
+// readMaps reads the executable file mappings of pid.
+func readMaps(pid int) []mapping {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		return nil
+	}
+	var out []mapping
+	for _, line := range strings.Split(string(b), "\n") {
+		// "00400000-004a4000 r-xp 00000000 08:01 1234   /tmp/tp"
+		f := strings.Fields(line)
+		if len(f) < 6 || len(f[1]) < 3 || f[1][2] != 'x' || !strings.HasPrefix(f[5], "/") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		off, err3 := strconv.ParseUint(f[2], 16, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		out = append(out, mapping{start, end, off, strings.Join(f[5:], " ")})
+	}
+	return out
+}
+
+func covers(maps []mapping, addr uint64) bool {
+	for _, m := range maps {
+		if addr >= m.start && addr < m.end {
+			return true
+		}
+	}
+	return false
+}
