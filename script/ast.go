@@ -1,0 +1,245 @@
+package script
+
+// Program is a parsed script: its probes in source order.
+type Program struct {
+	File   string
+	Probes []*Probe
+
+	src *source // for error lines
+}
+
+// Probe is one action block with the attach points that run it.
+type Probe struct {
+	Pos    Pos
+	Attach []*AttachPoint
+	Pred   Expr // nil without a /predicate/
+	Body   []Stmt
+}
+
+// ProbeType is the provider of an attach point.
+type ProbeType int
+
+// Probe types. Names are bpftrace's long forms.
+const (
+	InvalidProbe ProbeType = iota
+	Kprobe
+	Kretprobe
+	Uprobe
+	Uretprobe
+	Tracepoint
+	Begin
+	End
+	Interval
+	Profile
+)
+
+var probeTypeNames = [...]string{
+	InvalidProbe: "invalid", Kprobe: "kprobe", Kretprobe: "kretprobe", Uprobe: "uprobe",
+	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
+	Interval: "interval", Profile: "profile",
+}
+
+func (t ProbeType) String() string {
+	if t >= 0 && int(t) < len(probeTypeNames) {
+		return probeTypeNames[t]
+	}
+	return "invalid"
+}
+
+// IsReturn reports whether the probe fires on function return (retval is
+// valid there).
+func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe }
+
+// AttachPoint is one "type:target:func" of a probe.
+type AttachPoint struct {
+	Pos  Pos
+	Type ProbeType
+	Raw  string // as written
+
+	// Target is the binary or library of a uprobe, or the system of a
+	// tracepoint. Empty for kprobes.
+	Target string
+	// Func is the function (kprobe, uprobe) or event (tracepoint); it may
+	// hold wildcards.
+	Func string
+	// Offset is the file offset of "uprobe:BINARY:0xOFFSET" (HasOffset
+	// set), or the "+OFF" of kprobe:SYM+OFF.
+	Offset    uint64
+	HasOffset bool
+
+	// Unit and Rate are interval's "s"/"ms"/"us" and profile's "hz"/"s"/
+	// "ms"/"us", with their count.
+	Unit string
+	Rate uint64
+}
+
+// Wildcard reports whether Target or Func hold glob characters.
+func (a *AttachPoint) Wildcard() bool {
+	return hasGlob(a.Func) || hasGlob(a.Target)
+}
+
+func hasGlob(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[':
+			return true
+		}
+	}
+	return false
+}
+
+// Node is any node of the syntax tree.
+type Node interface {
+	Position() Pos
+}
+
+// Expr is an expression. After Check, its Type is set.
+type Expr interface {
+	Node
+	exprNode()
+	typ() *Type
+	setType(*Type)
+}
+
+// Stmt is a statement.
+type Stmt interface {
+	Node
+	stmtNode()
+}
+
+type typed struct{ T *Type }
+
+func (t *typed) typ() *Type      { return t.T }
+func (t *typed) setType(x *Type) { t.T = x }
+
+// Type returns the expression's type (nil before Check).
+func TypeOf(e Expr) *Type { return e.typ() }
+
+// Expressions.
+type (
+	// IntLit is an integer literal.
+	IntLit struct {
+		typed
+		Pos   Pos
+		Raw   string
+		Value uint64
+	}
+	// StrLit is a string literal, escapes resolved.
+	StrLit struct {
+		typed
+		Pos   Pos
+		Value string
+	}
+	// Builtin is a builtin variable: pid, comm, arg0, retval, args, ...
+	Builtin struct {
+		typed
+		Pos  Pos
+		Name string
+	}
+	// Var is a local variable $name.
+	Var struct {
+		typed
+		Pos  Pos
+		Name string
+	}
+	// MapExpr is @name or @name[key, ...]. Name is "" for the anonymous @.
+	MapExpr struct {
+		typed
+		Pos  Pos
+		Name string
+		Keys []Expr
+	}
+	// FieldExpr is X.Field or X->Field (args->filename).
+	FieldExpr struct {
+		typed
+		Pos   Pos
+		X     Expr
+		Field string
+		Arrow bool
+
+		fd *FormatField // resolved by Check
+	}
+	// Call is a function call: printf(...), count(), str(p).
+	Call struct {
+		typed
+		Pos  Pos
+		Name string
+		Args []Expr
+	}
+	// Unary is -X, !X or ~X.
+	Unary struct {
+		typed
+		Pos Pos
+		Op  Token
+		X   Expr
+	}
+	// Binary is X op Y.
+	Binary struct {
+		typed
+		Pos  Pos // the operator's position
+		Op   Token
+		X, Y Expr
+	}
+	// Ternary is Cond ? Then : Else.
+	Ternary struct {
+		typed
+		Pos              Pos
+		Cond, Then, Else Expr
+	}
+)
+
+// Statements.
+type (
+	// ExprStmt is an expression evaluated for its effect: printf(...),
+	// delete(@m[k]), exit().
+	ExprStmt struct {
+		X Expr
+	}
+	// AssignStmt is Target op Value, where Target is a Var or MapExpr and
+	// Op is ASSIGN, a compound assignment (ADD_ASSIGN, ...), or INC/DEC
+	// (Value nil).
+	AssignStmt struct {
+		Pos    Pos
+		Target Expr
+		Op     Token
+		Value  Expr
+	}
+	// IfStmt is if (Cond) { Then } else { Else }. An "else if" is an Else
+	// holding one IfStmt.
+	IfStmt struct {
+		Pos  Pos
+		Cond Expr
+		Then []Stmt
+		Else []Stmt
+	}
+)
+
+func (e *IntLit) Position() Pos    { return e.Pos }
+func (e *StrLit) Position() Pos    { return e.Pos }
+func (e *Builtin) Position() Pos   { return e.Pos }
+func (e *Var) Position() Pos       { return e.Pos }
+func (e *MapExpr) Position() Pos   { return e.Pos }
+func (e *FieldExpr) Position() Pos { return e.Pos }
+func (e *Call) Position() Pos      { return e.Pos }
+func (e *Unary) Position() Pos     { return e.Pos }
+func (e *Binary) Position() Pos    { return e.Pos }
+func (e *Ternary) Position() Pos   { return e.Pos }
+
+func (*IntLit) exprNode()    {}
+func (*StrLit) exprNode()    {}
+func (*Builtin) exprNode()   {}
+func (*Var) exprNode()       {}
+func (*MapExpr) exprNode()   {}
+func (*FieldExpr) exprNode() {}
+func (*Call) exprNode()      {}
+func (*Unary) exprNode()     {}
+func (*Binary) exprNode()    {}
+func (*Ternary) exprNode()   {}
+
+func (s *ExprStmt) Position() Pos   { return s.X.Position() }
+func (s *AssignStmt) Position() Pos { return s.Pos }
+func (s *IfStmt) Position() Pos     { return s.Pos }
+
+func (*ExprStmt) stmtNode()   {}
+func (*AssignStmt) stmtNode() {}
+func (*IfStmt) stmtNode()     {}

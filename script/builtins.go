@@ -1,0 +1,58 @@
+package script
+
+import "sort"
+
+// builtinNames are the builtin variables the language knows.
+var builtinNames = []string{
+	"pid", "tid", "uid", "gid", "comm", "cpu", "nsecs", "elapsed",
+	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+	"retval", "args", "func", "probe", "kstack", "ustack",
+}
+
+// funcNames are the functions the language knows.
+var funcNames = []string{
+	"printf", "print", "str", "ksym", "usym",
+	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
+	"delete", "clear", "zero", "exit",
+}
+
+// probeTypeAliases are the spellings of each probe type, long and short.
+var probeTypeAliases = map[string]ProbeType{
+	"kprobe": Kprobe, "k": Kprobe,
+	"kretprobe": Kretprobe, "kr": Kretprobe,
+	"uprobe": Uprobe, "u": Uprobe,
+	"uretprobe": Uretprobe, "ur": Uretprobe,
+	"tracepoint": Tracepoint, "t": Tracepoint,
+	"BEGIN": Begin, "END": End,
+	"interval": Interval, "i": Interval,
+	"profile": Profile, "p": Profile,
+}
+
+var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)
+
+func setOf(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+func probeTypeSpellings() []string {
+	var s []string
+	for k := range probeTypeAliases {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// isAggregation reports whether a function makes a map an aggregation: it may
+// only be assigned to a map, as @x = count().
+func isAggregation(name string) bool {
+	switch name {
+	case "count", "sum", "avg", "min", "max", "stats", "hist", "lhist":
+		return true
+	}
+	return false
+}

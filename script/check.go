@@ -1,0 +1,801 @@
+package script
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CheckOptions configure semantic analysis.
+type CheckOptions struct {
+	// Formats types args->FIELD of tracepoints. Without it, a script that
+	// uses args is rejected.
+	Formats FormatSource
+	// StrLen is the size of strings read by str() without a length, with
+	// their NUL (bpftrace's BPFTRACE_STRLEN). Zero means 64.
+	StrLen int
+}
+
+// MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
+const MaxStrLen = 200
+
+// Info is what Check learned about a program, for the code generator.
+type Info struct {
+	// Maps are the global maps in order of first appearance.
+	Maps []*MapInfo
+	maps map[string]*MapInfo
+}
+
+// Map returns the named map ("" is the anonymous @), or nil.
+func (in *Info) Map(name string) *MapInfo { return in.maps[name] }
+
+// MapInfo is a map's inferred type.
+type MapInfo struct {
+	Name  string
+	Pos   Pos     // first use
+	Keys  []*Type // nil for a scalar map (@x)
+	Value *Type
+	// Deleted reports whether print(), clear(), zero() or delete() name it.
+	Deleted bool
+}
+
+func (m *MapInfo) String() string {
+	name := "@" + m.Name
+	if m.Keys != nil {
+		return fmt.Sprintf("%s%s: %s", name, tupleString(m.Keys), m.Value)
+	}
+	return fmt.Sprintf("%s: %s", name, m.Value)
+}
+
+// Check types prog in place (every expression gets its Type) and checks
+// it against the rules of the probes it runs in. Errors are an ErrorList.
+func Check(prog *Program, opts CheckOptions) (*Info, error) {
+	if opts.StrLen == 0 {
+		opts.StrLen = 64
+	}
+	if prog.src == nil {
+		prog.src = newSource(prog.File, nil)
+	}
+	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}}, formats: map[string]*Format{}}
+	// Maps are global and may be read in a probe that comes before the
+	// one that assigns them: the first pass only infers map types, the
+	// second checks everything against them.
+	c.pass = 1
+	for n := -1; n != len(c.info.Maps); {
+		n = len(c.info.Maps)
+		c.program() // again while maps typed late type more (@a = @b; @b = 1)
+	}
+	c.pass = 2
+	c.errs = nil
+	c.program()
+	c.errs.Sort()
+	return c.info, c.errs.Err()
+}
+
+type checker struct {
+	prog    *Program
+	opts    CheckOptions
+	info    *Info
+	errs    ErrorList
+	pass    int
+	formats map[string]*Format // "system:event" -> format, or nil after an error
+
+	probe  *Probe
+	locals map[string]*Type
+}
+
+func (c *checker) errorf(p Pos, format string, args ...any) {
+	if c.pass != 2 {
+		return
+	}
+	for _, e := range c.errs {
+		if e.Pos == p {
+			return // one error per place: the rest follow from it
+		}
+	}
+	c.prog.src.errorf(&c.errs, p, format, args...)
+}
+
+func (c *checker) program() {
+	for _, p := range c.prog.Probes {
+		c.probe = p
+		c.locals = map[string]*Type{}
+		for _, a := range p.Attach {
+			c.attach(a)
+		}
+		if p.Pred != nil {
+			if t := c.expr(p.Pred); t != nil && !t.IsInt() {
+				c.errorf(p.Pred.Position(), "predicate must be an integer or a comparison, not %s", t)
+			}
+		}
+		c.stmts(p.Body)
+	}
+}
+
+func (c *checker) attach(a *AttachPoint) {
+	switch a.Type {
+	case Tracepoint:
+		// wildcards are expanded by the caller; the fields are checked
+		// only where args is used.
+	case Interval, Profile:
+		if a.Unit == "hz" && a.Rate > 1_000_000 || a.Rate > 1<<40 {
+			c.errorf(a.Pos, "%s rate %d is too high", a.Type, a.Rate)
+		}
+	}
+}
+
+func (c *checker) stmts(list []Stmt) {
+	for _, s := range list {
+		c.stmt(s)
+	}
+}
+
+func (c *checker) stmt(s Stmt) {
+	switch s := s.(type) {
+	case *ExprStmt:
+		t := c.expr(s.X)
+		call, isCall := s.X.(*Call)
+		switch {
+		case isCall && isAggregation(call.Name):
+			c.errorf(call.Pos, "%s() must be assigned to a map, as in @x = %s(...)", call.Name, call.Name)
+		case t != nil && t.Kind != KindVoid:
+			c.errorf(s.X.Position(), "%s is evaluated but not used", describe(s.X))
+		}
+	case *AssignStmt:
+		c.assign(s)
+	case *IfStmt:
+		if t := c.expr(s.Cond); t != nil && !t.IsInt() {
+			c.errorf(s.Cond.Position(), "if condition must be an integer or a comparison, not %s", t)
+		}
+		c.stmts(s.Then)
+		c.stmts(s.Else)
+	}
+}
+
+// storable normalises a value type to how it is stored in a variable or
+// map: integers widen to 64 bits, as bpftrace does.
+func storable(t *Type) *Type {
+	if t.IsInt() {
+		if t.Signed {
+			return Int64
+		}
+		return Uint64
+	}
+	return t
+}
+
+func (c *checker) assign(s *AssignStmt) {
+	var vt *Type
+	switch s.Op {
+	case ASSIGN:
+		if call, ok := s.Value.(*Call); ok && isAggregation(call.Name) {
+			vt = c.aggregation(call)
+		} else {
+			vt = c.expr(s.Value)
+		}
+	case INC, DEC:
+		vt = Int64
+	default:
+		vt = c.expr(s.Value)
+		if vt != nil && !vt.IsInt() {
+			c.errorf(s.Value.Position(), "%s needs an integer, not %s", s.Op, vt)
+			return
+		}
+	}
+	if vt == nil {
+		return
+	}
+	if vt.Kind == KindVoid || vt.Kind == KindArgs {
+		c.errorf(s.Value.Position(), "%s has no value to assign", describe(s.Value))
+		return
+	}
+	switch t := s.Target.(type) {
+	case *Var:
+		if vt.Kind.IsAggregation() {
+			c.errorf(s.Value.Position(), "aggregations can only be assigned to maps: write @%s = ...", t.Name)
+			return
+		}
+		old := c.locals[t.Name]
+		if s.Op != ASSIGN && old == nil {
+			c.errorf(t.Pos, "variable $%s is used before it is assigned", t.Name)
+			return
+		}
+		if old != nil && !old.compatible(vt) {
+			c.errorf(s.Value.Position(), "type mismatch for $%s: it holds %s, assigned %s", t.Name, old, vt)
+			return
+		}
+		if old == nil {
+			old = storable(vt)
+			c.locals[t.Name] = old
+		} else if old.Kind == KindString && vt.Size > old.Size {
+			old.Size = vt.Size
+		}
+		t.setType(old)
+	case *MapExpr:
+		keys := c.mapKeys(t)
+		m := c.info.maps[t.Name]
+		if s.Op != ASSIGN && s.Op != INC && s.Op != DEC && m != nil && !m.Value.IsInt() {
+			c.errorf(s.Pos, "%s needs an integer map, but @%s holds %s", s.Op, t.Name, m.Value)
+			return
+		}
+		m = c.defineMap(t, keys, storable(vt), s.Value)
+		if m != nil {
+			t.setType(m.Value)
+		}
+	}
+}
+
+// defineMap records the first use of a map, or checks a later one against it.
+func (c *checker) defineMap(x *MapExpr, keys []*Type, vt *Type, at Expr) *MapInfo {
+	m := c.info.maps[x.Name]
+	if m == nil {
+		m = &MapInfo{Name: x.Name, Pos: x.Pos, Keys: keys, Value: vt}
+		if c.pass == 1 {
+			c.info.maps[x.Name] = m
+			c.info.Maps = append(c.info.Maps, m)
+		}
+		return m
+	}
+	c.checkKeys(x, m, keys)
+	if vt == nil {
+		return m
+	}
+	if !m.Value.compatible(vt) {
+		pos := x.Pos
+		if at != nil {
+			pos = at.Position()
+		}
+		c.errorf(pos, "type mismatch for @%s: it holds %s (first assigned at %s), assigned %s", x.Name, m.Value, m.Pos, vt)
+		return m
+	}
+	if vt.Kind == KindString && vt.Size > m.Value.Size {
+		m.Value.Size = vt.Size
+	}
+	if m.Value.Kind.IsAggregation() && vt.Signed {
+		m.Value.Signed = true
+	}
+	return m
+}
+
+func (c *checker) checkKeys(x *MapExpr, m *MapInfo, keys []*Type) {
+	if keys == nil && m.Keys == nil {
+		return
+	}
+	if len(keys) != len(m.Keys) {
+		c.errorf(x.Pos, "@%s has %d key(s) %s at %s, but %d here", x.Name, len(m.Keys), tupleString(m.Keys), m.Pos, len(keys))
+		return
+	}
+	for i, k := range keys {
+		if k == nil {
+			continue
+		}
+		if !m.Keys[i].compatible(k) {
+			c.errorf(x.Keys[i].Position(), "key %d of @%s is %s at %s, not %s", i+1, x.Name, m.Keys[i], m.Pos, k)
+			continue
+		}
+		if k.Kind == KindString && k.Size > m.Keys[i].Size {
+			m.Keys[i].Size = k.Size
+		}
+	}
+}
+
+func (c *checker) mapKeys(x *MapExpr) []*Type {
+	if len(x.Keys) == 0 {
+		return nil
+	}
+	keys := make([]*Type, len(x.Keys))
+	for i, k := range x.Keys {
+		t := c.expr(k)
+		if t == nil {
+			continue
+		}
+		switch {
+		case t.Kind == KindVoid, t.Kind == KindArgs, t.Kind.IsAggregation():
+			c.errorf(k.Position(), "%s cannot be a map key", describe(k))
+			continue
+		}
+		kt := storable(t)
+		if kt.Kind == KindString {
+			kt = StringType(kt.Size)
+		}
+		keys[i] = kt
+	}
+	return keys
+}
+
+// aggregation types an aggregation function's call.
+func (c *checker) aggregation(call *Call) *Type {
+	want := map[string]int{"count": 0, "sum": 1, "avg": 1, "min": 1, "max": 1, "stats": 1, "hist": 1, "lhist": 4}[call.Name]
+	if len(call.Args) != want {
+		c.errorf(call.Pos, "%s() takes %d argument(s), got %d%s", call.Name, want, len(call.Args), aggUsage[call.Name])
+		return nil
+	}
+	kind := map[string]Kind{"count": KindCount, "sum": KindSum, "avg": KindAvg, "min": KindMin,
+		"max": KindMax, "stats": KindStats, "hist": KindHist, "lhist": KindLhist}[call.Name]
+	t := &Type{Kind: kind, Size: 8}
+	if want > 0 {
+		at := c.expr(call.Args[0])
+		if at == nil {
+			return nil
+		}
+		if !at.IsInt() {
+			c.errorf(call.Args[0].Position(), "%s() needs an integer, not %s", call.Name, at)
+			return nil
+		}
+		t.Signed = at.Signed
+	}
+	if kind == KindLhist {
+		var v [3]int64
+		for i, a := range call.Args[1:] {
+			n, ok := c.constInt(a)
+			if !ok {
+				c.errorf(a.Position(), "lhist() %s must be an integer constant", []string{"min", "max", "step"}[i])
+				return nil
+			}
+			v[i] = n
+		}
+		switch {
+		case v[0] < 0:
+			c.errorf(call.Args[1].Position(), "lhist() min must be non-negative")
+			return nil
+		case v[1] <= v[0]:
+			c.errorf(call.Args[2].Position(), "lhist() max must be greater than min")
+			return nil
+		case v[2] <= 0:
+			c.errorf(call.Args[3].Position(), "lhist() step must be positive")
+			return nil
+		case (v[1]-v[0])/v[2] > 1000:
+			c.errorf(call.Args[3].Position(), "lhist() has %d buckets: at most 1000 (raise step)", (v[1]-v[0])/v[2])
+			return nil
+		}
+		t.Min, t.Max, t.Step = v[0], v[1], v[2]
+	}
+	switch kind {
+	case KindAvg, KindStats:
+		t.Size = 16 // count, sum
+	case KindMin, KindMax:
+		t.Size = 16 // value, and whether this CPU has one yet
+	}
+	call.setType(t)
+	return t
+}
+
+var aggUsage = map[string]string{
+	"count": " (usage: @x = count())", "sum": " (usage: @x = sum(value))", "avg": " (usage: @x = avg(value))",
+	"min": " (usage: @x = min(value))", "max": " (usage: @x = max(value))", "stats": " (usage: @x = stats(value))",
+	"hist": " (usage: @x = hist(value))", "lhist": " (usage: @x = lhist(value, min, max, step))",
+}
+
+// constInt evaluates a constant integer expression (a literal, or one
+// folded from literals).
+func (c *checker) constInt(e Expr) (int64, bool) {
+	c.expr(e)
+	v, ok := foldConst(e)
+	return int64(v), ok
+}
+
+// builtinType is the type of a builtin, or an error message when the
+// probe type cannot provide it.
+func (c *checker) builtin(b *Builtin) *Type {
+	for _, a := range c.probe.Attach {
+		if msg := builtinAllowed(b.Name, a.Type); msg != "" {
+			c.errorf(b.Pos, "%s (in probe %s)", msg, a.Raw)
+			return nil
+		}
+	}
+	switch b.Name {
+	case "pid", "tid", "uid", "gid", "cpu":
+		return Uint32
+	case "nsecs", "elapsed":
+		return Uint64
+	case "comm":
+		return StringType(16)
+	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		t := IntType(8, false)
+		t.User = c.probe.Attach[0].Type == Uprobe
+		return t
+	case "retval":
+		t := IntType(8, true)
+		t.User = c.probe.Attach[0].Type == Uretprobe
+		return t
+	case "args":
+		return ArgsRec
+	case "func":
+		if isUser(c.probe.Attach[0].Type) {
+			return &Type{Kind: KindUsym, Size: 16}
+		}
+		return &Type{Kind: KindKsym, Size: 8}
+	case "probe":
+		return &Type{Kind: KindProbe, Size: 8}
+	case "kstack":
+		return Kstack
+	case "ustack":
+		return Ustack
+	}
+	return nil
+}
+
+func isUser(t ProbeType) bool { return t == Uprobe || t == Uretprobe }
+
+// builtinAllowed says why a builtin cannot be used in a probe type, or "".
+func builtinAllowed(name string, t ProbeType) string {
+	switch {
+	case name == "retval" && !t.IsReturn():
+		return "retval is only valid in kretprobe and uretprobe probes"
+	case name == "args" && t != Tracepoint:
+		return "args is only valid in tracepoint probes"
+	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe:
+		return name + " is only valid in kprobe and uprobe probes (function entry)"
+	case name == "func" && t != Kprobe && t != Kretprobe && t != Uprobe && t != Uretprobe:
+		return "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"
+	}
+	return ""
+}
+
+func (c *checker) expr(e Expr) (t *Type) {
+	defer func() { e.setType(t) }()
+	switch e := e.(type) {
+	case *IntLit:
+		if e.Value > 1<<63-1 {
+			return Uint64
+		}
+		return Int64
+	case *StrLit:
+		if len(e.Value)+1 > MaxStrLen {
+			c.errorf(e.Pos, "string literal is %d bytes: at most %d", len(e.Value), MaxStrLen-1)
+			return nil
+		}
+		return StringType(len(e.Value) + 1)
+	case *Builtin:
+		t := c.builtin(e)
+		if t != nil && t.Kind == KindArgs {
+			// only as the operand of a field access, which types it itself
+			c.errorf(e.Pos, "args must be followed by a field, as in args->%s", c.someField())
+			return nil
+		}
+		return t
+	case *Var:
+		t := c.locals[e.Name]
+		if t == nil {
+			if isDigits(e.Name) {
+				c.errorf(e.Pos, "positional parameters ($%s) are not supported", e.Name)
+			} else {
+				c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
+			}
+		}
+		return t
+	case *MapExpr:
+		keys := c.mapKeys(e)
+		m := c.info.maps[e.Name]
+		if m == nil {
+			if c.pass == 2 {
+				c.errorf(e.Pos, "map @%s is read but never assigned", e.Name)
+			}
+			return nil
+		}
+		c.checkKeys(e, m, keys)
+		if m.Value.Kind.IsAggregation() {
+			c.errorf(e.Pos, "@%s holds %s, an aggregation: it cannot be read in a probe, only printed (print(@%s))", e.Name, m.Value, e.Name)
+			return nil
+		}
+		return m.Value
+	case *FieldExpr:
+		return c.field(e)
+	case *Call:
+		return c.call(e)
+	case *Unary:
+		xt := c.expr(e.X)
+		if xt == nil {
+			return nil
+		}
+		if !xt.IsInt() {
+			c.errorf(e.Pos, "operator %s needs an integer, not %s", e.Op, xt)
+			return nil
+		}
+		switch e.Op {
+		case NOT:
+			return Bool
+		case SUB:
+			return Int64
+		}
+		return storable(xt)
+	case *Binary:
+		return c.binary(e)
+	case *Ternary:
+		ct, tt, et := c.expr(e.Cond), c.expr(e.Then), c.expr(e.Else)
+		if ct == nil || tt == nil || et == nil {
+			return nil
+		}
+		if !ct.IsInt() {
+			c.errorf(e.Cond.Position(), "condition must be an integer or a comparison, not %s", ct)
+			return nil
+		}
+		if tt.IsInt() && et.IsInt() {
+			return signedOf(tt, et)
+		}
+		if tt.Kind == KindString && et.Kind == KindString {
+			return StringType(max(tt.Size, et.Size))
+		}
+		c.errorf(e.Pos, "the branches of ?: have different types: %s and %s", tt, et)
+		return nil
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func signedOf(x, y *Type) *Type {
+	if arithSigned(x, y) {
+		return Int64
+	}
+	return Uint64
+}
+
+// arithSigned applies C's usual arithmetic conversions to two integers that
+// are widened to 64 bits: an unsigned 64-bit operand makes the operation
+// unsigned (nsecs - @start), otherwise a signed operand makes it signed
+// (pid - 1, retval < 0).
+func arithSigned(x, y *Type) bool {
+	if x == nil || y == nil {
+		return false
+	}
+	if !x.Signed && x.Size == 8 && x.Kind == KindInt || !y.Signed && y.Size == 8 && y.Kind == KindInt {
+		return false
+	}
+	return x.Signed || y.Signed
+}
+
+func (c *checker) binary(e *Binary) *Type {
+	xt, yt := c.expr(e.X), c.expr(e.Y)
+	if xt == nil || yt == nil {
+		return nil
+	}
+	switch e.Op {
+	case EQL, NEQ:
+		if xt.Kind == KindString && yt.Kind == KindString {
+			return Bool
+		}
+	case LAND, LOR:
+		if xt.IsInt() && yt.IsInt() {
+			return Bool
+		}
+	}
+	if !xt.IsInt() || !yt.IsInt() {
+		bad := xt
+		if xt.IsInt() {
+			bad = yt
+		}
+		if xt.Kind == KindString && yt.Kind == KindString {
+			c.errorf(e.Pos, "strings can only be compared with == and !=, not %s", e.Op)
+		} else {
+			c.errorf(e.Pos, "operator %s needs integers, not %s (comparing %s with %s)", e.Op, bad, xt, yt)
+		}
+		return nil
+	}
+	switch e.Op {
+	case EQL, NEQ, LSS, LEQ, GTR, GEQ:
+		return Bool
+	case QUO, REM:
+		if v, ok := foldConst(e.Y); ok && v == 0 {
+			c.errorf(e.Y.Position(), "division by zero")
+			return nil
+		}
+	}
+	return signedOf(xt, yt)
+}
+
+func (c *checker) someField() string {
+	for _, a := range c.probe.Attach {
+		if f := c.format(a, Pos{}); f != nil && len(f.Fields) > 0 {
+			return f.Fields[len(f.Fields)-1].Name
+		}
+	}
+	return "FIELD"
+}
+
+// format returns the format of a tracepoint attach point, reporting at pos
+// when it cannot be had.
+func (c *checker) format(a *AttachPoint, pos Pos) *Format {
+	key := a.Target + ":" + a.Func
+	if f, ok := c.formats[key]; ok {
+		return f
+	}
+	var f *Format
+	switch {
+	case a.Wildcard():
+		c.errorf(pos, "args cannot be used with the wildcard tracepoint %s: its events have different fields", a.Raw)
+	case c.opts.Formats == nil:
+		c.errorf(pos, "args needs the format of tracepoint %s:%s, and no tracefs is available", a.Target, a.Func)
+	default:
+		var err error
+		f, err = c.opts.Formats.Format(a.Target, a.Func)
+		if err != nil {
+			c.errorf(a.Pos, "tracepoint %s:%s: %v", a.Target, a.Func, err)
+			f = nil
+		}
+	}
+	if c.pass == 2 || f != nil {
+		c.formats[key] = f
+	}
+	return f
+}
+
+func (c *checker) field(e *FieldExpr) *Type {
+	b, ok := e.X.(*Builtin)
+	if !ok || b.Name != "args" {
+		c.expr(e.X)
+		c.errorf(e.Pos, "only args has fields (args->%s), not %s", e.Field, describe(e.X))
+		return nil
+	}
+	bt := c.builtin(b)
+	if bt == nil {
+		return nil
+	}
+	b.setType(ArgsRec)
+	var first *FormatField
+	var firstAt *AttachPoint
+	for _, a := range c.probe.Attach {
+		f := c.format(a, e.Pos)
+		if f == nil {
+			return nil
+		}
+		fd := f.Field(e.Field)
+		if fd == nil {
+			c.errorf(e.Pos, "tracepoint %s:%s has no field %q%s (fields: %s)", a.Target, a.Func, e.Field,
+				didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
+			return nil
+		}
+		if first == nil {
+			first, firstAt = fd, a
+		} else if fd.Offset != first.Offset || fd.Size != first.Size || fd.Layout != first.Layout || fd.Signed != first.Signed {
+			c.errorf(e.Pos, "field %s differs between %s and %s: one action block needs one layout", e.Field, firstAt.Raw, a.Raw)
+			return nil
+		}
+	}
+	e.fd = first
+	switch first.Layout {
+	case LayoutInt:
+		if first.Size != 1 && first.Size != 2 && first.Size != 4 && first.Size != 8 {
+			break
+		}
+		t := IntType(first.Size, first.Signed)
+		// Syscall tracepoints record the user's arguments: their pointers
+		// address user memory.
+		t.User = first.isPointer() && firstAt.Target == "syscalls"
+		return t
+	case LayoutCharArray:
+		return StringType(min(first.Size, MaxStrLen))
+	case LayoutDynString:
+		return StringType(c.opts.StrLen)
+	}
+	c.errorf(e.Pos, "field %s has type %q, which scripts cannot use (integers and strings only)", e.Field, first.CType)
+	return nil
+}
+
+func (c *checker) call(e *Call) *Type {
+	nargs := func(lo, hi int, usage string) bool {
+		if len(e.Args) < lo || len(e.Args) > hi {
+			c.errorf(e.Pos, "wrong number of arguments to %s(): got %d (usage: %s)", e.Name, len(e.Args), usage)
+			for _, a := range e.Args {
+				c.expr(a)
+			}
+			return false
+		}
+		return true
+	}
+	mapArg := func(usage string, keyed bool) *MapExpr {
+		m, ok := e.Args[0].(*MapExpr)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), "%s() needs a map, not %s (usage: %s)", e.Name, describe(e.Args[0]), usage)
+			return nil
+		}
+		info := c.info.maps[m.Name]
+		if info == nil {
+			if c.pass == 2 {
+				c.errorf(m.Pos, "map @%s is never assigned", m.Name)
+			}
+			return nil
+		}
+		if keyed {
+			keys := c.mapKeys(m)
+			c.checkKeys(m, info, keys)
+		} else if len(m.Keys) > 0 {
+			c.errorf(m.Pos, "%s() takes the whole map: write @%s without a key", e.Name, m.Name)
+			return nil
+		}
+		m.setType(info.Value)
+		if c.pass == 1 {
+			info.Deleted = true
+		}
+		return m
+	}
+	switch e.Name {
+	case "printf":
+		if !nargs(1, 65, `printf("format", args...)`) {
+			return nil
+		}
+		c.printf(e)
+		return Void
+	case "print":
+		if !nargs(1, 1, "print(@map)") {
+			return nil
+		}
+		mapArg("print(@map)", false)
+		return Void
+	case "delete":
+		if !nargs(1, 1, "delete(@map[key])") {
+			return nil
+		}
+		mapArg("delete(@map[key])", true)
+		return Void
+	case "clear", "zero":
+		if !nargs(1, 1, e.Name+"(@map)") {
+			return nil
+		}
+		mapArg(e.Name+"(@map)", false)
+		return Void
+	case "exit":
+		if !nargs(0, 0, "exit()") {
+			return nil
+		}
+		return Void
+	case "str":
+		if !nargs(1, 2, "str(pointer[, length])") {
+			return nil
+		}
+		pt := c.expr(e.Args[0])
+		if pt == nil {
+			return nil
+		}
+		if pt.Kind == KindString {
+			return pt // already a string: bpftrace allows str(args->name) of char arrays
+		}
+		if !pt.IsInt() {
+			c.errorf(e.Args[0].Position(), "str() needs a pointer, not %s", pt)
+			return nil
+		}
+		n := int64(c.opts.StrLen)
+		if len(e.Args) == 2 {
+			v, ok := c.constInt(e.Args[1])
+			if !ok {
+				c.errorf(e.Args[1].Position(), "str() length must be an integer constant")
+				return nil
+			}
+			if v < 1 || v >= MaxStrLen {
+				c.errorf(e.Args[1].Position(), "str() length %d out of range: 1 to %d", v, MaxStrLen-1)
+				return nil
+			}
+			n = v + 1
+		}
+		return StringType(int(n))
+	case "ksym", "usym":
+		if !nargs(1, 1, e.Name+"(address)") {
+			return nil
+		}
+		if at := c.expr(e.Args[0]); at == nil || !at.IsInt() {
+			if at != nil {
+				c.errorf(e.Args[0].Position(), "%s() needs an address, not %s", e.Name, at)
+			}
+			return nil
+		}
+		if e.Name == "ksym" {
+			return &Type{Kind: KindKsym, Size: 8}
+		}
+		return &Type{Kind: KindUsym, Size: 16}
+	}
+	if isAggregation(e.Name) {
+		for _, a := range e.Args {
+			c.expr(a)
+		}
+		c.errorf(e.Pos, "%s() must be assigned to a map, as in @x = %s(...)", e.Name, e.Name)
+		return nil
+	}
+	return nil
+}

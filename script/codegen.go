@@ -1,0 +1,533 @@
+package script
+
+import (
+	"fmt"
+
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
+)
+
+// gen generates the program of one attach point.
+//
+// Registers: R6 holds the context for the whole program (helpers clobber
+// R1-R5); R7-R9 hold intermediate integers, which survive helper calls;
+// deeper expressions spill to the stack. Locals live in stack slots for the
+// whole program, temporaries only for their statement.
+type gen struct {
+	c     *compiler
+	probe *Probe
+	ap    *AttachPoint
+	index int // the probe builtin's value
+	ptype bpf.ProgramType
+
+	insns   asm.Instructions
+	pending string            // label for the next instruction
+	alias   map[string]string // label -> the label it shares an instruction with
+	nlabel  int
+
+	top    int // bytes of stack in use
+	locals map[string]int16
+}
+
+// regNone is returned by nextReg when R7-R9 are all in use.
+const regNone asm.Register = 0xff
+
+func nextReg(r asm.Register) asm.Register {
+	if r >= asm.R7 && r < asm.R9 {
+		return r + 1
+	}
+	return regNone
+}
+
+func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions {
+	g := &gen{c: c, probe: p, ap: a, index: index, ptype: progType(a.Type),
+		alias: map[string]string{}, locals: map[string]int16{}}
+	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
+	g.allocLocals(p.Body)
+	if v, ok := foldPred(p.Pred); !ok || v != 0 {
+		// A constant false predicate leaves nothing to run: the verifier
+		// rejects unreachable instructions, so none are emitted.
+		if p.Pred != nil && !ok {
+			g.cond(p.Pred, "exit", asm.R7)
+		}
+		g.stmts(p.Body)
+	}
+	g.label("exit")
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.emit(asm.Return())
+	// Labels that landed on the same instruction become one.
+	for i := range g.insns {
+		ref := g.insns[i].Reference
+		for ref != "" && g.alias[ref] != "" && !g.insns[i].IsLoadMap() {
+			ref = g.alias[ref]
+		}
+		if !g.insns[i].IsLoadMap() {
+			g.insns[i].Reference = ref
+		}
+	}
+	return removeDeadCode(g.insns)
+}
+
+func (g *gen) emit(ins asm.Instruction) {
+	if g.pending != "" {
+		ins = ins.WithSymbol(g.pending)
+		g.pending = ""
+	}
+	g.insns = append(g.insns, ins)
+}
+
+func (g *gen) newLabel(what string) string {
+	g.nlabel++
+	return fmt.Sprintf("%s_%d", what, g.nlabel)
+}
+
+// label places l on the next instruction emitted.
+func (g *gen) label(l string) {
+	if g.pending != "" {
+		g.alias[l] = g.pending
+		return
+	}
+	g.pending = l
+}
+
+func (g *gen) errorf(p Pos, format string, args ...any) { g.c.errorf(p, format, args...) }
+
+// alloc reserves size bytes (rounded to 8) of stack and returns the offset
+// from R10.
+func (g *gen) alloc(size int, at Pos) int16 {
+	g.top += (size + 7) &^ 7
+	if g.top > maxStack {
+		g.errorf(at, "this probe needs more than the %d bytes of stack BPF allows: use shorter strings (str(p, n)) or fewer keys", maxStack)
+		g.top = 0 // keep going to find other errors
+	}
+	return int16(-g.top)
+}
+
+// helper returns fn, or its pre-5.5 equivalent when the kernel lacks it.
+func (g *gen) helper(fn asm.BuiltinFunc) asm.BuiltinFunc {
+	have := g.c.opts.HaveHelper
+	if have == nil || have(g.ptype, fn) {
+		return fn
+	}
+	switch fn {
+	case asm.FnProbeReadKernel, asm.FnProbeReadUser:
+		return asm.FnProbeRead
+	case asm.FnProbeReadKernelStr, asm.FnProbeReadUserStr:
+		return asm.FnProbeReadStr
+	}
+	return fn
+}
+
+func (g *gen) call(fn asm.BuiltinFunc) { g.emit(fn.Call()) }
+
+// constant loads v into r in the shortest form.
+func (g *gen) constant(r asm.Register, v uint64) {
+	if int64(v) == int64(int32(v)) {
+		g.emit(asm.Mov.Imm(r, int32(v)))
+	} else {
+		g.emit(asm.LoadImm64(r, int64(v)))
+	}
+}
+
+// stackPtr sets r to R10+off.
+func (g *gen) stackPtr(r asm.Register, off int16) {
+	g.emit(asm.Mov.Reg(r, asm.R10))
+	g.emit(asm.Add.Imm(r, int32(off)))
+}
+
+// zero clears size bytes of stack at off, 8 at a time.
+func (g *gen) zero(off int16, size int) {
+	for i := 0; i < size; i += 8 {
+		g.emit(asm.StoreImm(asm.R10, off+int16(i), 0, asm.DWord))
+	}
+}
+
+func (g *gen) stmts(list []Stmt) {
+	for _, s := range list {
+		mark := g.top
+		g.stmt(s)
+		g.top = mark // temporaries die with their statement
+		if isExit(s) {
+			return // what follows exit() never runs, and must not be emitted
+		}
+	}
+}
+
+func isExit(s Stmt) bool {
+	es, ok := s.(*ExprStmt)
+	if !ok {
+		return false
+	}
+	c, ok := es.X.(*Call)
+	return ok && c.Name == "exit"
+}
+
+// foldPred folds a predicate; no predicate is true.
+func foldPred(e Expr) (uint64, bool) {
+	if e == nil {
+		return 1, true
+	}
+	return foldConst(e)
+}
+
+func (g *gen) stmt(s Stmt) {
+	switch s := s.(type) {
+	case *ExprStmt:
+		g.exprStmt(s.X)
+	case *AssignStmt:
+		switch t := s.Target.(type) {
+		case *Var:
+			g.assignVar(s, t)
+		case *MapExpr:
+			g.assignMap(s, t)
+		}
+	case *IfStmt:
+		if v, ok := foldConst(s.Cond); ok {
+			if v != 0 {
+				g.stmts(s.Then)
+			} else {
+				g.stmts(s.Else)
+			}
+			return
+		}
+		els, end := g.newLabel("else"), g.newLabel("endif")
+		g.cond(s.Cond, els, asm.R7)
+		g.stmts(s.Then)
+		if len(s.Else) > 0 {
+			g.emit(asm.Ja.Label(end))
+		}
+		g.label(els)
+		g.stmts(s.Else)
+		g.label(end)
+	}
+}
+
+func (g *gen) assignVar(s *AssignStmt, v *Var) {
+	t := TypeOf(v)
+	off := g.locals[v.Name]
+	if t.Kind == KindString || slotSize(t) > 8 {
+		g.buf(s.Value, off, slotSize(t))
+		return
+	}
+	switch s.Op {
+	case ASSIGN:
+		g.value(s.Value, asm.R7)
+	case INC, DEC:
+		g.emit(asm.LoadMem(asm.R7, asm.R10, off, asm.DWord))
+		g.emit(map[Token]asm.ALUOp{INC: asm.Add, DEC: asm.Sub}[s.Op].Imm(asm.R7, 1))
+	default:
+		g.emit(asm.LoadMem(asm.R7, asm.R10, off, asm.DWord))
+		g.binop(s.Op.compoundOp(), asm.R7, s.Value, arithSigned(t, TypeOf(s.Value)))
+	}
+	g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
+}
+
+// allocLocals gives every local of the probe its slot before the body:
+// stmts frees a statement's temporaries when it ends, and a local must
+// outlive the statement that assigns it.
+func (g *gen) allocLocals(list []Stmt) {
+	for _, s := range list {
+		switch s := s.(type) {
+		case *AssignStmt:
+			if v, ok := s.Target.(*Var); ok {
+				if _, done := g.locals[v.Name]; !done && TypeOf(v) != nil {
+					g.locals[v.Name] = g.alloc(slotSize(TypeOf(v)), v.Pos)
+				}
+			}
+		case *IfStmt:
+			g.allocLocals(s.Then)
+			g.allocLocals(s.Else)
+		}
+	}
+}
+
+// value computes an integer-like expression (8 bytes) into r.
+func (g *gen) value(e Expr, r asm.Register) {
+	if v, ok := foldConst(e); ok {
+		g.constant(r, v)
+		return
+	}
+	switch e := e.(type) {
+	case *Builtin:
+		g.builtin(e, r)
+	case *Var:
+		g.emit(asm.LoadMem(r, asm.R10, g.locals[e.Name], asm.DWord))
+	case *MapExpr:
+		g.mapRead(e, r)
+	case *FieldExpr:
+		g.field(e, r)
+	case *Call:
+		switch e.Name {
+		case "ksym":
+			g.value(e.Args[0], r)
+		default:
+			g.errorf(e.Pos, "%s() has no integer value", e.Name)
+		}
+	case *Unary:
+		g.value(e.X, r)
+		switch e.Op {
+		case SUB:
+			g.emit(asm.Neg64(r))
+		case TILDE:
+			g.emit(asm.Xor.Imm(r, -1))
+		case NOT:
+			g.boolify(r, asm.JEq)
+		}
+	case *Binary:
+		switch e.Op {
+		case LAND, LOR, EQL, NEQ, LSS, LEQ, GTR, GEQ:
+			f, end := g.newLabel("false"), g.newLabel("end")
+			g.cond(e, f, r)
+			g.emit(asm.Mov.Imm(r, 1))
+			g.emit(asm.Ja.Label(end))
+			g.label(f)
+			g.emit(asm.Mov.Imm(r, 0))
+			g.label(end)
+			return
+		}
+		g.value(e.X, r)
+		g.binop(e.Op, r, e.Y, arithSigned(TypeOf(e.X), TypeOf(e.Y)))
+	case *Ternary:
+		if v, ok := foldConst(e.Cond); ok {
+			if v != 0 {
+				g.value(e.Then, r)
+			} else {
+				g.value(e.Else, r)
+			}
+			return
+		}
+		els, end := g.newLabel("else"), g.newLabel("end")
+		g.cond(e.Cond, els, r)
+		g.value(e.Then, r)
+		g.emit(asm.Ja.Label(end))
+		g.label(els)
+		g.value(e.Else, r)
+		g.label(end)
+	default:
+		g.errorf(e.Position(), "%s has no integer value", describe(e))
+	}
+}
+
+// boolify turns r into 1 when "r op 0" holds, else 0.
+func (g *gen) boolify(r asm.Register, op asm.JumpOp) {
+	t, end := g.newLabel("true"), g.newLabel("end")
+	g.emit(op.Imm(r, 0, t))
+	g.emit(asm.Mov.Imm(r, 0))
+	g.emit(asm.Ja.Label(end))
+	g.label(t)
+	g.emit(asm.Mov.Imm(r, 1))
+	g.label(end)
+}
+
+var aluOps = map[Token]asm.ALUOp{
+	ADD: asm.Add, SUB: asm.Sub, MUL: asm.Mul, QUO: asm.Div, REM: asm.Mod,
+	AND: asm.And, OR: asm.Or, XOR: asm.Xor, SHL: asm.LSh, SHR: asm.RSh,
+}
+
+// binop computes r = r op y. Division is unsigned, as in bpftrace: signed
+// BPF division only exists since 6.6.
+func (g *gen) binop(op Token, r asm.Register, y Expr, signed bool) {
+	alu := aluOps[op]
+	if op == SHR && signed {
+		alu = asm.ArSh
+	}
+	if v, ok := foldConst(y); ok && int64(v) == int64(int32(v)) {
+		g.emit(alu.Imm(r, int32(v)))
+		return
+	}
+	if ry := nextReg(r); ry != regNone && !clobbers(y) {
+		g.value(y, ry)
+		g.emit(alu.Reg(r, ry))
+		return
+	}
+	// Out of registers, or y builds keys or strings with R7 and up: park
+	// r on the stack while y is computed in it.
+	g.spill(r, y)
+	g.emit(alu.Reg(asm.R1, r))
+	g.emit(asm.Mov.Reg(r, asm.R1))
+}
+
+// spill stores r, computes y into r, and reloads the old r into R1.
+func (g *gen) spill(r asm.Register, y Expr) {
+	off := g.alloc(8, y.Position())
+	g.emit(asm.StoreMem(asm.R10, off, r, asm.DWord))
+	g.value(y, r)
+	g.emit(asm.LoadMem(asm.R1, asm.R10, off, asm.DWord))
+}
+
+// clobbers reports whether computing e uses R7 and up regardless of the
+// register it is computed into: map reads build their key with them, and
+// string comparisons their buffers.
+func clobbers(e Expr) bool {
+	switch e := e.(type) {
+	case *MapExpr:
+		return true
+	case *Unary:
+		return clobbers(e.X)
+	case *Binary:
+		if (e.Op == EQL || e.Op == NEQ) && TypeOf(e.X) != nil && TypeOf(e.X).Kind == KindString {
+			return true
+		}
+		return clobbers(e.X) || clobbers(e.Y)
+	case *Ternary:
+		return clobbers(e.Cond) || clobbers(e.Then) || clobbers(e.Else)
+	case *Call:
+		for _, a := range e.Args {
+			if clobbers(a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jumpOps maps a comparison to the jump taken when it is false.
+var jumpFalse = map[Token][2]asm.JumpOp{ // [unsigned, signed]
+	EQL: {asm.JNE, asm.JNE},
+	NEQ: {asm.JEq, asm.JEq},
+	LSS: {asm.JGE, asm.JSGE},
+	LEQ: {asm.JGT, asm.JSGT},
+	GTR: {asm.JLE, asm.JSLE},
+	GEQ: {asm.JLT, asm.JSLT},
+}
+
+// cond jumps to f when e is false (zero), and falls through when true. It
+// computes in r and the registers after it, leaving those before r alone.
+func (g *gen) cond(e Expr, f string, r asm.Register) {
+	if v, ok := foldConst(e); ok {
+		if v == 0 {
+			g.emit(asm.Ja.Label(f))
+		}
+		return
+	}
+	if b, ok := e.(*Binary); ok {
+		switch b.Op {
+		case LAND:
+			if v, ok := foldConst(b.X); ok {
+				if v == 0 {
+					g.emit(asm.Ja.Label(f))
+				} else {
+					g.cond(b.Y, f, r)
+				}
+				return
+			}
+			g.cond(b.X, f, r)
+			g.cond(b.Y, f, r)
+			return
+		case LOR:
+			if v, ok := foldConst(b.X); ok {
+				if v == 0 {
+					g.cond(b.Y, f, r)
+				}
+				return
+			}
+			t, next := g.newLabel("or_true"), g.newLabel("or_next")
+			g.cond(b.X, next, r)
+			g.emit(asm.Ja.Label(t))
+			g.label(next)
+			g.cond(b.Y, f, r)
+			g.label(t)
+			return
+		case EQL, NEQ:
+			if TypeOf(b.X).Kind == KindString {
+				g.strEqual(b, f)
+				return
+			}
+			fallthrough
+		case LSS, LEQ, GTR, GEQ:
+			signed := 0
+			if arithSigned(TypeOf(b.X), TypeOf(b.Y)) {
+				signed = 1
+			}
+			op := jumpFalse[b.Op][signed]
+			g.value(b.X, r)
+			if v, ok := foldConst(b.Y); ok && int64(v) == int64(int32(v)) {
+				g.emit(op.Imm(r, int32(v), f))
+				return
+			}
+			if ry := nextReg(r); ry != regNone && !clobbers(b.Y) {
+				g.value(b.Y, ry)
+				g.emit(op.Reg(r, ry, f))
+				return
+			}
+			g.spill(r, b.Y)
+			g.emit(op.Reg(asm.R1, r, f))
+			return
+		}
+	}
+	if u, ok := e.(*Unary); ok && u.Op == NOT {
+		g.value(u.X, r)
+		g.emit(asm.JNE.Imm(r, 0, f))
+		return
+	}
+	g.value(e, r)
+	g.emit(asm.JEq.Imm(r, 0, f))
+}
+
+// strEqual compares two strings byte by byte up to the first NUL, as
+// bpftrace's string comparison does, and jumps to f when the comparison
+// (== or !=) is false. A literal operand is compared against immediates.
+// It emits no unreachable instruction: the verifier rejects those.
+func (g *gen) strEqual(b *Binary, f string) {
+	x, y := b.X, b.Y
+	if _, ok := x.(*StrLit); ok {
+		x, y = y, x
+	}
+	tx, ty := TypeOf(x), TypeOf(y)
+	xo := g.alloc(slotSize(tx), x.Position())
+	g.buf(x, xo, slotSize(tx))
+	lit, isLit := y.(*StrLit)
+	var yo int16
+	if !isLit {
+		yo = g.alloc(slotSize(ty), y.Position())
+		g.buf(y, yo, slotSize(ty))
+	}
+	done := g.newLabel("str_done")
+	onEqual, onDiffer := done, f
+	if b.Op == NEQ {
+		onEqual, onDiffer = f, done
+	}
+	n := min(tx.Size, ty.Size)
+	for i := 0; i < n; i++ {
+		g.emit(asm.LoadMem(asm.R1, asm.R10, xo+int16(i), asm.Byte))
+		if isLit {
+			var c byte
+			if i < len(lit.Value) {
+				c = lit.Value[i]
+			}
+			g.emit(asm.JNE.Imm(asm.R1, int32(c), onDiffer))
+			if c == 0 {
+				// Both strings end here: equal.
+				if onEqual != done {
+					g.emit(asm.Ja.Label(onEqual))
+				}
+				g.label(done)
+				return
+			}
+			continue
+		}
+		g.emit(asm.LoadMem(asm.R2, asm.R10, yo+int16(i), asm.Byte))
+		g.emit(asm.JNE.Reg(asm.R1, asm.R2, onDiffer))
+		g.emit(asm.JEq.Imm(asm.R1, 0, onEqual))
+	}
+	// The first n bytes are equal and neither string ended: they are equal
+	// only if the longer one ends right there.
+	switch {
+	case isLit:
+		// the literal is the longer one (else it would have ended above)
+		g.emit(asm.Ja.Label(onDiffer))
+		g.label(done)
+		return
+	case tx.Size != ty.Size:
+		lo := xo
+		if ty.Size > tx.Size {
+			lo = yo
+		}
+		g.emit(asm.LoadMem(asm.R1, asm.R10, lo+int16(n), asm.Byte))
+		g.emit(asm.JNE.Imm(asm.R1, 0, onDiffer))
+	}
+	if onEqual != done {
+		g.emit(asm.Ja.Label(onEqual))
+	}
+	g.label(done)
+}

@@ -1,0 +1,102 @@
+package script
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tracelet/tracelet/asm"
+)
+
+// codegenCases are small programs whose listings are kept in
+// codegen.golden: each shows one thing the code generator must get right.
+var codegenCases = []struct{ name, src string }{
+	{"constant folding", `BEGIN { @x = 1 + 2 * 3 << 4; }`},
+	{"count per-cpu scalar", `tracepoint:raw_syscalls:sys_enter { @ = count(); }`},
+	{"count keyed by comm", `tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }`},
+	{"sum of a signed field with predicate", `tracepoint:syscalls:sys_exit_read /args->ret > 0/ { @[pid] = sum(args->ret); }`},
+	{"string compare with literal", `tracepoint:syscalls:sys_enter_read /comm == "sshd"/ { @n++; }`},
+	{"printf to ring buffer", `tracepoint:syscalls:sys_enter_openat { printf("%d %s\n", tid, str(args->filename)); }`},
+	{"hist", `tracepoint:syscalls:sys_enter_read { @ = hist(args->count); }`},
+	{"lhist of retval", `uretprobe:/bin/sh:main { @ = lhist(retval, 0, 2000, 200); }`},
+	{"uprobe arguments", `uprobe:/bin/sh:main { @[arg0, arg1] = max(arg2); }`},
+	{"locals, ternary and exit", `interval:s:1 { @ticks++; $t = @ticks; $u = $t > 5 ? 1 : 0; @y = $t + $u; if ($t >= 10) { exit(); } }`},
+	{"data_loc string field", `tracepoint:sched:sched_process_exec { @[args->filename] = count(); }`},
+	{"delete and print", `tracepoint:syscalls:sys_enter_read { @s[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@s[tid]/ { @lat = avg(nsecs - @s[tid]); delete(@s[tid]); } END { print(@lat); clear(@lat); }`},
+}
+
+func TestCodegenGolden(t *testing.T) {
+	amd64, err := asm.ArchFor("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, c := range codegenCases {
+		obj, err := CompileSource("-e", []byte(c.src), CheckOptions{Formats: fixtureFormats}, Options{Arch: amd64})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		out.WriteString("=== " + c.name + ": " + c.src + "\n")
+		for _, m := range obj.Maps {
+			s := m.Spec
+			out.WriteString("map " + s.Name + " " + s.Type.String() + " key " + itoa(int(s.KeySize)) + " value " + itoa(int(s.ValueSize)) + "\n")
+		}
+		for _, p := range obj.Programs {
+			insns, err := p.Insns.Assemble()
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+				continue
+			}
+			out.WriteString("--- " + p.Name + " (" + p.Type.String() + ")\n")
+			out.WriteString(insns.String())
+			if !strings.HasSuffix(insns.String(), "\n") {
+				out.WriteString("\n")
+			}
+		}
+	}
+	golden(t, "codegen.golden", out.Bytes())
+}
+
+// Constant expressions become one instruction.
+func TestConstantFolded(t *testing.T) {
+	obj, err := CompileSource("-e", []byte(`BEGIN { @x = (1 + 2) * 3 - 0x10 / 4; }`), CheckOptions{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := obj.Programs[0].Insns.String()
+	if !strings.Contains(s, "r7 = 5\n") || strings.Contains(s, "*=") || strings.Contains(s, "/=") {
+		t.Errorf("not folded:\n%s", s)
+	}
+}
+
+// Nothing is zeroed twice, and words that a helper or store fills are not
+// zeroed: count the stores of zero to the stack.
+func TestNoRedundantZeroing(t *testing.T) {
+	for _, c := range []struct {
+		src   string
+		zeros int
+	}{
+		// comm: get_current_comm pads its 16 bytes; the pid key is stored whole.
+		{`tracepoint:raw_syscalls:sys_enter { @[comm, pid] = count(); }`, 0},
+		// a literal is written word by word, with its NULs: the scalar
+		// map's key, and the literal's second word, are the two.
+		{`BEGIN { @s = "abc"; }`, 2},
+		// str() must clear its 64 bytes (probe_read_str does not pad).
+		{`tracepoint:syscalls:sys_enter_openat { @[str(args->filename)] = count(); }`, 8},
+	} {
+		obj, err := CompileSource("-e", []byte(c.src), CheckOptions{Formats: fixtureFormats}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ins := range obj.Programs[0].Insns {
+			if ins.OpCode.Class() == asm.StClass && ins.Constant == 0 && ins.Dst == asm.R10 {
+				n++
+			}
+		}
+		if n != c.zeros {
+			t.Errorf("%s: %d zeroing stores, want %d\n%s", c.src, n, c.zeros, obj.Programs[0].Insns)
+		}
+	}
+}

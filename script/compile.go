@@ -1,0 +1,281 @@
+package script
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
+)
+
+// OutputKind selects how programs send printf records and actions to user
+// space.
+type OutputKind int
+
+const (
+	// OutputRingBuf is the BPF ring buffer (5.8): one ring for all CPUs,
+	// records in order.
+	OutputRingBuf OutputKind = iota
+	// OutputPerfEventArray is the perf event array (4.4): one ring per CPU.
+	OutputPerfEventArray
+)
+
+func (k OutputKind) String() string {
+	if k == OutputPerfEventArray {
+		return "perf-event-array"
+	}
+	return "ringbuf"
+}
+
+// Options configure code generation. The zero value compiles for the host
+// architecture and a kernel with every helper, writing to a ring buffer.
+type Options struct {
+	// Arch places arg0..argN and retval; nil means the host's.
+	Arch *asm.Arch
+	// Output selects the ring the programs write to. The caller decides it
+	// with a feature probe (bpf.HaveMapType(bpf.RingBuf)).
+	Output OutputKind
+	// HaveHelper reports whether the kernel offers a helper, for programs
+	// of type t; it is a feature probe (bpf.HaveHelper), not a version
+	// check. Nil means every helper is there. Without
+	// bpf_probe_read_{kernel,user}[_str] (5.5) the programs use
+	// bpf_probe_read[_str].
+	HaveHelper func(t bpf.ProgramType, fn asm.BuiltinFunc) bool
+	// StartNs is the bpf_ktime_get_ns (CLOCK_MONOTONIC) time that elapsed
+	// counts from.
+	StartNs uint64
+	// MaxEntries bounds each map (bpftrace's default is 4096).
+	MaxEntries uint32
+	// RingSize is the size in bytes of the ring buffer (a power of two
+	// multiple of the page size); zero means 256 KiB.
+	RingSize uint32
+}
+
+// Object is a compiled script: the maps to create and one program per
+// attach point.
+type Object struct {
+	Programs []*Prog
+	Maps     []*Map
+	// Printfs are the printf calls: a record whose id is i was sent by
+	// Printfs[i].
+	Printfs []*Printf
+	// Attach lists every attach point; the probe builtin is an index into
+	// it.
+	Attach []*AttachPoint
+	Info   *Info
+	Output OutputKind
+}
+
+// Prog is the program of one attach point.
+type Prog struct {
+	Name   string // a BPF object name (15 bytes at most)
+	Attach *AttachPoint
+	Type   bpf.ProgramType
+	Insns  asm.Instructions
+}
+
+// Map is a BPF map the programs use: a script map (Info set), the stack
+// trace map, or the output ring.
+type Map struct {
+	Spec bpf.MapSpec
+	Info *MapInfo // nil for the internal maps
+	// Buckets is set for hist and lhist maps, whose key ends in an
+	// 8-byte bucket number after the script's keys.
+	Buckets bool
+	// KeyLayout gives the offset of each script key in the BPF key.
+	KeyOffsets []int
+}
+
+// Printf is one printf call: its format, and where each argument sits in
+// the record after the 8-byte id.
+type Printf struct {
+	Format  string
+	Args    []*Type
+	Offsets []int
+	Size    int // the record's size, id included
+}
+
+// Record ids: a printf record starts with the index of its Printf; the
+// other actions have the action in the upper 32 bits and a map index in the
+// lower.
+const (
+	ActionExit  = 1
+	ActionPrint = 2
+	ActionClear = 3
+	ActionZero  = 4
+)
+
+// ActionID is the id of an action record.
+func ActionID(action, index int) uint64 { return uint64(action)<<32 | uint64(uint32(index)) }
+
+// Names of the internal maps.
+const (
+	EventsMap = "events"
+	StacksMap = "stacks"
+)
+
+// maxStack is the BPF stack: 512 bytes (MAX_BPF_STACK).
+const maxStack = 512
+
+// Compile generates the programs of a checked script.
+func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
+	if opts.Arch == nil {
+		a, err := asm.HostArch()
+		if err != nil {
+			return nil, err
+		}
+		opts.Arch = a
+	}
+	if opts.MaxEntries == 0 {
+		opts.MaxEntries = 4096
+	}
+	if opts.RingSize == 0 {
+		opts.RingSize = 256 << 10
+	}
+	if prog.src == nil {
+		prog.src = newSource(prog.File, nil)
+	}
+	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output},
+		maps: map[string]*Map{}, mapIndex: map[string]int{}, printfIDs: map[*Call]int{}}
+	c.layoutMaps()
+	for _, p := range prog.Probes {
+		c.obj.Attach = append(c.obj.Attach, p.Attach...)
+	}
+	idx := 0
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			insns := c.program(p, a, idx)
+			c.obj.Programs = append(c.obj.Programs, &Prog{Name: progName(idx, a), Attach: a, Type: progType(a.Type), Insns: insns})
+			idx++
+		}
+	}
+	if c.needStacks {
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StacksMap, Type: bpf.StackTrace,
+			KeySize: 4, ValueSize: 8 * 127, MaxEntries: opts.MaxEntries}})
+	}
+	if c.needEvents {
+		spec := bpf.MapSpec{Name: EventsMap, Type: bpf.RingBuf, MaxEntries: opts.RingSize}
+		if opts.Output == OutputPerfEventArray {
+			spec = bpf.MapSpec{Name: EventsMap, Type: bpf.PerfEventArray, KeySize: 4, ValueSize: 4}
+		}
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: spec})
+	}
+	c.errs.Sort()
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	return c.obj, nil
+}
+
+// CompileSource parses, checks and compiles a script.
+func CompileSource(file string, src []byte, copts CheckOptions, opts Options) (*Object, error) {
+	prog, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	info, err := Check(prog, copts)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(prog, info, opts)
+}
+
+func progType(t ProbeType) bpf.ProgramType {
+	switch t {
+	case Tracepoint:
+		return bpf.TracePoint
+	case Interval, Profile:
+		return bpf.PerfEvent
+	}
+	// BEGIN and END run as uprobes on tracelet itself, as bpftrace does.
+	return bpf.Kprobe
+}
+
+func progName(i int, a *AttachPoint) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "p%d_", i)
+	name := a.Func
+	if name == "" {
+		name = a.Type.String()
+	}
+	for j := 0; j < len(name) && b.Len() < 15; j++ {
+		c := name[j]
+		if isLetter(c) || isDigit(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+type compiler struct {
+	prog *Program
+	info *Info
+	opts Options
+	obj  *Object
+	errs ErrorList
+
+	maps       map[string]*Map
+	mapIndex   map[string]int // script map name -> index in obj.Maps
+	printfIDs  map[*Call]int
+	needStacks bool
+	needEvents bool
+}
+
+func (c *compiler) errorf(p Pos, format string, args ...any) {
+	for _, e := range c.errs {
+		if e.Pos == p {
+			return
+		}
+	}
+	c.prog.src.errorf(&c.errs, p, format, args...)
+}
+
+// slotSize is how many bytes a value of type t takes in a key, a map value
+// or a record: 8-byte aligned, as bpftrace lays them out.
+func slotSize(t *Type) int {
+	switch t.Kind {
+	case KindString:
+		return (t.Size + 7) &^ 7
+	case KindUstack, KindUsym:
+		return 16
+	}
+	return 8
+}
+
+// layoutMaps decides each script map's BPF type and sizes.
+func (c *compiler) layoutMaps() {
+	for i, m := range c.info.Maps {
+		name := fmt.Sprintf("m%d", i)
+		bm := &Map{Info: m}
+		key := 0
+		for _, k := range m.Keys {
+			bm.KeyOffsets = append(bm.KeyOffsets, key)
+			key += slotSize(k)
+		}
+		v := m.Value
+		spec := bpf.MapSpec{Name: name, MaxEntries: c.opts.MaxEntries}
+		switch {
+		case v.Kind == KindHist || v.Kind == KindLhist:
+			// One entry per (key, bucket), as bpftrace stores histograms:
+			// a value array of 66 buckets would not fit the 512-byte stack
+			// the initial value is built on.
+			bm.Buckets = true
+			spec.Type, spec.KeySize, spec.ValueSize = bpf.PerCPUHash, uint32(key+8), 8
+		case v.Kind.IsAggregation() && len(m.Keys) == 0:
+			spec.Type, spec.KeySize, spec.ValueSize, spec.MaxEntries = bpf.PerCPUArray, 4, uint32(v.Size), 1
+		case v.Kind.IsAggregation():
+			spec.Type, spec.KeySize, spec.ValueSize = bpf.PerCPUHash, uint32(key), uint32(v.Size)
+		default:
+			if key == 0 {
+				key = 8
+			}
+			spec.Type, spec.KeySize, spec.ValueSize = bpf.Hash, uint32(key), uint32(slotSize(v))
+		}
+		bm.Spec = spec
+		c.maps[m.Name] = bm
+		c.mapIndex[m.Name] = len(c.obj.Maps)
+		c.obj.Maps = append(c.obj.Maps, bm)
+	}
+}

@@ -1,0 +1,91 @@
+// Package script is tracelet's tracing language: bpftrace's syntax, parsed,
+// type-checked and compiled to BPF in pure Go (no LLVM, no cgo, no system
+// calls in this package).
+//
+// The pipeline has three steps, each usable alone:
+//
+//   - Parse turns source into a syntax tree (Program), with positions. It
+//     never panics; errors read like a compiler's (see below).
+//
+//   - Check types the tree in place (int sizes and signedness, strings with
+//     their size, map key and value types inferred from first use, the
+//     aggregations) and enforces what each probe type provides: retval only
+//     in return probes, args only in tracepoints, arg0-arg5 only at function
+//     entry. args->FIELD is typed from the tracepoint's format file, which a
+//     FormatSource supplies (package tracefs, through a small adapter).
+//
+//   - Compile generates one asm program per attach point, and the maps they
+//     use: per-CPU maps for the aggregations, constant folding, stack
+//     zeroing only where a helper leaves bytes unwritten, and
+//     bpf_probe_read_{kernel,user} or the older bpf_probe_read as a feature
+//     probe (Options.HaveHelper) says. printf records and actions (exit,
+//     print, clear, zero) go to a BPF ring buffer or a perf event array.
+//
+// An error names the file, line and column, shows the line, puts a caret
+// under the column and says what would be valid:
+//
+//	-e:1:22: unknown builtin "pidd"; did you mean "pid"?
+//	BEGIN { printf("%d", pidd); }
+//	                     ^
+//
+// User space reads what the programs leave: ReadMap, then WriteMap or
+// WriteMaps print maps byte for byte as bpftrace's text output (histograms
+// drawn as bpftrace draws them), HandleRecord formats printf records and
+// returns actions (exit, print, clear, zero), which ClearMap and ZeroMap
+// perform. `tracelet run -d` prints Fprint's tree, then WriteListing.
+//
+// CompileTracefs is the second backend, for kernels without BPF and boot
+// time: each kprobe, uprobe or tracepoint with a predicate and a printf of
+// its arguments becomes a dynamic event definition (fetchargs from the asm
+// register table) and an event filter; count() becomes the probe's hit
+// counter or a hist trigger. Anything else is refused, naming the
+// construct.
+//
+// Example:
+//
+//	obj, err := script.CompileSource("-e",
+//		[]byte(`tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }`),
+//		script.CheckOptions{Formats: formats}, script.Options{})
+//	if err != nil {
+//		fmt.Fprintln(os.Stderr, err) // file:line:col, source line, caret
+//		os.Exit(1)
+//	}
+//	for _, m := range obj.Maps {
+//		// bpf.NewMap(m.Spec) ...
+//	}
+//	for _, p := range obj.Programs {
+//		// bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type,
+//		//	License: "GPL", Instructions: p.Insns, Maps: maps}) ...
+//	}
+//
+// The adapter from package tracefs, for FormatSource:
+//
+//	formats := script.FormatFunc(func(system, event string) (*script.Format, error) {
+//		tf, err := fs.Format(system, event) // *tracefs.FS
+//		if err != nil {
+//			return nil, err
+//		}
+//		f := &script.Format{System: system, Event: event}
+//		for _, fd := range tf.Fields {
+//			layout := script.LayoutOther
+//			switch fd.Kind {
+//			case tracefs.FieldInt:
+//				layout = script.LayoutInt
+//			case tracefs.FieldCharArray:
+//				layout = script.LayoutCharArray
+//			case tracefs.FieldDynString:
+//				layout = script.LayoutDynString
+//			}
+//			f.Fields = append(f.Fields, script.FormatField{Name: fd.Name, CType: fd.Type,
+//				Offset: fd.Offset, Size: fd.Size, Signed: fd.Signed, Layout: layout})
+//		}
+//		return f, nil
+//	})
+//
+// Layouts user space reads: a printf record is the u64 index of its Printf,
+// then each argument in an 8-byte aligned slot (Printf.Offsets); an action
+// record is the u64 ActionID. Map keys are the script's keys in 8-byte
+// aligned slots (Map.KeyOffsets); hist and lhist maps add a u64 bucket at
+// the end of the key and count per bucket. Values: count, sum and buckets
+// u64; min and max {value, valid}; avg and stats {count, sum}; all per CPU.
+package script

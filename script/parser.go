@@ -1,0 +1,501 @@
+package script
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Parse parses a script. file names it in errors ("-e" for a one-liner from
+// the command line). On failure the error is an ErrorList with every
+// problem found, sorted by position. Parse never panics.
+func Parse(file string, src []byte) (*Program, error) {
+	p := &parser{src: newSource(file, src)}
+	p.sc.init(p.src, &p.errs)
+	p.next()
+	prog := p.parseProgram()
+	prog.File = file
+	prog.src = p.src
+	p.errs.Sort()
+	return prog, p.errs.Err()
+}
+
+type parser struct {
+	src  *source
+	sc   Scanner
+	errs ErrorList
+
+	pos Pos
+	tok Token
+	lit string
+
+	inPred int // > 0 while parsing a predicate: "/ {" closes it
+	depth  int // nesting, bounded so that hostile input cannot overflow the stack
+}
+
+// maxDepth bounds expression and block nesting.
+const maxDepth = 200
+
+// bail is raised (and recovered in parseProgram) to stop parsing after too
+// many errors or too deep a nesting: nothing useful follows.
+type bail struct{}
+
+func (p *parser) next() {
+	p.pos, p.tok, p.lit = p.sc.Scan()
+}
+
+// peek returns the token after the current one without consuming it.
+func (p *parser) peek() Token {
+	saved, n := p.sc, len(p.errs)
+	_, tok, _ := p.sc.Scan()
+	p.sc, p.errs = saved, p.errs[:n]
+	return tok
+}
+
+func (p *parser) errorf(pos Pos, format string, args ...any) {
+	// One error per position: the rest are consequences.
+	if n := len(p.errs); n > 0 && p.errs[n-1].Pos.Offset == pos.Offset {
+		return
+	}
+	p.src.errorf(&p.errs, pos, format, args...)
+	if len(p.errs) > 10 {
+		panic(bail{})
+	}
+}
+
+func (p *parser) tokDesc() string {
+	switch p.tok {
+	case EOF:
+		return "end of input"
+	case IDENT:
+		return fmt.Sprintf("%q", p.lit)
+	case INT:
+		return "number " + p.lit
+	case STRING:
+		return "string " + strconv.Quote(p.lit)
+	case VAR:
+		return "$" + p.lit
+	case MAP:
+		return "@" + p.lit
+	}
+	return fmt.Sprintf("%q", p.tok.String())
+}
+
+func (p *parser) expect(tok Token, what string) Pos {
+	pos := p.pos
+	if p.tok != tok {
+		p.errorf(p.pos, "expected %s, found %s", what, p.tokDesc())
+		panic(bail{})
+	}
+	p.next()
+	return pos
+}
+
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.errorf(p.pos, "nesting deeper than %d levels", maxDepth)
+		panic(bail{})
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
+
+func (p *parser) parseProgram() (prog *Program) {
+	prog = &Program{}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(bail); !ok {
+				panic(r)
+			}
+		}
+	}()
+	// The first token was scanned as an ordinary token; attach points need
+	// the attach scanner, so rewind to where it started.
+	for {
+		p.rewind()
+		pos, raw := p.sc.ScanAttach()
+		if raw == "" {
+			p.next()
+			if p.tok == EOF {
+				if len(prog.Probes) == 0 {
+					p.errorf(p.pos, "expected a probe, such as BEGIN { ... } or tracepoint:syscalls:sys_enter_openat { ... }")
+				}
+				return prog
+			}
+			p.errorf(p.pos, "expected a probe (kprobe:, uprobe:, tracepoint:, BEGIN, END, interval:, profile:), found %s", p.tokDesc())
+			panic(bail{})
+		}
+		prog.Probes = append(prog.Probes, p.parseProbe(pos, raw))
+	}
+}
+
+// rewind moves the scanner back to the start of the current token, so
+// that it can be rescanned in attach-point mode.
+func (p *parser) rewind() {
+	p.sc.off, p.sc.line, p.sc.col = p.pos.Offset, p.pos.Line, p.pos.Col
+}
+
+func (p *parser) parseProbe(pos Pos, raw string) *Probe {
+	probe := &Probe{Pos: pos}
+	probe.Attach = append(probe.Attach, p.parseAttach(pos, raw))
+	p.next()
+	for p.tok == COMMA {
+		pos, raw := p.sc.ScanAttach()
+		if raw == "" {
+			p.next()
+			p.errorf(p.pos, "expected a probe after ',', found %s", p.tokDesc())
+			panic(bail{})
+		}
+		probe.Attach = append(probe.Attach, p.parseAttach(pos, raw))
+		p.next()
+	}
+	if p.tok == QUO {
+		p.next()
+		p.inPred++
+		probe.Pred = p.parseExpr()
+		p.inPred--
+		p.expect(QUO, "'/' to close the predicate")
+	}
+	if p.tok != LBRACE {
+		p.errorf(p.pos, "expected '{' to start the probe's action block (or ',' for another probe, '/' for a predicate), found %s", p.tokDesc())
+		panic(bail{})
+	}
+	probe.Body = p.parseBlock()
+	return probe
+}
+
+// parseAttach gives meaning to the text of one attach point.
+func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
+	a := &AttachPoint{Pos: pos, Raw: raw}
+	parts := strings.Split(raw, ":")
+	// col returns the position of part i, for errors inside the text.
+	col := func(i int) Pos {
+		off := 0
+		for j := 0; j < i && j < len(parts); j++ {
+			off += len(parts[j]) + 1
+		}
+		return Pos{Offset: pos.Offset + off, Line: pos.Line, Col: pos.Col + off}
+	}
+	t, ok := probeTypeAliases[parts[0]]
+	if !ok {
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, BEGIN, END, interval, profile)",
+			parts[0], didYouMean(parts[0], probeTypeSpellings()))
+		return a
+	}
+	a.Type = t
+	want := func(n int, form string) bool {
+		if len(parts) != n {
+			p.errorf(pos, "%s probe must be written %s, found %q", t, form, raw)
+			return false
+		}
+		for i, s := range parts[1:] {
+			if s == "" {
+				p.errorf(col(i+1), "%s probe must be written %s: empty part in %q", t, form, raw)
+				return false
+			}
+		}
+		return true
+	}
+	switch t {
+	case Begin, End:
+		want(1, t.String())
+	case Kprobe, Kretprobe:
+		// kprobe:[MODULE:]FUNC[+OFFSET]
+		if len(parts) == 3 {
+			a.Target = parts[1]
+			parts = []string{parts[0], parts[2]}
+		}
+		if !want(2, t.String()+":FUNCTION") {
+			return a
+		}
+		a.Func = parts[1]
+		if i := strings.IndexByte(a.Func, '+'); i >= 0 {
+			off, err := ParseInt(a.Func[i+1:])
+			if err != nil || t == Kretprobe {
+				p.errorf(col(1), "bad offset in %q: expected FUNCTION+OFFSET, with a number, on kprobes only", raw)
+				return a
+			}
+			a.Func, a.Offset, a.HasOffset = a.Func[:i], off, true
+		}
+	case Uprobe, Uretprobe:
+		if !want(3, t.String()+":BINARY:SYMBOL or "+t.String()+":BINARY:0xOFFSET") {
+			return a
+		}
+		a.Target, a.Func = parts[1], parts[2]
+		if isDigit(a.Func[0]) {
+			off, err := ParseInt(a.Func)
+			if err != nil {
+				p.errorf(col(2), "bad uprobe offset %q: %v", a.Func, err)
+				return a
+			}
+			a.Func, a.Offset, a.HasOffset = "", off, true
+		}
+	case Tracepoint:
+		if !want(3, "tracepoint:SYSTEM:EVENT") {
+			return a
+		}
+		a.Target, a.Func = parts[1], parts[2]
+	case Interval, Profile:
+		form := t.String() + ":UNIT:N (UNIT one of s, ms, us" + map[bool]string{true: ", hz", false: ""}[t == Profile] + ")"
+		if !want(3, form) {
+			return a
+		}
+		a.Unit = parts[1]
+		switch a.Unit {
+		case "s", "ms", "us":
+		case "hz":
+			if t == Interval {
+				p.errorf(col(1), "unknown interval unit %q: expected s, ms or us", a.Unit)
+				return a
+			}
+		default:
+			p.errorf(col(1), "unknown %s unit %q: expected %s", t, a.Unit, form)
+			return a
+		}
+		n, err := ParseInt(parts[2])
+		if err != nil || n == 0 {
+			p.errorf(col(2), "bad %s count %q: expected a positive integer", t, parts[2])
+			return a
+		}
+		a.Rate = n
+	}
+	return a
+}
+
+// parseBlock parses "{ stmt; ... }".
+func (p *parser) parseBlock() []Stmt {
+	p.enter()
+	defer p.leave()
+	p.expect(LBRACE, "'{'")
+	var list []Stmt
+	for p.tok != RBRACE && p.tok != EOF {
+		if p.tok == SEMICOLON {
+			p.next()
+			continue
+		}
+		s := p.parseStmt()
+		list = append(list, s)
+		if _, isIf := s.(*IfStmt); isIf {
+			continue
+		}
+		if p.tok != RBRACE {
+			p.expect(SEMICOLON, "';' or '}' after the statement")
+		}
+	}
+	p.expect(RBRACE, "'}' to close the block")
+	return list
+}
+
+func (p *parser) parseStmt() Stmt {
+	if p.tok == IF {
+		return p.parseIf()
+	}
+	pos := p.pos
+	x := p.parseExpr()
+	switch p.tok {
+	case ASSIGN, ADD_ASSIGN, SUB_ASSIGN, MUL_ASSIGN, QUO_ASSIGN, REM_ASSIGN,
+		AND_ASSIGN, OR_ASSIGN, XOR_ASSIGN, SHL_ASSIGN, SHR_ASSIGN, INC, DEC:
+		op, opPos := p.tok, p.pos
+		if !isAssignable(x) {
+			p.errorf(opPos, "cannot assign to %s: only a variable ($x) or a map (@x, @x[key]) can be assigned", describe(x))
+			panic(bail{})
+		}
+		p.next()
+		st := &AssignStmt{Pos: pos, Target: x, Op: op}
+		if op != INC && op != DEC {
+			st.Value = p.parseExpr()
+		}
+		return st
+	}
+	return &ExprStmt{X: x}
+}
+
+func isAssignable(x Expr) bool {
+	switch x.(type) {
+	case *Var, *MapExpr:
+		return true
+	}
+	return false
+}
+
+func (p *parser) parseIf() Stmt {
+	st := &IfStmt{Pos: p.pos}
+	p.next()
+	p.expect(LPAREN, "'(' after if")
+	st.Cond = p.parseExpr()
+	p.expect(RPAREN, "')' to close the if condition")
+	st.Then = p.parseBlock()
+	if p.tok == ELSE {
+		p.next()
+		if p.tok == IF {
+			p.enter()
+			st.Else = []Stmt{p.parseIf()}
+			p.leave()
+		} else {
+			st.Else = p.parseBlock()
+		}
+	}
+	return st
+}
+
+func (p *parser) parseExpr() Expr {
+	p.enter()
+	defer p.leave()
+	cond := p.parseBinary(1)
+	if p.tok != QUESTION {
+		return cond
+	}
+	pos := p.pos
+	p.next()
+	then := p.parseExpr()
+	p.expect(COLON, "':' in the conditional expression")
+	els := p.parseExpr()
+	return &Ternary{Pos: pos, Cond: cond, Then: then, Else: els}
+}
+
+func (p *parser) parseBinary(prec int) Expr {
+	x := p.parseUnary()
+	for {
+		op := p.tok
+		oprec := op.precedence()
+		if oprec < prec {
+			return x
+		}
+		// In a predicate, "/" followed by "{" closes it rather than
+		// dividing: bpftrace's grammar resolves the same ambiguity.
+		if op == QUO && p.inPred > 0 && p.peek() == LBRACE {
+			return x
+		}
+		pos := p.pos
+		p.next()
+		p.enter()
+		y := p.parseBinary(oprec + 1)
+		p.leave()
+		x = &Binary{Pos: pos, Op: op, X: x, Y: y}
+	}
+}
+
+func (p *parser) parseUnary() Expr {
+	switch p.tok {
+	case SUB, NOT, TILDE:
+		pos, op := p.pos, p.tok
+		p.next()
+		p.enter()
+		x := p.parseUnary()
+		p.leave()
+		return &Unary{Pos: pos, Op: op, X: x}
+	case INC, DEC:
+		p.errorf(p.pos, "prefix %s is not supported: write it after the variable, as in @x%s", p.tok, p.tok)
+		panic(bail{})
+	case MUL, AND:
+		p.errorf(p.pos, "pointer %s is not supported; use str(), or args->FIELD of a tracepoint", map[Token]string{MUL: "dereference", AND: "address-of"}[p.tok])
+		panic(bail{})
+	}
+	return p.parsePostfix(p.parsePrimary())
+}
+
+func (p *parser) parsePostfix(x Expr) Expr {
+	for p.tok == PERIOD || p.tok == ARROW {
+		arrow := p.tok == ARROW
+		p.next()
+		pos := p.pos
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected a field name after %s, found %s", map[bool]string{true: "'->'", false: "'.'"}[arrow], p.tokDesc())
+			panic(bail{})
+		}
+		x = &FieldExpr{Pos: pos, X: x, Field: p.lit, Arrow: arrow}
+		p.next()
+	}
+	return x
+}
+
+func (p *parser) parsePrimary() Expr {
+	pos := p.pos
+	switch p.tok {
+	case INT:
+		lit := p.lit
+		p.next()
+		v, err := ParseInt(lit)
+		if err != nil {
+			p.errorf(pos, "integer literal %s %v", lit, err.(*strconv.NumError).Err)
+		}
+		return &IntLit{Pos: pos, Raw: lit, Value: v}
+	case STRING:
+		s := p.lit
+		p.next()
+		return &StrLit{Pos: pos, Value: s}
+	case VAR:
+		name := p.lit
+		p.next()
+		return &Var{Pos: pos, Name: name}
+	case MAP:
+		m := &MapExpr{Pos: pos, Name: p.lit}
+		p.next()
+		if p.tok == LBRACK {
+			p.next()
+			m.Keys = p.parseList(RBRACK, "']' to close the map key")
+			if len(m.Keys) == 0 {
+				p.errorf(pos, "empty map key: write @%s without brackets, or put a key inside", m.Name)
+			}
+		}
+		return m
+	case LPAREN:
+		p.next()
+		x := p.parseExpr()
+		p.expect(RPAREN, "')'")
+		return x
+	case IDENT:
+		name := p.lit
+		p.next()
+		if p.tok == LPAREN {
+			p.next()
+			args := p.parseList(RPAREN, "')' to close the argument list")
+			if !funcSet[name] {
+				p.errorf(pos, "unknown function %q%s", name, didYouMean(name, funcNames))
+			}
+			return &Call{Pos: pos, Name: name, Args: args}
+		}
+		if !builtinSet[name] {
+			if funcSet[name] {
+				p.errorf(pos, "%s is a function: call it as %s(...)", name, name)
+			} else {
+				p.errorf(pos, "unknown builtin %q%s", name, didYouMean(name, builtinNames))
+			}
+		}
+		return &Builtin{Pos: pos, Name: name}
+	}
+	p.errorf(pos, "expected an expression, found %s", p.tokDesc())
+	panic(bail{})
+}
+
+// parseList parses "a, b, c" up to and including the closing token.
+func (p *parser) parseList(closer Token, what string) []Expr {
+	var list []Expr
+	for p.tok != closer && p.tok != EOF {
+		list = append(list, p.parseExpr())
+		if p.tok != COMMA {
+			break
+		}
+		p.next()
+	}
+	p.expect(closer, what)
+	return list
+}
+
+// describe names an expression's kind for errors.
+func describe(x Expr) string {
+	switch x := x.(type) {
+	case *IntLit:
+		return "an integer literal"
+	case *StrLit:
+		return "a string literal"
+	case *Builtin:
+		return "builtin " + x.Name
+	case *Call:
+		return x.Name + "()"
+	case *FieldExpr:
+		return "field " + x.Field
+	}
+	return "an expression"
+}

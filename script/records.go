@@ -1,0 +1,119 @@
+package script
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Record is what one output record asks user space to do.
+type Record struct {
+	// Action is 0 for printf, else ActionExit, ActionPrint, ActionClear or
+	// ActionZero.
+	Action int
+	// Map is the index in Object.Maps of the map to print, clear or zero.
+	Map int
+}
+
+var errShortRecord = errors.New("record shorter than its printf needs")
+
+// HandleRecord decodes one record from the output ring. A printf record is
+// formatted to w as C's printf would (bpftrace's verbs); other records are
+// returned for the caller to act on.
+func (o *Object) HandleRecord(w io.Writer, rec []byte, r *Resolver) (Record, error) {
+	if len(rec) < 8 {
+		return Record{}, errShortRecord
+	}
+	id := u64(rec)
+	if action := int(id >> 32); action != 0 {
+		return Record{Action: action, Map: int(uint32(id))}, nil
+	}
+	if id >= uint64(len(o.Printfs)) {
+		return Record{}, fmt.Errorf("record has printf id %d; the program has %d printf calls", id, len(o.Printfs))
+	}
+	pf := o.Printfs[id]
+	if len(rec) < pf.Size {
+		return Record{}, errShortRecord
+	}
+	if r == nil {
+		r = &Resolver{}
+	}
+	_, err := io.WriteString(w, o.FormatPrintf(pf, rec, r))
+	return Record{}, err
+}
+
+// FormatPrintf formats a printf record.
+func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
+	verbs, _ := ParseFormat(pf.Format) // checked at compile time
+	var b strings.Builder
+	last := 0
+	for i, v := range verbs {
+		b.WriteString(unescapePercent(pf.Format[last:v.Offset]))
+		last = v.Offset + len(v.Text)
+		t := pf.Args[i]
+		arg := rec[pf.Offsets[i] : pf.Offsets[i]+slotSize(t)]
+		b.WriteString(formatVerb(v, o.argText(t, arg, r), t, arg))
+	}
+	b.WriteString(unescapePercent(pf.Format[last:]))
+	return b.String()
+}
+
+func unescapePercent(s string) string { return strings.ReplaceAll(s, "%%", "%") }
+
+// argText is the %s text of a non-integer argument.
+func (o *Object) argText(t *Type, arg []byte, r *Resolver) string {
+	switch t.Kind {
+	case KindString:
+		if i := bytes.IndexByte(arg, 0); i >= 0 {
+			return string(arg[:i])
+		}
+		return string(arg)
+	case KindInt, KindBool:
+		return ""
+	}
+	return o.valueString(t, arg, r)
+}
+
+// formatVerb renders one conversion with C semantics: flags, width and
+// precision as printf(3); h and hh truncate the argument to 16 and 8 bits.
+func formatVerb(v Verb, text string, t *Type, arg []byte) string {
+	spec := "%" + v.Flags
+	if v.Width >= 0 {
+		spec += strconv.Itoa(v.Width)
+	}
+	if v.Prec >= 0 {
+		spec += "." + strconv.Itoa(v.Prec)
+	}
+	if v.Conv == 's' {
+		return fmt.Sprintf(spec+"s", text)
+	}
+	n := u64(arg)
+	switch v.Length {
+	case "h":
+		n = uint64(uint16(n))
+		if v.Conv == 'd' || v.Conv == 'i' {
+			n = uint64(int64(int16(n)))
+		}
+	case "hh":
+		n = uint64(uint8(n))
+		if v.Conv == 'd' || v.Conv == 'i' {
+			n = uint64(int64(int8(n)))
+		}
+	}
+	switch v.Conv {
+	case 'd', 'i':
+		return fmt.Sprintf(spec+"d", int64(n))
+	case 'u':
+		return fmt.Sprintf(spec+"d", n)
+	case 'x', 'X', 'o':
+		return fmt.Sprintf(spec+string(v.Conv), n)
+	case 'c':
+		return fmt.Sprintf(spec+"c", rune(byte(n)))
+	case 'p':
+		return fmt.Sprintf(spec+"s", "0x"+strconv.FormatUint(n, 16))
+	}
+	return text
+}

@@ -1,0 +1,488 @@
+package script
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Entry is one element of a map as user space reads it: the BPF key, and
+// the value of each CPU (one value for maps that are not per-CPU).
+type Entry struct {
+	Key    []byte
+	Values [][]byte
+}
+
+// Resolver names what only the running system can: kernel and user
+// symbols and the frames of a stack id. A nil function prints the address
+// in hex, as bpftrace does when a symbol is unknown.
+type Resolver struct {
+	Ksym  func(addr uint64, offset bool) string
+	Usym  func(pid uint32, addr uint64, offset bool) string
+	Stack func(id int64, user bool) []uint64 // frames, innermost first
+}
+
+// WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
+// lines sorted by value (count, sum, min, max, integers) or key, histograms
+// drawn as bpftrace draws them, each map followed by an empty line.
+func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) error {
+	if r == nil {
+		r = &Resolver{}
+	}
+	info := m.Info
+	if info == nil {
+		return fmt.Errorf("map %s is not a script map", m.Spec.Name)
+	}
+	var b strings.Builder
+	v := info.Value
+	switch {
+	case m.Buckets:
+		o.writeHists(&b, m, entries, r)
+	case v.Kind == KindAvg || v.Kind == KindStats:
+		o.writeStats(&b, m, entries, r)
+	default:
+		o.writeValues(&b, m, entries, r)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func u64(b []byte) uint64 {
+	if len(b) < 8 {
+		var x [8]byte
+		copy(x[:], b)
+		return binary.NativeEndian.Uint64(x[:])
+	}
+	return binary.NativeEndian.Uint64(b)
+}
+
+// keyString prints the key part of an element: "@name" or "@name[a, b]".
+func (o *Object) keyString(m *Map, key []byte, r *Resolver) string {
+	name := "@" + m.Info.Name
+	if len(m.Info.Keys) == 0 {
+		return name
+	}
+	args := make([]string, len(m.Info.Keys))
+	for i, kt := range m.Info.Keys {
+		off := m.KeyOffsets[i]
+		end := min(off+slotSize(kt), len(key))
+		if off > len(key) {
+			off = len(key)
+		}
+		args[i] = o.valueString(kt, key[off:end], r)
+	}
+	return name + "[" + strings.Join(args, ", ") + "]"
+}
+
+// valueString prints one non-aggregated value.
+func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
+	switch t.Kind {
+	case KindString:
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return string(b)
+	case KindInt, KindBool:
+		if t.Signed {
+			return strconv.FormatInt(int64(u64(b)), 10)
+		}
+		return strconv.FormatUint(u64(b), 10)
+	case KindKsym:
+		return r.ksym(u64(b), false)
+	case KindUsym:
+		return r.usym(uint32(u64(b[8:])), u64(b), false)
+	case KindKstack, KindUstack:
+		return r.stack(t.Kind == KindUstack, b)
+	case KindProbe:
+		if i := u64(b); i < uint64(len(o.Attach)) {
+			return o.Attach[i].describe()
+		}
+	}
+	return strconv.FormatInt(int64(u64(b)), 10)
+}
+
+func (r *Resolver) ksym(addr uint64, offset bool) string {
+	if r.Ksym != nil {
+		if s := r.Ksym(addr, offset); s != "" {
+			return s
+		}
+	}
+	return fmt.Sprintf("0x%x", addr)
+}
+
+func (r *Resolver) usym(pid uint32, addr uint64, offset bool) string {
+	if r.Usym != nil {
+		if s := r.Usym(pid, addr, offset); s != "" {
+			return s
+		}
+	}
+	return fmt.Sprintf("0x%x", addr)
+}
+
+// stack prints a stack as bpftrace does: a newline, then one frame per
+// line indented by 8 spaces, each with its offset.
+func (r *Resolver) stack(user bool, b []byte) string {
+	id := int64(int32(u64(b)))
+	var pid uint32
+	if user && len(b) >= 16 {
+		pid = uint32(u64(b[8:]))
+	}
+	var s strings.Builder
+	s.WriteByte('\n')
+	if r.Stack == nil || id < 0 {
+		return s.String()
+	}
+	for _, addr := range r.Stack(id, user) {
+		if addr == 0 {
+			break
+		}
+		s.WriteString("        ")
+		if user {
+			s.WriteString(r.usym(pid, addr, true))
+		} else {
+			s.WriteString(r.ksym(addr, true))
+		}
+		s.WriteByte('\n')
+	}
+	return s.String()
+}
+
+// sumCPUs adds the per-CPU u64 at off.
+func sumCPUs(vals [][]byte, off int) uint64 {
+	var s uint64
+	for _, v := range vals {
+		if off+8 <= len(v) {
+			s += u64(v[off:])
+		}
+	}
+	return s
+}
+
+// minmax merges per-CPU {value, valid} pairs.
+func minmax(vals [][]byte, isMax, signed bool) uint64 {
+	var out uint64
+	have := false
+	for _, v := range vals {
+		if len(v) < 16 || u64(v[8:]) == 0 {
+			continue
+		}
+		x := u64(v)
+		less := x < out
+		if signed {
+			less = int64(x) < int64(out)
+		}
+		if !have || less != isMax && x != out {
+			out, have = x, true
+		}
+	}
+	return out
+}
+
+type valueLine struct {
+	key    []byte
+	text   string
+	sortBy uint64
+	signed bool
+}
+
+func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+	v := m.Info.Value
+	byValue := v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
+	lines := make([]valueLine, 0, len(entries))
+	for _, e := range entries {
+		if len(e.Values) == 0 {
+			continue
+		}
+		var n uint64
+		var text string
+		switch v.Kind {
+		case KindCount, KindSum:
+			n = sumCPUs(e.Values, 0)
+			if v.Signed {
+				text = strconv.FormatInt(int64(n), 10)
+			} else {
+				text = strconv.FormatUint(n, 10)
+			}
+		case KindMin, KindMax:
+			n = minmax(e.Values, v.Kind == KindMax, v.Signed)
+			if v.Signed {
+				text = strconv.FormatInt(int64(n), 10)
+			} else {
+				text = strconv.FormatUint(n, 10)
+			}
+		default:
+			n = u64(e.Values[0])
+			text = o.valueString(v, e.Values[0], r)
+		}
+		lines = append(lines, valueLine{key: e.Key, text: text, sortBy: n, signed: v.Signed})
+	}
+	if byValue {
+		sort.SliceStable(lines, func(i, j int) bool {
+			a, c := lines[i], lines[j]
+			if a.sortBy != c.sortBy {
+				if a.signed {
+					return int64(a.sortBy) < int64(c.sortBy)
+				}
+				return a.sortBy < c.sortBy
+			}
+			return o.keyLess(m, a.key, c.key)
+		})
+	} else {
+		sort.SliceStable(lines, func(i, j int) bool { return o.keyLess(m, lines[i].key, lines[j].key) })
+	}
+	for _, l := range lines {
+		b.WriteString(o.keyString(m, l.key, r))
+		b.WriteString(": ")
+		b.WriteString(l.text)
+		// A stack value ends in its own newline.
+		if v.Kind != KindKstack && v.Kind != KindUstack {
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// keyLess orders keys by their script values, first key first: integers
+// by value, strings by bytes.
+func (o *Object) keyLess(m *Map, a, c []byte) bool {
+	for i, kt := range m.Info.Keys {
+		off := m.KeyOffsets[i]
+		n := slotSize(kt)
+		if off+n > len(a) || off+n > len(c) {
+			break
+		}
+		x, y := a[off:off+n], c[off:off+n]
+		if kt.IsInt() {
+			if u64(x) != u64(y) {
+				if kt.Signed {
+					return int64(u64(x)) < int64(u64(y))
+				}
+				return u64(x) < u64(y)
+			}
+			continue
+		}
+		if cmp := bytes.Compare(x, y); cmp != 0 {
+			return cmp < 0
+		}
+	}
+	return false
+}
+
+func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+	type stat struct {
+		key                   []byte
+		count, total, average int64
+	}
+	var ss []stat
+	for _, e := range entries {
+		s := stat{key: e.Key, count: int64(sumCPUs(e.Values, 0)), total: int64(sumCPUs(e.Values, 8))}
+		if s.count != 0 {
+			s.average = s.total / s.count
+		}
+		ss = append(ss, s)
+	}
+	sort.SliceStable(ss, func(i, j int) bool {
+		if ss[i].average != ss[j].average {
+			return ss[i].average < ss[j].average
+		}
+		return o.keyLess(m, ss[i].key, ss[j].key)
+	})
+	for _, s := range ss {
+		b.WriteString(o.keyString(m, s.key, r))
+		b.WriteString(": ")
+		if m.Info.Value.Kind == KindStats {
+			fmt.Fprintf(b, "count %d, average %d, total %d", s.count, s.average, s.total)
+		} else {
+			fmt.Fprintf(b, "%d", s.average)
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+}
+
+// writeHists groups bucket entries by their key prefix and draws one
+// histogram per key, keys in order of their total count.
+func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+	v := m.Info.Value
+	nbuckets := 66
+	if v.Kind == KindLhist {
+		nbuckets = int((v.Max-v.Min)/v.Step) + 2
+	}
+	type hist struct {
+		key     []byte
+		buckets []uint64
+		total   uint64
+	}
+	byKey := map[string]*hist{}
+	var hs []*hist
+	for _, e := range entries {
+		if len(e.Key) < 8 {
+			continue
+		}
+		prefix := e.Key[:len(e.Key)-8]
+		bucket := u64(e.Key[len(e.Key)-8:])
+		if bucket >= uint64(nbuckets) {
+			continue
+		}
+		h := byKey[string(prefix)]
+		if h == nil {
+			h = &hist{key: prefix, buckets: make([]uint64, nbuckets)}
+			byKey[string(prefix)] = h
+			hs = append(hs, h)
+		}
+		n := sumCPUs(e.Values, 0)
+		h.buckets[bucket] += n
+		h.total += n
+	}
+	sort.SliceStable(hs, func(i, j int) bool {
+		if hs[i].total != hs[j].total {
+			return hs[i].total < hs[j].total
+		}
+		return o.keyLess(m, hs[i].key, hs[j].key)
+	})
+	for i, h := range hs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(o.keyString(m, h.key, r))
+		b.WriteString(": \n")
+		if v.Kind == KindHist {
+			DrawHist(b, h.buckets)
+		} else {
+			DrawLhist(b, h.buckets, v.Min, v.Max, v.Step)
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// barWidth is the width of the bar column, between the two '|'.
+const barWidth = 52
+
+// histLine writes one row: the label left-aligned in 16 columns, the count
+// right-aligned in 8, and a bar of '@' scaled to the largest count.
+func histLine(b *strings.Builder, label string, n, maxN uint64) {
+	bar := 0
+	if maxN > 0 {
+		// float32, as bpftrace divides, so that rounding matches.
+		bar = int(float32(n) / float32(maxN) * barWidth)
+	}
+	fmt.Fprintf(b, "%-16s%8d |%s%s|\n", label, n, strings.Repeat("@", bar), strings.Repeat(" ", barWidth-bar))
+}
+
+// hist2Label is a power of two with the K/M/G/T/P/E suffix bpftrace uses.
+func hist2Label(power int) string {
+	suffix := ""
+	for _, s := range []string{"K", "M", "G", "T", "P", "E"} {
+		if power < 10 {
+			break
+		}
+		power -= 10
+		suffix = s
+	}
+	return strconv.FormatUint(1<<power, 10) + suffix
+}
+
+// DrawHist draws a power-of-two histogram: bucket 0 holds negative values,
+// 1 the zeros, 2 the ones, and bucket i >= 3 [2^(i-2), 2^(i-1)). Rows run
+// from the first to the last non-empty bucket.
+func DrawHist(b *strings.Builder, buckets []uint64) {
+	lo, hi, maxN := -1, -1, uint64(0)
+	for i, n := range buckets {
+		if n > 0 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+		maxN = max(maxN, n)
+	}
+	if lo < 0 {
+		return
+	}
+	for i := lo; i <= hi; i++ {
+		var label string
+		switch i {
+		case 0:
+			label = "(..., 0)"
+		case 1:
+			label = "[0]"
+		case 2:
+			label = "[1]"
+		default:
+			label = "[" + hist2Label(i-2) + ", " + hist2Label(i-1) + ")"
+		}
+		histLine(b, label, buckets[i], maxN)
+	}
+}
+
+// lhistLabel prints a bucket bound, with M or K when it is a multiple.
+func lhistLabel(n int64) string {
+	switch {
+	case n == 0:
+		return "0"
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n/(1<<20), 10) + "M"
+	case n%(1<<10) == 0:
+		return strconv.FormatInt(n/(1<<10), 10) + "K"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// DrawLhist draws a linear histogram: bucket 0 is below min, bucket
+// (max-min)/step+1 at or above max, and bucket i in between is
+// [min+(i-1)*step, min+i*step).
+func DrawLhist(b *strings.Builder, buckets []uint64, lo, hi, step int64) {
+	n := int((hi-lo)/step) + 2
+	first, last, maxN := -1, -1, uint64(0)
+	for i := 0; i < n && i < len(buckets); i++ {
+		if buckets[i] > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+		maxN = max(maxN, buckets[i])
+	}
+	if first < 0 {
+		return
+	}
+	for i := first; i <= last; i++ {
+		var label string
+		switch {
+		case i == 0:
+			label = "(..., " + lhistLabel(lo) + ")"
+		case i == n-1:
+			label = "[" + lhistLabel(hi) + ", ...)"
+		default:
+			label = "[" + lhistLabel(int64(i-1)*step+lo) + ", " + lhistLabel(int64(i)*step+lo) + ")"
+		}
+		histLine(b, label, buckets[i], maxN)
+	}
+}
+
+// WriteMaps prints every script map in name order, as bpftrace prints its
+// maps when it exits. read returns a map's elements (ReadMap for loaded
+// maps).
+func (o *Object) WriteMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver) error {
+	var ms []*Map
+	for _, m := range o.Maps {
+		if m.Info != nil {
+			ms = append(ms, m)
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Info.Name < ms[j].Info.Name })
+	for _, m := range ms {
+		entries, err := read(m)
+		if err != nil {
+			return fmt.Errorf("reading @%s: %w", m.Info.Name, err)
+		}
+		if err := o.WriteMap(w, m, entries, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package script
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind is the kind of a Type.
+type Kind int
+
+// Kinds. Aggregation kinds are the value types of maps assigned an
+// aggregation function; they are read, merged across CPUs and printed in
+// user space.
+const (
+	KindVoid   Kind = iota // statements: printf(), exit(), delete()
+	KindInt                // Size 1, 2, 4 or 8 bytes, Signed or not
+	KindBool               // comparisons and logical operators
+	KindString             // Size bytes, NUL-padded
+	KindKstack             // kstack: a stack id
+	KindUstack             // ustack: a stack id and the pid
+	KindKsym               // ksym(addr): an address printed as a symbol
+	KindUsym               // usym(addr): an address and pid printed as a symbol
+	KindProbe              // probe: which attach point fired
+	KindCount
+	KindSum
+	KindAvg
+	KindMin
+	KindMax
+	KindStats
+	KindHist
+	KindLhist
+	KindArgs // the tracepoint's args record (only its fields are values)
+)
+
+var kindNames = [...]string{
+	KindVoid: "void", KindInt: "int", KindBool: "bool", KindString: "string",
+	KindKstack: "kstack", KindUstack: "ustack", KindKsym: "ksym", KindUsym: "usym",
+	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
+	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
+	KindArgs: "args",
+}
+
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// IsAggregation reports whether k is the value kind of an aggregation map.
+func (k Kind) IsAggregation() bool { return k >= KindCount && k <= KindLhist }
+
+// Type is the type of an expression, a map key or a map value.
+type Type struct {
+	Kind   Kind
+	Size   int  // bytes: ints, strings; the in-map size for the others
+	Signed bool // ints, and sum/min/max of signed values
+	// User marks an integer that is an address in user memory (a uprobe's
+	// argument, a syscall tracepoint's pointer field): str() reads it with
+	// bpf_probe_read_user_str.
+	User bool
+
+	// Lhist bounds.
+	Min, Max, Step int64
+}
+
+// Common types.
+var (
+	Void    = &Type{Kind: KindVoid}
+	Bool    = &Type{Kind: KindBool, Size: 8}
+	Uint64  = &Type{Kind: KindInt, Size: 8}
+	Int64   = &Type{Kind: KindInt, Size: 8, Signed: true}
+	Uint32  = &Type{Kind: KindInt, Size: 4}
+	Kstack  = &Type{Kind: KindKstack, Size: 8}
+	Ustack  = &Type{Kind: KindUstack, Size: 16}
+	ArgsRec = &Type{Kind: KindArgs}
+)
+
+// IntType is the integer type of size bytes.
+func IntType(size int, signed bool) *Type {
+	return &Type{Kind: KindInt, Size: size, Signed: signed}
+}
+
+// StringType is a string held in size bytes (with its NUL).
+func StringType(size int) *Type { return &Type{Kind: KindString, Size: size} }
+
+// IsInt reports whether t is an integer or bool (bools are integers 0/1 in
+// the program, as in bpftrace).
+func (t *Type) IsInt() bool { return t != nil && (t.Kind == KindInt || t.Kind == KindBool) }
+
+func (t *Type) String() string {
+	if t == nil {
+		return "<untyped>"
+	}
+	switch t.Kind {
+	case KindInt:
+		if t.Signed {
+			return fmt.Sprintf("int%d", t.Size*8)
+		}
+		return fmt.Sprintf("uint%d", t.Size*8)
+	case KindString:
+		return fmt.Sprintf("string[%d]", t.Size)
+	case KindLhist:
+		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
+	case KindSum, KindMin, KindMax, KindAvg, KindStats:
+		if t.Signed {
+			return t.Kind.String() + "(int64)"
+		}
+		return t.Kind.String() + "(uint64)"
+	}
+	return t.Kind.String()
+}
+
+// compatible reports whether a value of type u may be stored where t was.
+func (t *Type) compatible(u *Type) bool {
+	if t.IsInt() && u.IsInt() {
+		return true
+	}
+	if t.Kind != u.Kind {
+		return false
+	}
+	if t.Kind == KindLhist {
+		return t.Min == u.Min && t.Max == u.Max && t.Step == u.Step
+	}
+	return true
+}
+
+// tupleString prints a key tuple's types.
+func tupleString(ts []*Type) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}

@@ -1,0 +1,282 @@
+package script
+
+import (
+	"github.com/tracelet/tracelet/asm"
+)
+
+// bpfFUserStack is BPF_F_USER_STACK, the bpf_get_stackid flag for the user
+// stack.
+const bpfFUserStack = 1 << 8
+
+// builtin loads an integer-like builtin into r.
+func (g *gen) builtin(b *Builtin, r asm.Register) {
+	arch := g.c.opts.Arch
+	switch b.Name {
+	case "pid":
+		g.call(asm.FnGetCurrentPidTgid)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+		g.emit(asm.RSh.Imm(r, 32))
+	case "tid":
+		g.call(asm.FnGetCurrentPidTgid)
+		g.emit(asm.Mov.Reg32(r, asm.R0))
+	case "uid":
+		g.call(asm.FnGetCurrentUidGid)
+		g.emit(asm.Mov.Reg32(r, asm.R0))
+	case "gid":
+		g.call(asm.FnGetCurrentUidGid)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+		g.emit(asm.RSh.Imm(r, 32))
+	case "cpu":
+		g.call(asm.FnGetSmpProcessorId)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "nsecs":
+		g.call(asm.FnKtimeGetNs)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "elapsed":
+		g.call(asm.FnKtimeGetNs)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+		g.constant(asm.R1, g.c.opts.StartNs)
+		g.emit(asm.Sub.Reg(r, asm.R1))
+	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		abi := asm.KernelABI
+		if g.ap.Type == Uprobe {
+			abi = asm.FuncABI
+		}
+		loc, err := arch.Arg(abi, int(b.Name[3]-'0'))
+		if err != nil {
+			g.errorf(b.Pos, "%s on %s: %v", b.Name, arch.GOARCH, err)
+			return
+		}
+		g.load(b, loc, r)
+	case "retval":
+		g.load(b, arch.Ret(), r)
+	case "kstack":
+		g.stackID(r, 0)
+	case "func":
+		if g.ap.Type.IsReturn() || g.ap.Type == Kprobe && g.haveHelper(asm.FnGetFuncIp) {
+			if !g.haveHelper(asm.FnGetFuncIp) {
+				g.errorf(b.Pos, "func in a return probe needs bpf_get_func_ip (Linux 5.15)")
+				return
+			}
+			// The instruction pointer of a kprobe is past the
+			// breakpoint; bpf_get_func_ip knows the function's address.
+			g.emit(asm.Mov.Reg(asm.R1, asm.R6))
+			g.call(asm.FnGetFuncIp)
+			g.emit(asm.Mov.Reg(r, asm.R0))
+			return
+		}
+		g.load(b, arch.IP(), r)
+	case "probe":
+		g.constant(r, uint64(g.index))
+	default:
+		g.errorf(b.Pos, "%s has no integer value", b.Name)
+	}
+}
+
+func (g *gen) haveHelper(fn asm.BuiltinFunc) bool {
+	return g.c.opts.HaveHelper == nil || g.c.opts.HaveHelper(g.ptype, fn)
+}
+
+// load reads a pt_regs register of the context. BEGIN, END, interval and
+// profile have no function registers: the checker refused arguments there.
+func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
+	ins, err := loc.Load(r, asm.R6)
+	if err != nil {
+		g.errorf(b.Pos, "%s: %v", b.Name, err)
+		return
+	}
+	g.emit(ins)
+}
+
+// stackID sets r to bpf_get_stackid(ctx, stacks, flags).
+func (g *gen) stackID(r asm.Register, flags int32) {
+	g.c.needStacks = true
+	g.emit(asm.Mov.Reg(asm.R1, asm.R6))
+	g.emit(asm.LoadMapPtr(asm.R2, StacksMap))
+	g.emit(asm.Mov.Imm(asm.R3, flags))
+	g.call(asm.FnGetStackid)
+	g.emit(asm.Mov.Reg(r, asm.R0))
+}
+
+// field loads an integer field of a tracepoint record. A tracepoint
+// program may read its context directly, at aligned offsets
+// (tp_prog_is_valid_access); narrower signed fields are sign-extended with
+// shifts, since the sign-extending load is only in 6.6.
+func (g *gen) field(e *FieldExpr, r asm.Register) {
+	fd := e.fd
+	if fd == nil || fd.Layout != LayoutInt {
+		g.errorf(e.Pos, "field %s is not an integer", e.Field)
+		return
+	}
+	size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[fd.Size]
+	g.emit(asm.LoadMem(r, asm.R6, int16(fd.Offset), size))
+	if fd.Signed && fd.Size < 8 {
+		sh := int32(64 - 8*fd.Size)
+		g.emit(asm.LSh.Imm(r, sh))
+		g.emit(asm.ArSh.Imm(r, sh))
+	}
+}
+
+// buf writes the value of e into size bytes of stack at off, zero-padded:
+// strings, and anything else that is stored, keyed or sent. Only what a
+// write does not cover is zeroed.
+func (g *gen) buf(e Expr, off int16, size int) {
+	t := TypeOf(e)
+	switch t.Kind {
+	case KindString:
+		g.strBuf(e, off, size)
+		return
+	case KindUstack:
+		g.stackID(asm.R7, bpfFUserStack)
+		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
+		g.pidTo(off + 8)
+		return
+	case KindUsym:
+		// usym needs the pid to find the address space.
+		var arg Expr = e
+		if c, ok := e.(*Call); ok {
+			arg = c.Args[0]
+		}
+		if b, ok := e.(*Builtin); ok && b.Name == "func" {
+			g.builtin(b, asm.R7)
+		} else {
+			g.value(arg, asm.R7)
+		}
+		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
+		g.pidTo(off + 8)
+		return
+	}
+	if v, ok := e.(*Var); ok && slotSize(t) > 8 {
+		g.copyStack(off, g.locals[v.Name], slotSize(t))
+		return
+	}
+	if m, ok := e.(*MapExpr); ok && slotSize(t) > 8 {
+		g.mapReadBuf(m, off, size)
+		return
+	}
+	g.value(e, asm.R7)
+	g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
+	if size > 8 {
+		g.zero(off+8, size-8)
+	}
+}
+
+// pidTo stores the current process id (tgid) at off.
+func (g *gen) pidTo(off int16) {
+	g.call(asm.FnGetCurrentPidTgid)
+	g.emit(asm.RSh.Imm(asm.R0, 32))
+	g.emit(asm.StoreMem(asm.R10, off, asm.R0, asm.DWord))
+}
+
+func (g *gen) copyStack(dst, src int16, size int) {
+	if dst == src {
+		return
+	}
+	for i := 0; i < size; i += 8 {
+		g.emit(asm.LoadMem(asm.R1, asm.R10, src+int16(i), asm.DWord))
+		g.emit(asm.StoreMem(asm.R10, dst+int16(i), asm.R1, asm.DWord))
+	}
+}
+
+// strBuf writes a string into size bytes at off.
+func (g *gen) strBuf(e Expr, off int16, size int) {
+	t := TypeOf(e)
+	switch e := e.(type) {
+	case *StrLit:
+		// Whole words of the literal, then zeros: every byte is written
+		// once.
+		b := make([]byte, (size+7)&^7)
+		copy(b, e.Value)
+		for i := 0; i < len(b); i += 4 {
+			w := int32(uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24)
+			g.emit(asm.StoreImm(asm.R10, off+int16(i), w, asm.Word))
+		}
+		return
+	case *Builtin: // comm
+		// bpf_get_current_comm pads the rest of its 16 bytes with NULs.
+		g.stackPtr(asm.R1, off)
+		g.emit(asm.Mov.Imm(asm.R2, 16))
+		g.call(asm.FnGetCurrentComm)
+		g.zero(off+16, size-16)
+		return
+	case *Var:
+		n := slotSize(t)
+		g.copyStack(off, g.locals[e.Name], n)
+		g.zero(off+int16(n), size-n)
+		return
+	case *MapExpr:
+		g.mapReadBuf(e, off, size)
+		return
+	case *Ternary:
+		if v, ok := foldConst(e.Cond); ok {
+			if v != 0 {
+				g.strBuf(e.Then, off, size)
+			} else {
+				g.strBuf(e.Else, off, size)
+			}
+			return
+		}
+		els, end := g.newLabel("else"), g.newLabel("end")
+		g.cond(e.Cond, els, asm.R7)
+		g.strBuf(e.Then, off, size)
+		g.emit(asm.Ja.Label(end))
+		g.label(els)
+		g.strBuf(e.Else, off, size)
+		g.label(end)
+		return
+	case *FieldExpr:
+		fd := e.fd
+		switch fd.Layout {
+		case LayoutCharArray:
+			n := min(fd.Size, t.Size)
+			g.zeroTail(off, n, size)
+			g.stackPtr(asm.R1, off)
+			g.emit(asm.Mov.Imm(asm.R2, int32(n)))
+			g.emit(asm.Mov.Reg(asm.R3, asm.R6))
+			g.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
+			g.call(g.helper(asm.FnProbeReadKernel))
+			return
+		case LayoutDynString:
+			// __data_loc: the low 16 bits are the string's offset in the
+			// record, the high 16 its length.
+			g.zero(off, size)
+			g.emit(asm.LoadMem(asm.R3, asm.R6, int16(fd.Offset), asm.Word))
+			g.emit(asm.And.Imm(asm.R3, 0xffff))
+			g.emit(asm.Add.Reg(asm.R3, asm.R6))
+			g.stackPtr(asm.R1, off)
+			g.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, size))))
+			g.call(g.helper(asm.FnProbeReadKernelStr))
+			return
+		}
+	case *Call:
+		if e.Name == "str" {
+			if TypeOf(e.Args[0]).Kind == KindString {
+				g.strBuf(e.Args[0], off, size)
+				return
+			}
+			// bpf_probe_read_*_str stops at the NUL without padding: clear
+			// the buffer so keys and records are deterministic.
+			g.zero(off, size)
+			g.value(e.Args[0], asm.R7)
+			g.stackPtr(asm.R1, off)
+			g.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, size))))
+			g.emit(asm.Mov.Reg(asm.R3, asm.R7))
+			fn := asm.FnProbeReadKernelStr
+			if TypeOf(e.Args[0]).User {
+				fn = asm.FnProbeReadUserStr
+			}
+			g.call(g.helper(fn))
+			return
+		}
+	}
+	g.errorf(e.Position(), "cannot compute string %s", describe(e))
+}
+
+// zeroTail clears the bytes of [off+n, off+size) in whole words that a
+// write of n bytes at off does not cover.
+func (g *gen) zeroTail(off int16, n, size int) {
+	start := n &^ 7
+	if start < size {
+		g.zero(off+int16(start), size-start)
+	}
+}
