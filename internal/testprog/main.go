@@ -41,6 +41,11 @@ func goTarget(a, b int64) int64 { return a*1000 + b }
 
 var sink int64
 
+// init pins the main goroutine to the main thread, so that a probe opened
+// for the process's pid (a perf event on one thread) sees every call that
+// main makes, even after the blocking read of "wait".
+func init() { runtime.LockOSThread() }
+
 func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "wait" {
