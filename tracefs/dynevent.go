@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Dynamic-event control files.
@@ -185,14 +187,21 @@ func (fs *FS) quiesceEvent(system, event string) error {
 		if _, err := os.Stat(evdir); err != nil {
 			continue
 		}
-		if err := clearTriggers(evdir); err != nil {
+		if err := clearTriggers(evdir); err != nil && !vanished(err) {
 			errs = append(errs, err)
 		}
-		if err := writeOnce(filepath.Join(evdir, "enable"), "0"); err != nil && !os.IsNotExist(err) {
+		if err := writeOnce(filepath.Join(evdir, "enable"), "0"); err != nil && !vanished(err) {
 			errs = append(errs, fmt.Errorf("tracefs: disabling %s: %w", evdir, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// vanished reports an error that means the file went away under us: an
+// instance that its owner removed while we walked it answers ENODEV on the
+// files it still had open in eventfs, and ENOENT once it is gone.
+func vanished(err error) bool {
+	return os.IsNotExist(err) || errors.Is(err, unix.ENODEV)
 }
 
 // clearTriggers removes every trigger of the event in evdir by writing

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,10 +67,28 @@ func removeInstanceDir(fs *FS, name string) error {
 			errs = append(errs, fmt.Errorf("tracefs: instance %s: writing 0 to %s: %w", name, f, err))
 		}
 	}
-	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+	if err := rmdirInstance(dir); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, fmt.Errorf("tracefs: removing instance %s: %w", name, err))
 	}
 	return errors.Join(errs...)
+}
+
+// rmdirInstance removes an instance directory. The kernel answers EBUSY
+// while any file of the instance is open, and that includes a moment in
+// which another tracelet's Sweep walks every instance to disable a dead
+// group's events. Such a hold lasts microseconds, so EBUSY is retried for
+// a bounded time (about half a second) before it is reported: a reader of
+// our own left open still fails, just not at once.
+func rmdirInstance(dir string) error {
+	delay := time.Millisecond
+	for i := 0; ; i++ {
+		err := os.Remove(dir)
+		if !errors.Is(err, unix.EBUSY) || i == 9 {
+			return err
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 100*time.Millisecond)
+	}
 }
 
 // Enable turns on system/event in this instance.
