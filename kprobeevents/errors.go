@@ -250,12 +250,17 @@ func (k ErrorKind) Kernel() bool { return k >= FILE_NOT_FOUND && k <= lastKernel
 func (k ErrorKind) KernelText() string { return kernelText[k] }
 
 // KindOfMessage maps an error_log message ("Invalid register name") to its
-// class. Kernels before 6.6 spell BAD_VAR's message "Invalid $-valiable
-// specified"; both spellings are recognised.
+// class. Older kernels spell some messages differently, and both spellings
+// are recognised: BAD_VAR's "Invalid $-valiable specified" (before 6.6) and
+// BAD_MAXACT_TYPE's "Maxactive is not for kprobe" (Debian's 6.1, as the VM
+// suite found).
 func KindOfMessage(msg string) (ErrorKind, bool) {
 	msg = strings.TrimSpace(msg)
-	if msg == "Invalid $-valiable specified" {
+	switch msg {
+	case "Invalid $-valiable specified":
 		return BAD_VAR, true
+	case "Maxactive is not for kprobe":
+		return BAD_MAXACT_TYPE, true
 	}
 	for k, t := range kernelText {
 		if t == msg {
@@ -321,3 +326,20 @@ func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Kind == e.Kind && t.Col == 0 && t.Input == "" && t.Msg == ""
 }
+
+// runTimeKinds are the kernel classes that depend on what exists on the
+// running system (files, symbols, BTF, other events) or on registration.
+var runTimeKinds = map[ErrorKind]bool{
+	FILE_NOT_FOUND: true, NO_REGULAR_FILE: true, NON_UNIQ_SYMBOL: true, NO_TRACEPOINT: true,
+	BAD_TP_NAME: true, EVENT_EXIST: true, NO_RETVAL: true, BAD_INSN_BNDRY: true,
+	DIFF_PROBE_TYPE: true, DIFF_ARG_TYPE: true, SAME_PROBE: true, NO_EVENT_INFO: true,
+	BAD_ATTACH_EVENT: true, BAD_ATTACH_ARG: true, NO_EP_FILTER: true, NO_BTFARG: true,
+	NO_BTF_ENTRY: true, BAD_VAR_ARGS: true, DOUBLE_ARGS: true, ARGS_2LONG: true,
+	ARGIDX_2BIG: true, NO_PTR_STRCT: true, NOSUP_DAT_ARG: true, NO_BTF_FIELD: true,
+	BAD_TYPE4STR: true, TOO_MANY_EARGS: true, BAD_BTF_TID: true,
+}
+
+// RunTime reports whether only the running kernel can detect this class:
+// it depends on what exists there (a file, a symbol, BTF, another event),
+// so Parse accepts such definitions and the kernel's write fails.
+func (k ErrorKind) RunTime() bool { return runTimeKinds[k] }

@@ -1,13 +1,14 @@
 package kprobeevents
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracelet/tracelet/internal/testenv"
 )
 
 // errorRow is one line of testdata/kprobeevents/errors*.txt.
@@ -19,79 +20,51 @@ type errorRow struct {
 	line   int
 }
 
+// loadErrorTable reads a table with the loader the VM suite shares.
 func loadErrorTable(t *testing.T, name string) []errorRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "kprobeevents", name))
+	in, err := testenv.LoadErrorTable(filepath.Join("..", "testdata", "kprobeevents", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	tg := map[string]Target{"kprobe": TargetKprobe, "uprobe": TargetUprobe, "auto": TargetAuto}
 	var rows []errorRow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		head, def, ok := strings.Cut(line, "\t")
-		h := strings.Fields(head)
-		if !ok || len(h) != 3 {
-			t.Fatalf("%s:%d: want KIND COL TARGET<TAB>DEFINITION", name, n)
-		}
-		kind, ok := ParseErrorKind(h[0])
+	for _, r := range in {
+		kind, ok := ParseErrorKind(r.Kind)
 		if !ok {
-			t.Fatalf("%s:%d: unknown kind %q", name, n, h[0])
+			t.Fatalf("%s: unknown kind %q", r, r.Kind)
 		}
-		col, err := strconv.Atoi(h[1])
-		if err != nil {
-			t.Fatalf("%s:%d: bad column %q", name, n, h[1])
-		}
-		tg := map[string]Target{"kprobe": TargetKprobe, "uprobe": TargetUprobe, "auto": TargetAuto}
-		target, ok := tg[h[2]]
-		if !ok {
-			t.Fatalf("%s:%d: bad target %q", name, n, h[2])
-		}
-		rows = append(rows, errorRow{kind, col, target, def, n})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) == 0 {
-		t.Fatalf("%s: no rows", name)
+		rows = append(rows, errorRow{kind, r.Col, tg[r.Target], r.Def, r.Line})
 	}
 	return rows
 }
 
-// runtimeOnly are the kernel classes that depend on what exists on the
-// running system (files, symbols, BTF, other events) or on registration;
-// a static parser must accept these definitions.
-var runtimeOnly = map[ErrorKind]bool{
-	FILE_NOT_FOUND: true, NO_REGULAR_FILE: true, NON_UNIQ_SYMBOL: true, NO_TRACEPOINT: true,
-	BAD_TP_NAME: true, EVENT_EXIST: true, NO_RETVAL: true, BAD_INSN_BNDRY: true,
-	DIFF_PROBE_TYPE: true, DIFF_ARG_TYPE: true, SAME_PROBE: true, NO_EVENT_INFO: true,
-	BAD_ATTACH_EVENT: true, BAD_ATTACH_ARG: true, NO_EP_FILTER: true, NO_BTFARG: true,
-	NO_BTF_ENTRY: true, BAD_VAR_ARGS: true, DOUBLE_ARGS: true, ARGS_2LONG: true,
-	ARGIDX_2BIG: true, NO_PTR_STRCT: true, NOSUP_DAT_ARG: true, NO_BTF_FIELD: true,
-	BAD_BTF_TID: true, BAD_TYPE4STR: true, TOO_MANY_EARGS: true,
-}
-
-// errorTables pairs each table with the kernels whose behaviour it records.
-var errorTables = []struct {
+// errorTables pairs each table with the kernels whose behaviour it records
+// (testenv.ErrorTables, which the VM suite uses too).
+var errorTables = func() []struct {
 	file    string
 	kernels []Kernel
-}{
-	{"errors.txt", []Kernel{{6, 1}, {6, 12}, {}}},
-	{"errors-6.12.txt", []Kernel{{6, 12}, {}}},
-	{"errors-6.1.txt", []Kernel{{6, 1}}},
-	{"errors-6.18.txt", []Kernel{{}}},
-}
-
-// x86ToARM64 renames the x86_64 registers of the tables to arm64 ones of the
-// same length, which the VM suite does for its arm64 guest.
-var x86ToARM64 = strings.NewReplacer("%di", "%x0", "%si", "%x1", "%dx", "%x2", "%ax", "%x3")
+} {
+	var out []struct {
+		file    string
+		kernels []Kernel
+	}
+	for _, tab := range testenv.ErrorTables {
+		var ks []Kernel
+		for _, k := range tab.Kernels {
+			kv := Kernel{}
+			if k != "" {
+				kv, _ = ParseKernel(k)
+			}
+			ks = append(ks, kv)
+		}
+		out = append(out, struct {
+			file    string
+			kernels []Kernel
+		}{tab.File, ks})
+	}
+	return out
+}()
 
 func TestKernelErrorTables(t *testing.T) {
 	for _, tab := range errorTables {
@@ -101,12 +74,12 @@ func TestKernelErrorTables(t *testing.T) {
 				for _, r := range rows {
 					def := r.def
 					if arch == ArchARM64 {
-						def = x86ToARM64.Replace(def)
+						def = testenv.X86ToARM64(def) // as the VM suite does for its arm64 guest
 					}
 					opts := Options{Arch: arch, Target: r.target, Kernel: k}
 					_, err := Parse(def, opts)
 					where := tab.file + ":" + strconv.Itoa(r.line) + " (" + k.String() + ", " + arch.String() + ")"
-					if runtimeOnly[r.kind] {
+					if r.kind.RunTime() {
 						if err != nil {
 							t.Errorf("%s: %s is only known at run time, but Parse failed: %v", where, r.kind, err)
 						}
@@ -139,7 +112,7 @@ func TestEveryKernelClassHasACase(t *testing.T) {
 		}
 	}
 	for _, k := range ErrorKinds {
-		if !k.Kernel() || runtimeOnly[k] {
+		if !k.Kernel() || k.RunTime() {
 			continue
 		}
 		if !seen[k] {
@@ -202,7 +175,7 @@ func TestErrorLogFixture(t *testing.T) {
 		}
 		_, err := Parse(cmd, Options{Arch: ArchX86_64, Target: target, Kernel: Kernel{6, 18}})
 		n++
-		if runtimeOnly[kind] {
+		if kind.RunTime() {
 			if err != nil {
 				t.Errorf("%q: kernel said %s (run-time only), Parse said %v", cmd, kind, err)
 			}
@@ -255,7 +228,7 @@ func TestOwnErrorKinds(t *testing.T) {
 		{"p:a/b vfs_read x=+u0(%di)", TargetKprobe, Kernel{5, 2}, NOT_SUPPORTED, 17},
 		{"p:a/b vfs_read x=+0(%di):ustring", TargetKprobe, Kernel{5, 2}, BAD_TYPE, 25},
 		{"p:a/b vfs_read x=+0(%di):char", TargetKprobe, Kernel{6, 2}, BAD_TYPE, 25},
-		{"p:a/b vfs_read x=%di:symstr", TargetKprobe, Kernel{6, 1}, BAD_TYPE, 21},
+		{"p:a/b vfs_read x=%di:symstr", TargetKprobe, Kernel{6, 0}, BAD_TYPE, 21},
 		{"p:a/b vfs_read x=%di:%pd", TargetKprobe, Kernel{6, 9}, NOT_SUPPORTED, 21},
 		{"p:a/b vfs_read $arg*", TargetKprobe, Kernel{}, NOT_SUPPORTED, 15},
 		{"p:a/b vfs_read " + strings.Repeat("x", 4100), TargetKprobe, Kernel{}, DEF_TOO_LONG, maxLineLen},

@@ -692,12 +692,16 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 	// "...:%pD" into a dereference chain before parsing it.
 	var dentry TypeKind
 	if fl.kernel && (strings.HasSuffix(w, ":%pd") || strings.HasSuffix(w, ":%pD")) && len(body) >= 4 {
-		if err := ps.need(featDentry, bodyCol+len(body)-3); err != nil {
-			return a, err
-		}
 		dentry = TypeDentry
 		if body[len(body)-1] == 'D' {
 			dentry = TypeFile
+		}
+		if ps.opts.Types != 0 {
+			if err := ps.checkProbed(dentry, bodyCol+len(body)-3); err != nil {
+				return a, err
+			}
+		} else if err := ps.need(featDentry, bodyCol+len(body)-3); err != nil {
+			return a, err
 		}
 		body = body[:len(body)-4]
 		// The expansion is at least "+0x0(+0x28(" FETCH "))" ":string".
@@ -918,6 +922,9 @@ func (ps *parser) fetchType(t string, col int, fl argFlags) (TypeKind, error) {
 		f = &featUstring
 	case TypeSymbol:
 		f = &featSymbolType
+	}
+	if ps.opts.Types != 0 {
+		return k, ps.checkProbed(k, col)
 	}
 	if f != nil {
 		if err := ps.needAs(BAD_TYPE, *f, col); err != nil {

@@ -339,6 +339,10 @@ type Options struct {
 	// Kernel is the kernel the definition will be written to; zero means
 	// the newest, with no version limits.
 	Kernel Kernel
+	// Types are the fetch types the target kernel offers, as probed from
+	// its tracefs README (tracefs.(*FS).Features). When set, they decide
+	// which types are accepted, instead of Kernel's version.
+	Types TypeSet
 }
 
 func (o Options) arch() Arch {

@@ -3,7 +3,6 @@ package tracefs
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,7 +30,7 @@ func TestResolveSymbolTestprog(t *testing.T) {
 		t.Error("bad offset accepted")
 	}
 	// Also agree with the Go toolchain's own nm for the address.
-	out, err := exec.Command(filepath.Join(goroot(t), "bin", "go"), "tool", "nm", tg.path).Output()
+	out, err := testenv.GoNm(t, tg.path).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,22 +63,9 @@ func TestResolveSymbolTestprog(t *testing.T) {
 	}
 }
 
-func goroot(t *testing.T) string {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // TestStripped: a binary without .symtab gives ErrStripped.
 func TestStripped(t *testing.T) {
-	stripped := filepath.Join(t.TempDir(), "stripped")
-	cmd := exec.Command(filepath.Join(goroot(t), "bin", "go"), "build", "-ldflags=-s -w", "-o", stripped, "github.com/tracelet/tracelet/internal/testprog")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	stripped := testenv.StrippedTestProg(t)
 	_, _, err := ResolveSymbol(stripped, testenv.CABITarget)
 	if !errors.Is(err, ErrStripped) || !strings.Contains(err.Error(), "stripped") {
 		t.Errorf("stripped binary: %v", err)

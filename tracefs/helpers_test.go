@@ -40,14 +40,21 @@ func mountChildMain() int {
 		fmt.Println("error", err)
 		return 1
 	}
+	// With mountChildEnv=all debugfs goes too: a mounted debugfs
+	// automounts tracefs at its tracing/ again on the next lookup (since
+	// 4.1), and Find rightly uses that instead of mounting its own.
+	_, dbg, _ := readMountinfo("/proc/self/mountinfo")
+	if os.Getenv(mountChildEnv) == "all" {
+		tr = append(dbg, tr...)
+	}
 	for i := len(tr) - 1; i >= 0; i-- {
 		if err := unix.Unmount(tr[i], unix.MNT_DETACH); err != nil {
 			fmt.Println("error unmounting", tr[i], err)
 			return 1
 		}
 	}
-	if tr, _, _ := readMountinfo("/proc/self/mountinfo"); len(tr) != 0 {
-		fmt.Println("error: still mounted", tr)
+	if tr, dbg2, _ := readMountinfo("/proc/self/mountinfo"); len(tr) != 0 || os.Getenv(mountChildEnv) == "all" && len(dbg2) != 0 {
+		fmt.Println("error: still mounted", tr, dbg2)
 		return 1
 	}
 	fs, err := Find()
@@ -182,7 +189,7 @@ func appendRaw(t *testing.T, fs *FS, file, cmd string) {
 func foreignProbe(t *testing.T, fs *FS, tg target) (group, event string) {
 	t.Helper()
 	group, event = fmt.Sprintf("othertool%d", os.Getpid()), "foreign"
-	appendRaw(t, fs, UprobeEvents, fmt.Sprintf("p:%s/%s %s:%#x x=%%di:u64", group, event, tg.path, tg.off))
+	appendRaw(t, fs, UprobeEvents, archRegs(fmt.Sprintf("p:%s/%s %s:%#x x=%%di:u64", group, event, tg.path, tg.off)))
 	t.Cleanup(func() {
 		appendRaw(t, fs, UprobeEvents, "-:"+group+"/"+event)
 	})

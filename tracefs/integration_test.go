@@ -42,18 +42,34 @@ func TestFindReal(t *testing.T) {
 }
 
 // TestFindMounts: with tracefs unmounted (in a private mount namespace, so
-// nothing else on the host notices), Find mounts it at /sys/kernel/tracing.
+// nothing else on the host notices), Find uses the tracing/ directory of a
+// mounted debugfs, where the kernel automounts tracefs on lookup; with
+// debugfs unmounted too, Find mounts tracefs at /sys/kernel/tracing itself.
 func TestFindMounts(t *testing.T) {
 	testenv.RequireRoot(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), mountChildEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS} // Go makes / private in the child
-	out, err := cmd.CombinedOutput()
+	_, dbg, err := readMountinfo("/proc/self/mountinfo")
 	if err != nil {
-		t.Fatalf("%v: %s", err, out)
+		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(out)); got != "found "+stdTracefs+" mounted "+stdTracefs {
-		t.Errorf("child: %q", got)
+	viaDebugfs := "found " + stdTracefs + " mounted " + stdTracefs
+	if len(dbg) > 0 {
+		d := dbg[0] + "/tracing"
+		viaDebugfs = "found " + d + " mounted " + d
+	}
+	for mode, want := range map[string]string{
+		"1":   viaDebugfs,
+		"all": "found " + stdTracefs + " mounted " + stdTracefs,
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), mountChildEnv+"="+mode)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS} // Go makes / private in the child
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s=%s: %v: %s", mountChildEnv, mode, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s=%s (debugfs mounts %v): child says %q, want %q", mountChildEnv, mode, dbg, got, want)
+		}
 	}
 }
 
@@ -67,7 +83,7 @@ func TestUprobeLifecycle(t *testing.T) {
 
 	group := OwnerGroup(os.Getpid())
 	ev := uniq("life")
-	def := fmt.Sprintf("p:%s/%s %s:%#x a=%%di:s64", group, ev, tg.path, tg.off)
+	def := archRegs(fmt.Sprintf("p:%s/%s %s:%#x a=%%di:s64", group, ev, tg.path, tg.off))
 	if err := fsys.AddDynamicEvent(UprobeEvents, def); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +210,7 @@ func TestWriteErrors(t *testing.T) {
 	if err := fsys.AddDynamicEvent(UprobeEvents, dup); err != nil {
 		t.Fatal(err)
 	}
-	if err := fsys.AddDynamicEvent(UprobeEvents, dup+" x=%di"); !errors.Is(err, ErrExist) {
+	if err := fsys.AddDynamicEvent(UprobeEvents, dup+archRegs(" x=%di")); !errors.Is(err, ErrExist) {
 		t.Errorf("duplicate event: %v, want ErrExist", err)
 	}
 
@@ -226,7 +242,7 @@ func TestSweepKilledOwner(t *testing.T) {
 	fsys := mustFS(t)
 	tg := testTarget(t)
 	fg, fe := foreignProbe(t, fsys, tg)
-	def := func(ev string) string { return fmt.Sprintf("%s %s:%#x a=%%di:u64", ev, tg.path, tg.off) }
+	def := func(ev string) string { return archRegs(fmt.Sprintf("%s %s:%#x a=%%di:u64", ev, tg.path, tg.off)) }
 
 	dead := startChild(t, def("victim"))
 	live := startChild(t, def("survivor"))
