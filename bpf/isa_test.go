@@ -1,11 +1,13 @@
 package bpf
 
 import (
+	"errors"
 	"testing"
 	"unsafe"
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 type testRunAttr struct {
@@ -88,13 +90,52 @@ func TestISAOnKernel(t *testing.T) {
 			asm.LoadMem(asm.R0, asm.R10, -8, asm.DWord),
 		}, 0x3},
 	}
+	// The encodings of cpu v4 (Linux 6.6): signed div/mod, movsx, bswap,
+	// sign-extending loads and gotol.
+	needV4 := map[string]bool{"sdiv": true, "smod": true, "movsx8": true, "movsx16": true, "bswap16": true, "memsx": true, "gotol": true}
+	v4 := haveCPUv4(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			insns := append(append(asm.Instructions{}, c.body...), asm.Return())
+			if needV4[c.name] && !v4 {
+				// The kernel predates these encodings: what can be
+				// proved is that it refuses them, as the verifier of
+				// 6.1 does ("BPF_ALU uses reserved fields", "unknown
+				// opcode") or, for gotol, which 6.1's verifier lets
+				// through, arm64's JIT ("unknown opcode 06", ENOTSUPP),
+				// rather than running something else.
+				// A kernel that loads one anyway must run it right.
+				p, err := NewProgram(ProgramSpec{Name: "isa_" + c.name, Type: SocketFilter, License: "GPL", Instructions: insns})
+				var verr *VerifierError
+				if err == nil {
+					defer p.Close()
+					if got := run(t, p); got != c.want {
+						t.Errorf("a kernel without cpu v4 loaded %s and it returned %#x, want %#x", c.name, got, c.want)
+					}
+					return
+				} else if !errors.As(err, &verr) || !errors.Is(err, unix.EINVAL) && !errors.Is(err, errENOTSUPP) {
+					t.Fatalf("%s on a kernel without cpu v4: %v, want a VerifierError with EINVAL (verifier) or ENOTSUPP (JIT)", c.name, err)
+				}
+				t.Logf("kernel predates cpu v4 (Linux 6.6) and refuses %s: %v", c.name, err)
+				return
+			}
 			p := mustProgram(t, ProgramSpec{Name: "isa_" + c.name, Type: SocketFilter, Instructions: insns})
 			if got := run(t, p); got != c.want {
 				t.Errorf("%s returned %#x, want %#x\n%v", c.name, got, c.want, insns)
 			}
 		})
 	}
+}
+
+// haveCPUv4 reports whether the kernel runs the instructions of cpu v4
+// (Linux 6.6), probed by loading one sdiv.
+func haveCPUv4(t *testing.T) bool {
+	p, err := NewProgram(ProgramSpec{Name: "probe_v4", Type: SocketFilter, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 6), asm.SDiv.Imm(asm.R0, 2), asm.Return()}})
+	if err != nil {
+		t.Logf("cpu v4 probe: %v", err)
+		return false
+	}
+	p.Close()
+	return true
 }

@@ -21,6 +21,12 @@ const DefaultLogCap = 16 << 20
 // firstLogSize is the first buffer tried after a failure without a log.
 const firstLogSize = 64 << 10
 
+// minLogSize is the smallest log buffer every kernel takes: before 6.4,
+// bpf_verifier_log_attr_valid refused log_size < 128 with EINVAL, which
+// would hide the verifier's answer behind an error about the log. A
+// smaller LogCap is rounded up to it.
+const minLogSize = 128
+
 // ProgramSpec describes a program to load.
 type ProgramSpec struct {
 	Name         string
@@ -97,6 +103,7 @@ func NewProgram(spec ProgramSpec) (*Program, error) {
 	if logCap <= 0 {
 		logCap = DefaultLogCap
 	}
+	logCap = max(logCap, minLogSize)
 	var logBuf []byte
 	if spec.LogAlways {
 		logBuf = make([]byte, min(firstLogSize, logCap))

@@ -147,46 +147,14 @@ func symbolFileOffset(t testing.TB, path, sym string) uint64 {
 	return 0
 }
 
-var probeSeq struct {
-	sync.Mutex
-	n int
-}
-
 // addUprobe defines a uprobe in our own group through uprobe_events and
 // removes it when the test ends. It returns the group and event names.
 func addUprobe(t testing.TB, path, sym, fetchargs string) (group, event string) {
 	t.Helper()
-	dir := tracefs(t)
+	tracefs(t)
 	off := symbolFileOffset(t, path, sym)
-	probeSeq.Lock()
-	probeSeq.n++
-	event = fmt.Sprintf("perftest_%d", probeSeq.n)
-	probeSeq.Unlock()
-	group = fmt.Sprintf("tracelet_%d", os.Getpid())
-	def := fmt.Sprintf("p:%s/%s %s:%#x %s", group, event, path, off, fetchargs)
-	if err := appendControl(filepath.Join(dir, "uprobe_events"), def); err != nil {
-		t.Fatalf("defining %q: %v", def, err)
-	}
-	t.Cleanup(func() {
-		if err := appendControl(filepath.Join(dir, "uprobe_events"), fmt.Sprintf("-:%s/%s", group, event)); err != nil {
-			t.Errorf("removing uprobe %s/%s: %v", group, event, err)
-		}
-	})
+	group, event, _ = testenv.Probe(t, "uprobe_events", "p", fmt.Sprintf("%s:%#x %s", path, off, fetchargs))
 	return group, event
-}
-
-// appendControl writes one whole definition, never truncating the file.
-func appendControl(path, line string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write([]byte(line + "\n"))
-	cerr := f.Close()
-	if werr != nil {
-		return werr
-	}
-	return cerr
 }
 
 func fdCount(t testing.TB) int {

@@ -43,12 +43,19 @@ type ring struct {
 	wrapped uint64 // records that went through scratch, for tests
 }
 
+// posMask is the width of ring positions. The kernel keeps the head in an
+// unsigned long (local_t rb->head) and reads data_tail into one, so on
+// 32-bit architectures data_head wraps at 4 GiB and the high half of
+// data_tail is ignored: positions and their differences are taken modulo
+// the word size, or the first wrap would look like a corrupt ring.
+const posMask = uint64(^uint(0))
+
 func newRing(cpu int, meta *unix.PerfEventMmapPage, data []byte) (*ring, error) {
 	n := uint64(len(data))
 	if n < eventHeaderSize || n&(n-1) != 0 {
 		return nil, fmt.Errorf("perf: ring data area of %d bytes: want a power of two of at least %d", n, eventHeaderSize)
 	}
-	tail := atomic.LoadUint64(&meta.Data_tail)
+	tail := atomic.LoadUint64(&meta.Data_tail) & posMask
 	return &ring{
 		cpu:       cpu,
 		meta:      meta,
@@ -64,7 +71,7 @@ func newRing(cpu int, meta *unix.PerfEventMmapPage, data []byte) (*ring, error) 
 // refill starts a new batch: it loads data_head and reports whether there is
 // anything to read.
 func (r *ring) refill() bool {
-	r.head = atomic.LoadUint64(&r.meta.Data_head)
+	r.head = atomic.LoadUint64(&r.meta.Data_head) & posMask
 	return r.head != r.tail
 }
 
@@ -85,7 +92,7 @@ func (r *ring) commit() {
 // the batch is discarded and the error reported, so a corrupt ring can never
 // make the reader loop or read out of bounds.
 func (r *ring) next() (h EventHeader, body []byte, ok bool, err error) {
-	avail := r.head - r.tail
+	avail := (r.head - r.tail) & posMask
 	if avail == 0 {
 		return h, nil, false, nil
 	}
@@ -118,7 +125,7 @@ func (r *ring) next() (h EventHeader, body []byte, ok bool, err error) {
 		rec = r.scratch
 		r.wrapped++
 	}
-	r.tail += rs
+	r.tail = (r.tail + rs) & posMask
 	return h, rec[eventHeaderSize:], true, nil
 }
 
@@ -135,10 +142,10 @@ func (r *ring) corrupt(what string, need, have int, msg string) error {
 // data_head: that one has been partly overwritten by the newest records.
 // The caller pauses the ring so that nothing moves meanwhile.
 func (r *ring) walkBackward(fn func(h EventHeader, body []byte) error) error {
-	head := atomic.LoadUint64(&r.meta.Data_head)
+	head := atomic.LoadUint64(&r.meta.Data_head) & posMask
 	size := uint64(len(r.data))
-	for pos := head; pos-head < size; {
-		remaining := size - (pos - head)
+	for pos := head; (pos-head)&posMask < size; {
+		remaining := size - (pos-head)&posMask
 		if remaining < eventHeaderSize {
 			return nil
 		}
@@ -170,7 +177,7 @@ func (r *ring) walkBackward(fn func(h EventHeader, body []byte) error) error {
 		if err := fn(h, rec[eventHeaderSize:]); err != nil {
 			return err
 		}
-		pos += rs
+		pos = (pos + rs) & posMask
 	}
 	return nil
 }
