@@ -19,37 +19,49 @@ const (
 	GoTarget = "main.goTarget"
 )
 
-var (
-	progOnce sync.Once
-	progPath string
-	progErr  error
-)
+// prebuilt is a program the VM suite's image carries prebuilt (its path in
+// env) and the host builds once per test binary, during the test.
+type prebuilt struct {
+	env, name string
+	flags     []string // extra go build flags
+	once      sync.Once
+	path      string
+	err       error
+}
+
+func (p *prebuilt) get(t testing.TB) string {
+	t.Helper()
+	if v := os.Getenv(p.env); v != "" {
+		return v
+	}
+	p.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tracelet-testprog-")
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.path = filepath.Join(dir, p.name)
+		args := append(append([]string{"build"}, p.flags...), "-o", p.path, "github.com/tracelet/tracelet/internal/testprog")
+		cmd := exec.Command(goTool(), args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			p.err = &buildError{err: err, out: string(out)}
+		}
+	})
+	if p.err != nil {
+		t.Fatalf("building internal/testprog as %s: %v", p.name, p.err)
+	}
+	return p.path
+}
+
+var testProg = &prebuilt{env: "TRACELET_TESTPROG", name: "testprog"}
 
 // TestProg returns the path of the static test workload (internal/testprog).
 // In the VM suite the guest image carries it prebuilt (TRACELET_TESTPROG);
 // on the host it is built once per test binary, during the test.
 func TestProg(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("TRACELET_TESTPROG"); p != "" {
-		return p
-	}
-	progOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tracelet-testprog-")
-		if err != nil {
-			progErr = err
-			return
-		}
-		progPath = filepath.Join(dir, "testprog")
-		cmd := exec.Command(goTool(), "build", "-o", progPath, "github.com/tracelet/tracelet/internal/testprog")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			progErr = &buildError{err: err, out: string(out)}
-		}
-	})
-	if progErr != nil {
-		t.Fatalf("building internal/testprog: %v", progErr)
-	}
-	return progPath
+	return testProg.get(t)
 }
 
 type buildError struct {

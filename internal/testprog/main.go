@@ -26,14 +26,6 @@ import (
 	"unsafe"
 )
 
-// cabi6 loads its arguments into the C argument registers and calls
-// cabiTarget, returning what cabiTarget left in the return register.
-func cabi6(a, b, c, d, e, f uint64) uint64
-
-// cabiTarget returns the sum of its six register arguments. It is never
-// called from Go; only cabi6 calls it.
-func cabiTarget()
-
 // goTarget is a plain Go function, for probes that use Go's own register ABI.
 //
 //go:noinline
