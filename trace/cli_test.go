@@ -22,55 +22,50 @@ import (
 
 var (
 	binOnce sync.Once
-	binPath string
 	binErr  error
 )
 
-// tracelet returns the CLI binary: TRACELET_BIN when set, otherwise
-// ./cmd/tracelet built once for this test binary.
+// tracelet returns the CLI binary (testenv.Tracelet: the guest's prebuilt
+// one in the VM suite, built once otherwise), checked to have `trace`.
 func tracelet(t testing.TB) string {
 	t.Helper()
 	testenv.RequireRoot(t)
-	if p := os.Getenv("TRACELET_BIN"); p != "" {
-		return p
-	}
+	bin := testenv.Tracelet(t)
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tracelet-cli-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tracelet")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/tracelet/tracelet/cmd/tracelet")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("%v\n%s", err, out)
-			return
-		}
-		if out, err := exec.Command(binPath, "trace", "--help").CombinedOutput(); err != nil {
+		if out, err := exec.Command(bin, "trace", "--help").CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("cmd/tracelet does not register traceCommand (tracelet trace --help: %v)\n%s", err, out)
 		}
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
-	return binPath
+	return bin
 }
 
+// cabiSpec is a uprobe SPEC on the C-ABI target; args name the first two
+// arguments' registers as on x86_64 (%di, %si), translated for this machine.
 func cabiSpec(t testing.TB, args string) string {
+	r := cabiRegs(t)
+	args = strings.NewReplacer("%di", "%"+r[0], "%si", "%"+r[1]).Replace(args)
 	prog := testenv.TestProg(t)
 	return fmt.Sprintf("p %s:%#x %s", prog, symbol(t, prog, testenv.CABITarget).Offset, args)
 }
 
-// groupDefined reports whether owner group of pid holds probes.
+// groupDefined reports whether owner group of pid holds probes, uprobes or
+// (on a kernel with kprobes) kprobes.
 func groupDefined(t testing.TB, fs *tracefs.FS, pid int) bool {
-	evs, err := fs.DynamicEvents(tracefs.UprobeEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		if e.Group == tracefs.OwnerGroup(pid) {
-			return true
+	for _, file := range []string{tracefs.UprobeEvents, tracefs.KprobeEvents} {
+		if file == tracefs.KprobeEvents && !fs.Has(file) {
+			continue
+		}
+		evs, err := fs.DynamicEvents(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Group == tracefs.OwnerGroup(pid) {
+				return true
+			}
 		}
 	}
 	return false
@@ -146,10 +141,17 @@ func mustDynamic(t testing.TB, fs *tracefs.FS) []tracefs.DynamicEvent {
 // TestCLISignals: SIGINT and SIGTERM end the run cleanly and remove the
 // owner group.
 func TestCLISignals(t *testing.T) {
+	testSignalCleanup(t, cabiSpec(t, "a=%di"))
+}
+
+// testSignalCleanup runs `tracelet trace SPECS...`, waits for its probes,
+// and checks that SIGINT and SIGTERM each end it with status 0, a summary,
+// and its owner group removed.
+func testSignalCleanup(t *testing.T, specs ...string) {
 	bin, fs := tracelet(t), mustFS(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "trace", cabiSpec(t, "a=%di"))
+			cmd := exec.Command(bin, append([]string{"trace"}, specs...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
