@@ -13,6 +13,10 @@ type CheckOptions struct {
 	// StrLen is the size of strings read by str() without a length, with
 	// their NUL (bpftrace's BPFTRACE_STRLEN). Zero means 64.
 	StrLen int
+	// CPID is the pid of the command started with the script (bpftrace's
+	// -c), the value of the cpid builtin; zero when there is none, and
+	// cpid is then an error.
+	CPID int
 }
 
 // MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
@@ -23,6 +27,8 @@ type Info struct {
 	// Maps are the global maps in order of first appearance.
 	Maps []*MapInfo
 	maps map[string]*MapInfo
+	// CPID is CheckOptions.CPID, for the code generator.
+	CPID int
 }
 
 // Map returns the named map ("" is the anonymous @), or nil.
@@ -55,7 +61,7 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}}, formats: map[string]*Format{}}
+	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID}, formats: map[string]*Format{}}
 	// Maps are global and may be read in a probe that comes before the
 	// one that assigns them: the first pass only infers map types, the
 	// second checks everything against them.
@@ -384,6 +390,12 @@ func (c *checker) builtin(b *Builtin) *Type {
 	}
 	switch b.Name {
 	case "pid", "tid", "uid", "gid", "cpu":
+		return Uint32
+	case "cpid":
+		if c.opts.CPID <= 0 {
+			c.errorf(b.Pos, "cpid is the pid of the command started with -c, and there is none: add -c CMD")
+			return nil
+		}
 		return Uint32
 	case "nsecs", "elapsed":
 		return Uint64

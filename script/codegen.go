@@ -40,7 +40,7 @@ func nextReg(r asm.Register) asm.Register {
 }
 
 func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions {
-	g := &gen{c: c, probe: p, ap: a, index: index, ptype: progType(a.Type),
+	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progType(a.Type),
 		alias: map[string]string{}, locals: map[string]int16{}}
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	g.allocLocals(p.Body)
@@ -65,7 +65,23 @@ func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions
 			g.insns[i].Reference = ref
 		}
 	}
+	// The context is kept in R6 for args, arguments and helpers that take
+	// it (perf output, stacks); a program that uses none of them does not
+	// need the copy.
+	if !usesReg(g.insns[1:], asm.R6) {
+		g.insns = g.insns[1:]
+	}
 	return removeDeadCode(g.insns)
+}
+
+// usesReg reports whether an instruction of insns names r.
+func usesReg(insns asm.Instructions, r asm.Register) bool {
+	for _, ins := range insns {
+		if ins.Dst == r || (ins.Src == r && !ins.IsLoadMap() && !(ins.OpCode.Class() == asm.JumpClass && ins.OpCode.JumpOp() == asm.Call)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gen) emit(ins asm.Instruction) {

@@ -46,6 +46,22 @@ type Options struct {
 	StartNs uint64
 	// MaxEntries bounds each map (bpftrace's default is 4096).
 	MaxEntries uint32
+	// CommPadded reports whether bpf_get_current_comm fills all 16
+	// bytes, NULs after the name (a feature probe, HostOptions, run only
+	// for a script that uses comm); nil or false: the buffer is cleared
+	// before the call.
+	CommPadded func() bool
+	// NoPrealloc creates hash maps with BPF_F_NO_PREALLOC: entries are
+	// allocated as keys arrive rather than all at creation, which for a
+	// per-CPU hash of 4096 entries was most of the start-up time. Set it
+	// only where the kernel allocates safely from any tracing context
+	// (bpf_mem_alloc, 6.1; HostOptions probes for it): before, a kprobe
+	// could re-enter the allocator it interrupted.
+	NoPrealloc bool
+	// HookType is the program type of BEGIN and END: bpf.RawTracepoint
+	// when the kernel runs those with BPF_PROG_TEST_RUN (5.10), else (the
+	// zero value) bpf.Kprobe, for a uprobe on tracelet itself.
+	HookType bpf.ProgramType
 	// RingSize is the size in bytes of the ring buffer (a power of two
 	// multiple of the page size); zero means 256 KiB.
 	RingSize uint32
@@ -145,7 +161,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			insns := c.program(p, a, idx)
-			c.obj.Programs = append(c.obj.Programs, &Prog{Name: progName(idx, a), Attach: a, Type: progType(a.Type), Insns: insns})
+			c.obj.Programs = append(c.obj.Programs, &Prog{Name: progName(idx, a), Attach: a, Type: c.progType(a.Type), Insns: insns})
 			idx++
 		}
 	}
@@ -180,14 +196,17 @@ func CompileSource(file string, src []byte, copts CheckOptions, opts Options) (*
 	return Compile(prog, info, opts)
 }
 
-func progType(t ProbeType) bpf.ProgramType {
+func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 	switch t {
 	case Tracepoint:
 		return bpf.TracePoint
 	case Interval, Profile:
 		return bpf.PerfEvent
+	case Begin, End:
+		if c.opts.HookType != 0 {
+			return c.opts.HookType
+		}
 	}
-	// BEGIN and END run as uprobes on tracelet itself, as bpftrace does.
 	return bpf.Kprobe
 }
 
@@ -272,6 +291,9 @@ func (c *compiler) layoutMaps() {
 				key = 8
 			}
 			spec.Type, spec.KeySize, spec.ValueSize = bpf.Hash, uint32(key), uint32(slotSize(v))
+		}
+		if c.opts.NoPrealloc && (spec.Type == bpf.Hash || spec.Type == bpf.PerCPUHash) {
+			spec.Flags |= bpfNoPrealloc
 		}
 		bm.Spec = spec
 		c.maps[m.Name] = bm

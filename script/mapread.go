@@ -23,6 +23,13 @@ func ReadMap(bm *bpf.Map, m *Map) ([]Entry, error) {
 		} else {
 			e.Values = [][]byte{append([]byte(nil), val[:m.Spec.ValueSize]...)}
 		}
+		// A script map without keys is a one-element array, which
+		// cannot lose its element: all zeros is what bpftrace, whose
+		// maps are hashes, shows as an empty map (never set, or
+		// cleared).
+		if m.Spec.Type == bpf.PerCPUArray && allZero(val) {
+			continue
+		}
 		out = append(out, e)
 		if len(out) > int(m.Spec.MaxEntries)*2 {
 			break // the map changed under us; what we have is enough
@@ -65,4 +72,13 @@ func ZeroMap(bm *bpf.Map, m *Map) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

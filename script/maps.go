@@ -205,33 +205,34 @@ func (g *gen) aggregate(m *MapExpr, call *Call) {
 }
 
 // histBucket sets R8 to the power-of-two bucket of R7: 0 for negative
-// values, 1 for 0, and 2+log2(v) for v >= 1 (so [1], [2, 4), [4, 8), ...),
-// found by a binary search over the bit positions in six steps.
+// values, 1 for zero, 2+floor(log2(v)) otherwise; R7 is consumed. The
+// logarithm is a binary search over the bit width: each step of 16 bits
+// or less is one unsigned compare against 1<<s (an immediate), a shift and
+// an add; only the 32-bit step needs the value shifted into a scratch
+// register, as 1<<32 does not fit a 32-bit immediate.
 func (g *gen) histBucket(signed bool) {
-	neg, zero, done := g.newLabel("neg"), g.newLabel("zero"), g.newLabel("bucket")
+	done := g.newLabel("bucket")
 	if signed {
-		g.emit(asm.JSLT.Imm(asm.R7, 0, neg))
+		g.emit(asm.Mov.Imm(asm.R8, 0))
+		g.emit(asm.JSLT.Imm(asm.R7, 0, done))
 	}
-	g.emit(asm.JEq.Imm(asm.R7, 0, zero))
+	g.emit(asm.Mov.Imm(asm.R8, 1))
+	g.emit(asm.JEq.Imm(asm.R7, 0, done))
 	g.emit(asm.Mov.Imm(asm.R8, 2))
+	high := g.newLabel("log")
 	g.emit(asm.Mov.Reg(asm.R1, asm.R7))
-	for _, sh := range []int32{32, 16, 8, 4, 2, 1} {
+	g.emit(asm.RSh.Imm(asm.R1, 32))
+	g.emit(asm.JEq.Imm(asm.R1, 0, high))
+	g.emit(asm.Mov.Reg(asm.R7, asm.R1))
+	g.emit(asm.Add.Imm(asm.R8, 32))
+	g.label(high)
+	for _, sh := range []int32{16, 8, 4, 2, 1} {
 		next := g.newLabel("log")
-		g.emit(asm.Mov.Reg(asm.R2, asm.R1))
-		g.emit(asm.RSh.Imm(asm.R2, sh))
-		g.emit(asm.JEq.Imm(asm.R2, 0, next))
-		g.emit(asm.Mov.Reg(asm.R1, asm.R2))
+		g.emit(asm.JLT.Imm(asm.R7, 1<<sh, next))
+		g.emit(asm.RSh.Imm(asm.R7, sh))
 		g.emit(asm.Add.Imm(asm.R8, sh))
 		g.label(next)
 	}
-	g.emit(asm.Ja.Label(done))
-	if signed {
-		g.label(neg)
-		g.emit(asm.Mov.Imm(asm.R8, 0))
-		g.emit(asm.Ja.Label(done))
-	}
-	g.label(zero)
-	g.emit(asm.Mov.Imm(asm.R8, 1))
 	g.label(done)
 }
 

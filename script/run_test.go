@@ -226,7 +226,7 @@ func TestRunText(t *testing.T) {
 		}
 		obj.WriteMap(&out, m, entries, nil)
 	}
-	if want := "@c[" + strings.TrimSpace(string(comm)) + "]: 0\n\n\n"; out.String() != want {
+	if want := "@c[" + strings.TrimSpace(string(comm)) + "]: 0\n\n"; out.String() != want {
 		t.Errorf("after zero(@c), clear(@sz): %q, want %q", out.String(), want)
 	}
 }

@@ -191,6 +191,27 @@ type valueLine struct {
 
 func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
 	v := m.Info.Value
+	lines := o.sortedValues(m, entries, r)
+	for _, l := range lines {
+		b.WriteString(o.keyString(m, l.key, r))
+		b.WriteString(": ")
+		b.WriteString(l.text)
+		// A stack value ends in its own newline.
+		if v.Kind != KindKstack && v.Kind != KindUstack {
+			b.WriteByte('\n')
+		}
+	}
+	// bpftrace 0.17 (Debian's) ends a histogram or stats map with an empty
+	// line but not a map of plain values, unless it is empty.
+	if len(lines) == 0 {
+		b.WriteByte('\n')
+	}
+}
+
+// sortedValues is the elements of a map of plain values in bpftrace's
+// order: by value for integers and the scalar aggregations, else by key.
+func (o *Object) sortedValues(m *Map, entries []Entry, r *Resolver) []valueLine {
+	v := m.Info.Value
 	byValue := v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
 	lines := make([]valueLine, 0, len(entries))
 	for _, e := range entries {
@@ -234,16 +255,7 @@ func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Res
 	} else {
 		sort.SliceStable(lines, func(i, j int) bool { return o.keyLess(m, lines[i].key, lines[j].key) })
 	}
-	for _, l := range lines {
-		b.WriteString(o.keyString(m, l.key, r))
-		b.WriteString(": ")
-		b.WriteString(l.text)
-		// A stack value ends in its own newline.
-		if v.Kind != KindKstack && v.Kind != KindUstack {
-			b.WriteByte('\n')
-		}
-	}
-	b.WriteByte('\n')
+	return lines
 }
 
 // keyLess orders keys by their script values, first key first: integers

@@ -87,7 +87,7 @@ func TestWriteMapSorting(t *testing.T) {
 		{Key: append(str("a", 16), key(1)...), Values: [][]byte{key(9)}},
 		{Key: append(str("c", 16), key(1)...), Values: [][]byte{key(2)}},
 	}, nil)
-	want := "@s[3]: bash\n@s[20]: zsh\n\n@n[c, 1]: 2\n@n[a, 1]: 9\n@n[b, 1]: 9\n\n"
+	want := "@s[3]: bash\n@s[20]: zsh\n@n[c, 1]: 2\n@n[a, 1]: 9\n@n[b, 1]: 9\n"
 	if out.String() != want {
 		t.Errorf("got %q\nwant %q", out.String(), want)
 	}

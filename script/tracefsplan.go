@@ -288,6 +288,11 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 			}
 			return t.fetch("comm", "$comm"), true
 		case "retval":
+			// $retval is an unsigned long: on a 32-bit kernel an s64
+			// would zero-extend -ENOENT into 4294967294.
+			if t.arch.Word == 4 {
+				return t.fetch("retval", "$retval:s32"), true
+			}
 			return t.fetch("retval", "$retval:s64"), true
 		case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
 			loc, err := t.argLoc(e)

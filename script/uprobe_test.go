@@ -101,7 +101,7 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 	if err := obj.WriteMaps(&out, read, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := "@c[7, 9]: 5\n\n@r: 270\n\n@s: 95\n\n"; out.String() != want {
+	if want := "@c[7, 9]: 5\n@r: 270\n@s: 95\n"; out.String() != want {
 		t.Errorf("maps:\n%s\nwant:\n%s", out.String(), want)
 	}
 

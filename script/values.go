@@ -29,6 +29,8 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 	case "cpu":
 		g.call(asm.FnGetSmpProcessorId)
 		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "cpid":
+		g.constant(r, uint64(g.c.info.CPID))
 	case "nsecs":
 		g.call(asm.FnKtimeGetNs)
 		g.emit(asm.Mov.Reg(r, asm.R0))
@@ -193,11 +195,18 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 		}
 		return
 	case *Builtin: // comm
-		// bpf_get_current_comm pads the rest of its 16 bytes with NULs.
+		// Where bpf_get_current_comm pads the rest of its 16 bytes with
+		// NULs, only what lies beyond them is cleared; elsewhere (6.1
+		// copies up to the NUL only) the whole buffer is, or a comm used as
+		// a map key would leave stack garbage in the key.
+		if g.c.opts.CommPadded != nil && g.c.opts.CommPadded() {
+			g.zero(off+16, size-16)
+		} else {
+			g.zero(off, size)
+		}
 		g.stackPtr(asm.R1, off)
 		g.emit(asm.Mov.Imm(asm.R2, 16))
 		g.call(asm.FnGetCurrentComm)
-		g.zero(off+16, size-16)
 		return
 	case *Var:
 		n := slotSize(t)
@@ -261,15 +270,31 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 			g.stackPtr(asm.R1, off)
 			g.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, size))))
 			g.emit(asm.Mov.Reg(asm.R3, asm.R7))
-			fn := asm.FnProbeReadKernelStr
-			if TypeOf(e.Args[0]).User {
-				fn = asm.FnProbeReadUserStr
-			}
-			g.call(g.helper(fn))
+			g.call(g.strHelper(TypeOf(e.Args[0])))
 			return
 		}
 	}
 	g.errorf(e.Position(), "cannot compute string %s", describe(e))
+}
+
+// strHelper picks the helper that reads a string at an address of type t.
+// A kprobe's arguments may point to kernel or to user memory (a syscall's
+// path is a user pointer), and nothing in the script says which. As
+// bpftrace does, such a string is read with bpf_probe_read_str, which on
+// architectures with separate address spaces reads either: the kernel
+// offers it to programs only there (CONFIG_ARCH_HAS_NON_OVERLAPPING_
+// ADDRESS_SPACE), so a feature probe decides. Elsewhere kernel memory is
+// assumed, which is also what a kprobe's tracefs "string" fetcharg reads.
+func (g *gen) strHelper(t *Type) asm.BuiltinFunc {
+	switch {
+	case t.User:
+		return g.helper(asm.FnProbeReadUserStr)
+	case g.ap.Type == Kprobe || g.ap.Type == Kretprobe:
+		if have := g.c.opts.HaveHelper; have == nil || have(g.ptype, asm.FnProbeReadStr) {
+			return asm.FnProbeReadStr
+		}
+	}
+	return g.helper(asm.FnProbeReadKernelStr)
 }
 
 // zeroTail clears the bytes of [off+n, off+size) in whole words that a

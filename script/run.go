@@ -1,0 +1,532 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/tracefs"
+)
+
+// Backend chooses how a script runs.
+type Backend int
+
+const (
+	// BackendAuto is BPF when the kernel has bpf(2), else tracefs.
+	BackendAuto Backend = iota
+	// BackendBPF compiles to BPF programs (Compile).
+	BackendBPF
+	// BackendTracefs defines tracefs probes with filters (CompileTracefs).
+	BackendTracefs
+)
+
+func (b Backend) String() string {
+	return [...]string{"auto", "bpf", "tracefs"}[b]
+}
+
+// ParseBackend reads --backend.
+func ParseBackend(s string) (Backend, error) {
+	for b := BackendAuto; b <= BackendTracefs; b++ {
+		if b.String() == s {
+			return b, nil
+		}
+	}
+	return 0, fmt.Errorf("backend %q: want auto, bpf or tracefs", s)
+}
+
+// OutputFormat is bpftrace's -f.
+type OutputFormat int
+
+const (
+	// TextOutput is bpftrace's default text.
+	TextOutput OutputFormat = iota
+	// JSONOutput is bpftrace's -f json: one JSON object per line.
+	JSONOutput
+)
+
+// RunOptions configure Prepare and Run.
+type RunOptions struct {
+	// Out receives printf output and the maps; nil means os.Stdout.
+	Out io.Writer
+	// Format is text or JSON.
+	Format OutputFormat
+	// Backend forces BPF or tracefs.
+	Backend Backend
+	// PID restricts uprobes to one process (bpftrace's -p, or the -c
+	// command), and ends the run when it exits.
+	PID int
+	// CPID is the pid of the -c command, the cpid builtin (zero: none).
+	CPID int
+	// StrLen is the size of str() strings (0: 64).
+	StrLen int
+	// FS is the tracefs to use; nil means tracefs.Find().
+	FS *tracefs.FS
+	// ForceOutput overrides the feature probe that picks the BPF ring
+	// buffer over the perf event array.
+	ForceOutput *OutputKind
+
+	// hookType forces the program type of BEGIN and END (tests of the
+	// uprobe fallback); zero means the feature probe decides.
+	hookType bpf.ProgramType
+}
+
+// Run is a script prepared for running: parsed, wildcards expanded,
+// checked and compiled, then loaded and attached by Start.
+type Run struct {
+	// Program is the typed syntax tree (tracelet run -d prints it).
+	Program *Program
+	// Object is the compiled script; for the tracefs backend it holds
+	// the printfs and maps only.
+	Object *Object
+	// TracefsProbes is the tracefs backend's plan (nil for BPF).
+	TracefsProbes []*TracefsProbe
+	// Backend is the backend chosen.
+	Backend Backend
+
+	opts  RunOptions
+	out   io.Writer
+	fs    *tracefs.FS
+	group string
+
+	maps   map[string]*bpf.Map
+	progs  []*bpf.Program
+	links  []io.Closer
+	dyn    []dynEvent
+	output recordSource
+	res    *Resolver
+	begin  *hook
+	end    *hook
+	tfs    *tracefsRun
+
+	pidfd   int
+	exited  bool // exit() seen
+	closed  bool
+	started time.Time
+}
+
+// dynEvent is a probe we defined in tracefs, to remove at Close.
+type dynEvent struct {
+	file, group, event string
+}
+
+// Prepare parses, expands, checks and compiles src. No kernel object is
+// created yet: `tracelet run -d` prints what Prepare made.
+func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
+	r := &Run{opts: opts, out: opts.Out, fs: opts.FS}
+	if r.out == nil {
+		r.out = os.Stdout
+	}
+	if r.fs == nil {
+		// Without tracefs, only BEGIN, END, interval and profile work;
+		// the attach step says so for anything else.
+		r.fs, _ = tracefs.Find()
+	}
+	prog, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := Expand(prog, r.fs); err != nil {
+		return nil, err
+	}
+	var formats FormatSource
+	if r.fs != nil {
+		formats = TracefsFormats(r.fs)
+	}
+	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID})
+	if err != nil {
+		return nil, err
+	}
+	r.Program = prog
+	r.Backend = opts.Backend
+	if r.Backend == BackendAuto {
+		r.Backend = BackendBPF
+		if bpf.HaveProgramType(bpf.Kprobe) != nil && bpf.HaveProgramType(bpf.TracePoint) != nil {
+			r.Backend = BackendTracefs
+		}
+	}
+	if r.Backend == BackendTracefs {
+		r.TracefsProbes, r.Object, err = CompileTracefs(prog, info, TracefsOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	hooks := false
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			hooks = hooks || a.Type == Begin || a.Type == End
+		}
+	}
+	copts := hostOptions(hooks)
+	if opts.ForceOutput != nil {
+		copts.Output = *opts.ForceOutput
+	}
+	if opts.hookType != 0 {
+		copts.HookType = opts.hookType
+	}
+	r.Object, err = Compile(prog, info, copts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start creates the maps, loads the programs, runs BEGIN and attaches
+// every probe; ready, if not nil, runs once they are attached (it releases
+// a -c command). It prints bpftrace's "Attaching N probes..." first.
+func (r *Run) Start(ready func() error) error {
+	r.started = time.Now()
+	if err := r.openPID(); err != nil {
+		return err
+	}
+	if r.Backend == BackendTracefs {
+		return r.startTracefs(ready)
+	}
+	if err := r.load(); err != nil {
+		return err
+	}
+	n := len(r.Object.Programs)
+	r.attachedMessage(n)
+	// BEGIN runs before any other probe is attached, as in bpftrace, so
+	// that what it sets up is in place when they fire; its output is
+	// printed before theirs.
+	for i, p := range r.Object.Programs {
+		if p.Attach.Type == Begin || p.Attach.Type == End {
+			h, err := r.attachHook(p.Attach.Type, r.progs[i])
+			if err != nil {
+				return err
+			}
+			if p.Attach.Type == Begin {
+				r.begin = h
+			} else {
+				r.end = h
+			}
+		}
+	}
+	if r.begin != nil {
+		if err := r.begin.fire(); err != nil {
+			return fmt.Errorf("BEGIN: %w", err)
+		}
+		if err := r.drain(); err != nil {
+			return err
+		}
+		if r.exited {
+			return nil
+		}
+	}
+	for i, p := range r.Object.Programs {
+		if err := r.attach(p, r.progs[i]); err != nil {
+			return err
+		}
+	}
+	if ready != nil {
+		return ready()
+	}
+	return nil
+}
+
+func (r *Run) attachedMessage(n int) {
+	if r.opts.Format == JSONOutput {
+		fmt.Fprintf(r.out, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
+		return
+	}
+	s := "s"
+	if n == 1 {
+		s = ""
+	}
+	fmt.Fprintf(r.out, "Attaching %d probe%s...\n", n, s)
+}
+
+// load creates the maps and loads the programs.
+func (r *Run) load() error {
+	r.maps = map[string]*bpf.Map{}
+	for _, m := range r.Object.Maps {
+		bm, err := bpf.NewMap(m.Spec)
+		if err != nil {
+			what := "map " + m.Spec.Name
+			if m.Info != nil {
+				what = "map @" + m.Info.Name
+			}
+			return fmt.Errorf("%s (%v): %w", what, m.Spec.Type, err)
+		}
+		r.maps[m.Spec.Name] = bm
+	}
+	for _, p := range r.Object.Programs {
+		prog, err := bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type, License: "GPL",
+			Instructions: p.Insns, Maps: r.maps})
+		if err != nil {
+			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.describe(), err)
+		}
+		r.progs = append(r.progs, prog)
+	}
+	var stacks *bpf.Map
+	if m, ok := r.maps[StacksMap]; ok {
+		stacks = m
+	}
+	r.res = NewResolver(stacks)
+	if ev, ok := r.maps[EventsMap]; ok {
+		var err error
+		if r.Object.Output == OutputPerfEventArray {
+			r.output, err = newPerfArraySource(ev)
+		} else {
+			r.output, err = newRingSource(ev)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Wait prints output until exit(), ctx is done (Ctrl-C) or the -p/-c
+// process exits; then it runs END and prints the maps, as bpftrace does.
+func (r *Run) Wait(ctx context.Context) error {
+	if r.Backend == BackendTracefs {
+		return r.waitTracefs(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if stop := r.watch(cancel); stop != nil {
+		defer stop()
+	}
+	var err error
+	if !r.exited && r.output != nil {
+		err = r.loop(ctx)
+	} else if !r.exited {
+		<-ctx.Done()
+	}
+	// Detach first, so that the maps printed are a snapshot.
+	r.detach()
+	if derr := r.drain(); err == nil {
+		err = derr
+	}
+	if r.end != nil {
+		if ferr := r.end.fire(); ferr != nil && err == nil {
+			err = fmt.Errorf("END: %w", ferr)
+		}
+		if derr := r.drain(); err == nil {
+			err = derr
+		}
+	}
+	if perr := r.printMaps(); err == nil {
+		err = perr
+	}
+	return err
+}
+
+// loop handles records until exit() or ctx is done.
+func (r *Run) loop(ctx context.Context) error {
+	for !r.exited {
+		rec, err := r.output.read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if rec == nil {
+			continue
+		}
+		if err := r.handle(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drain handles the records already in the rings.
+func (r *Run) drain() error {
+	if r.output == nil {
+		return nil
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		rec, err := r.output.read(done)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		if rec == nil {
+			continue
+		}
+		if err := r.handle(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// handle prints a printf record or performs an action.
+func (r *Run) handle(rec []byte) error {
+	if r.opts.Format == JSONOutput {
+		if len(rec) >= 8 && u64(rec)>>32 == 0 {
+			var b strings.Builder
+			if _, err := r.Object.HandleRecord(&b, rec, r.res); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(r.out, "{\"type\": \"printf\", \"data\": %s}\n", jsonString(b.String()))
+			return err
+		}
+	}
+	act, err := r.Object.HandleRecord(r.out, rec, r.res)
+	if err != nil {
+		return err
+	}
+	if act.Action == 0 {
+		return nil
+	}
+	if act.Map < 0 || act.Map >= len(r.Object.Maps) {
+		return fmt.Errorf("action %d on map %d: the object has %d maps", act.Action, act.Map, len(r.Object.Maps))
+	}
+	m := r.Object.Maps[act.Map]
+	switch act.Action {
+	case ActionExit:
+		r.exited = true
+	case ActionPrint:
+		return r.printMap(m)
+	case ActionClear:
+		return ClearMap(r.maps[m.Spec.Name], m)
+	case ActionZero:
+		return ZeroMap(r.maps[m.Spec.Name], m)
+	}
+	return nil
+}
+
+func (r *Run) readMap(m *Map) ([]Entry, error) {
+	return ReadMap(r.maps[m.Spec.Name], m)
+}
+
+func (r *Run) printMap(m *Map) error {
+	entries, err := r.readMap(m)
+	if err != nil {
+		return err
+	}
+	if r.opts.Format == JSONOutput {
+		return r.Object.WriteMapJSON(r.out, m, entries, r.res)
+	}
+	return r.Object.WriteMap(r.out, m, entries, r.res)
+}
+
+// printMaps prints every map at the end, after bpftrace's two empty lines
+// (text only).
+func (r *Run) printMaps() error {
+	if r.opts.Format == JSONOutput {
+		return r.Object.WriteMapsJSON(r.out, r.readMap, r.res)
+	}
+	if _, err := io.WriteString(r.out, "\n\n"); err != nil {
+		return err
+	}
+	return r.Object.WriteMaps(r.out, r.readMap, r.res)
+}
+
+// detach stops every probe but the END hook. Each perf event's release
+// unregisters its tracepoint or probe and then waits for RCU grace periods
+// (tracepoint_synchronize_unregister), tens of milliseconds each, under
+// the kernel's event_mutex: closing them in parallel gains nothing, so
+// they close in order.
+func (r *Run) detach() {
+	for _, l := range r.links {
+		l.Close()
+	}
+	r.links = nil
+	r.removeDynamic()
+}
+
+func (r *Run) removeDynamic() {
+	for i := len(r.dyn) - 1; i >= 0; i-- {
+		d := r.dyn[i]
+		r.fs.RemoveDynamicEvent(d.file, d.group, d.event)
+	}
+	r.dyn = nil
+}
+
+// Close removes everything the run created: probes, perf events, programs,
+// maps and rings. It is safe to call more than once.
+func (r *Run) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var errs []error
+	if r.pidfd > 0 {
+		unix.Close(r.pidfd)
+		r.pidfd = 0
+	}
+	// Streams and triggers hold the events: they go before the events.
+	if r.tfs != nil {
+		errs = append(errs, r.tfs.close())
+	}
+	r.detach()
+	for _, h := range []*hook{r.begin, r.end} {
+		if h != nil {
+			errs = append(errs, h.close())
+		}
+	}
+	r.removeDynamic()
+	if r.output != nil {
+		errs = append(errs, r.output.close())
+	}
+	for _, p := range r.progs {
+		errs = append(errs, p.Close())
+	}
+	for _, m := range r.maps {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// openPID takes a pidfd of the -p/-c process before the probes are
+// attached, so that its exit is seen however early it comes.
+func (r *Run) openPID() error {
+	if r.opts.PID <= 0 || r.pidfd > 0 {
+		return nil
+	}
+	fd, err := unix.PidfdOpen(r.opts.PID, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("process %d: %w", r.opts.PID, err)
+	}
+	r.pidfd = fd
+	return nil
+}
+
+// watch calls stop when the -p/-c process exits.
+func (r *Run) watch(stop func()) func() {
+	if r.pidfd <= 0 {
+		return nil
+	}
+	fd := r.pidfd
+	r.pidfd = 0
+	return watchPID(fd, stop)
+}
+
+// watchPID calls stop when the process of pidfd exits (the pidfd becomes
+// readable), and closes the pidfd.
+func watchPID(fd int, stop func()) func() {
+	quit := make(chan struct{})
+	go func() {
+		defer unix.Close(fd)
+		for {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 100)
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			if err == nil && n > 0 {
+				stop()
+				return
+			}
+		}
+	}()
+	return func() { close(quit) }
+}

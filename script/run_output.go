@@ -1,0 +1,117 @@
+package script
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/perf"
+)
+
+// recordSource yields the records the programs send: read returns the next
+// one (nil for a record to skip), waiting until ctx is done; once ctx is
+// done it still returns what is already in the rings, then ctx's error.
+type recordSource interface {
+	read(ctx context.Context) ([]byte, error)
+	close() error
+}
+
+// ringSource reads the BPF ring buffer (5.8).
+type ringSource struct{ rd *bpf.RingBufReader }
+
+func newRingSource(m *bpf.Map) (*ringSource, error) {
+	rd, err := bpf.NewRingBufReader(m)
+	if err != nil {
+		return nil, err
+	}
+	return &ringSource{rd}, nil
+}
+
+func (s *ringSource) read(ctx context.Context) ([]byte, error) { return s.rd.Read(ctx) }
+func (s *ringSource) close() error                             { return s.rd.Close() }
+
+// perfArraySource reads a perf event array: bpf_perf_event_output writes
+// only to PERF_COUNT_SW_BPF_OUTPUT events, so one is opened per CPU, its
+// fd stored under the CPU's number (the key BPF_F_CURRENT_CPU picks), and
+// its output sent to the perf.Reader's ring of that CPU.
+type perfArraySource struct {
+	rd     *perf.Reader
+	events []*perf.Event
+	lost   uint64
+}
+
+func newPerfArraySource(m *bpf.Map) (_ *perfArraySource, err error) {
+	cpus, err := perf.OnlineCPUs()
+	if err != nil {
+		return nil, err
+	}
+	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus})
+	if err != nil {
+		return nil, err
+	}
+	s := &perfArraySource{rd: rd}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	attr := &perf.Attr{}
+	attr.Type = unix.PERF_TYPE_SOFTWARE
+	attr.Config = unix.PERF_COUNT_SW_BPF_OUTPUT
+	attr.Size = uint32(unsafe.Sizeof(attr.PerfEventAttr))
+	attr.Sample_type = unix.PERF_SAMPLE_RAW
+	attr.Sample = 1
+	// Wake the reader at every record: printf output should not wait.
+	attr.Wakeup = 1
+	for _, cpu := range cpus {
+		ev, err := perf.Open(attr, -1, cpu, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.events = append(s.events, ev)
+		if err := rd.Add(ev); err != nil {
+			return nil, err
+		}
+		if err := m.Update(bpf.Uint32Key(uint32(cpu)), bpf.Uint32Key(uint32(ev.FD())), bpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("perf event array slot of cpu %d: %w", cpu, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
+	rec, err := s.rd.Read(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if rec.Type != perf.PERF_RECORD_SAMPLE {
+		s.lost += rec.Lost
+		return nil, nil
+	}
+	// PERF_SAMPLE_RAW: u32 size, then the bytes (padded to 8).
+	if len(rec.Data) < 4 {
+		return nil, fmt.Errorf("perf sample of %d bytes", len(rec.Data))
+	}
+	n := int(binary.NativeEndian.Uint32(rec.Data))
+	if 4+n > len(rec.Data) {
+		return nil, fmt.Errorf("perf sample claims %d raw bytes, has %d", n, len(rec.Data)-4)
+	}
+	return rec.Data[4 : 4+n], nil
+}
+
+func (s *perfArraySource) close() error {
+	var errs []error
+	for _, ev := range s.events {
+		errs = append(errs, ev.Close())
+	}
+	errs = append(errs, s.rd.Close())
+	return errors.Join(errs...)
+}

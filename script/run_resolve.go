@@ -1,0 +1,68 @@
+package script
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/trace"
+)
+
+// maxStackDepth is the frames a stack map value holds (PERF_MAX_STACK_DEPTH,
+// the kernel's default of /proc/sys/kernel/perf_event_max_stack).
+const maxStackDepth = 127
+
+// NewResolver returns a Resolver for the running system: kernel symbols
+// from /proc/kallsyms and user symbols from /proc/PID/maps and the ELF
+// symbols of the mapped files, both loaded on first use and bounded (see
+// trace.Symbolizer), and stack frames from the script's stack map (nil
+// when the script takes no stacks).
+//
+// Names are printed as bpftrace prints them: ksym and usym give the bare
+// symbol, stacks "symbol+offset" with a decimal offset.
+func NewResolver(stacks *bpf.Map) *Resolver {
+	syms := trace.NewSymbolizer()
+	r := &Resolver{
+		Ksym: func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
+		Usym: func(pid uint32, addr uint64, offset bool) string {
+			return bpftraceSym(syms.User(int(pid), addr), offset)
+		},
+	}
+	if stacks != nil {
+		key := make([]byte, 4)
+		val := make([]byte, 8*maxStackDepth)
+		r.Stack = func(id int64, _ bool) []uint64 {
+			copy(key, bpf.Uint32Key(uint32(id)))
+			if err := stacks.Lookup(key, val); err != nil {
+				return nil
+			}
+			frames := make([]uint64, 0, 16)
+			for i := 0; i+8 <= len(val); i += 8 {
+				a := u64(val[i:])
+				if a == 0 {
+					break
+				}
+				frames = append(frames, a)
+			}
+			return frames
+		}
+	}
+	return r
+}
+
+// bpftraceSym turns the Symbolizer's "name+0xhex" into bpftrace's "name"
+// or "name+decimal".
+func bpftraceSym(s string, offset bool) string {
+	i := strings.LastIndex(s, "+0x")
+	if i < 0 {
+		return s
+	}
+	if !offset {
+		return s[:i]
+	}
+	off, err := strconv.ParseUint(s[i+3:], 16, 64)
+	if err != nil {
+		return s
+	}
+	return s[:i] + "+" + strconv.FormatUint(off, 10)
+}
