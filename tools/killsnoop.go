@@ -1,0 +1,76 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/tracefs"
+)
+
+// Killsnoop traces kill(2), tkill(2) and tgkill(2) until ctx ends, with
+// each call's return value as the result: sigsnoop -k, which libbpf-tools
+// installs as killsnoop too. It has a tracefs backend (no BPF): the
+// syscall tracepoints, paired by thread in user space.
+func Killsnoop(ctx context.Context, o SignalOptions, fn func(*SignalEvent) error) error {
+	o.Mode = SignalKill
+	return Sigsnoop(ctx, o, fn)
+}
+
+// killTracefs is killsnoop without BPF: the syscall tracepoints, paired by
+// thread in user space.
+func killTracefs(ctx context.Context, o SignalOptions, fn func(*SignalEvent) error) error {
+	s, err := newSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var evs []tpEvent
+	var names []string
+	for _, sc := range []string{"kill", "tkill", "tgkill"} {
+		if !s.hasEvent("syscalls", "sys_enter_"+sc) {
+			continue
+		}
+		filter := ""
+		if o.Signal > 0 {
+			filter = fmt.Sprintf("sig == %d", o.Signal)
+		}
+		evs = append(evs, tpEvent{"syscalls", "sys_enter_" + sc, filter}, tpEvent{"syscalls", "sys_exit_" + sc, ""})
+		names = append(names, sc, sc)
+	}
+	st, err := s.openTracepoints(evs)
+	if err != nil {
+		return err
+	}
+	o.ready()
+	pending := map[uint32]*SignalEvent{}
+	return st.loop(ctx, func(i int, smp *perf.Sample, rec *tracefs.Record) error {
+		if o.Pid > 0 && int(smp.Pid) != o.Pid {
+			return nil
+		}
+		if i%2 == 0 {
+			if len(pending) > 10240 {
+				clear(pending)
+			}
+			sig := int(intOf(st.field(i, rec, "sig")))
+			pending[smp.Tid] = &SignalEvent{
+				Time: eventTime(smp), Pid: int(smp.Pid), Tid: int(smp.Tid),
+				Comm: procComm(smp.Pid, smp.Tid),
+				Sig:  sig, SigName: SignalName(sig),
+				TPid: int(int32(intOf(st.field(i, rec, "pid")))),
+			}
+			return nil
+		}
+		ev := pending[smp.Tid]
+		if ev == nil {
+			return nil
+		}
+		delete(pending, smp.Tid)
+		ev.Result = int(intOf(st.field(i, rec, "ret")))
+		if o.Failed && ev.Result == 0 {
+			return nil
+		}
+		ev.Cmdline = cmdline(ev.Pid, ev.Comm)
+		return fn(ev)
+	})
+}
