@@ -1,0 +1,312 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/tracefs"
+)
+
+// bootSnapshot is where the VM suite's /init copies kprobe_events and
+// kprobe_profile before anything else runs (vmtest.BootSnapshotDir).
+const bootSnapshot = "/var/tracelet/boot"
+
+// jsonEvent is one line of `tracelet collect --format json`.
+type jsonEvent struct {
+	Time   float64                    `json:"time"`
+	NS     uint64                     `json:"ns"`
+	CPU    int                        `json:"cpu"`
+	Pid    int                        `json:"pid"`
+	Comm   string                     `json:"comm"`
+	Event  string                     `json:"event"`
+	Fields map[string]json.RawMessage `json:"fields"`
+}
+
+func (e *jsonEvent) str(name string) string {
+	var s string
+	json.Unmarshal(e.Fields[name], &s)
+	return s
+}
+
+func (e *jsonEvent) num(name string) (int64, bool) {
+	var n int64
+	err := json.Unmarshal(e.Fields[name], &n)
+	return n, err == nil && e.Fields[name] != nil
+}
+
+// tracelet runs the tracelet binary (the guest's /bin/tracelet, or the
+// release binary with TRACELET_VM_DIST) and returns its standard output.
+func tracelet(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(testenv.Tracelet(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tracelet %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("tracelet %s: %s", strings.Join(args, " "), strings.TrimSpace(stderr.String()))
+	}
+	return string(out)
+}
+
+func collectJSON(t *testing.T, args ...string) []jsonEvent {
+	t.Helper()
+	out := tracelet(t, append([]string{"collect", "--format", "json"}, args...)...)
+	var evs []jsonEvent
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e jsonEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("collect printed a line that is not JSON: %v\n%s", err, sc.Text())
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+// TestBootArgsCollect runs in the x86_64 guest that `make vmtest-boot`
+// boots with `tracelet bootargs testdata/vmboot.bt` on its command line:
+// the events existed and had hits when /init started, and `tracelet
+// collect --global` decodes what they recorded during early boot: the
+// files /init's first commands opened, with their file descriptors.
+func TestBootArgsCollect(t *testing.T) {
+	testenv.RequireKprobes(t)
+	src, err := os.ReadFile("testdata/vmboot.bt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PlanFromScript("testdata/vmboot.bt", src, ScriptOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := p.BootArgs(tracefs.BootArgsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(" "+strings.TrimSpace(string(cmdline))+" ", " "+want+" ") {
+		t.Fatalf("this guest was not booted with `tracelet bootargs testdata/vmboot.bt` (make vmtest-boot):\n/proc/cmdline: %s\nwant: %s", cmdline, want)
+	}
+	// What the kernel had set up when /init started.
+	defs, err := os.ReadFile(filepath.Join(bootSnapshot, "kprobe_events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := os.ReadFile(filepath.Join(bootSnapshot, "kprobe_profile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := tracefs.ParseProfile("kprobe_profile", prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range p.Events {
+		if !strings.Contains(string(defs), ":"+e.System+"/"+e.Event+" ") {
+			t.Errorf("%s was not defined when /init started:\n%s", e.Name(), defs)
+		}
+		n := uint64(0)
+		for _, h := range hits {
+			if h.Event == e.Event {
+				n = h.Hits
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s had no hits when /init started:\n%s", e.Name(), prof)
+		}
+	}
+
+	// The Debian kernels race while creating boot-time events: now and
+	// then one never gets its events/GROUP/EVENT directory (see the
+	// harness's TestBootKprobeEvent), so it has no format and collect
+	// cannot decode it. That is the kernel's bug; what the other event
+	// recorded is still checked.
+	missing := map[string]bool{}
+	for _, e := range p.Events {
+		if _, err := os.Stat(filepath.Join(testenv.Tracefs(t), "events", e.System, e.Event)); err != nil {
+			t.Logf("kernel race: %s is defined and hit, but has no events/ directory: %v", e.Name(), err)
+			missing[e.Name()] = true
+		}
+	}
+
+	// /init's first commands, before any test ran: "cat
+	// /sys/kernel/tracing/kprobe_events" (the snapshot), which the kernel
+	// opened for cat with a file descriptor >= 0 and dfd AT_FDCWD.
+	self := os.Getpid()
+	evs := collectJSON(t, "--global")
+	entry, ret := p.Group+":do_sys_openat2", p.Group+":do_sys_openat2_ret"
+	var opened, returned, early int
+	pending := map[int]bool{}
+	for _, e := range evs {
+		if e.Pid != self {
+			early++
+		}
+		switch e.Event {
+		case entry:
+			dfd, ok := e.num("arg0")
+			if !ok {
+				t.Fatalf("entry event without arg0: %+v", e)
+			}
+			// busybox may run cat in the shell's own process (NOFORK
+			// applets), so the comm is not checked.
+			if e.str("str_arg1") == "/sys/kernel/tracing/kprobe_events" && e.Pid != self {
+				if int32(dfd) != -100 {
+					t.Errorf("open of kprobe_events: dfd %d, want AT_FDCWD (-100)", int32(dfd))
+				}
+				opened++
+				pending[e.Pid] = true
+			}
+		case ret:
+			fd, ok := e.num("retval")
+			if !ok {
+				t.Fatalf("return event without retval: %+v", e)
+			}
+			if pending[e.Pid] {
+				delete(pending, e.Pid)
+				if fd < 0 || fd > 1024 {
+					t.Errorf("the open of kprobe_events returned %d, want a file descriptor", fd)
+				}
+				returned++
+			}
+		default:
+			t.Errorf("the global buffer holds %s, which the boot parameter did not enable", e.Event)
+		}
+	}
+	if missing[entry] {
+		// Without the entry events, the returns of /init's opens.
+		for _, e := range evs {
+			if fd, _ := e.num("retval"); e.Event == ret && e.Pid == 1 && fd >= 0 && fd < 1024 {
+				opened, returned = 1, 1
+			}
+		}
+	}
+	if missing[ret] && opened > 0 {
+		returned = 1
+	}
+	if opened == 0 || returned == 0 || early < 4 {
+		defs, _ := os.ReadFile("/sys/kernel/tracing/kprobe_events")
+		ls, _ := exec.Command("ls", "-R", "/sys/kernel/tracing/events/"+p.Group).CombinedOutput()
+		t.Logf("kprobe_events now:\n%s\nevents/%s:\n%s", defs, p.Group, ls)
+		for _, e := range evs {
+			t.Logf("%s pid %d comm %s: %s", e.Event, e.Pid, e.Comm, e.Fields)
+		}
+		t.Errorf("collect --global: %d events (%d from before this test), %d opens of kprobe_events by /init, %d returns; want /init's early opens", len(evs), early, opened, returned)
+	}
+}
+
+// TestCLIApplyCollect drives the tracelet binary as a user would: apply a
+// script twice (the second time changes nothing), status with hit counts,
+// collect the instance's events with their values, and revert, while a
+// foreign probe on the same function survives. With kprobes (the VM suite:
+// the arm64 guest runs the release binary, make vmtest-release) it probes
+// do_sys_openat2; on this host it probes the test workload with a uprobe.
+func TestCLIApplyCollect(t *testing.T) {
+	fs := mustFS(t)
+	dir := t.TempDir()
+	name := uniq("cli")
+	script := filepath.Join(dir, name+".bt")
+	missing := fmt.Sprintf("/nonexistent-%d", os.Getpid())
+	var foreign, foreignFile, entry, retEv string
+	var run func()
+	tid := 0
+	if testenv.HasKprobes() {
+		os.WriteFile(script, []byte(`kprobe:do_sys_openat2 { printf("%s\n", str(arg1)); }
+kretprobe:do_sys_openat2 /retval < 0/ { printf("%d\n", retval); }
+`), 0o644)
+		foreign, foreignFile = fmt.Sprintf("p:othertool%d/foreign do_sys_openat2", os.Getpid()), tracefs.KprobeEvents
+		entry, retEv = "do_sys_openat2", "do_sys_openat2_ret"
+		run = func() {
+			// One thread makes the opens: events carry the thread's id.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			tid = syscall.Gettid()
+			for i := 0; i < 3; i++ {
+				if _, err := os.Open(missing); err == nil {
+					t.Fatalf("%s exists", missing)
+				}
+			}
+		}
+	} else {
+		prog, src := cabiScript(t)
+		os.WriteFile(script, []byte(src), 0o644)
+		path, off, _ := tracefs.ResolveSymbol(prog, testenv.CABITarget)
+		foreign, foreignFile = fmt.Sprintf("p:othertool%d/foreign %s:%#x", os.Getpid(), path, off), tracefs.UprobeEvents
+		entry = "off_" + fmt.Sprintf("%x", off)
+		run = func() {
+			for i := 0; i < 3; i++ {
+				runProg(t, prog, "calls", "1", "40", "2")
+			}
+		}
+	}
+	t.Logf("%s", strings.TrimSpace(tracelet(t, "version")))
+	group := "tracelet_" + name
+	writeRaw(t, fs, foreignFile, foreign)
+	fg := strings.SplitN(strings.SplitN(foreign, " ", 2)[0], ":", 2)[1]
+	t.Cleanup(func() { writeRaw(t, fs, foreignFile, "-:"+fg) })
+	t.Cleanup(func() { exec.Command(testenv.Tracelet(t), "revert", script).Run() })
+
+	out := tracelet(t, "apply", script)
+	if !strings.Contains(out, "created instance "+group) {
+		t.Fatalf("first apply:\n%s", out)
+	}
+	if out := tracelet(t, "apply", script); !strings.Contains(out, "nothing changed") {
+		t.Fatalf("second apply changed something:\n%s", out)
+	}
+	run()
+	st := tracelet(t, "status", script)
+	if !strings.Contains(st, "applied") || strings.Contains(st, "NOT") {
+		t.Errorf("status:\n%s", st)
+	}
+	evs := collectJSON(t, "--instance", group)
+	var entries, rets int
+	for _, e := range evs {
+		switch {
+		case testenv.HasKprobes() && e.Event == group+":"+entry:
+			// The kernel's string fetch reads a user pointer only where
+			// the address spaces do not overlap (x86); elsewhere it may
+			// be a fault, which collect prints as null. Other opens of
+			// this thread (os/exec's /dev/null) are not counted.
+			if s := e.str("str_arg1"); s == missing || e.Pid == tid && s == "" && runtime.GOARCH != "amd64" {
+				entries++
+			}
+		case testenv.HasKprobes() && e.Event == group+":"+retEv && e.Pid == tid:
+			// The filter passes failed opens only.
+			if r, _ := e.num("retval"); r == -int64(syscall.ENOENT) {
+				rets++
+			} else if r >= 0 {
+				t.Errorf("the filter retval < 0 passed %d", r)
+			}
+		case !testenv.HasKprobes() && strings.HasPrefix(e.Event, group+":"):
+			if a, _ := e.num("arg0"); a != 40 {
+				t.Errorf("call with arg0 %d, want 40", a)
+			}
+			entries++
+		}
+	}
+	if entries < 3 || testenv.HasKprobes() && rets < 3 {
+		t.Errorf("collect: %d entries and %d failed returns of this test, want 3 each; %d events in all", entries, rets, len(evs))
+	}
+	out = tracelet(t, "revert", script)
+	if !strings.Contains(out, "removed instance "+group) {
+		t.Errorf("revert:\n%s", out)
+	}
+	defs, _ := os.ReadFile(filepath.Join(fs.Root(), foreignFile))
+	if strings.Contains(string(defs), group+"/") || !strings.Contains(string(defs), fg) {
+		t.Errorf("after revert:\n%s", defs)
+	}
+}

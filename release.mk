@@ -1,0 +1,79 @@
+# Static release binaries, one per device family. Included from the Makefile.
+#
+#   make release     dist/tracelet-linux-ARCH for every target, SHA256SUMS,
+#                    and a size budget that fails the build
+#
+# Every binary is CGO_ENABLED=0, -trimpath and stripped (-s -w), so it runs
+# on a board with nothing but a kernel: no libc, no loader, no /etc.
+
+DIST          ?= dist
+# The size budget per binary, in bytes: 6 MiB. A binary past it fails the
+# build; raise it only on purpose, with the reason in the commit.
+SIZE_BUDGET   ?= 6291456
+GOVERSION     := $(shell $(GO) env GOVERSION 2>/dev/null)
+# urfave/cli without its man-page and markdown writers (blackfriday, md2man):
+# tracelet never prints those, and they cost 330 KB.
+RELEASE_TAGS  ?= urfave_cli_no_docs
+# Inlining makes code fast and big. The data path keeps it: the runtime, the
+# byte-order reads of every record (encoding/binary), and perf rings, tracefs decoding and
+# recording. Everything else (the script compiler, the grammar parser, the
+# CLI, text/template, JSON, ELF) runs once per command and is built without
+# inlining (-l): 0.7 MB less on mips, where the budget binds.
+# (mips pads its segments to 64 KiB, so it moves in steps of 64 KiB: keeping
+# strconv and bytes inlined too costs one step, past the budget.)
+RELEASE_HOT   ?= runtime internal/runtime/... internal/bytealg sync/... encoding/binary \
+	github.com/tracelet/tracelet/perf github.com/tracelet/tracelet/tracefs github.com/tracelet/tracelet/record
+RELEASE_GCFLAGS = -gcflags=all=-l $(foreach p,$(RELEASE_HOT),-gcflags=$(p)=)
+
+# NAME:GOARCH:extra environment (GOARM, GOMIPS), one per target.
+RELEASE_TARGETS := \
+	amd64:amd64: \
+	386:386: \
+	arm64:arm64: \
+	armv7:arm:GOARM=7 \
+	riscv64:riscv64: \
+	mips:mips:GOMIPS=softfloat \
+	mipsle:mipsle:GOMIPS=softfloat
+
+.PHONY: release release-build release-sums release-budget
+
+release: release-build release-sums release-budget
+
+release-build:
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for t in $(RELEASE_TARGETS); do \
+	  name=$${t%%:*}; rest=$${t#*:}; arch=$${rest%%:*}; extra=$${rest#*:}; \
+	  echo "release: tracelet-linux-$$name ($(VERSION))"; \
+	  env CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $$extra \
+	    $(GO) build -trimpath -tags '$(RELEASE_TAGS)' $(RELEASE_GCFLAGS) -ldflags '$(LDFLAGS)' -o $(DIST)/tracelet-linux-$$name ./cmd/tracelet; \
+	done
+
+release-sums:
+	@cd $(DIST) && sha256sum tracelet-linux-* > SHA256SUMS && cat SHA256SUMS
+
+# Fails when any binary is larger than SIZE_BUDGET, and lists every size
+# (the table BENCHMARKS.md carries).
+release-budget:
+	@fail=0; printf '| binary | bytes | MiB | budget %s MiB |\n|---|---|---|---|\n' "$$(awk 'BEGIN{printf "%.1f", $(SIZE_BUDGET)/1048576}')"; \
+	for f in $(DIST)/tracelet-linux-*; do \
+	  n=$$(stat -c %s $$f); ok=ok; \
+	  if [ $$n -gt $(SIZE_BUDGET) ]; then ok="OVER BUDGET"; fail=1; fi; \
+	  printf '| %s | %d | %s | %s |\n' $${f##*/} $$n "$$(awk "BEGIN{printf \"%.2f\", $$n/1048576}")" "$$ok"; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "release: a binary is over the size budget of $(SIZE_BUDGET) bytes" >&2; exit 1; fi
+
+# VM-suite runs for issue 8 (they call vmrun directly: one guest each).
+#   make vmtest-boot      the x86_64 6.1 guest boots with `tracelet bootargs`
+#                         of record/testdata/vmboot.bt on its command line and
+#                         checks the early-boot events (TestBootArgsCollect)
+#   make vmtest-release   the arm64 guest runs the arm64 release binary's
+#                         apply, status, collect and revert (TestCLIApplyCollect)
+VMRUN_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -j 1
+
+.PHONY: vmtest-boot vmtest-release
+vmtest-boot:
+	TRACELET_VM_BOOTARGS="$$(CGO_ENABLED=0 $(GO) run ./cmd/tracelet bootargs --arch x86_64 --kernel 6.1 record/testdata/vmboot.bt)" \
+	  $(VMRUN_CMD) -kernel 6.1-amd64 -pkg ./record -run 'TestBootArgsCollect'
+
+vmtest-release: release
+	TRACELET_VM_DIST=$(CURDIR)/$(DIST) $(VMRUN_CMD) -kernel 6.1-arm64 -pkg ./record -run 'TestCLIApplyCollect'
