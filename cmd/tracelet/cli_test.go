@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,20 +29,15 @@ func TestMain(m *testing.M) {
 		holdProbe(os.Getenv("TRACELET_TEST_HOLD"))
 		return
 	}
-	dir, err := os.MkdirTemp("", "tracelet-cli-")
+	// The VM suite's guest has no go toolchain: it sets TRACELET_BIN to
+	// its prebuilt /bin/tracelet, built from this same directory.
+	bin, err := testenv.BuildTracelet()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	tracelet = filepath.Join(dir, "tracelet")
-	cmd := exec.Command("go", "build", "-o", tracelet, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building tracelet: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	tracelet = bin
 	code := m.Run()
-	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -129,6 +125,7 @@ func TestDryRunRejectsMalformed(t *testing.T) {
 			case "uprobe":
 				o.Target = kprobeevents.TargetUprobe
 			}
+			r.def = hostRegs(r.def)
 			_, libErr := kprobeevents.Parse(r.def, o)
 			kernelOnly := libErr == nil && r.kind != "FILE_NOT_FOUND" && r.kind != "NO_REGULAR_FILE"
 			res := runCLI(t, "probe", "add", "--dry-run", r.def)
@@ -220,9 +217,9 @@ func TestProbeLifecycle(t *testing.T) {
 	event := fmt.Sprintf("cli%d", os.Getpid())
 	t.Cleanup(func() { runCLI(t, "probe", "del", "tracelet/"+event) })
 
-	spec := fmt.Sprintf("p:%s:%s a=%%di:s64 b=%%si:u64", prog, testenv.CABITarget)
+	spec := hostRegs(fmt.Sprintf("p:%s:%s a=%%di:s64 b=%%si:u64", prog, testenv.CABITarget))
 	dry := mustCLI(t, "probe", "add", "--dry-run", spec)
-	if !strings.Contains(dry, "p:tracelet/") || !strings.Contains(dry, " a=%di:s64 b=%si:u64 >> uprobe_events") {
+	if !strings.Contains(dry, "p:tracelet/") || !strings.Contains(dry, hostRegs(" a=%di:s64 b=%si:u64 >> uprobe_events")) {
 		t.Fatalf("dry run printed %q", dry)
 	}
 	if strings.Contains(dynamicEvents(t), "tracelet/") && strings.Contains(dynamicEvents(t), testenv.CABITarget) {
@@ -234,7 +231,7 @@ func TestProbeLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCLI(t, "probe", "add", fmt.Sprintf("p:%s %s:0x%x a=%%di:s64", event, path, off))
+	mustCLI(t, "probe", "add", hostRegs(fmt.Sprintf("p:%s %s:0x%x a=%%di:s64", event, path, off)))
 	requireForeign(t, foreign)
 	if evs := dynamicEvents(t); !strings.Contains(evs, "p:tracelet/"+event+" ") {
 		t.Fatalf("probe not in dynamic_events:\n%s", evs)
@@ -285,7 +282,11 @@ func holdProbe(prog string) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	p, err := tracefs.ParseSpec(fmt.Sprintf("p:%s:%s", prog, testenv.CABITarget), parseOptions(), tracefs.OwnerGroup(os.Getpid()))
+	spec := fmt.Sprintf("p:%s:%s", prog, testenv.CABITarget)
+	if def, ok := strings.CutPrefix(prog, "spec="); ok {
+		spec = def // a whole definition, e.g. a kprobe
+	}
+	p, err := tracefs.ParseSpec(spec, parseOptions(), tracefs.OwnerGroup(os.Getpid()))
 	if err == nil {
 		err = fs.AddProbe(p)
 	}
@@ -411,4 +412,15 @@ func TestListTracepoints(t *testing.T) {
 	if !strings.Contains(out, "syscalls:sys_enter_openat\n") {
 		t.Fatalf("list of tracepoints:\n%s", out)
 	}
+}
+
+// hostRegs translates the x86_64 argument registers that the definitions
+// of these tests and of testdata/kprobeevents/errors.txt use (%di, %si)
+// into this machine's: on arm64 %x0 and %x1, which have the same length, so
+// the recorded caret columns stay right.
+func hostRegs(def string) string {
+	if runtime.GOARCH == "arm64" {
+		return strings.NewReplacer("%di", "%x0", "%si", "%x1").Replace(def)
+	}
+	return def
 }

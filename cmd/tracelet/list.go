@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -88,11 +89,17 @@ func listTracepoints(w *bufio.Writer, glob string) error {
 
 // listKernelFunctions streams /proc/kallsyms rather than reading
 // available_filter_functions, which takes seconds on big kernels: memory
-// stays bounded by one line.
+// stays bounded by one line (plus the kprobe blacklist, a few thousand
+// names). Symbols a kprobe cannot take are left out: the __pfx_/__cfi_
+// padding that kernels since 6.2 emit before functions (CALL_PADDING,
+// kCFI), which is not a function, and the functions the kernel lists in
+// debugfs kprobes/blacklist (NOKPROBE_SYMBOL, the entry code), which
+// register_kprobe refuses with EINVAL.
 func listKernelFunctions(w *bufio.Writer, glob string) error {
 	if !kprobesAvailable() {
 		fmt.Fprintln(os.Stderr, "tracelet: note: this kernel has no kprobe_events (CONFIG_KPROBE_EVENTS off): these functions cannot be probed here")
 	}
+	blacklist := kprobeBlacklist()
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -107,6 +114,9 @@ func listKernelFunctions(w *bufio.Writer, glob string) error {
 		}
 		name := fields[2]
 		if glob != "" && !matchGlob(glob, name) {
+			continue
+		}
+		if strings.HasPrefix(name, "__pfx_") || strings.HasPrefix(name, "__cfi_") || blacklist[name] {
 			continue
 		}
 		if len(fields) > 3 {
@@ -129,4 +139,43 @@ func matchGlob(glob, name string) bool {
 func kprobesAvailable() bool {
 	fs, err := tracefs.Find()
 	return err == nil && fs.Has(tracefs.KprobeEvents)
+}
+
+// kprobeBlacklist reads <debugfs>/kprobes/blacklist ("0xSTART-0xEND\tSYM"
+// or, for module symbols, "... SYM [MOD]"). Without debugfs the list is
+// empty: the kernel still refuses those functions when a probe is added.
+func kprobeBlacklist() map[string]bool {
+	out := map[string]bool{}
+	f, err := os.Open(filepath.Join(debugfsRoot(), "kprobes", "blacklist"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) >= 2 {
+			out[fields[1]] = true
+		}
+	}
+	return out
+}
+
+// debugfsRoot finds debugfs through mountinfo (usually /sys/kernel/debug).
+func debugfsRoot() string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "/sys/kernel/debug"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// "id parent maj:min root mountpoint opts ... - fstype source superopts"
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "debugfs" && len(fields) > 4 {
+				return fields[4]
+			}
+		}
+	}
+	return "/sys/kernel/debug"
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/trace"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a bpftrace-style script: compiled to BPF in-process (or to tracefs probes), maps printed on exit",
+		ArgsUsage: "[FILE]\n\n   e.g. tracelet run -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "e", Usage: "the `PROGRAM` text (instead of FILE)"},
+			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
+			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's)"},
+			&cli.StringFlag{Name: "c", Usage: "run `CMD` (split at spaces), traced from its first instruction; stop when it exits"},
+			&cli.IntFlag{Name: "p", Usage: "uprobes only in process `PID`; stop when it exits"},
+			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "`BACKEND`: bpf, tracefs (no BPF needed) or auto (tracefs when bpf() is missing)"},
+		},
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	var file string
+	var src []byte
+	switch {
+	case c.IsSet("e") && c.NArg() > 0:
+		return usageError("run: give -e PROGRAM or FILE, not both")
+	case c.IsSet("e"):
+		file, src = "-e", []byte(c.String("e"))
+	case c.NArg() == 1:
+		file = c.Args().First()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+		}
+		src = b
+	default:
+		return usageError("run: want -e PROGRAM or one FILE")
+	}
+	opts := script.RunOptions{}
+	switch c.String("f") {
+	case "text":
+	case "json":
+		opts.Format = script.JSONOutput
+	default:
+		return usageError("run: -f %q: want text or json", c.String("f"))
+	}
+	b, err := script.ParseBackend(c.String("backend"))
+	if err != nil {
+		return usageError("run: --backend: %v", err)
+	}
+	opts.Backend = b
+	cmdline := strings.Fields(c.String("c"))
+	switch {
+	case c.Int("p") < 0:
+		return usageError("run: -p %d: not a process id", c.Int("p"))
+	case c.Int("p") > 0 && len(cmdline) > 0:
+		return usageError("run: -p and -c exclude each other")
+	case c.IsSet("c") && len(cmdline) == 0:
+		return usageError("run: -c: empty command")
+	}
+	opts.PID = c.Int("p")
+
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	opts.Out = &lineFlusher{out}
+
+	var gated *trace.Gated
+	if len(cmdline) > 0 {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		gated, err = trace.StartGated(self, cmdline)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("run: -c: %v", err), 1)
+		}
+		defer gated.Abort()
+		opts.PID = gated.Pid()
+		opts.CPID = gated.Pid()
+		go gated.Cmd.Wait()
+	}
+
+	r, err := script.Prepare(file, src, opts)
+	if err != nil {
+		// A mistake in the script reads like a compiler's, file:line:col
+		// first, and exits with 2 as other bad input does.
+		if _, ok := script.AsErrorList(err); ok {
+			fmt.Fprintln(os.Stderr, err)
+			return cli.Exit("", 2)
+		}
+		return cli.Exit(err.Error(), 1)
+	}
+	if c.Bool("d") {
+		defer r.Close()
+		fmt.Fprint(out, r.Program.String())
+		if r.Backend == script.BackendTracefs {
+			for _, tp := range r.TracefsProbes {
+				def, _ := tp.Definition("GROUP", "EVENT", "")
+				fmt.Fprintf(out, "%s\n  definition: %s\n  filter: %s\n  trigger: %s\n", tp.Attach.Raw, def, tp.Filter, tp.Trigger)
+			}
+			return nil
+		}
+		return r.Object.WriteListing(out)
+	}
+	defer r.Close()
+	var ready func() error
+	if gated != nil {
+		ready = gated.Release
+	}
+	if err := r.Start(ready); err != nil {
+		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+	}
+	if err := r.Wait(c.Context); err != nil {
+		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+	}
+	return nil
+}
+
+// lineFlusher flushes the buffered output at each newline, so that a live
+// run prints as it goes while map dumps are written in few syscalls.
+type lineFlusher struct{ w *bufio.Writer }
+
+func (l *lineFlusher) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if err == nil && len(p) > 0 && p[len(p)-1] == '\n' {
+		err = l.w.Flush()
+	}
+	return n, err
+}

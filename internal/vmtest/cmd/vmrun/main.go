@@ -1,0 +1,116 @@
+// Command vmrun runs tracelet's VM suite: it boots Debian's kernels in QEMU
+// and runs the packages of internal/vmtest/packages.txt inside them.
+//
+//	go run ./internal/vmtest/cmd/vmrun                       # all kernels
+//	go run ./internal/vmtest/cmd/vmrun -kernel 6.1-amd64     # one kernel
+//	go run ./internal/vmtest/cmd/vmrun -kernel 6.1-amd64 -pkg ./perf -run 'TestKprobe'
+//	go run ./internal/vmtest/cmd/vmrun -fixtures             # record testdata/kernels/<release>/
+//	go run ./internal/vmtest/cmd/vmrun -fetch                # download only
+//
+// It exits 1 when any kernel fails.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tracelet/tracelet/internal/vmtest"
+)
+
+func main() {
+	var names []string
+	for _, k := range vmtest.Kernels() {
+		names = append(names, k.Name)
+	}
+	kernel := flag.String("kernel", os.Getenv("KERNEL"), "kernels to boot, comma-separated: "+strings.Join(names, ", ")+", or all")
+	repo := flag.String("repo", "", "repository root (default: the directory of go.mod above the working directory)")
+	fixtures := flag.Bool("fixtures", false, "record fixtures into testdata/kernels/<release>/ instead of running tests")
+	fixturesDir := flag.String("fixtures-dir", "", "with -fixtures: write under this directory instead of testdata/kernels")
+	fetch := flag.Bool("fetch", false, "install QEMU, download and unpack kernels and busybox, then stop")
+	pkgs := flag.String("pkg", os.Getenv("VMPKG"), "only these packages, comma- or space-separated (./dir or import path; need not be in packages.txt)")
+	run := flag.String("run", os.Getenv("VMRUN"), "only the tests matching this regexp (replaces each package's -run and -skip)")
+	parallel := flag.Int("j", 2, "guests to run at once")
+	timeout := flag.Duration("timeout", vmtest.DefaultTimeout, "time limit per guest")
+	idle := flag.Duration("idle", vmtest.DefaultIdle, "fail a guest whose console stays silent this long")
+	flag.Parse()
+
+	if *repo == "" {
+		r, err := findRepo()
+		if err != nil {
+			fatal(err)
+		}
+		*repo = r
+	}
+	ks, err := vmtest.LookupKernels(*kernel)
+	if err != nil {
+		fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	bootProbes := vmtest.DefaultBootProbes
+	// TRACELET_VM_BOOTARGS replaces them with what `tracelet bootargs
+	// SCRIPT` printed, "kprobe_event=VALUE" (make vmtest-boot, release.mk),
+	// split as setup_boot_kprobe_events does: ';' between definitions,
+	// ',' for spaces.
+	if s := strings.TrimSpace(os.Getenv("TRACELET_VM_BOOTARGS")); s != "" {
+		bootProbes = nil
+		for _, d := range strings.Split(strings.TrimPrefix(s, "kprobe_event="), ";") {
+			bootProbes = append(bootProbes, strings.ReplaceAll(d, ",", " "))
+		}
+	}
+	reports, err := vmtest.Run(ctx, vmtest.Options{
+		Repo:        *repo,
+		Kernels:     ks,
+		Parallel:    *parallel,
+		Timeout:     *timeout,
+		Idle:        *idle,
+		Fixtures:    *fixtures,
+		FixturesDir: *fixturesDir,
+		FetchOnly:   *fetch,
+		Only:        strings.FieldsFunc(*pkgs, func(r rune) bool { return r == ',' || r == ' ' }),
+		Run:         *run,
+		BootProbes:  bootProbes,
+		Out:         os.Stdout,
+	})
+	if err != nil {
+		fatal(err)
+	}
+	if *fetch {
+		return
+	}
+	failed := vmtest.WriteSummary(os.Stdout, reports)
+	fmt.Printf("\nvmtest: %d kernel(s), %d failed, %v in all\n", len(reports), failed, time.Since(start).Round(time.Second))
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func findRepo() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory; pass -repo")
+		}
+		dir = parent
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "vmrun:", err)
+	os.Exit(1)
+}

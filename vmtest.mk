@@ -1,0 +1,36 @@
+# VM suite: Debian's kernels in QEMU, running the packages listed in
+# internal/vmtest/packages.txt. Included from the Makefile.
+#
+#   make vmtest                      all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64), 2 guests at a time
+#   make vmtest KERNEL=6.1-amd64     one kernel (or a comma-separated list)
+#   make vmtest KERNEL=6.1-amd64 VMPKG=./perf VMRUN=TestKprobe
+#                                    narrow: only these packages (comma-separated
+#                                    ./dir or import paths, listed in packages.txt or
+#                                    not) and only the tests matching VMRUN (a go test
+#                                    -run regexp that replaces the package's -run/-skip)
+#   make vmtest-fetch                install QEMU, download kernels and busybox into .cache/vmtest
+#   make vmtest-fixtures             record testdata/kernels/<uname -r>/ from every kernel
+#
+# Each guest's console streams to the terminal prefixed with its kernel, and
+# is kept in .cache/vmtest/logs/<kernel>-<pid>.log; the summary at the end has
+# one row per test and one column per kernel.
+#
+# TRACELET_VM_ACCEL=auto|tcg|kvm picks the accelerator (default auto: KVM when
+# /dev/kvm really runs a guest, else TCG).
+
+GO ?= go
+KERNEL ?= all
+VMPKG ?=
+VMRUN ?=
+VMTEST_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -kernel '$(KERNEL)' -pkg '$(VMPKG)' -run '$(VMRUN)'
+
+.PHONY: vmtest vmtest-fetch vmtest-fixtures
+
+vmtest:
+	$(VMTEST_CMD)
+
+vmtest-fetch:
+	$(VMTEST_CMD) -fetch
+
+vmtest-fixtures:
+	$(VMTEST_CMD) -fixtures
