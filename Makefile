@@ -21,7 +21,7 @@ build:
 
 # Test oracles from Debian's packages (never dependencies of the binary).
 deps:
-	@need=; for t in bpftool:bpftool execsnoop:libbpf-tools; do command -v $${t%%:*} >/dev/null || need="$$need $${t#*:}"; done; [ -z "$$need" ] || apt-get install -y $$need >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $$need >/dev/null; } || echo "deps: could not install$$need"
+	@need=; for t in bpftool:bpftool execsnoop:libbpf-tools bpftrace:bpftrace; do command -v $${t%%:*} >/dev/null || need="$$need $${t#*:}"; done; [ -z "$$need" ] || apt-get install -y $$need >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $$need >/dev/null; } || echo "deps: could not install$$need"
 
 # The host suite runs as root against the real kernel. Tests that need
 # kprobes skip here with a message (the host has none) and run in vmtest.
@@ -35,8 +35,8 @@ lint:
 
 test: lint unit vmtest
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS) | tee bench.txt
+# make bench: tracelet side by side with bpftrace, libbpf-tools and perf-tools.
+include bench.mk
 
 demo: build
 	@./scripts/demo.sh ./tracelet
@@ -51,3 +51,4 @@ ifeq ($(wildcard vmtest.mk),)
 vmtest:
 	@echo "vmtest: no VM harness yet"
 endif
+-include release.mk

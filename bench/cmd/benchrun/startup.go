@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// startup: exec to the first event observed, for a trigger fired every
+// millisecond, then exit; the peak RSS of the same runs (wait4's rusage).
+// Tools that exit by themselves after one event (a program with exit(),
+// `trace -n 1`) are timed to the line they print; the snoop tools, which
+// run until stopped, to their first line about the trigger, and then get
+// SIGINT.
+func startup(e *env) {
+	type scase struct {
+		name, tick string
+		tools      func(pid int) []tool
+		vsTools    bool // goals against libbpf-tools rather than bpftrace
+	}
+	regs := argRegs()
+	cases := []scase{
+		{name: "tracepoint count", tick: "sys", tools: func(pid int) []tool {
+			prog := fmt.Sprintf(`tracepoint:syscalls:sys_enter_getppid /pid == %d/ { @[comm] = count(); exit(); }`, pid)
+			m := regexp.MustCompile(`^@`)
+			return []tool{
+				{name: "tracelet run", argv: []string{e.tracelet, "run", "-e", prog}, sub: "run", match: m, exits: true},
+				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
+			}
+		}},
+		{name: "uprobe printf", tick: "call", tools: func(pid int) []tool {
+			prog := e.uprobeBT() + ` { printf("hit %d\n", arg0); exit(); }`
+			m := regexp.MustCompile(`^hit `)
+			return []tool{
+				{name: "tracelet run", argv: []string{e.tracelet, "run", "-e", prog}, sub: "run", match: m, exits: true},
+				{name: "tracelet trace", argv: []string{e.tracelet, "trace", "-n", "1", fmt.Sprintf("p %s:%#x a=%%%s:u64", e.benchload, e.target, regs[0])},
+					sub: "trace", match: regexp.MustCompile(`a=`), exits: true},
+				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
+			}
+		}},
+		{name: "sigsnoop", tick: "signal", vsTools: true, tools: func(pid int) []tool {
+			m := regexp.MustCompile(`benchload`)
+			return []tool{
+				{name: "tracelet sigsnoop", argv: []string{e.tracelet, "sigsnoop"}, sub: "sigsnoop", match: m},
+				{name: "libbpf-tools", argv: []string{"sigsnoop"}, match: m},
+			}
+		}},
+		{name: "execsnoop", tick: "exec", vsTools: true, tools: func(pid int) []tool {
+			m := regexp.MustCompile(`\btrue\b`)
+			return []tool{
+				{name: "tracelet execsnoop", argv: []string{e.tracelet, "execsnoop"}, sub: "execsnoop", match: m},
+				{name: "libbpf-tools", argv: []string{"execsnoop"}, match: m},
+			}
+		}},
+	}
+	for _, c := range cases {
+		scen, rss := "start-up: "+c.name, "peak RSS: "+c.name
+		if c.vsTools {
+			e.rp.setGoal(scen, "exec, first event, exit", goal{Anchor: "libbpf-tools", Max: 1.2, Text: "≤ 1.2× libbpf-tools"})
+			e.rp.setGoal(rss, "peak RSS", goal{Anchor: "libbpf-tools", Max: 1.0, Text: "no higher than libbpf-tools"})
+		} else {
+			e.rp.setGoal(scen, "exec, first event, exit", goal{Anchor: "bpftrace", Max: 1.0 / 20, Text: "≤ 1/20 of bpftrace"})
+			e.rp.setGoal(rss, "peak RSS", goal{Anchor: "bpftrace", Max: 1.0 / 8, Text: "≤ 1/8 of bpftrace"})
+		}
+		trig, err := startLoad(e.benchload, e.loadCPU, 1, "tick", c.tick)
+		if err != nil {
+			e.logf("start-up %s: trigger: %v", c.name, err)
+			continue
+		}
+		tools := c.tools(trig.cmd.Process.Pid)
+		rows := map[string][3]*row{}
+		var live []tool
+		for _, t := range tools {
+			r := [3]*row{e.rp.add(scen, t.name, "exec to first event", "ms", e.rounds),
+				e.rp.add(scen, t.name, "exec, first event, exit", "ms", e.rounds),
+				e.rp.add(rss, t.name, "peak RSS", "MB", e.rounds)}
+			rows[t.name] = r
+			if why := e.available(t.bin(), t.sub); why != "" {
+				r[0].Note, r[1].Note, r[2].Note = why, why, why
+				continue
+			}
+			live = append(live, t)
+		}
+		// Round -1 warms the page cache and is not counted.
+		for round := -1; round < e.rounds; round++ {
+			for _, t := range rotate(live, max(round, 0)) {
+				ms, total, mb, err := startOnce(t)
+				if err != nil {
+					e.logf("start-up %s, %s: %v", c.name, t.name, err)
+					if round >= 0 {
+						rows[t.name][0].Note = "failed: " + firstLine(err.Error())
+					}
+					continue
+				}
+				if round >= 0 {
+					r := rows[t.name]
+					r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = ms, total, mb
+				}
+			}
+		}
+		trig.stopTick()
+	}
+}
+
+// startOnce runs t once: ms from exec to its first event, ms from exec to
+// its exit (for a tool stopped by SIGINT, the first event plus the time
+// from SIGINT to exit), and its peak RSS.
+func startOnce(t tool) (ms, total, mb float64, err error) {
+	p, err := startProc(t.argv, t.match, -1)
+	if err != nil {
+		return nan, nan, nan, err
+	}
+	if err := p.waitFirst(30 * time.Second); err != nil {
+		p.stop()
+		return nan, nan, nan, err
+	}
+	ms = float64(p.firstNS.Load()) / 1e6
+	if t.exits && p.waitExit(10*time.Second) {
+		total = float64(time.Since(p.start)) / 1e6
+	} else {
+		sig := time.Now()
+		p.stop()
+		total = ms + float64(time.Since(sig))/1e6
+	}
+	return ms, total, p.maxRSS(), nil
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
+}
