@@ -156,31 +156,104 @@ func (f *Fetch) write(b *strings.Builder) {
 }
 
 // Arg is one fetcharg: NAME=FETCH:TYPE.
+//
+// The kernel keeps the text of a fetcharg after NAME= as it was written
+// (struct probe_arg.comm) and prints that text back, so "\0x10",
+// "@jiffies+0" and "+0x28(%di)" stay as they are. An Arg from Parse keeps
+// its text and String prints it, as long as Fetch and Type still hold what
+// was parsed; an Arg built or changed in code prints its canonical spelling
+// (Fetch.String and Type.String), which the kernel then keeps.
 type Arg struct {
 	// Name is the field name. Parse fills in the name the kernel gives an
 	// unnamed argument (argN, counting from 1, or the BTF name itself).
 	Name  string
 	Fetch *Fetch
 	Type  Type
+
+	// text is the fetcharg as written after NAME=, and canon the canonical
+	// rendering of Fetch and Type when it was parsed: text is printed only
+	// while they still render to canon.
+	text, canon string
+	// vfs is the layout a %pd or %pD argument is expanded with, as the
+	// kernel expands it (traceprobe_expand_dentry_args); zero: printed
+	// unexpanded.
+	vfs VFSLayout
 }
 
-// String renders NAME=FETCH[:TYPE].
+// String renders NAME=FETCH[:TYPE] as the kernel prints it back.
 func (a Arg) String() string {
 	var b strings.Builder
 	a.write(&b)
 	return b.String()
 }
 
+// Text returns what the kernel prints after NAME= for the argument: the
+// text it was parsed from while Fetch and Type are unchanged, else the
+// canonical spelling; a %pd or %pD argument parsed with a known VFSLayout
+// comes out expanded into the dereferences the kernel stores.
+func (a Arg) Text() string {
+	var b strings.Builder
+	a.writeBody(&b)
+	return b.String()
+}
+
 func (a Arg) write(b *strings.Builder) {
 	b.WriteString(a.Name)
 	b.WriteByte('=')
-	if a.Type.Kind == TypeDentry || a.Type.Kind == TypeFile {
-		a.Fetch.write(b)
-		b.WriteString(":" + a.Type.String())
-		return
-	}
+	a.writeBody(b)
+}
+
+func (a Arg) writeCanon(b *strings.Builder) {
 	a.Fetch.write(b)
 	if !a.Type.IsZero() {
 		b.WriteString(":" + a.Type.String())
 	}
+}
+
+func (a Arg) writeBody(b *strings.Builder) {
+	body := a.text
+	if body == "" || a.canonBody() != a.canon {
+		body = a.canonBody()
+	}
+	if (a.Type.Kind == TypeDentry || a.Type.Kind == TypeFile) && !a.vfs.IsZero() {
+		if fetch, ok := strings.CutSuffix(body, ":"+a.Type.Kind.String()); ok {
+			b.WriteString(a.vfs.expand(fetch, a.Type.Kind == TypeFile))
+			return
+		}
+	}
+	b.WriteString(body)
+}
+
+func (a Arg) canonBody() string {
+	var b strings.Builder
+	a.writeCanon(&b)
+	return b.String()
+}
+
+// VFSLayout is where a kernel build keeps the fields the %pd and %pD types
+// read. The kernel rewrites FETCH:%pd into +0x0(+0xN(FETCH)):string and
+// FETCH:%pD into +0x0(+0xN(+0xM(FETCH))):string before it parses them
+// (traceprobe_expand_dentry_args, Linux 6.10+), with N and M from offsetof
+// in that build, and prints the rewritten text back. The offsets depend on
+// the kernel's configuration and version, so this package cannot know them:
+// set Options.VFS to the running kernel's layout to format %pd and %pD as
+// that kernel prints them. Debian's 6.12 amd64 kernel (recorded in
+// testdata/kernels) has DentryName 0x28 and FileDentry 0x48.
+type VFSLayout struct {
+	DentryName uint64 // offsetof(struct dentry, d_name.name)
+	FileDentry uint64 // offsetof(struct file, f_path.dentry)
+}
+
+// IsZero reports an unknown layout.
+func (l VFSLayout) IsZero() bool { return l == VFSLayout{} }
+
+// expand is the kernel's rewrite of FETCH:%pd (file false) or FETCH:%pD.
+func (l VFSLayout) expand(fetch string, file bool) string {
+	s := "+0x0(+0x" + strconv.FormatUint(l.DentryName, 16) + "("
+	if file {
+		s += "+0x" + strconv.FormatUint(l.FileDentry, 16) + "(" + fetch + ")"
+	} else {
+		s += fetch
+	}
+	return s + ")):string"
 }

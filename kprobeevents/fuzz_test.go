@@ -6,7 +6,7 @@ import (
 )
 
 // FuzzParse: Parse never panics, an accepted definition's canonical form
-// parses back to itself, and no accepted definition can carry a newline or
+// (what the kernel prints back) parses back to itself, and no accepted definition can carry a newline or
 // a second command.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
@@ -18,8 +18,13 @@ func FuzzParse(f *testing.F) {
 		"-:kprobes/foo",
 		"p:ev vfs_read f=%di:%pD",
 		"r:ev vfs_read $arg1 filp->f_pos",
+		"p:ev vfs_read a=+0x28(%di):x8 b=\\0x10 c=@jiffies+0 d=$COMM e=%di:b0x3@0x1/8",
+		"p:g/e /bin/true:0x10 f=@+256 s=$stack03",
+		"p:g/e do_sys_openat2 dentry=+0x0(+0x28($arg1)):string file=+0x0(+0x28(+0x48($arg1))):string",
+		"p:ev vfs_read $arg1:%pd f=+8($arg2):%pD",
 	} {
 		f.Add(s, uint8(0), uint8(0))
+		f.Add(s, uint8(128), uint8(6))
 	}
 	kernels := []Kernel{{}, {6, 1}, {6, 12}, {5, 4}, {4, 9}}
 	f.Fuzz(func(t *testing.T, def string, archSel, sel uint8) {
@@ -27,6 +32,10 @@ func FuzzParse(f *testing.F) {
 			Arch:   Arches[int(archSel)%len(Arches)],
 			Target: Target(sel % 3),
 			Kernel: kernels[int(sel/3)%len(kernels)],
+		}
+		if archSel >= 128 {
+			// A known %pd/%pD layout: Format expands them as the kernel does.
+			opts.VFS = VFSLayout{DentryName: 0x28, FileDentry: 0x48}
 		}
 		d, err := Parse(def, opts)
 		if err != nil {

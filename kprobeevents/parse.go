@@ -688,6 +688,8 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 			return a, ps.err(USED_ARG_NAME, col, "each argument needs its own name", "argument name %q is already used", a.Name)
 		}
 	}
+	// The kernel keeps the text after NAME= and prints it back.
+	text := body
 	// traceprobe_expand_dentry_args() rewrites a kprobe's "...:%pd" and
 	// "...:%pD" into a dereference chain before parsing it.
 	var dentry TypeKind
@@ -704,10 +706,15 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 			return a, err
 		}
 		body = body[:len(body)-4]
-		// The expansion is at least "+0x0(+0x28(" FETCH "))" ":string".
+		// The expansion is "+0x0(+0xN(" FETCH "))" ":string", with one
+		// more "+0xM(" ")" for %pD; N and M are the kernel's offsets,
+		// two hex digits when the layout is not known.
 		grow := 20
 		if dentry == TypeFile {
 			grow = 27
+		}
+		if !ps.opts.VFS.IsZero() {
+			grow = len(ps.opts.VFS.expand("", dentry == TypeFile))
 		}
 		if len(body)+grow > MaxArgStrLen {
 			return a, ps.err(ARG_TOO_LONG, bodyCol, "at most 63 characters after NAME=", "argument expands to %d characters", len(body)+grow)
@@ -798,6 +805,8 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 	}
 	if dentry != TypeDefault {
 		a.Type = typ
+		a.vfs = ps.opts.VFS
+		a.text, a.canon = text, a.canonBody()
 		return a, nil
 	}
 	// finalize_fetch_insn(): the kernel appends store, bitfield and array
@@ -856,6 +865,7 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 		}
 	}
 	a.Type = typ
+	a.text, a.canon = text, a.canonBody()
 	return a, nil
 }
 

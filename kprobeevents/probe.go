@@ -231,7 +231,9 @@ func writeHexPad(b *strings.Builder, v uint64, width int) {
 // String returns the canonical definition, the line the kernel prints in
 // kprobe_events, uprobe_events and dynamic_events for it: "p:" or
 // "r[MAXACTIVE]:" (a %return probe prints as r:), GROUP/EVENT with the
-// defaults filled in, the target, and NAME=FETCH[:TYPE] for every argument.
+// defaults filled in, the target, and NAME=FETCH[:TYPE] for every argument,
+// with the fetcharg text as it was written (the kernel keeps and prints
+// that text; see Arg).
 // Addresses and uprobe offsets are padded to the pointer width of the
 // architecture the probe was parsed for (64-bit for a Probe built in code).
 func (p *Probe) String() string {
@@ -343,6 +345,10 @@ type Options struct {
 	// its tracefs README (tracefs.(*FS).Features). When set, they decide
 	// which types are accepted, instead of Kernel's version.
 	Types TypeSet
+	// VFS is the target kernel's struct layout for %pd and %pD. When set,
+	// such an argument formats the way that kernel prints it back: expanded
+	// into dereferences (see VFSLayout). Zero keeps FETCH:%pd as written.
+	VFS VFSLayout
 }
 
 func (o Options) arch() Arch {
