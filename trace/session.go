@@ -130,7 +130,15 @@ func New(opts Options) (_ *Session, err error) {
 	if s.group == "" {
 		s.group = tracefs.OwnerGroup(os.Getpid())
 	}
-	// 1. Validate everything before the first write.
+	// 1. Validate everything before the first write. The kernel judges a
+	// filter only once the events exist (step 5), but one that could never
+	// be a filter is refused here, so that it costs no probe write and
+	// rollback.
+	if opts.Filter != "" {
+		if err := tracefs.CheckFilter(opts.Filter); err != nil {
+			return nil, err
+		}
+	}
 	specs, err := ParseSpecs(s.fs, opts.Specs, opts.Grammar, s.group)
 	if err != nil {
 		return nil, err

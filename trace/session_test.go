@@ -267,6 +267,44 @@ func TestValidateBeforeWrite(t *testing.T) {
 	assertGroupGone(t, fs, group)
 }
 
+// TestBadFilterWritesNothing: a filter that can never be one (a ';', which
+// the filter grammar lacks) is refused while validating, before any probe
+// is written, rather than by the kernel once the probes exist and then
+// rolled back. The probe is defined beforehand, so that a write of it
+// would fail with EEXIST and show in the error.
+func TestBadFilterWritesNothing(t *testing.T) {
+	fs := mustFS(t)
+	prog := testenv.TestProg(t)
+	group := testGroup()
+	good := fmt.Sprintf("p:good %s:%#x", prog, symbol(t, prog, testenv.CABITarget).Offset)
+	specs, err := ParseSpecs(fs, []string{good}, kprobeevents.Options{}, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.AddProbe(specs[0].Probe); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		fs.RemoveGroup(tracefs.UprobeEvents, group)
+		assertGroupGone(t, fs, group)
+	})
+	before, err := os.ReadFile(filepath.Join(fs.Root(), tracefs.UprobeEvents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Options{FS: fs, Group: group, Specs: []string{good}, Filter: "common_pid > 1; common_pid < 9"})
+	var se *SpecError
+	if err == nil || errors.As(err, &se) || !strings.Contains(err.Error(), "col 14:") {
+		t.Fatalf("err = %v, want CheckFilter's refusal of the ';' at col 14, before any write", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(fs.Root(), tracefs.UprobeEvents))
+	for _, l := range strings.Split(string(before), "\n") {
+		if strings.Contains(l, group+"/") && !strings.Contains(string(after), l) {
+			t.Errorf("uprobe_events lost %q", l)
+		}
+	}
+}
+
 // TestOverflow floods a one-page ring without reading it: every call is
 // either delivered or counted lost, and the sum is exactly the calls made.
 func TestOverflow(t *testing.T) {

@@ -14,6 +14,12 @@
 // Definitions are taken as already validated by package kprobeevents; this
 // package still refuses any that could smuggle a second command.
 //
+// Every "col N" in an error is 0-based, the offset of the offending byte:
+// where the kernel puts its caret in error_log and in a filter file, and
+// what package kprobeevents reports, so that one number means one place.
+// (Plan files are the exception: PlanError is file:line:col as editors
+// read it, 1-based.)
+//
 //	fs, err := tracefs.Find()
 //	if err != nil {
 //		return err // wraps tracefs.ErrNotAvailable

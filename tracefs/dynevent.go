@@ -95,7 +95,7 @@ func checkName(what, s string) error {
 		c := s[i]
 		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
 		if !ok {
-			return fmt.Errorf("tracefs: %s name %q: column %d: %q is not allowed (letters, digits and '_', not starting with a digit)", what, s, i+1, c)
+			return fmt.Errorf("tracefs: %s name %q: col %d: %q is not allowed (letters, digits and '_', not starting with a digit)", what, s, i, c)
 		}
 	}
 	return nil

@@ -153,7 +153,7 @@ func splitSymOff(s string) (string, uint64, error) {
 	if i := strings.LastIndexByte(s, '+'); i > 0 {
 		v, err := strconv.ParseUint(s[i+1:], 0, 64)
 		if err != nil {
-			return "", 0, fmt.Errorf("tracefs: symbol %q: column %d: bad offset %q (want SYMBOL+OFFSET, decimal or 0x hex)", s, i+2, s[i+1:])
+			return "", 0, fmt.Errorf("tracefs: symbol %q: col %d: bad offset %q (want SYMBOL+OFFSET, decimal or 0x hex)", s, i+1, s[i+1:])
 		}
 		name, off = s[:i], v
 	}

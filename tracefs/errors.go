@@ -75,7 +75,7 @@ func (e *WriteError) Error() string {
 	if e.Log != nil {
 		fmt.Fprintf(&b, ": %s: %s", e.Log.Location, e.Log.Message)
 		if c := e.Column(); c >= 0 && c <= len(e.Def) {
-			fmt.Fprintf(&b, " at column %d (%s ^ %s)", c+1, e.Def[:c], e.Def[c:])
+			fmt.Fprintf(&b, " at col %d (%s ^ %s)", c, e.Def[:c], e.Def[c:])
 		}
 	}
 	return b.String()
@@ -153,7 +153,7 @@ func checkCommand(what, s string) error {
 		return fmt.Errorf("tracefs: %s is %d bytes; the kernel parses at most %d per write", what, len(s), maxCommand-1)
 	}
 	if i := strings.IndexAny(s, "\n\r\x00;"); i >= 0 {
-		return fmt.Errorf("tracefs: %s %q: column %d: %q is not allowed (it could start a second command)", what, s, i+1, s[i])
+		return fmt.Errorf("tracefs: %s %q: col %d: %q is not allowed (it could start a second command)", what, s, i, s[i])
 	}
 	return nil
 }

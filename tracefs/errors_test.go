@@ -3,6 +3,8 @@ package tracefs
 import (
 	"errors"
 	"io/fs"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,12 +44,62 @@ func TestCheckCommand(t *testing.T) {
 		t.Error(err)
 	}
 	err := checkCommand("definition", "p:a/b x;-:c/d")
-	if err == nil || !strings.Contains(err.Error(), "column 8") {
-		t.Errorf("error lacks the column: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "col 7:") {
+		t.Errorf("error lacks the caret column of ';' (7): %v", err)
 	}
 	for _, bad := range []string{"", "a/b", "1abc", "a-b", strings.Repeat("a", 64), "a b"} {
 		if checkName("event", bad) == nil {
 			t.Errorf("checkName(%q) accepted", bad)
+		}
+	}
+}
+
+// TestColumnsAreCaretOffsets: every "col N" tracefs prints is the 0-based
+// offset of the offending byte, as the kernel's caret in error_log and in a
+// filter file and as kprobeevents' errors, never a 1-based column.
+func TestColumnsAreCaretOffsets(t *testing.T) {
+	_, _, symErr := splitSymOff("malloc+zz")
+	colRE := regexp.MustCompile(`\bcol (\d+)\b`)
+	for _, c := range []struct {
+		err error
+		in  string // the text the column counts in
+		at  string // what the column must point at
+	}{
+		{checkCommand("definition", "p:a/b x;-:c/d"), "p:a/b x;-:c/d", ";"},
+		{checkName("event", "ab-c"), "ab-c", "-"},
+		{checkName("group", "9ab"), "9ab", "9"},
+		{CheckFilter("pid > 1\n"), "pid > 1\n", "\n"},
+		{CheckFilter("pid > 1; pid < 9"), "pid > 1; pid < 9", ";"},
+		{checkPlanName("my-plan"), "my-plan", "-"},
+		{symErr, "malloc+zz", "zz"},
+		{&WriteError{File: UprobeEvents, Def: "p:g/e /bin/x:0x10 a=%zz", Err: unix.EINVAL,
+			Log: &ErrorLogEntry{Location: "trace_uprobe", Message: "Invalid fetch argument", Column: 20}},
+			"p:g/e /bin/x:0x10 a=%zz", "%zz"},
+		{&FilterError{System: "s", Event: "e", Expr: "nosuch > 1", Reason: "Field not found", Column: 7, Err: unix.EINVAL},
+			"nosuch > 1", "> 1"},
+	} {
+		if c.err == nil {
+			t.Errorf("%q: no error", c.in)
+			continue
+		}
+		want := strconv.Itoa(strings.Index(c.in, c.at))
+		if m := colRE.FindStringSubmatch(c.err.Error()); m == nil || m[1] != want {
+			t.Errorf("%q: want col %s (at %q): %v", c.in, want, c.at, c.err)
+		}
+	}
+}
+
+// TestCheckFilter: one line, no NUL and no ';', even in a string constant
+// (the grammar has none; ~ "a?b" is how to match one).
+func TestCheckFilter(t *testing.T) {
+	for _, ok := range []string{`pid > 1`, `comm == "bash" && (pid > 1 || prio < 100)`, `comm ~ "a?b"`} {
+		if err := CheckFilter(ok); err != nil {
+			t.Errorf("CheckFilter(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "  ", "pid > 1\n", "pid > 1\rx", "pid\x00 > 1", "pid > 1; pid < 9", `comm == "a;b"`, strings.Repeat("x", 4096)} {
+		if err := CheckFilter(bad); err == nil {
+			t.Errorf("CheckFilter(%q) accepted", bad)
 		}
 	}
 }

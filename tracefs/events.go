@@ -166,7 +166,7 @@ func (e *FilterError) Error() string {
 	if e.Reason != "" {
 		s += ": " + e.Reason
 		if e.Column >= 0 {
-			s += fmt.Sprintf(" at column %d", e.Column+1)
+			s += fmt.Sprintf(" at col %d", e.Column)
 		}
 	}
 	return s
@@ -178,7 +178,7 @@ func setFilter(dir, system, event, expr string) error {
 	if err := checkEvent(system, event); err != nil {
 		return err
 	}
-	if err := checkFilter(expr); err != nil {
+	if err := CheckFilter(expr); err != nil {
 		return err
 	}
 	p := eventFile(dir, system, event, "filter")
@@ -193,10 +193,13 @@ func setFilter(dir, system, event, expr string) error {
 	return fe
 }
 
-// checkFilter refuses a newline or NUL: a filter is one expression, and
-// '&&'/'||' are how to combine conditions. (';' is legal inside string
-// constants of filters, so it is allowed here.)
-func checkFilter(expr string) error {
+// CheckFilter is what every filter must pass before it is written to a
+// filter file or set with PERF_EVENT_IOC_SET_FILTER: one expression, with
+// '&&' and '||' to combine conditions. A newline or NUL would end it early
+// or start another, and the filter grammar has no ';' (only a quoted string
+// constant could hold one, and ~ "a?b" matches it there); refusing it
+// keeps filters as safe as triggers, which embed them after "if".
+func CheckFilter(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		return fmt.Errorf("tracefs: empty filter (use ClearFilter)")
 	}
@@ -204,7 +207,10 @@ func checkFilter(expr string) error {
 		return fmt.Errorf("tracefs: filter is %d bytes; at most %d", len(expr), maxCommand-1)
 	}
 	if i := strings.IndexAny(expr, "\n\r\x00"); i >= 0 {
-		return fmt.Errorf("tracefs: filter %q: column %d: %q is not allowed", expr, i+1, expr[i])
+		return fmt.Errorf("tracefs: filter %q: col %d: %q is not allowed (a filter is one line; combine conditions with && or ||)", expr, i, expr[i])
+	}
+	if i := strings.IndexByte(expr, ';'); i >= 0 {
+		return fmt.Errorf("tracefs: filter %q: col %d: ';' is not allowed (the filter grammar has none: combine conditions with && or ||, and match a ';' in a string with ~ and '?')", expr, i)
 	}
 	return nil
 }

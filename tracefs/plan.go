@@ -111,7 +111,7 @@ func checkPlanName(name string) error {
 		c := name[i]
 		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
 		if !ok {
-			return fmt.Errorf("tracefs: plan name %q: column %d: %q is not allowed (letters, digits and '_', not starting with a digit, so that tracelet_%s cannot be taken for a process's owner group)", name, i+1, c, name)
+			return fmt.Errorf("tracefs: plan name %q: col %d: %q is not allowed (letters, digits and '_', not starting with a digit, so that tracelet_%s cannot be taken for a process's owner group)", name, i, c, name)
 		}
 	}
 	if len(PlanGroup(name)) >= maxNameLen {
@@ -194,7 +194,7 @@ func (p *Plan) Validate() error {
 		}
 		seen[e.Name()] = true
 		if e.Filter != "" {
-			if err := checkFilter(e.Filter); err != nil {
+			if err := CheckFilter(e.Filter); err != nil {
 				return fmt.Errorf("plan %s: event %s: %w", p.Name, e.Name(), err)
 			}
 		}
@@ -214,7 +214,10 @@ func (p *Plan) Validate() error {
 type PlanError struct {
 	File string
 	Line int
-	Col  int // 1-based, 0 if the whole line is blamed
+	// Col is 1-based, 0 if the whole line is blamed: file:line:col is
+	// what editors and compilers use (and script errors print), unlike the
+	// 0-based caret columns of every other tracelet error.
+	Col  int
 	Text string
 	Err  error
 }

@@ -274,6 +274,41 @@ func TestProbeLifecycle(t *testing.T) {
 	requireForeign(t, foreign)
 }
 
+// TestProbeAddRefusesTraceletGroups: probe add writes only to the persistent
+// group. A tracelet_ group is tracelet's to pick: tracelet_<pid> is a
+// running trace's (swept once that pid is dead), tracelet_<name> an applied
+// plan's; naming one is refused, dry run or not, and nothing is written.
+func TestProbeAddRefusesTraceletGroups(t *testing.T) {
+	testenv.RequireRoot(t)
+	path, off, err := tracefs.ResolveSymbol(testenv.TestProg(t), testenv.CABITarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := fmt.Sprintf("grp%d", os.Getpid())
+	for _, g := range []string{"tracelet_123", fmt.Sprintf("tracelet_%d", os.Getpid()), "tracelet_myplan"} {
+		t.Cleanup(func() { runCLI(t, "probe", "del", g+"/"+event) })
+		spec := fmt.Sprintf("p:%s/%s %s:0x%x", g, event, path, off)
+		for _, dry := range []bool{true, false} {
+			args := []string{"probe", "add", spec}
+			if dry {
+				args = []string{"probe", "add", "--dry-run", spec}
+			}
+			r := runCLI(t, args...)
+			if r.code != 2 || !strings.Contains(r.err, "tracelet picks its tracelet_ groups itself") {
+				t.Errorf("tracelet %q: exit %d, want 2 and the reserved-group error:\n%s%s", args, r.code, r.out, r.err)
+			}
+		}
+		if strings.Contains(dynamicEvents(t), g+"/"+event+" ") {
+			t.Errorf("probe add wrote %s/%s", g, event)
+		}
+	}
+	// The persistent group may still be named explicitly.
+	spec := fmt.Sprintf("p:tracelet/%s %s:0x%x", event, path, off)
+	if out := mustCLI(t, "probe", "add", "--dry-run", spec); !strings.Contains(out, "p:tracelet/"+event+" ") {
+		t.Errorf("dry run of %q printed %q", spec, out)
+	}
+}
+
 // holdProbe is a stand-in tracelet run: it defines a probe in its owner
 // group, says so, and waits to be killed.
 func holdProbe(prog string) {

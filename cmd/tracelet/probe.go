@@ -76,8 +76,16 @@ func probeAdd(c *cli.Context) error {
 		if err != nil {
 			return definitionError(err)
 		}
-		if !tracefs.IsOwnGroup(p.GroupName()) {
-			return usageError("probe %q: group %q is not tracelet's: leave the group out (it defaults to %q) or name it tracelet_<name>", s, p.GroupName(), tracefs.PersistentGroup)
+		// The tracelet_ groups are tracelet's to name: tracelet_<pid> is a
+		// running process's owner group, swept once that pid is dead (so a
+		// user's probe there could vanish, or be used to remove another
+		// run's), and tracelet_<name> is apply's plan group, which revert
+		// removes whole. probe add writes only to the persistent group.
+		if g := p.GroupName(); g != tracefs.PersistentGroup {
+			if tracefs.IsOwnGroup(g) {
+				return usageError("probe %q: group %q is reserved: tracelet picks its tracelet_ groups itself (tracelet_<pid> for a running trace, tracelet_<name> for apply); leave the group out or use %q", s, g, tracefs.PersistentGroup)
+			}
+			return usageError("probe %q: group %q is not tracelet's: leave the group out (it defaults to %q)", s, g, tracefs.PersistentGroup)
 		}
 		probes = append(probes, p)
 	}
