@@ -31,7 +31,8 @@ bench-deps:
 	  { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y $$need >/dev/null; }; } || \
 	  echo "bench-deps: could not install$$need: those anchors will read 'not available'"
 
-bench: build bench-deps
+# release-build first: the size scenario measures every dist/ binary.
+bench: build release-build bench-deps
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/benchrun -tracelet ./tracelet -json $(BENCH_JSON) $(BENCH_FLAGS)
 
 # Packages one at a time (-p 1): the end-to-end benchmarks are CPU-bound on
