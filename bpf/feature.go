@@ -168,6 +168,26 @@ func HavePerfEventLink() error {
 	})
 }
 
+// HaveSyscall reports whether bpf(2) exists: a map creation with an
+// all-zero attribute is invalid on every kernel that has the syscall
+// (EINVAL), while a kernel built without CONFIG_BPF_SYSCALL answers ENOSYS.
+func HaveSyscall() error {
+	return probeOnce("syscall", func() error {
+		var attr mapCreateAttr
+		fd, err := sys(cmdMapCreate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		switch errnoOf(err) {
+		case 0:
+			unix.Close(fd)
+			return nil
+		case unix.EINVAL:
+			return nil
+		case unix.ENOSYS:
+			return notSupported("the bpf() syscall (CONFIG_BPF_SYSCALL)", "3.18")
+		}
+		return &Error{Op: "probe", Object: "the bpf() syscall", Err: err}
+	})
+}
+
 // Feature is one line of a feature report.
 type Feature struct {
 	Name      string
@@ -177,7 +197,7 @@ type Feature struct {
 
 // Features probes everything tracelet may use, for `tracelet doctor`.
 func Features() []Feature {
-	var out []Feature
+	out := []Feature{{"bpf syscall", "3.18", HaveSyscall()}}
 	for _, t := range []ProgramType{SocketFilter, Kprobe, TracePoint, PerfEvent, RawTracepoint} {
 		out = append(out, Feature{"program type " + t.String(), t.MinKernel(), HaveProgramType(t)})
 	}

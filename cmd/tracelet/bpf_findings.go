@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tracelet/tracelet/bpf"
 )
@@ -21,4 +22,32 @@ func bpfFindings() []finding {
 		}
 	}
 	return out
+}
+
+// bpfAttachFindings says where BPF programs can run, from what the probes
+// above found: a program type is only useful with an event to attach it
+// to. Kprobe programs serve kprobes and uprobes alike, each through a
+// tracefs event or its PMU.
+func bpfAttachFindings(found []finding) []finding {
+	has := map[string]finding{}
+	for _, f := range found {
+		has[f.Name] = f
+	}
+	attach := func(name, prog string, events ...string) finding {
+		p := has[prog]
+		if !p.OK {
+			return finding{Name: name, OK: false, Reason: prog + ": " + p.Reason}
+		}
+		for _, e := range events {
+			if has[e].OK {
+				return finding{Name: name, OK: true, Reason: prog + " loads; attach through " + e}
+			}
+		}
+		return finding{Name: name, OK: false, Reason: prog + " loads, but there is no " + strings.Join(events, " and no ")}
+	}
+	return []finding{
+		attach("BPF on kprobes", "program type kprobe", "kprobe_events", "kprobe PMU"),
+		attach("BPF on uprobes", "program type kprobe", "uprobe_events", "uprobe PMU"),
+		attach("BPF on tracepoints", "program type tracepoint", "tracefs"),
+	}
 }

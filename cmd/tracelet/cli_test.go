@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/kprobeevents"
+	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -410,7 +411,8 @@ func TestClearStaleAfterSIGKILL(t *testing.T) {
 func TestDoctorJSON(t *testing.T) {
 	testenv.RequireRoot(t)
 	out := mustCLI(t, "doctor", "--json")
-	for _, want := range []string{`"name": "tracefs"`, `"name": "uprobe_events"`, `"name": "kprobe_events"`, `"name": "program type kprobe"`, `"name": "map type ringbuf"`, `"name": "perf_event_paranoid"`, `"name": "lockdown"`} {
+	for _, want := range []string{`"name": "tracefs"`, `"name": "uprobe_events"`, `"name": "kprobe_events"`, `"name": "program type kprobe"`, `"name": "map type ringbuf"`, `"name": "perf_event_paranoid"`, `"name": "lockdown"`,
+		`"name": "bpf syscall"`, `"name": "BPF on kprobes"`, `"name": "BPF on uprobes"`, `"name": "BPF on tracepoints"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor --json lacks %s:\n%s", want, out)
 		}
@@ -423,6 +425,19 @@ func TestDoctorJSON(t *testing.T) {
 	kp := regexp.MustCompile(`"name": "kprobe_events",\s+"ok": (true|false)`).FindStringSubmatch(out)
 	if kp == nil || (kp[1] == "true") != fs.Has(tracefs.KprobeEvents) {
 		t.Errorf("doctor's kprobe_events answer %v disagrees with tracefs (%v)", kp, fs.Has(tracefs.KprobeEvents))
+	}
+	// BPF runs on kprobes only where kprobes exist (a tracefs file or the
+	// PMU), and this kernel has the bpf syscall and uprobes.
+	_, pmuErr := perf.LookupPMU("kprobe")
+	for name, want := range map[string]bool{
+		"bpf syscall":    true,
+		"BPF on uprobes": fs.Has(tracefs.UprobeEvents),
+		"BPF on kprobes": fs.Has(tracefs.KprobeEvents) || pmuErr == nil,
+	} {
+		m := regexp.MustCompile(`"name": "` + name + `",\s+"ok": (true|false)`).FindStringSubmatch(out)
+		if m == nil || (m[1] == "true") != want {
+			t.Errorf("doctor says %s: %v, want %v", name, m, want)
+		}
 	}
 }
 

@@ -88,6 +88,7 @@ func diagnose() doctorReport {
 		add(name+" PMU", true, "perf type %d, retprobe bit %d (/sys/bus/event_source/devices/%s)", p.Type, p.RetprobeBit, name)
 	}
 	r.Features = append(r.Features, bpfFindings()...)
+	r.Features = append(r.Features, bpfAttachFindings(r.Features)...)
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
 		add("BTF", true, "/sys/kernel/btf/vmlinux (tracelet does not need it)")
 	} else {
