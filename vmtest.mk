@@ -1,7 +1,8 @@
 # VM suite: Debian's kernels in QEMU, running the packages listed in
 # internal/vmtest/packages.txt. Included from the Makefile.
 #
-#   make vmtest                      all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64), 2 guests at a time
+#   make vmtest                      make release, then all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64),
+#                                    2 guests at a time, each running its release binary as /bin/tracelet
 #   make vmtest KERNEL=6.1-amd64     one kernel (or a comma-separated list)
 #   make vmtest KERNEL=6.1-amd64 VMPKG=./perf VMRUN=TestKprobe
 #                                    narrow: only these packages (comma-separated
@@ -26,8 +27,11 @@ VMTEST_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -kernel '$(KERN
 
 .PHONY: vmtest vmtest-fetch vmtest-fixtures
 
-vmtest:
-	$(VMTEST_CMD)
+# The guests run the release binaries (make release: stripped, size budget
+# checked), so the arm64 guest's apply, status, collect and revert are the
+# arm64 release binary's, as a device would run them.
+vmtest: release
+	TRACELET_VM_DIST=$(CURDIR)/$(DIST) $(VMTEST_CMD)
 
 vmtest-fetch:
 	$(VMTEST_CMD) -fetch

@@ -77,8 +77,8 @@ func collectJSON(t *testing.T, args ...string) []jsonEvent {
 	return evs
 }
 
-// TestBootArgsCollect runs in the x86_64 guest that `make vmtest-boot`
-// boots with `tracelet bootargs testdata/vmboot.bt` on its command line:
+// TestBootArgsCollect runs in every VM-suite guest, which boots with
+// `tracelet bootargs testdata/vmboot.bt` on its command line:
 // the events existed and had hits when /init started, and `tracelet
 // collect --global` decodes what they recorded during early boot: the
 // files /init's first commands opened, with their file descriptors.
@@ -101,7 +101,7 @@ func TestBootArgsCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(" "+strings.TrimSpace(string(cmdline))+" ", " "+want+" ") {
-		t.Fatalf("this guest was not booted with `tracelet bootargs testdata/vmboot.bt` (make vmtest-boot):\n/proc/cmdline: %s\nwant: %s", cmdline, want)
+		t.Fatalf("this guest was not booted with `tracelet bootargs testdata/vmboot.bt` (make vmtest):\n/proc/cmdline: %s\nwant: %s", cmdline, want)
 	}
 	// What the kernel had set up when /init started.
 	defs, err := os.ReadFile(filepath.Join(bootSnapshot, "kprobe_events"))

@@ -13,17 +13,28 @@ type archSpec struct {
 	kvmOK   bool     // KVM can run this guest on an amd64 host
 	triplet string   // Debian multiarch directory of its libraries
 	loader  string   // the dynamic loader's file name in that directory
+	// singleTCG runs all of a guest's vCPUs on one host thread under TCG.
+	// x86 needs it: with multi-threaded TCG, the kernel's live code
+	// patching (text_poke_bp: an int3, an IPI, then the new bytes, as when
+	// a static key flips for a tracepoint) races with a vCPU still running
+	// the old translation. Under host load 6.12 died at boot with "Oops:
+	// int3" in sched_clock_idle_wakeup_event, and 6.1 soft-locked both
+	// vCPUs while tests enabled tracepoints. arm64 patches text under
+	// stop_machine and runs its tests in half the time with a thread per
+	// vCPU, so it keeps them.
+	singleTCG bool
 }
 
 var archs = map[string]archSpec{
 	"amd64": {
-		qemu:    "qemu-system-x86_64",
-		pkg:     "qemu-system-x86",
-		machine: []string{"-M", "pc"},
-		console: "ttyS0",
-		kvmOK:   true,
-		triplet: "x86_64-linux-gnu",
-		loader:  "ld-linux-x86-64.so.2",
+		qemu:      "qemu-system-x86_64",
+		pkg:       "qemu-system-x86",
+		machine:   []string{"-M", "pc"},
+		console:   "ttyS0",
+		kvmOK:     true,
+		triplet:   "x86_64-linux-gnu",
+		loader:    "ld-linux-x86-64.so.2",
+		singleTCG: true,
 	},
 	"arm64": {
 		qemu: "qemu-system-aarch64",

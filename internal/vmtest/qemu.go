@@ -38,15 +38,7 @@ func (m machine) args() ([]string, error) {
 		args = append(args, "-cpu", "host")
 	}
 	accel := m.accel
-	if accel == "tcg" {
-		// One host thread runs all of a guest's vCPUs in turn. With
-		// multi-threaded TCG, the kernel's live code patching (text_poke_bp:
-		// an int3, an IPI, then the new bytes, as when a static key flips
-		// for a tracepoint) races against a vCPU still running the old
-		// translation: 6.12 died at boot with "Oops: int3" in
-		// sched_clock_idle_wakeup_event, and 6.1 soft-locked both vCPUs
-		// while tests enabled tracepoints, whenever the host was loaded.
-		// Two guests run at once on two cores, so little speed is lost.
+	if accel == "tcg" && a.singleTCG {
 		accel = "tcg,thread=single"
 	}
 	args = append(args,

@@ -38,6 +38,10 @@ type Options struct {
 	// line, encoded by kprobeevents as kprobe_event=<value> (see
 	// DefaultBootProbes); none boots without.
 	BootProbes []string
+	// BootArgs, when set, gives each kernel's kprobe_event= value instead
+	// of BootProbes: vmrun renders `tracelet bootargs` of a script for the
+	// guest's architecture and series.
+	BootArgs func(Kernel) (string, error)
 
 	// Fixtures boots with tracelet.mode=fixtures: the guest runs
 	// fixturerec, and the files it sends back are written to
@@ -218,7 +222,12 @@ func runGuest(ctx context.Context, o Options, a *Assets, img *image, rep *Report
 	var ev string
 	if !o.Fixtures {
 		var err error
-		if ev, err = BootKprobeEvent(a.Kernel, o.BootProbes); err != nil {
+		if o.BootArgs != nil {
+			ev, err = o.BootArgs(a.Kernel)
+		} else {
+			ev, err = BootKprobeEvent(a.Kernel, o.BootProbes)
+		}
+		if err != nil {
 			rep.RunErr = err
 			return
 		}

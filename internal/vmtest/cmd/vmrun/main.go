@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/vmtest"
+	"github.com/tracelet/tracelet/kprobeevents"
+	"github.com/tracelet/tracelet/record"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 func main() {
@@ -55,16 +58,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	bootProbes := vmtest.DefaultBootProbes
-	// TRACELET_VM_BOOTARGS replaces them with what `tracelet bootargs
-	// SCRIPT` printed, "kprobe_event=VALUE" (make vmtest-boot, release.mk),
-	// split as setup_boot_kprobe_events does: ';' between definitions,
-	// ',' for spaces.
+	// Every guest boots with what `tracelet bootargs` prints for the boot
+	// script, rendered for its own architecture and series, so that the
+	// guests' TestBootKprobeEvent and TestBootArgsCollect check tracelet's
+	// boot path from the first moment of boot. TRACELET_VM_BOOTARGS
+	// ("kprobe_event=VALUE") replaces it for every kernel.
+	bootArgs := func(k vmtest.Kernel) (string, error) { return scriptBootArgs(filepath.Join(*repo, bootScript), k) }
 	if s := strings.TrimSpace(os.Getenv("TRACELET_VM_BOOTARGS")); s != "" {
-		bootProbes = nil
-		for _, d := range strings.Split(strings.TrimPrefix(s, "kprobe_event="), ";") {
-			bootProbes = append(bootProbes, strings.ReplaceAll(d, ",", " "))
-		}
+		bootArgs = func(vmtest.Kernel) (string, error) { return strings.TrimPrefix(s, "kprobe_event="), nil }
 	}
 	reports, err := vmtest.Run(ctx, vmtest.Options{
 		Repo:        *repo,
@@ -77,7 +78,7 @@ func main() {
 		FetchOnly:   *fetch,
 		Only:        strings.FieldsFunc(*pkgs, func(r rune) bool { return r == ',' || r == ' ' }),
 		Run:         *run,
-		BootProbes:  bootProbes,
+		BootArgs:    bootArgs,
 		Out:         os.Stdout,
 	})
 	if err != nil {
@@ -91,6 +92,36 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// bootScript is the script every guest boots with (see record/vm_test.go).
+const bootScript = "record/testdata/vmboot.bt"
+
+// scriptBootArgs is `tracelet bootargs --arch ARCH --kernel SERIES SCRIPT`
+// for kernel k, without the "kprobe_event=" name.
+func scriptBootArgs(path string, k vmtest.Kernel) (string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	arch, err := kprobeevents.ParseArch(k.Arch)
+	if err != nil {
+		return "", err
+	}
+	kv, err := kprobeevents.ParseKernel(k.Series)
+	if err != nil {
+		return "", err
+	}
+	g := kprobeevents.Options{Arch: arch, Kernel: kv}
+	p, err := record.PlanFromScript(path, src, record.ScriptOptions{Grammar: g})
+	if err != nil {
+		return "", err
+	}
+	v, err := p.BootArgs(tracefs.BootArgsOptions{Grammar: g})
+	if err != nil {
+		return "", fmt.Errorf("%s for %s: %w", path, k.Name, err)
+	}
+	return strings.TrimPrefix(v, "kprobe_event="), nil
 }
 
 func findRepo() (string, error) {
