@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,12 @@ var builderCases = []struct {
 	{"be32", HostTo(BE, R1, 32), "dc01000020000000"},
 	{"be64", HostTo(BE, R1, 64), "dc01000040000000"},
 	{"bswap64", BSwap(R1, 64), "d701000040000000"},
+	{"le16", HostTo(LE, R1, 16), "d401000010000000"},
+	{"le32", HostTo(LE, R1, 32), "d401000020000000"},
+	{"le64", HostTo(LE, R1, 64), "d401000040000000"},
+	{"be16", HostTo(BE, R1, 16), "dc01000010000000"},
+	{"bswap16", BSwap(R1, 16), "d701000010000000"},
+	{"bswap32", BSwap(R1, 32), "d701000020000000"},
 	{"ldxdw", LoadMem(R1, R10, -8, DWord), "79a1f8ff00000000"},
 	{"ldxw", LoadMem(R0, R1, 4, Word), "6110040000000000"},
 	{"ldxh", LoadMem(R0, R1, 2, Half), "6910020000000000"},
@@ -73,16 +80,214 @@ var builderCases = []struct {
 	{"fetch xor", AtomicFetchXor.Mem(R0, 0, R1, DWord), "db100000a1000000"},
 	{"xchg", AtomicXchg.Mem(R0, 0, R1, DWord), "db100000e1000000"},
 	{"cmpxchg", AtomicCmpXchg.Mem(R0, 0, R1, DWord), "db100000f1000000"},
+	{"atomic or w", AtomicOr.Mem(R0, 0, R1, Word), "c310000040000000"},
+	{"atomic and w", AtomicAnd.Mem(R0, 0, R1, Word), "c310000050000000"},
+	{"atomic xor w", AtomicXor.Mem(R0, 0, R1, Word), "c3100000a0000000"},
+	{"fetch add w", AtomicFetchAdd.Mem(R0, 0, R1, Word), "c310000001000000"},
+	{"fetch or dw", AtomicFetchOr.Mem(R0, 0, R1, DWord), "db10000041000000"},
+	{"fetch and w", AtomicFetchAnd.Mem(R0, 0, R1, Word), "c310000051000000"},
+	{"fetch xor w", AtomicFetchXor.Mem(R0, 0, R1, Word), "c3100000a1000000"},
+	{"xchg w", AtomicXchg.Mem(R0, 0, R1, Word), "c3100000e1000000"},
+	{"cmpxchg w", AtomicCmpXchg.Mem(R2, -8, R1, Word), "c312f8fff1000000"},
 	{"ld_imm64", LoadImm64(R1, 0x1122334455667788), "1801000088776655" + "0000000044332211"},
 	{"ld_imm64 map fd", LoadMapPtr(R1, "m").BindMap(5), "1811000005000000" + "0000000000000000"},
 	{"ld_imm64 map value", LoadMapValue(R2, "m", 16).BindMap(5), "1822000005000000" + "0000000010000000"},
 	{"ldabs", LoadAbs(12, Half), "280000000c000000"},
 	{"ldind", LoadInd(R7, 2, Byte), "5070000002000000"},
+	{"ldabs w", LoadAbs(-4, Word), "20000000fcffffff"},
+	{"ldabs b", LoadAbs(23, Byte), "3000000017000000"},
+	{"ldind w", LoadInd(R7, 0, Word), "4070000000000000"},
+	{"ldind h", LoadInd(R8, 14, Half), "488000000e000000"},
 	{"call", FnMapLookupElem.Call(), "8500000001000000"},
 	{"call pid_tgid", FnGetCurrentPidTgid.Call(), "850000000e000000"},
 	{"call perf output", FnPerfEventOutput.Call(), "8500000019000000"},
 	{"call ringbuf output", FnRingbufOutput.Call(), "8500000082000000"},
 	{"exit", Return(), "9500000000000000"},
+}
+
+// Every ALU operation in each of its forms, written out from the ISA
+// document's tables (opcode = operation | source | class, with BPF_ALU64 7,
+// BPF_ALU 4, BPF_K 0, BPF_X 8; the signed and sign-extending variants put
+// 1 or 8/16/32 in the offset): dst R1, src R2, imm -3. An empty string is a
+// form the ISA does not have (movsx takes a register; ALU32 movsx has no
+// 32-bit source width).
+var aluMatrix = []struct {
+	op                     ALUOp
+	imm, reg, imm32, reg32 string
+}{
+	{Add, "07010000fdffffff", "0f21000000000000", "04010000fdffffff", "0c21000000000000"},
+	{Sub, "17010000fdffffff", "1f21000000000000", "14010000fdffffff", "1c21000000000000"},
+	{Mul, "27010000fdffffff", "2f21000000000000", "24010000fdffffff", "2c21000000000000"},
+	{Div, "37010000fdffffff", "3f21000000000000", "34010000fdffffff", "3c21000000000000"},
+	{SDiv, "37010100fdffffff", "3f21010000000000", "34010100fdffffff", "3c21010000000000"},
+	{Or, "47010000fdffffff", "4f21000000000000", "44010000fdffffff", "4c21000000000000"},
+	{And, "57010000fdffffff", "5f21000000000000", "54010000fdffffff", "5c21000000000000"},
+	{LSh, "67010000fdffffff", "6f21000000000000", "64010000fdffffff", "6c21000000000000"},
+	{RSh, "77010000fdffffff", "7f21000000000000", "74010000fdffffff", "7c21000000000000"},
+	{Mod, "97010000fdffffff", "9f21000000000000", "94010000fdffffff", "9c21000000000000"},
+	{SMod, "97010100fdffffff", "9f21010000000000", "94010100fdffffff", "9c21010000000000"},
+	{Xor, "a7010000fdffffff", "af21000000000000", "a4010000fdffffff", "ac21000000000000"},
+	{Mov, "b7010000fdffffff", "bf21000000000000", "b4010000fdffffff", "bc21000000000000"},
+	{ArSh, "c7010000fdffffff", "cf21000000000000", "c4010000fdffffff", "cc21000000000000"},
+	{MovSX8, "", "bf21080000000000", "", "bc21080000000000"},
+	{MovSX16, "", "bf21100000000000", "", "bc21100000000000"},
+	{MovSX32, "", "bf21200000000000", "", ""},
+}
+
+// Every conditional jump in each of its forms (BPF_JMP 5, BPF_JMP32 6), as
+// aluMatrix: dst R1, src R2, imm -3, and a target one instruction ahead
+// (offset +1).
+var jumpMatrix = []struct {
+	op                     JumpOp
+	imm, reg, imm32, reg32 string
+}{
+	{JEq, "15010100fdffffff", "1d21010000000000", "16010100fdffffff", "1e21010000000000"},
+	{JGT, "25010100fdffffff", "2d21010000000000", "26010100fdffffff", "2e21010000000000"},
+	{JGE, "35010100fdffffff", "3d21010000000000", "36010100fdffffff", "3e21010000000000"},
+	{JSet, "45010100fdffffff", "4d21010000000000", "46010100fdffffff", "4e21010000000000"},
+	{JNE, "55010100fdffffff", "5d21010000000000", "56010100fdffffff", "5e21010000000000"},
+	{JSGT, "65010100fdffffff", "6d21010000000000", "66010100fdffffff", "6e21010000000000"},
+	{JSGE, "75010100fdffffff", "7d21010000000000", "76010100fdffffff", "7e21010000000000"},
+	{JLT, "a5010100fdffffff", "ad21010000000000", "a6010100fdffffff", "ae21010000000000"},
+	{JLE, "b5010100fdffffff", "bd21010000000000", "b6010100fdffffff", "be21010000000000"},
+	{JSLT, "c5010100fdffffff", "cd21010000000000", "c6010100fdffffff", "ce21010000000000"},
+	{JSLE, "d5010100fdffffff", "dd21010000000000", "d6010100fdffffff", "de21010000000000"},
+}
+
+type matrixCase struct {
+	name string
+	ins  Instruction
+	hex  string
+}
+
+func aluMatrixCases() []matrixCase {
+	var cs []matrixCase
+	for _, r := range aluMatrix {
+		for _, f := range []struct {
+			form, hex string
+			ins       Instruction
+		}{
+			{"imm", r.imm, r.op.Imm(R1, -3)},
+			{"reg", r.reg, r.op.Reg(R1, R2)},
+			{"imm32", r.imm32, r.op.Imm32(R1, -3)},
+			{"reg32", r.reg32, r.op.Reg32(R1, R2)},
+		} {
+			if f.hex != "" {
+				cs = append(cs, matrixCase{r.op.String() + "." + f.form, f.ins, f.hex})
+			}
+		}
+	}
+	return cs
+}
+
+func jumpMatrixCases() []matrixCase {
+	var cs []matrixCase
+	for _, r := range jumpMatrix {
+		cs = append(cs,
+			matrixCase{r.op.String() + ".imm", r.op.Imm(R1, -3, "t"), r.imm},
+			matrixCase{r.op.String() + ".reg", r.op.Reg(R1, R2, "t"), r.reg},
+			matrixCase{r.op.String() + ".imm32", r.op.Imm32(R1, -3, "t"), r.imm32},
+			matrixCase{r.op.String() + ".reg32", r.op.Reg32(R1, R2, "t"), r.reg32})
+	}
+	return cs
+}
+
+func TestALUMatrix(t *testing.T) {
+	for _, c := range aluMatrixCases() {
+		got, err := Instructions{c.ins}.Encode(binary.LittleEndian)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if h := hex.EncodeToString(got); h != c.hex {
+			t.Errorf("%s: encoded %s, want %s", c.name, h, c.hex)
+		}
+	}
+}
+
+func TestJumpMatrix(t *testing.T) {
+	for _, c := range jumpMatrixCases() {
+		a, err := Instructions{c.ins, Mov.Imm(R0, 0), Return().WithSymbol("t")}.Assemble()
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		got, err := a[:1].Encode(binary.LittleEndian)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if h := hex.EncodeToString(got); h != c.hex {
+			t.Errorf("%s: encoded %s, want %s", c.name, h, c.hex)
+		}
+	}
+}
+
+// The matrices name every operation the package defines: a new ALUOp or
+// JumpOp fails here until its bytes are written down.
+func TestMatricesComplete(t *testing.T) {
+	inALU := map[ALUOp]bool{}
+	for _, r := range aluMatrix {
+		inALU[r.op] = true
+	}
+	for op := range aluNames {
+		switch op {
+		case Neg, Swap: // one form each: Neg64/Neg32, HostTo/BSwap in builderCases
+			continue
+		}
+		if !inALU[op] {
+			t.Errorf("ALU operation %v has no row in aluMatrix", op)
+		}
+	}
+	inJump := map[JumpOp]bool{}
+	for _, r := range jumpMatrix {
+		inJump[r.op] = true
+	}
+	for i, name := range jumpNames {
+		op := JumpOp(i << 4)
+		switch op {
+		case Ja, Call, Exit: // TestJumpBuilders and builderCases
+			continue
+		}
+		if name != "" && !inJump[op] {
+			t.Errorf("jump %v has no row in jumpMatrix", op)
+		}
+	}
+	// Each width of each memory and byte-swap builder appears in builderCases.
+	seen := map[OpCode]map[int64]bool{}
+	for _, c := range builderCases {
+		if seen[c.ins.OpCode] == nil {
+			seen[c.ins.OpCode] = map[int64]bool{}
+		}
+		seen[c.ins.OpCode][c.ins.Constant] = true
+	}
+	has := func(what string, ins Instruction, byImm bool) {
+		t.Helper()
+		m := seen[ins.OpCode]
+		if m == nil || byImm && !m[ins.Constant] {
+			t.Errorf("%s (opcode %#02x) has no case in builderCases", what, uint8(ins.OpCode))
+		}
+	}
+	for _, sz := range []Size{Byte, Half, Word, DWord} {
+		has("LoadMem "+sz.String(), LoadMem(R0, R1, 0, sz), false)
+		has("StoreMem "+sz.String(), StoreMem(R0, 0, R1, sz), false)
+		has("StoreImm "+sz.String(), StoreImm(R0, 0, 0, sz), false)
+		if sz != DWord {
+			has("LoadMemSX "+sz.String(), LoadMemSX(R0, R1, 0, sz), false)
+			has("LoadAbs "+sz.String(), LoadAbs(0, sz), false)
+			has("LoadInd "+sz.String(), LoadInd(R1, 0, sz), false)
+		}
+	}
+	for _, bits := range []int32{16, 32, 64} {
+		has("HostTo(LE) "+fmt.Sprint(bits), HostTo(LE, R1, bits), true)
+		has("HostTo(BE) "+fmt.Sprint(bits), HostTo(BE, R1, bits), true)
+		has("BSwap "+fmt.Sprint(bits), BSwap(R1, bits), true)
+	}
+	for _, op := range []AtomicOp{AtomicAdd, AtomicOr, AtomicAnd, AtomicXor, AtomicFetchAdd, AtomicFetchOr, AtomicFetchAnd, AtomicFetchXor, AtomicXchg, AtomicCmpXchg} {
+		for _, sz := range []Size{Word, DWord} {
+			has(op.String()+" "+sz.String(), op.Mem(R0, 0, R1, sz), true)
+		}
+	}
 }
 
 func TestBuilders(t *testing.T) {
@@ -180,6 +385,13 @@ func TestAssembleErrors(t *testing.T) {
 func allBuilders() Instructions {
 	var p Instructions
 	for _, c := range builderCases {
+		p = append(p, c.ins)
+	}
+	for _, c := range aluMatrixCases() {
+		p = append(p, c.ins)
+	}
+	for _, c := range jumpMatrixCases() {
+		c.ins.Reference, c.ins.Offset = "", 1
 		p = append(p, c.ins)
 	}
 	p = append(p, Instruction{OpCode: OpCode(JumpClass) | OpCode(JEq), Dst: R1, Offset: -3, Constant: 7})

@@ -6,7 +6,8 @@ import (
 )
 
 // Expected text written from print_bpf_insn in kernel/bpf/disasm.c (the
-// live comparison with bpftool is in package bpf, against loaded programs).
+// live comparison with bpftool, testenv.CheckBpftool, runs on every program
+// the bpf, script and tools tests load).
 func TestDisassembler(t *testing.T) {
 	cases := []struct {
 		ins  Instruction

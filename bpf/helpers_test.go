@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,106 +275,11 @@ func onlineCPUs(t testing.TB) []int {
 	return cpus
 }
 
-// --- bpftool as the oracle of the disassembler ---
-
-var kallsyms struct {
-	once  sync.Once
-	addrs []uint64
-	names []string
-	base  uint64
-}
-
-func loadKallsyms() {
-	f, err := os.Open("/proc/kallsyms")
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	type sym struct {
-		a uint64
-		n string
-	}
-	var syms []sym
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) < 3 {
-			continue
-		}
-		a, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil || a == 0 {
-			continue
-		}
-		if fields[2] == "__bpf_call_base" {
-			kallsyms.base = a
-		}
-		syms = append(syms, sym{a, fields[2]})
-	}
-	// bpftool keeps the first of equal addresses after a sort; a stable
-	// sort on file order gives the same pick.
-	sort.SliceStable(syms, func(i, j int) bool { return syms[i].a < syms[j].a })
-	for _, s := range syms {
-		kallsyms.addrs = append(kallsyms.addrs, s.a)
-		kallsyms.names = append(kallsyms.names, s.n)
-	}
-}
-
-// kernelCallName names a translated helper call as bpftool does: the
-// kallsyms symbol at __bpf_call_base + imm, or the address.
-func kernelCallName(ins asm.Instruction) string {
-	kallsyms.once.Do(loadKallsyms)
-	addr := kallsyms.base + uint64(int64(int32(ins.Constant)))
-	i := sort.Search(len(kallsyms.addrs), func(i int) bool { return kallsyms.addrs[i] >= addr })
-	if i < len(kallsyms.addrs) && kallsyms.addrs[i] == addr {
-		return kallsyms.names[i]
-	}
-	return fmt.Sprintf("0x%x", addr)
-}
-
+// checkBpftool compares the disassembler with bpftool on p (the comparison
+// lives in testenv, shared with the script and tools tests).
 func checkBpftool(t *testing.T, p *Program) {
-	t.Run("bpftool", func(t *testing.T) {
-		// bpftool is the oracle of the disassembler comparison; the VM
-		// guests do not carry it, so the comparison runs on the host.
-		bpftool := testenv.RequireHostTool(t, "bpftool", "apt-get install bpftool")
-		info, err := p.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(bpftool, "prog", "dump", "xlated", "id", strconv.Itoa(int(info.ID))).CombinedOutput()
-		if err != nil {
-			t.Fatalf("bpftool: %v\n%s", err, out)
-		}
-		var b strings.Builder
-		info.Xlated.Format(&b, &asm.FormatOptions{CallName: kernelCallName, Legacy: bpftoolIsLegacy(bpftool)})
-		want := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-		got := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-		for i := 0; i < max(len(want), len(got)); i++ {
-			var w, g string
-			if i < len(want) {
-				w = want[i]
-			}
-			if i < len(got) {
-				g = got[i]
-			}
-			if w != g {
-				t.Errorf("line %d:\n bpftool: %q\n    ours: %q", i, w, g)
-			}
-		}
-	})
-}
-
-// bpftoolIsLegacy reports whether bpftool's copy of disasm.c predates the
-// forms of Linux 6.6-6.8: bpftool 7.1-7.3 (Debian bookworm ships 7.1).
-func bpftoolIsLegacy(bpftool string) bool {
-	out, err := exec.Command(bpftool, "version").Output()
-	if err != nil {
-		return false
-	}
-	var major, minor int
-	if _, err := fmt.Sscanf(strings.TrimPrefix(strings.Fields(string(out) + " x x")[1], "v"), "%d.%d", &major, &minor); err != nil {
-		return false
-	}
-	return major < 7 || major == 7 && minor < 4
+	t.Helper()
+	testenv.CheckBpftool(t, p.FD())
 }
 
 // fieldOffset reads a field's offset in the raw record from the event's

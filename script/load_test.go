@@ -39,7 +39,42 @@ func load(t *testing.T, obj *Object) (map[string]*bpf.Map, []*bpf.Program, error
 		t.Cleanup(func() { prog.Close() })
 		progs = append(progs, prog)
 	}
+	checkPrograms(t, progs)
 	return maps, progs, nil
+}
+
+// checkPrograms compares the disassembler with bpftool on every program.
+func checkPrograms(t *testing.T, progs []*bpf.Program) {
+	t.Helper()
+	for _, p := range progs {
+		testenv.CheckBpftool(t, p.FD())
+	}
+}
+
+// startChecked is r.Start with every program r loaded (r.progs) compared
+// with bpftool: before ready releases the workload, so that the workload's
+// events do not wait behind bpftool, or after Start when there is no ready
+// or BEGIN ended the script before it. A script whose probes fire on their
+// own (interval) checks after Wait instead.
+func startChecked(t *testing.T, r *Run, ready func() error) error {
+	t.Helper()
+	if ready == nil {
+		err := r.Start(nil)
+		if err == nil {
+			checkPrograms(t, r.progs)
+		}
+		return err
+	}
+	checked := false
+	err := r.Start(func() error {
+		checked = true
+		checkPrograms(t, r.progs)
+		return ready()
+	})
+	if err == nil && !checked {
+		checkPrograms(t, r.progs)
+	}
+	return err
 }
 
 // TestVerifierAcceptsOneliners compiles every one-liner of the corpus and

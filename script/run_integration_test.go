@@ -54,7 +54,7 @@ func runGated(t *testing.T, prog, src string, opts RunOptions, args ...string) s
 			t.Errorf("Close: %v", err)
 		}
 	}()
-	if err := r.Start(g.Release); err != nil {
+	if err := startChecked(t, r, g.Release); err != nil {
 		t.Fatalf("%s: %v", src, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -105,7 +105,7 @@ func runWorkloadProg(t *testing.T, prog, src string, opts RunOptions, args ...st
 		}
 		checkNothingLeft(t)
 	}()
-	if err := r.Start(func() error { _, err := io.WriteString(stdin, "go\n"); return err }); err != nil {
+	if err := startChecked(t, r, func() error { _, err := io.WriteString(stdin, "go\n"); return err }); err != nil {
 		t.Fatalf("%s: %v", src, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -225,6 +225,8 @@ END { printf("end %d\n", (nsecs - @start) / 100000000 >= 3); clear(@start); }`),
 	if err := r.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// After Wait: the interval would tick on while bpftool runs.
+	checkPrograms(t, r.progs)
 	if ctx.Err() != nil {
 		t.Fatal("exit() did not end the run")
 	}

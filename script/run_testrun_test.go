@@ -37,6 +37,7 @@ func runBegin(t *testing.T, src string, opts RunOptions) string {
 	if err := r.Wait(ctx); err != nil {
 		t.Fatalf("%s: Wait: %v", src, err)
 	}
+	checkPrograms(t, r.progs) // loaded until Close
 	return out.String()
 }
 

@@ -9,9 +9,12 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/internal/testenv"
 )
@@ -89,12 +92,16 @@ func helper(t testing.TB, mode string, args ...string) *exec.Cmd {
 func runTool(t *testing.T, run func(ctx context.Context, ready func()) error) (stop func() error) {
 	t.Helper()
 	testenv.RequireRoot(t)
+	before := heldPrograms(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, func() { close(ready) }) }()
 	select {
 	case <-ready:
+		// Everything is loaded and attached, and the workload waits for
+		// runTool to return: compare the tool's programs with bpftool.
+		checkNewPrograms(t, before)
 	case err := <-done:
 		cancel()
 		t.Fatalf("tool failed before it was ready: %v", err)
@@ -161,5 +168,78 @@ func (c *collector[T]) drain(d time.Duration, match func(T) bool) []T {
 		case <-time.After(d):
 			return out
 		}
+	}
+}
+
+// heldPrograms is the set of ids of the BPF programs this process holds an
+// fd of, from /proc/self/fd and fdinfo.
+func heldPrograms(t *testing.T) map[uint32]bool {
+	t.Helper()
+	ids := map[uint32]bool{}
+	for _, id := range programFDs(t) {
+		ids[id] = true
+	}
+	return ids
+}
+
+// programFDs maps each fd of a BPF program in this process to its id.
+func programFDs(t *testing.T) map[int]uint32 {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := map[int]uint32{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if id, ok := programID(fd); ok {
+			fds[fd] = id
+		}
+	}
+	return fds
+}
+
+// programID reads the prog_id line of a BPF program fd's fdinfo.
+func programID(fd int) (uint32, bool) {
+	if l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err != nil || l != "anon_inode:bpf-prog" {
+		return 0, false
+	}
+	b, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			return uint32(id), err == nil
+		}
+	}
+	return 0, false
+}
+
+// checkNewPrograms compares the disassembler with bpftool on every BPF
+// program this process holds that is not in before: the programs a tool's
+// session loaded (a session keeps them to itself, behind its closers). Each
+// is checked through a duplicate of its fd, so that the tool closing or
+// reusing the fd meanwhile cannot change what is checked.
+func checkNewPrograms(t *testing.T, before map[uint32]bool) {
+	t.Helper()
+	seen := map[uint32]bool{}
+	for fd, id := range programFDs(t) {
+		if before[id] || seen[id] {
+			continue
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			continue // closed since the scan
+		}
+		if got, ok := programID(dup); ok && got == id {
+			seen[id] = true
+			testenv.CheckBpftool(t, dup)
+		}
+		unix.Close(dup)
 	}
 }
