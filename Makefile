@@ -25,8 +25,14 @@ deps:
 
 # The host suite runs as root against the real kernel. Tests that need
 # kprobes skip here with a message (the host has none) and run in vmtest.
+# One package at a time (-p 1): the packages share one kernel, and some of
+# its state is global. A BPF program attached to a tracepoint that returns 0
+# drops the event for every perf reader of that tracepoint on that CPU
+# (perf_trace_run_bpf_submit), so the tools' opensnoop, or libbpf-tools' in
+# the side-by-side tests, would hide openat events from a tracefs-backend
+# test running beside them.
 unit: build deps
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -p 1 -count=1 -timeout 20m $(PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -33,4 +33,13 @@
 //		os.Stdout.Write(line)
 //	}
 //	fmt.Fprintf(os.Stderr, "%d events, %d lost\n", s.Delivered(), s.Lost())
+//
+// A kernel rule limits every perf reader of a tracepoint, this one too:
+// when a BPF program is attached to the tracepoint through perf (bpftrace,
+// libbpf-tools and most BPF tools do so) and it returns 0, the kernel drops
+// that hit for all perf events of the tracepoint on that CPU
+// (perf_trace_run_bpf_submit, perf_syscall_enter). Such a tool running at
+// the same time hides the events it does not pass on; kprobes and uprobes
+// that a Session defines in its own group are not shared, so they are
+// never affected.
 package trace
