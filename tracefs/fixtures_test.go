@@ -269,7 +269,8 @@ func TestFixtureRings(t *testing.T) {
 	for _, kd := range kernelDirs(t) {
 		cases, _ := filepath.Glob(filepath.Join(kd, "ring", "*"))
 		for _, cd := range cases {
-			rc := ringCase{formats: map[string][]byte{}}
+			// Every recorded kernel is 64-bit (amd64, arm64).
+			rc := ringCase{formats: map[string][]byte{}, commit: 8}
 			fs, _ := filepath.Glob(filepath.Join(cd, "*.format"))
 			for _, f := range fs {
 				b, err := os.ReadFile(f)

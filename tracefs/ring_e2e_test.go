@@ -23,6 +23,10 @@ var update = flag.Bool("update", false, "rewrite the ring fixtures in testdata/k
 type ringCase struct {
 	formats map[string][]byte // event name -> format file
 	pages   [][]byte
+	// commit is the size of the page header's commit field: the kernel's
+	// word size, not this process's (a 32-bit tracelet on a 64-bit kernel
+	// reads 8-byte commits).
+	commit int
 }
 
 // decodeRing decodes every data event of the pages whose common_type is one
@@ -44,7 +48,7 @@ func decodeRing(t *testing.T, rc ringCase) (map[string][]Record, []string) {
 	recs := map[string][]Record{}
 	var golden []string
 	for i, p := range rc.pages {
-		_, err := ParseRingPage(p, func(ev RingEvent) error {
+		_, err := ParseRingPageCommit(p, rc.commit, func(ev RingEvent) error {
 			if len(ev.Data) < 2 {
 				return fmt.Errorf("event of %d bytes", len(ev.Data))
 			}
@@ -166,7 +170,7 @@ func TestRingUprobeFetchargs(t *testing.T) {
 		}
 	}
 
-	rc := ringCase{formats: map[string][]byte{}}
+	rc := ringCase{formats: map[string][]byte{}, commit: fsys.RingCommitSize()}
 	for k, ev := range names {
 		b, err := os.ReadFile(filepath.Join(fsys.Root(), "events", group, ev, "format"))
 		if err != nil {
