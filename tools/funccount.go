@@ -178,7 +178,7 @@ func countersTracefs(s *session, pid int, event func(int) (string, string), n in
 		if err != nil {
 			return nil, fmt.Errorf("%s:%s: %w", sys, e, err)
 		}
-		s.onClose(func() error { return perf.CloseAll(pes) })
+		s.onDetach(func() error { return perf.CloseAll(pes) })
 		for _, pe := range pes {
 			if err := pe.Enable(); err != nil {
 				return nil, err

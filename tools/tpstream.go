@@ -56,7 +56,7 @@ func (s *session) openTracepoints(evs []tpEvent) (*tpStream, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.onClose(func() error { return perf.CloseAll(pes) })
+		s.onDetach(func() error { return perf.CloseAll(pes) })
 		for _, pe := range pes {
 			if e.filter != "" {
 				if err := pe.SetFilter(e.filter); err != nil {
