@@ -103,9 +103,9 @@ func TestCLIClosedPipe(t *testing.T) {
 	bin, fs := tracelet(t), mustFS(t)
 	// tracelet's own exit status comes back through a file: POSIX sh has
 	// no PIPESTATUS.
-	status := filepath.Join(t.TempDir(), "status")
-	cmd := exec.Command("sh", "-c", `{ "$0" trace -c "$1 calls 200000 1 2" "$2"; echo $? > "$3"; } | head -n 1`,
-		bin, testenv.TestProg(t), cabiSpec(t, "a=%di:u64"), status)
+	status, pidFile := filepath.Join(t.TempDir(), "status"), filepath.Join(t.TempDir(), "pid")
+	cmd := exec.Command("sh", "-c", `{ "$0" trace -c "$1 calls 200000 1 2" "$2" & echo $! > "$4"; wait $!; echo $? > "$3"; } | head -n 1`,
+		bin, testenv.TestProg(t), cabiSpec(t, "a=%di:u64"), status, pidFile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -123,10 +123,16 @@ func TestCLIClosedPipe(t *testing.T) {
 		t.Errorf("tracelet exited with status %s after the pipe closed, want 0; stderr:\n%s", s, stderr.String())
 	}
 	summary(t, stderr.String())
-	for _, e := range mustDynamic(t, fs) {
-		if _, ok := tracefs.ParseOwnerGroup(e.Group); ok && e.Event == "p_testprog_0xa3660" {
-			t.Errorf("probe %s/%s left behind", e.Group, e.Event)
-		}
+	pb, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if groupDefined(t, fs, pid) {
+		t.Errorf("tracelet (pid %d) left its owner group %s behind after the pipe closed", pid, tracefs.OwnerGroup(pid))
 	}
 }
 

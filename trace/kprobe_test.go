@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/kprobeevents"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,6 +58,49 @@ func TestKprobeOpenat(t *testing.T) {
 	}
 	if found != 1 {
 		t.Errorf("%d events with path %s, want 1", found, known)
+	}
+}
+
+// TestKprobeFileName reads a known file's name back through the %pD type
+// (a struct file pointer printed as its dentry's name) on kernels whose
+// README lists it (6.5+; Debian's 6.12 does), at security_file_open(file),
+// which every open passes once f_path is set. Where the kernel lacks the
+// type, the definition must be refused before anything is written.
+func TestKprobeFileName(t *testing.T) {
+	testenv.RequireKprobes(t)
+	fs := mustFS(t)
+	feat, err := fs.Features()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := filepath.Join(t.TempDir(), fmt.Sprintf("tracelet-pD-%d", os.Getpid()))
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := "p:fileopen security_file_open name=$arg1:%pD"
+	if !feat.Types.Has(kprobeevents.TypeFile) {
+		_, err := New(Options{Specs: []string{spec}, FS: fs})
+		var pe *kprobeevents.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("this kernel has no %%pD type (README types: %v), yet %q gave %v", feat.Types, spec, err)
+		}
+		t.Logf("refused as the kernel would: %v", err)
+		return
+	}
+	w := startWaiting(t, "open", known)
+	s := newSession(t, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.run(t)
+	found := 0
+	for _, e := range drain(t, s) {
+		if e.Fields["name"].String() == filepath.Base(known) {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d events named %s, want 1", found, filepath.Base(known))
 	}
 }
 

@@ -38,8 +38,10 @@ type Options struct {
 	// per watermark, not per record, which is what keeps a busy trace
 	// cheap; a quiet trace is polled at this interval instead.
 	Latency time.Duration
-	// Grammar describes the running kernel to the probe grammar; the zero
-	// value checks for the host architecture and the newest kernel.
+	// Grammar describes the running kernel to the probe grammar. What it
+	// leaves zero comes from the kernel itself (tracefs.FS.Grammar): the
+	// host architecture, the running version and the fetch types its
+	// README lists.
 	Grammar kprobeevents.Options
 	// FS is the tracefs to use; nil means tracefs.Find().
 	FS *tracefs.FS
@@ -139,7 +141,7 @@ func New(opts Options) (_ *Session, err error) {
 			return nil, err
 		}
 	}
-	specs, err := ParseSpecs(s.fs, opts.Specs, opts.Grammar, s.group)
+	specs, err := ParseSpecs(s.fs, opts.Specs, s.fs.Grammar(opts.Grammar), s.group)
 	if err != nil {
 		return nil, err
 	}

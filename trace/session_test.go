@@ -336,6 +336,19 @@ func TestOverflow(t *testing.T) {
 	if uint64(len(evs))+lost != calls {
 		t.Errorf("delivered %d + lost %d = %d, want %d", len(evs), lost, uint64(len(evs))+lost, calls)
 	}
+	// The kernel's own view: every hit counted (the event's value), the
+	// drops counted by PERF_FORMAT_LOST (6.0+), and the PERF_RECORD_LOST
+	// records read never claim more than that.
+	if s.countLost {
+		if fired != calls {
+			t.Errorf("the kernel counted %d hits, want %d", fired, calls)
+		}
+		if lost != kern || ring > kern {
+			t.Errorf("lost %d, PERF_RECORD_LOST %d, kernel's PERF_FORMAT_LOST %d: want lost == kernel >= records", lost, ring, kern)
+		}
+	} else if lost != ring {
+		t.Errorf("lost %d, want the PERF_RECORD_LOST sum %d on a kernel without PERF_FORMAT_LOST", lost, ring)
+	}
 }
 
 // TestStacks asks for call chains and symbolizes the user part.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tracelet/tracelet/kprobeevents"
 )
 
@@ -28,6 +30,32 @@ func (fs *FS) Features() (Features, error) {
 		return Features{}, fmt.Errorf("tracefs: reading %s: %w", fs.path("README"), err)
 	}
 	return ParseFeatures(b)
+}
+
+// Grammar returns o completed for this kernel, for validating definitions
+// before they are written to it: the host's architecture and the running
+// kernel's version where o leaves them zero, and the fetch types that this
+// kernel's README lists where o names none. Without the types, a type the
+// kernel lacks (%pd before 6.5, char before 6.3, a backport either way)
+// would only be refused by the write itself.
+func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
+	if o.Arch == kprobeevents.ArchUnknown {
+		o.Arch = kprobeevents.HostArch()
+	}
+	if o.Kernel == (kprobeevents.Kernel{}) {
+		var u unix.Utsname
+		if unix.Uname(&u) == nil {
+			if k, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:])); err == nil {
+				o.Kernel = k
+			}
+		}
+	}
+	if o.Types == 0 {
+		if f, err := fs.Features(); err == nil {
+			o = f.Options(o)
+		}
+	}
+	return o
 }
 
 // Options returns o with what the kernel told us filled in, for validating

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tracelet/tracelet/kprobeevents"
+	"golang.org/x/sys/unix"
 )
 
 // TestParseFeaturesFixtures reads the README of every recorded kernel. What
@@ -85,4 +86,30 @@ func TestFeaturesReal(t *testing.T) {
 		}
 	}
 	t.Logf("types: %s", f.Types)
+}
+
+// TestGrammarReal: Grammar fills in what a caller leaves out from the
+// running kernel, and keeps what the caller set.
+func TestGrammarReal(t *testing.T) {
+	fsys := mustFS(t)
+	f, err := fsys.Features()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	running, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fsys.Grammar(kprobeevents.Options{})
+	if g.Arch != kprobeevents.HostArch() || g.Kernel != running || g.Types != f.Types {
+		t.Errorf("Grammar(zero) = arch %v kernel %v types %s; want %v %v %s", g.Arch, g.Kernel, g.Types, kprobeevents.HostArch(), running, f.Types)
+	}
+	set := kprobeevents.Options{Arch: kprobeevents.ArchARM64, Kernel: kprobeevents.Kernel{Major: 5, Minor: 10}, Types: kprobeevents.TypesOf(kprobeevents.TypeU8)}
+	if got := fsys.Grammar(set); got != set {
+		t.Errorf("Grammar changed what the caller set: %+v", got)
+	}
 }

@@ -69,6 +69,11 @@ func probeAdd(c *cli.Context) error {
 		return usageError("probe add: no SPEC given (e.g. 'p:myopen do_sys_openat2' or 'p:bash:readline')")
 	}
 	opts := parseOptions()
+	// The kernel's README says which fetch types it has; --dry-run too
+	// answers for this kernel.
+	if fs, err := tracefs.Find(); err == nil {
+		opts = fs.Grammar(opts)
+	}
 	// Every definition is validated before the first one is written.
 	probes := make([]*kprobeevents.Probe, 0, len(specs))
 	for _, s := range specs {
