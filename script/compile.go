@@ -128,6 +128,8 @@ func ActionID(action, index int) uint64 { return uint64(action)<<32 | uint64(uin
 const (
 	EventsMap = "events"
 	StacksMap = "stacks"
+	// LostMap counts, per CPU, the records a full BPF ring buffer refused.
+	LostMap = "lost"
 )
 
 // maxStack is the BPF stack: 512 bytes (MAX_BPF_STACK).
@@ -175,6 +177,9 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 			spec = bpf.MapSpec{Name: EventsMap, Type: bpf.PerfEventArray, KeySize: 4, ValueSize: 4}
 		}
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: spec})
+		if opts.Output != OutputPerfEventArray {
+			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
+		}
 	}
 	c.errs.Sort()
 	if err := c.errs.Err(); err != nil {

@@ -71,6 +71,9 @@ type RunOptions struct {
 	// ForceOutput overrides the feature probe that picks the BPF ring
 	// buffer over the perf event array.
 	ForceOutput *OutputKind
+	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
+	// multiple of the page size (0: 256 KiB).
+	RingSize uint32
 
 	// hookType forces the program type of BEGIN and END (tests of the
 	// uprobe fallback); zero means the feature probe decides.
@@ -171,6 +174,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if opts.hookType != 0 {
 		copts.HookType = opts.hookType
 	}
+	copts.RingSize = opts.RingSize
 	r.Object, err = Compile(prog, info, copts)
 	if err != nil {
 		return nil, err
@@ -276,7 +280,7 @@ func (r *Run) load() error {
 		if r.Object.Output == OutputPerfEventArray {
 			r.output, err = newPerfArraySource(ev)
 		} else {
-			r.output, err = newRingSource(ev)
+			r.output, err = newRingSource(ev, r.maps[LostMap])
 		}
 		if err != nil {
 			return err
@@ -315,8 +319,29 @@ func (r *Run) Wait(ctx context.Context) error {
 			err = derr
 		}
 	}
+	if lerr := r.printLost(); err == nil {
+		err = lerr
+	}
 	if perr := r.printMaps(); err == nil {
 		err = perr
+	}
+	return err
+}
+
+// printLost says how many records never reached user space, as bpftrace
+// does: a lost event is never silent.
+func (r *Run) printLost() error {
+	if r.output == nil {
+		return nil
+	}
+	n, err := r.output.lost()
+	if err != nil || n == 0 {
+		return err
+	}
+	if r.opts.Format == JSONOutput {
+		_, err = fmt.Fprintf(r.out, "{\"type\": \"lost_events\", \"data\": {\"events\": %d}}\n", n)
+	} else {
+		_, err = fmt.Fprintf(r.out, "\nLost %d events\n", n)
 	}
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +173,30 @@ func TestRunUprobePrintfUserString(t *testing.T) {
 			t.Errorf("got %q\nwant %q", out, want)
 		}
 	})
+}
+
+// TestRunLostEvents floods a one-page ring with printf records: every
+// call is either printed or counted in the closing "Lost N events", on both
+// outputs (the BPF ring buffer counts its refusals in the program, the
+// perf event array through PERF_RECORD_LOST).
+func TestRunLostEvents(t *testing.T) {
+	const calls = 50000
+	for _, out := range []OutputKind{OutputRingBuf, OutputPerfEventArray} {
+		t.Run(out.String(), func(t *testing.T) {
+			o := out
+			text := runWorkload(t, `uprobe:TESTPROG:TARGET /pid == WPID/ { printf("%d\n", arg0); }`,
+				RunOptions{ForceOutput: &o, RingSize: uint32(os.Getpagesize())}, "calls", fmt.Sprint(calls), "7", "1")
+			printed := strings.Count(text, "7\n")
+			var lost int
+			if m := regexp.MustCompile(`\nLost (\d+) events\n`).FindStringSubmatch(text); m != nil {
+				lost, _ = strconv.Atoi(m[1])
+			}
+			t.Logf("%s: %d printed, %d lost", out, printed, lost)
+			if printed+lost != calls {
+				t.Errorf("%d printed + %d reported lost = %d, want the %d calls", printed, lost, printed+lost, calls)
+			}
+		})
+	}
 }
 
 // Counts by comm, a hist and stats of known values, with a predicate.

@@ -18,22 +18,35 @@ import (
 // done it still returns what is already in the rings, then ctx's error.
 type recordSource interface {
 	read(ctx context.Context) ([]byte, error)
+	// lost is how many records the kernel could not put in the rings.
+	lost() (uint64, error)
 	close() error
 }
 
-// ringSource reads the BPF ring buffer (5.8).
-type ringSource struct{ rd *bpf.RingBufReader }
+// ringSource reads the BPF ring buffer (5.8). The ring itself keeps no
+// count of the records it refused; the programs count them in LostMap.
+type ringSource struct {
+	rd      *bpf.RingBufReader
+	dropped *bpf.Map
+}
 
-func newRingSource(m *bpf.Map) (*ringSource, error) {
+func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	rd, err := bpf.NewRingBufReader(m)
 	if err != nil {
 		return nil, err
 	}
-	return &ringSource{rd}, nil
+	return &ringSource{rd, lost}, nil
 }
 
 func (s *ringSource) read(ctx context.Context) ([]byte, error) { return s.rd.Read(ctx) }
 func (s *ringSource) close() error                             { return s.rd.Close() }
+
+func (s *ringSource) lost() (uint64, error) {
+	if s.dropped == nil {
+		return 0, nil
+	}
+	return s.dropped.SumPerCPU(bpf.Uint32Key(0))
+}
 
 // perfArraySource reads a perf event array: bpf_perf_event_output writes
 // only to PERF_COUNT_SW_BPF_OUTPUT events, so one is opened per CPU, its
@@ -42,7 +55,7 @@ func (s *ringSource) close() error                             { return s.rd.Clo
 type perfArraySource struct {
 	rd     *perf.Reader
 	events []*perf.Event
-	lost   uint64
+	nlost  uint64 // from PERF_RECORD_LOST
 }
 
 func newPerfArraySource(m *bpf.Map) (_ *perfArraySource, err error) {
@@ -93,7 +106,7 @@ func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	if rec.Type != perf.PERF_RECORD_SAMPLE {
-		s.lost += rec.Lost
+		s.nlost += rec.Lost
 		return nil, nil
 	}
 	// PERF_SAMPLE_RAW: u32 size, then the bytes (padded to 8).
@@ -106,6 +119,8 @@ func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
 	}
 	return rec.Data[4 : 4+n], nil
 }
+
+func (s *perfArraySource) lost() (uint64, error) { return s.nlost, nil }
 
 func (s *perfArraySource) close() error {
 	var errs []error
