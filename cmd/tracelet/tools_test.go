@@ -63,7 +63,13 @@ func startCLI(t *testing.T, args ...string) *liveCLI {
 // not nil) every 20ms while it waits: poke makes the workload's event.
 func (l *liveCLI) waitLine(t *testing.T, what string, match func(string) bool, poke func()) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	// A guest under TCG runs tens of times slower than the host, and the
+	// arm64 one now and then took more than 15 s to start execsnoop.
+	limit := 15 * time.Second
+	if testenv.InVM() {
+		limit = time.Minute
+	}
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		l.mu.Lock()
 		for _, s := range l.out {
@@ -82,7 +88,7 @@ func (l *liveCLI) waitLine(t *testing.T, what string, match func(string) bool, p
 			poke()
 		}
 	}
-	t.Fatalf("no %s within 15s; printed %q", what, l.out)
+	t.Fatalf("no %s within %v; printed %q", what, limit, l.out)
 	return ""
 }
 
