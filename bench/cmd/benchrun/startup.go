@@ -56,7 +56,10 @@ func startup(e *env) {
 	for _, c := range cases {
 		scen, rss := "start-up: "+c.name, "peak RSS: "+c.name
 		if c.vsTools {
-			e.rp.setGoal(scen, "exec, first event, exit", goal{Anchor: "libbpf-tools", Max: 1.2, Text: "≤ 1.2× libbpf-tools"})
+			// Issue 7 holds the tools to their start, exec to first event;
+			// the exit (a grace period per detached tracepoint in the
+			// kernel) is shown beside it with no goal.
+			e.rp.setGoal(scen, "exec to first event", goal{Anchor: "libbpf-tools", Max: 1.2, Text: "≤ 1.2× libbpf-tools"})
 			e.rp.setGoal(rss, "peak RSS", goal{Anchor: "libbpf-tools", Max: 1.0, Text: "no higher than libbpf-tools"})
 		} else {
 			e.rp.setGoal(scen, "exec, first event, exit", goal{Anchor: "bpftrace", Max: 1.0 / 20, Text: "≤ 1/20 of bpftrace"})
