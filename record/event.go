@@ -45,7 +45,7 @@ func NewEventInfo(f *tracefs.Format) (*EventInfo, error) {
 		return nil, err
 	}
 	info := &EventInfo{System: f.System, Name: f.Name, Format: f, dec: dec, ip: -1, fn: -1, ret: -1}
-	hex := hexFields(f.PrintFmt)
+	hex := f.HexFields()
 	info.hex = make([]bool, len(f.Fields))
 	for i, fd := range f.Fields {
 		info.hex[i] = hex[fd.Name]

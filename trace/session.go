@@ -171,7 +171,7 @@ func New(opts Options) (_ *Session, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%s: %w", sp.System, sp.Event, err)
 		}
-		ev := &Event{Spec: sp, ID: f.ID, Format: f, dec: dec, hex: hexFields(f.PrintFmt),
+		ev := &Event{Spec: sp, ID: f.ID, Format: f, dec: dec, hex: f.HexFields(),
 			probeIP: -1, probeFunc: -1, probeRetIP: -1}
 		for i, fd := range f.Fields {
 			switch fd.Name {

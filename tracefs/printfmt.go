@@ -1,16 +1,16 @@
-package trace
+package tracefs
 
 import "strings"
 
-// hexFields reads an event's "print fmt" and returns the fields the kernel
+// HexFields reads the event's "print fmt" and returns the fields the kernel
 // prints in hex. The format file's field types cannot say it: a probe's
 // x32 and u32 arguments both appear as "u32", and only the print format
 // ("c=0x%x" against "c=%u") tells them apart. The conversions of the quoted
 // format are paired with the arguments after it, in order; an argument that
 // mentions REC->NAME gives NAME that conversion.
-func hexFields(printFmt string) map[string]bool {
+func (f *Format) HexFields() map[string]bool {
 	out := map[string]bool{}
-	s := strings.TrimSpace(printFmt)
+	s := strings.TrimSpace(f.PrintFmt)
 	if !strings.HasPrefix(s, `"`) {
 		return out
 	}
