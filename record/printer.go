@@ -153,7 +153,7 @@ func AppendText(b []byte, ev *Event) []byte {
 		b = append(b, ' ')
 		b = append(b, f.Name...)
 		b = append(b, '=')
-		b = appendTextValue(b, vals[i], info.hex[i])
+		b = vals[i].AppendText(b, info.hex[i])
 	}
 	return append(b, '\n')
 }
@@ -245,48 +245,6 @@ func appendSeconds(b []byte, ns uint64) []byte {
 		b = append(b, '0')
 	}
 	return strconv.AppendUint(b, rem, 10)
-}
-
-func appendTextValue(b []byte, v tracefs.Value, hexa bool) []byte {
-	switch v.Kind {
-	case tracefs.KindInt:
-		if hexa {
-			b = append(b, "0x"...)
-			return strconv.AppendUint(b, uint64(v.Int), 16)
-		}
-		return strconv.AppendInt(b, v.Int, 10)
-	case tracefs.KindUint:
-		if hexa {
-			b = append(b, "0x"...)
-			return strconv.AppendUint(b, v.Uint, 16)
-		}
-		return strconv.AppendUint(b, v.Uint, 10)
-	case tracefs.KindString:
-		if v.Fault {
-			return append(b, "(fault)"...)
-		}
-		b = append(b, '"')
-		b = append(b, v.Bytes...)
-		return append(b, '"')
-	case tracefs.KindArray:
-		b = append(b, '{')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			switch {
-			case hexa:
-				b = append(b, "0x"...)
-				b = strconv.AppendUint(b, v.UintAt(i), 16)
-			case v.Signed:
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			default:
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return append(b, '}')
-	}
-	return append(b, v.String()...)
 }
 
 // AppendJSON appends ev as one JSON object and a newline:

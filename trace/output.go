@@ -71,7 +71,7 @@ func (p *Printer) AppendText(b []byte, s *Sample) []byte {
 		b = append(b, ' ')
 		b = append(b, f.Name...)
 		b = append(b, '=')
-		b = appendValue(b, vals[i], ev.hex[f.Name])
+		b = vals[i].AppendText(b, ev.hex[f.Name])
 	}
 	b = append(b, '\n')
 	if s.Callchain.Len() > 0 {
@@ -97,48 +97,6 @@ func appendTime(b []byte, ns uint64) []byte {
 		b = append(b, '0')
 	}
 	return strconv.AppendUint(b, us, 10)
-}
-
-func appendValue(b []byte, v tracefs.Value, hexa bool) []byte {
-	switch v.Kind {
-	case tracefs.KindInt:
-		if hexa {
-			b = append(b, "0x"...)
-			return strconv.AppendUint(b, uint64(v.Int), 16)
-		}
-		return strconv.AppendInt(b, v.Int, 10)
-	case tracefs.KindUint:
-		if hexa {
-			b = append(b, "0x"...)
-			return strconv.AppendUint(b, v.Uint, 16)
-		}
-		return strconv.AppendUint(b, v.Uint, 10)
-	case tracefs.KindString:
-		if v.Fault {
-			return append(b, "(fault)"...)
-		}
-		b = append(b, '"')
-		b = append(b, v.Bytes...)
-		return append(b, '"')
-	case tracefs.KindArray:
-		b = append(b, '{')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			switch {
-			case hexa:
-				b = append(b, "0x"...)
-				b = strconv.AppendUint(b, v.UintAt(i), 16)
-			case v.Signed:
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			default:
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return append(b, '}')
-	}
-	return append(b, v.String()...)
 }
 
 // AppendJSON appends one JSON object and a newline: the event, where and

@@ -107,6 +107,52 @@ func (v Value) StringAt(i int) (s []byte, ok bool) {
 	return nil, false
 }
 
+// AppendText appends the value as the kernel's trace file prints a probe
+// argument: integers in decimal, or as 0x-prefixed hex when hex is set
+// (HexFields says which), strings quoted, "(fault)" for a string the
+// kernel could not read, and arrays as {a,b,c}. It allocates nothing.
+func (v Value) AppendText(b []byte, hex bool) []byte {
+	switch v.Kind {
+	case KindInt:
+		if hex {
+			b = append(b, "0x"...)
+			return strconv.AppendUint(b, uint64(v.Int), 16)
+		}
+		return strconv.AppendInt(b, v.Int, 10)
+	case KindUint:
+		if hex {
+			b = append(b, "0x"...)
+			return strconv.AppendUint(b, v.Uint, 16)
+		}
+		return strconv.AppendUint(b, v.Uint, 10)
+	case KindString:
+		if v.Fault {
+			return append(b, "(fault)"...)
+		}
+		b = append(b, '"')
+		b = append(b, v.Bytes...)
+		return append(b, '"')
+	case KindArray:
+		b = append(b, '{')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			switch {
+			case hex:
+				b = append(b, "0x"...)
+				b = strconv.AppendUint(b, v.UintAt(i), 16)
+			case v.Signed:
+				b = strconv.AppendInt(b, v.IntAt(i), 10)
+			default:
+				b = strconv.AppendUint(b, v.UintAt(i), 10)
+			}
+		}
+		return append(b, '}')
+	}
+	return append(b, v.String()...)
+}
+
 // String formats the value for humans, like the kernel's print fmt would.
 func (v Value) String() string {
 	switch v.Kind {
