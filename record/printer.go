@@ -1,10 +1,8 @@
 package record
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -269,9 +267,9 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	b = append(b, `,"pid":`...)
 	b = strconv.AppendInt(b, int64(ev.Pid), 10)
 	b = append(b, `,"comm":`...)
-	b = appendJSONString(b, ev.Comm)
+	b = tracefs.AppendJSONString(b, ev.Comm)
 	b = append(b, `,"event":`...)
-	b = appendJSONString(b, ev.Info.FullName())
+	b = tracefs.AppendJSONString(b, ev.Info.FullName())
 	b = append(b, `,"flags":"`...)
 	b = appendLatFlags(b, ev.Flags, ev.Preempt)
 	b = append(b, `","fields":{`...)
@@ -279,95 +277,9 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, f.Name)
+		b = tracefs.AppendJSONString(b, f.Name)
 		b = append(b, ':')
-		b = appendJSONValue(b, ev.Record.Values[i])
+		b = ev.Record.Values[i].AppendJSON(b)
 	}
 	return append(b, "}}\n"...)
-}
-
-func appendJSONValue(b []byte, v tracefs.Value) []byte {
-	switch v.Kind {
-	case tracefs.KindInt:
-		return strconv.AppendInt(b, v.Int, 10)
-	case tracefs.KindUint:
-		return strconv.AppendUint(b, v.Uint, 10)
-	case tracefs.KindString:
-		if v.Fault {
-			return append(b, "null"...)
-		}
-		return appendJSONBytes(b, v.Bytes)
-	case tracefs.KindArray:
-		b = append(b, '[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if v.Signed {
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			} else {
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return append(b, ']')
-	case tracefs.KindStringArray:
-		b = append(b, '[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if s, ok := v.StringAt(i); ok {
-				b = appendJSONBytes(b, s)
-			} else {
-				b = append(b, "null"...)
-			}
-		}
-		return append(b, ']')
-	case tracefs.KindBytes:
-		b = append(b, '"')
-		b = hex.AppendEncode(b, v.Bytes)
-		return append(b, '"')
-	}
-	return append(b, "null"...)
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
-}
-
-func appendJSONBytes(b []byte, s []byte) []byte {
-	// A string conversion of a byte view allocates only when it escapes;
-	// keep the common ASCII path free of it.
-	for _, c := range s {
-		if c >= utf8.RuneSelf || c < 0x20 || c == '"' || c == '\\' {
-			return appendJSONString(b, string(s))
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

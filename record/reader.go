@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // Entry is one event read back from a recording, in either format.
@@ -316,12 +318,12 @@ func AppendEntry(b []byte, e *Entry, f Format) []byte {
 		b = append(b, `,"pid":`...)
 		b = strconv.AppendInt(b, int64(e.Pid), 10)
 		b = append(b, `,"comm":`...)
-		b = appendJSONString(b, e.Comm)
+		b = tracefs.AppendJSONString(b, e.Comm)
 		b = append(b, `,"event":`...)
-		b = appendJSONString(b, e.Event)
+		b = tracefs.AppendJSONString(b, e.Event)
 		if e.Flags != "" {
 			b = append(b, `,"flags":`...)
-			b = appendJSONString(b, e.Flags)
+			b = tracefs.AppendJSONString(b, e.Flags)
 		}
 		b = append(b, `,"fields":{`...)
 		n := 0
@@ -333,7 +335,7 @@ func AppendEntry(b []byte, e *Entry, f Format) []byte {
 				b = append(b, ',')
 			}
 			n++
-			b = appendJSONString(b, f.Name)
+			b = tracefs.AppendJSONString(b, f.Name)
 			b = append(b, ':')
 			b = append(b, f.JSON...)
 		}

@@ -1,9 +1,7 @@
 package trace
 
 import (
-	"encoding/hex"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -113,17 +111,17 @@ func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
 	b = append(b, `,"tid":`...)
 	b = strconv.AppendInt(b, int64(s.Tid), 10)
 	b = append(b, `,"comm":`...)
-	b = appendJSONString(b, []byte(s.Comm))
+	b = tracefs.AppendJSONString(b, s.Comm)
 	b = append(b, `,"event":`...)
-	b = appendJSONString(b, []byte(s.Event.Name()))
+	b = tracefs.AppendJSONString(b, s.Event.Name())
 	b = append(b, `,"fields":{`...)
 	for i, f := range s.Event.Format.Fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, []byte(f.Name))
+		b = tracefs.AppendJSONString(b, f.Name)
 		b = append(b, ':')
-		b = appendJSONValue(b, s.Record.Values[i])
+		b = s.Record.Values[i].AppendJSON(b)
 	}
 	b = append(b, '}')
 	if s.Callchain.Len() > 0 {
@@ -138,7 +136,7 @@ func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
 			b = strconv.AppendUint(b, addr, 10)
 			if sym != "" {
 				b = append(b, `,"sym":`...)
-				b = appendJSONString(b, []byte(sym))
+				b = tracefs.AppendJSONString(b, sym)
 			}
 			if kernel {
 				b = append(b, `,"kernel":true`...)
@@ -148,81 +146,6 @@ func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
 		b = append(b, ']')
 	}
 	return append(b, "}\n"...)
-}
-
-func appendJSONValue(b []byte, v tracefs.Value) []byte {
-	switch v.Kind {
-	case tracefs.KindInt:
-		return strconv.AppendInt(b, v.Int, 10)
-	case tracefs.KindUint:
-		return strconv.AppendUint(b, v.Uint, 10)
-	case tracefs.KindString:
-		if v.Fault {
-			return append(b, "null"...)
-		}
-		return appendJSONString(b, v.Bytes)
-	case tracefs.KindArray:
-		b = append(b, '[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if v.Signed {
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			} else {
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return append(b, ']')
-	case tracefs.KindStringArray:
-		b = append(b, '[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if s, ok := v.StringAt(i); ok {
-				b = appendJSONString(b, s)
-			} else {
-				b = append(b, "null"...)
-			}
-		}
-		return append(b, ']')
-	case tracefs.KindBytes:
-		b = append(b, '"')
-		b = hex.AppendEncode(b, v.Bytes)
-		return append(b, '"')
-	}
-	return append(b, "null"...)
-}
-
-// appendJSONString quotes s as a JSON string; bytes that are not UTF-8
-// become U+FFFD, as encoding/json does.
-func appendJSONString(b []byte, s []byte) []byte {
-	const hexdig = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }
 
 // appendStack prints the call chain the way the trace file prints a
