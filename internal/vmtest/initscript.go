@@ -11,9 +11,12 @@ const (
 	markBoot   = "=== TRACELET-VM-BOOT"
 	markBegin  = "=== TRACELET-VM-BEGIN"
 	markResult = "=== TRACELET-VM-RESULT"
-	markDone   = "=== TRACELET-VM-DONE"
-	markFile   = "=== TRACELET-VM-FILE"
-	markEnd    = "=== TRACELET-VM-FILE-END"
+	// markLeftover names a process a package left running; the guest
+	// kills it before the next package.
+	markLeftover = "=== TRACELET-VM-LEFTOVER"
+	markDone     = "=== TRACELET-VM-DONE"
+	markFile     = "=== TRACELET-VM-FILE"
+	markEnd      = "=== TRACELET-VM-FILE-END"
 )
 
 // Guest paths.
@@ -83,6 +86,16 @@ run_pkg() {
 	st=$?
 	echo "` + markResult + ` pkg=$pkg status=$st"
 	[ "$st" -eq 0 ] || rc=1
+	# A process a package left running (a tool that never exited, a
+	# helper child) could hold probes or programs that change what the
+	# next package sees: name it on the console, then end it.
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		[ "$p" = "$$" ] && continue
+		[ -s "$d/cmdline" ] || continue
+		echo "` + markLeftover + ` pkg=$pkg pid=$p cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)"
+		kill -9 "$p" 2>/dev/null
+	done
 }
 
 case " $(cat /proc/cmdline) " in
