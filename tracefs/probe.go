@@ -154,10 +154,14 @@ func (fs *FS) removeProbe(p OwnProbe) error {
 	return nil
 }
 
-// ClearProbes removes every probe of tracelet's persistent groups and of
-// owner groups whose owner is dead, and leaves the probes of running
-// tracelet processes alone. With staleOnly it removes only the latter, as
-// Sweep does.
+// ClearProbes removes every probe of the persistent group (what `probe
+// add` defines) and of owner groups whose owner is dead, and leaves the
+// probes of running tracelet processes alone. With staleOnly it removes
+// only the latter, as Sweep does. A plan's group (tracelet_NAME, made by
+// apply or at boot by kprobe_event=) is left to revert: removing it behind
+// apply's back would break status and idempotence, and an event the kernel
+// enabled at boot without its events/ directory (a race of 6.x kernels)
+// cannot even be disabled.
 func (fs *FS) ClearProbes(staleOnly bool) ([]OwnProbe, error) {
 	all, err := fs.OwnProbes()
 	if err != nil {
@@ -171,6 +175,8 @@ func (fs *FS) ClearProbes(staleOnly bool) ([]OwnProbe, error) {
 			continue
 		case p.Owner != 0 && !p.Stale:
 			continue // a live tracelet's probe
+		case p.Owner == 0 && p.Group != PersistentGroup:
+			continue // a plan's: revert removes it
 		}
 		if err := fs.removeProbe(p); err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s: %w", p.Group, p.Event, err))

@@ -474,3 +474,28 @@ func hostRegs(def string) string {
 	}
 	return def
 }
+
+// TestClearLeavesAppliedPlans: `probe clear` removes what probe add made,
+// and leaves an applied script's group to `revert`.
+func TestClearLeavesAppliedPlans(t *testing.T) {
+	testenv.RequireRoot(t)
+	script := filepath.Join(t.TempDir(), fmt.Sprintf("clr%d.bt", os.Getpid()))
+	src := fmt.Sprintf("uprobe:%s:%s { printf(\"%%d\\n\", arg0); }\n", testenv.TestProg(t), testenv.CABITarget)
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	group := "tracelet_" + strings.TrimSuffix(filepath.Base(script), ".bt")
+	t.Cleanup(func() { runCLI(t, "revert", script) })
+	mustCLI(t, "apply", script)
+	if !strings.Contains(dynamicEvents(t), group+"/") {
+		t.Fatalf("apply defined nothing in %s:\n%s", group, dynamicEvents(t))
+	}
+	mustCLI(t, "probe", "clear")
+	if !strings.Contains(dynamicEvents(t), group+"/") {
+		t.Fatalf("probe clear removed the applied script's group %s", group)
+	}
+	mustCLI(t, "revert", script)
+	if strings.Contains(dynamicEvents(t), group+"/") {
+		t.Fatalf("revert left %s:\n%s", group, dynamicEvents(t))
+	}
+}

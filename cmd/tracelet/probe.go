@@ -40,7 +40,7 @@ func probeCommand() *cli.Command {
 			},
 			{
 				Name:  "clear",
-				Usage: "remove all of tracelet's probes except those of running tracelet processes",
+				Usage: "remove the probes of probe add and of dead tracelet runs (live runs keep theirs; applied scripts are revert's)",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "stale", Usage: "only sweep the groups and instances of tracelet processes that died (SIGKILL)"},
 				},
