@@ -93,22 +93,7 @@ func Funccount(ctx context.Context, pattern string, o FunccountOptions, fn func(
 		sort.SliceStable(r.Rows, func(i, j int) bool { return r.Rows[i].Count < r.Rows[j].Count })
 		return fn(r)
 	}
-	var tick <-chan time.Time
-	if o.Interval > 0 {
-		t := time.NewTicker(o.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return report()
-		case <-tick:
-			if err := report(); err != nil {
-				return err
-			}
-		}
-	}
+	return reportEvery(ctx, o.Interval, report)
 }
 
 func countersBPF(s *session, pid int, targets []Target, event func(int) (string, string)) (func() ([]uint64, error), error) {

@@ -160,22 +160,7 @@ func Funclatency(ctx context.Context, pattern string, o FunclatencyOptions, fn f
 		}
 		return fn(h)
 	}
-	var tick <-chan time.Time
-	if o.Interval > 0 {
-		t := time.NewTicker(o.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return report()
-		case <-tick:
-			if err := report(); err != nil {
-				return err
-			}
-		}
-	}
+	return reportEvery(ctx, o.Interval, report)
 }
 
 // log2 sets dst to floor(log2(v)) (0 for 0) without loops: halve the

@@ -188,22 +188,7 @@ func Syscount(ctx context.Context, o SyscountOptions, fn func(*SyscountReport) e
 		})
 		return fn(r)
 	}
-	var tick <-chan time.Time
-	if o.Interval > 0 {
-		t := time.NewTicker(o.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return report()
-		case <-tick:
-			if err := report(); err != nil {
-				return err
-			}
-		}
-	}
+	return reportEvery(ctx, o.Interval, report)
 }
 
 // SyscallName names a system call number of this architecture.

@@ -89,6 +89,24 @@ func onePlanArg(c *cli.Context, cmd string) (string, error) {
 	return c.Args().First(), nil
 }
 
+// livePlan loads the one SCRIPT argument of cmd as a plan for this
+// kernel's tracefs, which apply and revert then change.
+func livePlan(c *cli.Context, cmd string) (*tracefs.FS, *tracefs.Plan, error) {
+	path, err := onePlanArg(c, cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := tracefs.Find()
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), 1)
+	}
+	p, err := loadPlan(c, path, parseOptions(), fs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fs, p, nil
+}
+
 func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "apply",
@@ -96,15 +114,7 @@ func applyCommand() *cli.Command {
 		ArgsUsage: planUsage,
 		Flags:     planFlags(),
 		Action: func(c *cli.Context) error {
-			path, err := onePlanArg(c, "apply")
-			if err != nil {
-				return err
-			}
-			fs, err := tracefs.Find()
-			if err != nil {
-				return cli.Exit(err.Error(), 1)
-			}
-			p, err := loadPlan(c, path, parseOptions(), fs)
+			fs, p, err := livePlan(c, "apply")
 			if err != nil {
 				return err
 			}
@@ -130,15 +140,7 @@ func revertCommand() *cli.Command {
 		ArgsUsage: planUsage,
 		Flags:     planFlags(),
 		Action: func(c *cli.Context) error {
-			path, err := onePlanArg(c, "revert")
-			if err != nil {
-				return err
-			}
-			fs, err := tracefs.Find()
-			if err != nil {
-				return cli.Exit(err.Error(), 1)
-			}
-			p, err := loadPlan(c, path, parseOptions(), fs)
+			fs, p, err := livePlan(c, "revert")
 			if err != nil {
 				return err
 			}
