@@ -187,3 +187,12 @@ func prologue() asm.Instructions { return asm.Instructions{asm.Mov.Reg(asm.R6, a
 func epilogue(label string) asm.Instructions {
 	return asm.Instructions{asm.Mov.Imm(asm.R0, 0).WithSymbol(label), asm.Return()}
 }
+
+// deleteThenOut ends a program that looked an entry up: the entry under
+// keyOff is deleted at the label "del" (the jump target of the paths that
+// found nothing to send), and every path returns 0 at "out".
+func deleteThenOut(m string, keyOff int16) asm.Instructions {
+	del := mapDelete(m, keyOff)
+	del[0] = del[0].WithSymbol("del")
+	return append(del, epilogue("out")...)
+}

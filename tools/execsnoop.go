@@ -326,18 +326,8 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		asm.JGT.Imm(asm.R8, execArgsTotal, "del"),
 		asm.Add.Imm(asm.R8, execOffArgs))
 	x = append(x, out.emit(asm.R7, asm.R8)...)
-	del := mapDelete("execs", tgid)
-	del[0] = del[0].WithSymbol("del")
-	x = append(x, del...)
-	x = append(x, epilogue("out")...)
-	exit, err := s.newProgram(bpf.ProgramSpec{Name: "exit_" + sc, Type: bpf.TracePoint, Instructions: x, Maps: maps})
-	if err != nil {
-		return err
-	}
-	if err := s.attach(exit, "syscalls", "sys_exit_"+sc); err != nil {
-		return err
-	}
-	return s.attach(enter, "syscalls", "sys_enter_"+sc)
+	x = append(x, deleteThenOut("execs", tgid)...)
+	return s.attachSyscall(sc, enter, x, maps)
 }
 
 // execTracefs is execsnoop without BPF. The syscall tracepoints carry only

@@ -181,18 +181,8 @@ func attachOpenProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		asm.LoadMem(asm.R3, asm.R7, 0, asm.DWord),
 		s.readUser(true).Call())
 	x = append(x, out.emitStack(openRec, openRecSize)...)
-	del := mapDelete("starts", xkey)
-	del[0] = del[0].WithSymbol("del")
-	x = append(x, del...)
-	x = append(x, epilogue("out")...)
-	exit, err := s.newProgram(bpf.ProgramSpec{Name: "exit_" + sc, Type: bpf.TracePoint, Instructions: x, Maps: maps})
-	if err != nil {
-		return err
-	}
-	if err := s.attach(exit, "syscalls", "sys_exit_"+sc); err != nil {
-		return err
-	}
-	return s.attach(enter, "syscalls", "sys_enter_"+sc)
+	x = append(x, deleteThenOut("starts", xkey)...)
+	return s.attachSyscall(sc, enter, x, maps)
 }
 
 // openTracefs is opensnoop without BPF. The syscall tracepoints carry the

@@ -362,10 +362,7 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 		x = append(x, asm.StoreMem(asm.R7, sigOffResult, asm.R8, asm.Word),
 			asm.Mov.Imm(asm.R8, sigRecSize))
 		x = append(x, out.emit(asm.R7, asm.R8)...)
-		del := mapDelete("pending", -8)
-		del[0] = del[0].WithSymbol("del")
-		x = append(x, del...)
-		x = append(x, epilogue("out")...)
+		x = append(x, deleteThenOut("pending", -8)...)
 		exit, err := s.newProgram(bpf.ProgramSpec{Name: "exit_" + c.name, Type: bpf.TracePoint, Instructions: x, Maps: maps})
 		if err != nil {
 			return err
