@@ -378,8 +378,8 @@ func (s *Session) disable() {
 
 // Next returns the next decoded event. It returns ErrIdle when nothing came
 // for Options.Latency, io.EOF after Stop once the rings are drained, and
-// ctx's error when ctx is done. PERF_RECORD_LOST records are counted
-// (Lost) and skipped.
+// ctx.Err() when ctx is done, never before ctx.Err() is set.
+// PERF_RECORD_LOST records are counted (Lost) and skipped.
 func (s *Session) Next(ctx context.Context) (*Sample, error) {
 	for {
 		rec, err := s.reader.Read(ctx)
@@ -392,6 +392,13 @@ func (s *Session) Next(ctx context.Context) (*Sample, error) {
 				return nil, ErrIdle
 			case errors.Is(err, perf.ErrFlushed):
 				return nil, io.EOF
+			case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+				// The reader compares ctx's deadline with the clock itself
+				// and can see it pass before ctx's timer has fired, when
+				// ctx.Err() is still nil. Callers tell "ctx is done" from a
+				// failure by ctx.Err(), so wait for the timer: it is due.
+				<-ctx.Done()
+				return nil, ctx.Err()
 			}
 			return nil, err
 		}

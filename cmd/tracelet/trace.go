@@ -116,6 +116,12 @@ func traceAction(c *cli.Context) (err error) {
 	var syms *trace.Symbolizer
 	if c.Bool("stacks") {
 		syms = trace.NewSymbolizer()
+		if c.Int("pid") > 0 {
+			// A process that exits before its samples are read has no
+			// maps left to symbolize them with. (A -c command's maps
+			// exist only after its exec, so it is not watched here.)
+			syms.Watch(pid)
+		}
 	}
 	pr := trace.NewPrinter(syms)
 	if c.Bool("headers") {
