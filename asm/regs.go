@@ -3,6 +3,7 @@ package asm
 import (
 	"fmt"
 	"runtime"
+	"strings"
 )
 
 // ABI selects the calling convention that places an argument.
@@ -302,7 +303,37 @@ func ArchFor(goarch string) (*Arch, error) {
 	return nil, fmt.Errorf("no pt_regs table for GOARCH %q (have amd64, arm64, arm, riscv64, 386, ppc64le)", goarch)
 }
 
-// HostArch is the entry for the architecture this binary runs on.
+// ArchForMachine returns the table entry for a kernel architecture as
+// uname(2) spells it (utsname.machine: "x86_64", "i686", "aarch64",
+// "armv7l", "riscv64", "ppc64le"). A BPF program attached to a kprobe or
+// uprobe reads the kernel's struct pt_regs, so the kernel's machine, not
+// the program's GOARCH, chooses the table: a 386 binary on an x86_64
+// kernel (compat mode) sees the x86_64 layout, for its own 32-bit
+// processes too, whose registers the kernel saves zero-extended there.
+func ArchForMachine(machine string) (*Arch, error) {
+	switch machine {
+	case "x86_64":
+		return ArchFor("amd64")
+	case "i386", "i486", "i586", "i686":
+		return ArchFor("386")
+	case "aarch64", "aarch64_be", "arm64":
+		return ArchFor("arm64")
+	case "riscv64":
+		return ArchFor("riscv64")
+	case "ppc64le", "ppc64":
+		return ArchFor("ppc64le")
+	}
+	if strings.HasPrefix(machine, "armv") { // armv7l, armv6l, armv7b
+		return ArchFor("arm")
+	}
+	return nil, fmt.Errorf("no pt_regs table for kernel machine %q (have x86_64, i686, aarch64, armv7l, riscv64, ppc64le)", machine)
+}
+
+// HostArch is the entry for the GOARCH this binary was built for. That is
+// the kernel's architecture only when the binary is native: for a 32-bit
+// binary on a 64-bit kernel it is the wrong table. Code that loads
+// programs into the running kernel should ask the kernel (bpf.KernelArch);
+// asm makes no system calls.
 func HostArch() (*Arch, error) { return ArchFor(runtime.GOARCH) }
 
 // SyscallNr is the register holding the system call number at entry.

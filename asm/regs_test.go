@@ -92,3 +92,20 @@ func TestArchTable(t *testing.T) {
 		t.Errorf("Load = %#v", ins)
 	}
 }
+
+// TestArchForMachine: uname -m names pick the kernel's pt_regs table, which
+// is what a program sees whatever GOARCH loaded it.
+func TestArchForMachine(t *testing.T) {
+	for machine, goarch := range map[string]string{
+		"x86_64": "amd64", "i686": "386", "i386": "386", "aarch64": "arm64",
+		"armv7l": "arm", "armv6l": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
+	} {
+		a, err := ArchForMachine(machine)
+		if err != nil || a.GOARCH != goarch {
+			t.Errorf("ArchForMachine(%q) = %v, %v; want the %s table", machine, a, err, goarch)
+		}
+	}
+	if _, err := ArchForMachine("s390x"); err == nil {
+		t.Error("ArchForMachine(s390x) has a table")
+	}
+}

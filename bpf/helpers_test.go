@@ -177,9 +177,10 @@ func mustProgram(t *testing.T, spec ProgramSpec) *Program {
 	return p
 }
 
-// hostArch is the pt_regs table entry of this machine.
+// hostArch is the pt_regs table of the running kernel: a 386 test binary
+// on an x86_64 kernel loads programs that see the x86_64 layout.
 func hostArch(t testing.TB) *asm.Arch {
-	a, err := asm.HostArch()
+	a, err := KernelArch()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,10 @@ func TestFilterMode(t *testing.T) {
 	evdir, prog := cabiUprobe(t, "filtered", fmt.Sprintf("a=%s:u64 b=%s:u64", a0.FetchArg(), a1.FetchArg()))
 	id := readEventID(t, evdir)
 	const match = 4242
-	load, _ := a0.Load(asm.R1, asm.R1)
+	load, err := a0.Load(asm.R1, asm.R1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	filter := mustProgram(t, ProgramSpec{Name: "filter", Type: Kprobe, Instructions: asm.Instructions{
 		load,
 		asm.Mov.Imm(asm.R0, 0),
