@@ -65,8 +65,10 @@ func ParseArch(s string) (Arch, error) {
 	return ArchUnknown, fmt.Errorf("kprobeevents: unknown architecture %q (known: x86_64, i386, arm64, arm, riscv64, powerpc64)", s)
 }
 
-// HostArch is the architecture this binary was built for (GOARCH); it is the
-// architecture of the kernel it runs on for every supported target.
+// HostArch is the architecture this binary was built for (GOARCH). It is the
+// running kernel's only for a native binary: a 386 binary on an x86_64
+// kernel (compat mode) must name x86_64 registers, and tracefs.KernelArch
+// asks the kernel. kprobeevents makes no system calls.
 func HostArch() Arch {
 	a, err := ParseArch(runtime.GOARCH)
 	if err != nil {

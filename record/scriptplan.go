@@ -48,7 +48,7 @@ func PlanFromScript(file string, src []byte, o ScriptOptions) (*tracefs.Plan, er
 	}
 	karch := o.Grammar.Arch
 	if karch == 0 {
-		karch = kprobeevents.HostArch()
+		karch = tracefs.KernelArch() // the kernel's pt_regs, not GOARCH's
 	}
 	a, err := asm.ArchFor(goarchOf(karch))
 	if err != nil {

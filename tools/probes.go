@@ -222,7 +222,7 @@ func (s *session) addTargetProbe(t Target, ret bool) (string, error) {
 }
 
 func probeOptions() kprobeevents.Options {
-	opts := kprobeevents.Options{Arch: kprobeevents.HostArch()}
+	opts := kprobeevents.Options{Arch: tracefs.KernelArch()}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		if k, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:])); err == nil {

@@ -92,7 +92,7 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	}
 	arch := o.Grammar.Arch
 	if arch == 0 {
-		arch = kprobeevents.HostArch()
+		arch = KernelArch()
 	}
 	g := o.Grammar
 	g.Arch = arch

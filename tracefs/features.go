@@ -33,14 +33,14 @@ func (fs *FS) Features() (Features, error) {
 }
 
 // Grammar returns o completed for this kernel, for validating definitions
-// before they are written to it: the host's architecture and the running
-// kernel's version where o leaves them zero, and the fetch types that this
+// before they are written to it: the running kernel's architecture
+// (KernelArch, not GOARCH) and version where o leaves them zero, and the fetch types that this
 // kernel's README lists where o names none. Without the types, a type the
 // kernel lacks (%pd before 6.5, char before 6.3, a backport either way)
 // would only be refused by the write itself.
 func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 	if o.Arch == kprobeevents.ArchUnknown {
-		o.Arch = kprobeevents.HostArch()
+		o.Arch = KernelArch()
 	}
 	if o.Kernel == (kprobeevents.Kernel{}) {
 		var u unix.Utsname

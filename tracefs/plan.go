@@ -703,7 +703,7 @@ func (fs *FS) definedEvents() (map[string]definedEvent, error) {
 // the way kprobeevents formats it, except for details (spacing, padding of
 // offsets) that parsing and formatting again smooths out.
 func sameDefinition(printed string, want *kprobeevents.Probe) bool {
-	got, err := kprobeevents.ParseProbe(printed, kprobeevents.Options{Arch: kprobeevents.HostArch(), Target: targetOf(want)})
+	got, err := kprobeevents.ParseProbe(printed, kprobeevents.Options{Arch: KernelArch(), Target: targetOf(want)})
 	if err != nil {
 		return strings.TrimSpace(printed) == want.String()
 	}

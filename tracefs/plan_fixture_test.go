@@ -48,13 +48,13 @@ func TestSameDefinitionFixtures(t *testing.T) {
 				continue
 			}
 			n++
-			if arch == kprobeevents.HostArch() && !sameDefinition(got, want) {
+			if arch == KernelArch() && !sameDefinition(got, want) {
 				t.Errorf("%s: kernel printed\n\t%s\nfor\n\t%s\nand apply would replace it", filepath.Base(dir), got, l)
 			}
 			// A real difference is still one.
 			other := *want
 			other.Symbol = "vfs_write"
-			if arch == kprobeevents.HostArch() && sameDefinition(got, &other) {
+			if arch == KernelArch() && sameDefinition(got, &other) {
 				t.Errorf("%s: %s taken for a probe of vfs_write", filepath.Base(dir), got)
 			}
 		}

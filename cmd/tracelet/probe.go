@@ -53,7 +53,7 @@ func probeCommand() *cli.Command {
 // parseOptions describe the running kernel to the grammar, so that a
 // definition this kernel would refuse is refused before anything is written.
 func parseOptions() kprobeevents.Options {
-	opts := kprobeevents.Options{Arch: kprobeevents.HostArch()}
+	opts := kprobeevents.Options{Arch: tracefs.KernelArch()}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		if k, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:])); err == nil {
