@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+
+	"github.com/tracelet/tracelet/kprobeevents"
 )
 
 // Library lookup follows the dynamic loader: /etc/ld.so.cache first, then
@@ -117,20 +120,20 @@ func ldConfDirs(path string, depth int, seen map[string]bool) []string {
 	return dirs
 }
 
-// multiarchTriplets are the Debian-style tuples for our architecture.
-func multiarchTriplets() []string {
-	switch runtime.GOARCH {
-	case "amd64":
+// multiarchTriplets are the Debian-style tuples of an architecture.
+func multiarchTriplets(a kprobeevents.Arch) []string {
+	switch a {
+	case kprobeevents.ArchX86_64:
 		return []string{"x86_64-linux-gnu"}
-	case "arm64":
+	case kprobeevents.ArchARM64:
 		return []string{"aarch64-linux-gnu"}
-	case "386":
+	case kprobeevents.ArchI386:
 		return []string{"i386-linux-gnu", "i686-linux-gnu"}
-	case "arm":
+	case kprobeevents.ArchARM:
 		return []string{"arm-linux-gnueabihf", "arm-linux-gnueabi"}
-	case "riscv64":
+	case kprobeevents.ArchRISCV64:
 		return []string{"riscv64-linux-gnu"}
-	case "ppc64le":
+	case kprobeevents.ArchPPC64:
 		return []string{"powerpc64le-linux-gnu"}
 	}
 	return nil
@@ -141,8 +144,10 @@ func multiarchTriplets() []string {
 func librarySearchDirs() []string {
 	var dirs []string
 	dirs = append(dirs, ldConfDirs(ldConfPath, 0, map[string]bool{})...)
-	for _, t := range multiarchTriplets() {
-		dirs = append(dirs, "/lib/"+t, "/usr/lib/"+t)
+	for _, a := range userArches() {
+		for _, t := range multiarchTriplets(a) {
+			dirs = append(dirs, "/lib/"+t, "/usr/lib/"+t)
+		}
 	}
 	dirs = append(dirs, "/lib64", "/usr/lib64", "/lib", "/usr/lib")
 	seen := map[string]bool{}
@@ -186,69 +191,103 @@ func libraryMatches(name, file string) bool {
 }
 
 // findLibrary resolves a library name through the loader's cache and
-// search paths, keeping only ELF files of our own machine type (a 32-bit
-// libc can sit next to the 64-bit one).
+// search paths, keeping only ELF files that the running kernel executes,
+// of its own machine type first: a 32-bit libc can sit next to the 64-bit
+// one, and the processes a uprobe on "libc" means are the kernel's native
+// ones, whatever GOARCH tracelet itself was built for (it loads no libc).
+// A 32-bit userland on a 64-bit kernel has only the compat libc, which is
+// then the answer.
 func findLibrary(name string) (string, []string) {
 	var tried []string
-	if b, err := readSmall(ldCachePath, maxLdCache); err == nil {
-		tried = append(tried, ldCachePath)
-		for _, e := range ldCacheEntries(b) {
-			if libraryMatches(name, e[0]) && isOurELF(e[1]) {
-				return e[1], tried
+	cache, cacheErr := readSmall(ldCachePath, maxLdCache)
+	dirs := librarySearchDirs()
+	for i, m := range uprobeMachines() {
+		if cacheErr == nil {
+			if i == 0 {
+				tried = append(tried, ldCachePath)
 			}
-		}
-	}
-	for _, d := range librarySearchDirs() {
-		tried = append(tried, d)
-		ents, err := os.ReadDir(d)
-		if err != nil {
-			continue
-		}
-		// Prefer the versioned soname (libc.so.6) over a linker script
-		// (libc.so is text on glibc systems).
-		var best string
-		for _, e := range ents {
-			if libraryMatches(name, e.Name()) {
-				p := filepath.Join(d, e.Name())
-				if isOurELF(p) && (best == "" || len(e.Name()) > len(filepath.Base(best))) {
-					best = p
+			for _, e := range ldCacheEntries(cache) {
+				if libraryMatches(name, e[0]) && isELF(e[1], m) {
+					return e[1], tried
 				}
 			}
 		}
-		if best != "" {
-			return best, tried
+		for _, d := range dirs {
+			if i == 0 {
+				tried = append(tried, d)
+			}
+			ents, err := os.ReadDir(d)
+			if err != nil {
+				continue
+			}
+			// Prefer the versioned soname (libc.so.6) over a linker script
+			// (libc.so is text on glibc systems).
+			var best string
+			for _, e := range ents {
+				if libraryMatches(name, e.Name()) {
+					p := filepath.Join(d, e.Name())
+					if isELF(p, m) && (best == "" || len(e.Name()) > len(filepath.Base(best))) {
+						best = p
+					}
+				}
+			}
+			if best != "" {
+				return best, tried
+			}
 		}
 	}
 	return "", tried
 }
 
-func isOurELF(path string) bool {
+func isELF(path string, m elf.Machine) bool {
 	f, err := elf.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	return f.Machine == ourMachine()
+	return f.Machine == m
 }
 
-func ourMachine() elf.Machine {
+// uprobeMachines are the ELF machines of userArches, in order, and
+// GOARCH's last (s390x and loong64 have no kprobeevents table).
+func uprobeMachines() []elf.Machine {
+	var out []elf.Machine
+	for _, a := range userArches() {
+		if m := elfMachine(a); m != elf.EM_NONE {
+			out = append(out, m)
+		}
+	}
+	if m := goarchMachine(); m != elf.EM_NONE && !slices.Contains(out, m) {
+		out = append(out, m)
+	}
+	return out
+}
+
+func goarchMachine() elf.Machine {
 	switch runtime.GOARCH {
-	case "amd64":
-		return elf.EM_X86_64
-	case "arm64":
-		return elf.EM_AARCH64
-	case "386":
-		return elf.EM_386
-	case "arm":
-		return elf.EM_ARM
-	case "riscv64":
-		return elf.EM_RISCV
-	case "ppc64le", "ppc64":
-		return elf.EM_PPC64
 	case "s390x":
 		return elf.EM_S390
 	case "loong64":
 		return elf.EM_LOONGARCH
+	}
+	a, _ := kprobeevents.ParseArch(runtime.GOARCH)
+	return elfMachine(a)
+}
+
+func elfMachine(a kprobeevents.Arch) elf.Machine {
+	switch a {
+	case kprobeevents.ArchX86_64:
+		return elf.EM_X86_64
+	case kprobeevents.ArchARM64:
+		return elf.EM_AARCH64
+	case kprobeevents.ArchI386:
+		return elf.EM_386
+	case kprobeevents.ArchARM:
+		return elf.EM_ARM
+	case kprobeevents.ArchRISCV64:
+		return elf.EM_RISCV
+	case kprobeevents.ArchPPC64:
+		return elf.EM_PPC64
 	}
 	return elf.EM_NONE
 }
