@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -170,18 +171,28 @@ func fdCount(t testing.TB) int {
 // lets the thread die afterwards so that the pinning goes with it.
 func onThread(t testing.TB, cpu int, f func(tid int)) {
 	t.Helper()
-	done := make(chan error)
+	// f may end its goroutine with t.Fatal (runtime.Goexit): the deferred
+	// send still runs, so the test fails instead of waiting forever.
+	done := make(chan error, 1)
 	go func() {
+		finished := false
+		defer func() {
+			if !finished {
+				done <- errors.New("the pinned thread's function failed")
+			}
+		}()
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 		if cpu >= 0 {
 			var set unix.CPUSet
 			set.Set(cpu)
 			if err := unix.SchedSetaffinity(0, &set); err != nil {
+				finished = true
 				done <- err
 				return
 			}
 		}
 		f(unix.Gettid())
+		finished = true
 		done <- nil
 	}()
 	if err := <-done; err != nil {

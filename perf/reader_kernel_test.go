@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/internal/testenv"
 )
 
 // pinnedCPU is the CPU the ring tests pin their thread to: the last online
@@ -21,10 +23,22 @@ func pinnedCPU(t testing.TB) int {
 
 // closeTracepoint opens sys_enter_close on one CPU, filtered to one thread,
 // so that the sequence of fds the thread closes is the sequence of records.
+// A 32-bit test binary on a 64-bit kernel gets raw_syscalls:sys_enter
+// filtered to close(2) instead: the kernel never fires syscalls:* events
+// for a compat task (testenv.RequireSyscallEvents), and the rings under
+// test are the same.
 func closeTracepoint(t testing.TB, r *Reader, cpu int, backward bool, tid int) (*Event, *Attr, int) {
 	t.Helper()
 	id := eventID(t, "syscalls", "sys_enter_close")
 	fdOff, _ := fieldOffset(t, "syscalls", "sys_enter_close", "fd")
+	filter := "common_pid == " + strconv.Itoa(tid)
+	if _, compat := testenv.Compat(); compat {
+		id = eventID(t, "raw_syscalls", "sys_enter")
+		fdOff, _ = fieldOffset(t, "raw_syscalls", "sys_enter", "args[6]")
+		// SYS_CLOSE is the number in the caller's ABI: the compat one
+		// (6 on i386), which is what raw_syscalls reports for us.
+		filter = "id == " + strconv.Itoa(unix.SYS_CLOSE) + " && " + filter
+	}
 	attr, err := Tracepoint(id, PERF_SAMPLE_TID|PERF_SAMPLE_RAW)
 	if err != nil {
 		t.Fatal(err)
@@ -37,13 +51,27 @@ func closeTracepoint(t testing.TB, r *Reader, cpu int, backward bool, tid int) (
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ev.Close() })
-	if err := ev.SetFilter("common_pid == " + strconv.Itoa(tid)); err != nil {
+	if err := ev.SetFilter(filter); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Add(ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev, attr, fdOff
+}
+
+// closeRecordSize is the size in the ring of one closeTracepoint sample
+// (PERF_SAMPLE_TID|PERF_SAMPLE_RAW): the header, pid/tid, and the u32 raw
+// size with the raw data, padded to 8. The raw data is the event's fields:
+// 24 bytes for sys_enter_close, 64 for raw_syscalls:sys_enter.
+func closeRecordSize(t testing.TB) int {
+	t.Helper()
+	sys, ev, last := "syscalls", "sys_enter_close", "fd"
+	if _, compat := testenv.Compat(); compat {
+		sys, ev, last = "raw_syscalls", "sys_enter", "args[6]"
+	}
+	off, size := fieldOffset(t, sys, ev, last)
+	return 8 + 8 + (4+off+size+7)&^7
 }
 
 // TestOverflowLostMatchesKernel overfills a one-page ring without reading it
@@ -107,6 +135,7 @@ func TestOverwriteKeepsNewest(t *testing.T) {
 		t.Fatal("Read on an overwriting reader worked")
 	}
 	const base, n = 1000000, 3000
+	recSize := closeRecordSize(t) // before the thread: reading a format file closes an fd
 	onThread(t, cpu, func(tid int) {
 		ev, attr, fdOff := closeTracepoint(t, r, cpu, true, tid)
 		enableAll(t, []*Event{ev})
@@ -141,10 +170,7 @@ func TestOverwriteKeepsNewest(t *testing.T) {
 				t.Fatalf("snapshot record %d is fd %d after %d: a gap", i, got[i], got[i-1])
 			}
 		}
-		// Records here are 48 bytes: header, pid/tid, the u32 raw size and
-		// 24 bytes of raw data padded to 8. A ring keeps all of them but the
-		// one that the newest records cut.
-		recSize := 8 + 8 + 32
+		// A ring keeps all of them but the one that the newest records cut.
 		if min := os.Getpagesize()/recSize - 1; len(got) < min {
 			t.Fatalf("snapshot kept %d records, want at least %d", len(got), min)
 		}
@@ -165,11 +191,17 @@ func TestOverwriteKeepsNewest(t *testing.T) {
 func TestGroupEnable(t *testing.T) {
 	cpu := pinnedCPU(t)
 	r := newReader(t, ReaderOptions{CPUs: []int{cpu}})
-	ppid, err := Tracepoint(eventID(t, "syscalls", "sys_enter_getppid"), 0)
+	ppidID, pgidID := eventID(t, "syscalls", "sys_enter_getppid"), eventID(t, "syscalls", "sys_enter_getpgid")
+	_, compat := testenv.Compat()
+	if compat { // no syscalls:* events for a compat task: see closeTracepoint
+		ppidID = eventID(t, "raw_syscalls", "sys_enter")
+		pgidID = ppidID
+	}
+	ppid, err := Tracepoint(ppidID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pgid, err := Tracepoint(eventID(t, "syscalls", "sys_enter_getpgid"), 0)
+	pgid, err := Tracepoint(pgidID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +215,15 @@ func TestGroupEnable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer member.Close()
+	if compat {
+		// A filter belongs to one perf event, so one tracepoint serves both.
+		if err := leader.SetFilter("id == " + strconv.Itoa(unix.SYS_GETPPID)); err != nil {
+			t.Fatal(err)
+		}
+		if err := member.SetFilter("id == " + strconv.Itoa(unix.SYS_GETPGID)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := r.Add(leader, member); err != nil {
 		t.Fatal(err)
 	}
@@ -242,16 +283,21 @@ func TestRingWrap(t *testing.T) {
 	tracefs(t)
 	cpu := pinnedCPU(t)
 	r := newReader(t, ReaderOptions{CPUs: []int{cpu}, RingSize: os.Getpagesize()})
-	const base, n, chunk = 1000000, 3000, 50
+	const base, n = 1000000, 3000
+	// Each record is 48 bytes (88 in compat mode), which does not divide a
+	// page; a chunk is drained before it could fill the ring.
+	recSize := closeRecordSize(t)
+	if os.Getpagesize()%recSize == 0 {
+		t.Fatalf("%d-byte records divide the page: nothing would straddle the ring's end", recSize)
+	}
+	chunk := min(50, os.Getpagesize()/recSize-1)
 	onThread(t, cpu, func(tid int) {
-		// Each record is 48 bytes (header, pid/tid, the u32 raw size and
-		// 24 bytes of raw data padded to 8), which does not divide a page.
 		ev, attr, fdOff := closeTracepoint(t, r, cpu, false, tid)
 		enableAll(t, []*Event{ev})
 		next := uint64(base)
 		var s Sample
 		for i := 0; i < n; i += chunk {
-			for j := i; j < i+chunk; j++ {
+			for j := i; j < min(i+chunk, n); j++ {
 				unix.Close(base + j)
 			}
 			drain(t, r, func(rec Record) {
