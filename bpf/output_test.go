@@ -63,6 +63,7 @@ func checkSeqs(t *testing.T, got []uint64, n int, want func(uint64) bool) {
 
 func TestPerfEventArrayOutput(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireSyscallEvents(t) // it counts sys_enter_getppid
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	seq := mustMap(t, MapSpec{Name: "seq", Type: Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -124,6 +125,7 @@ func TestPerfEventArrayOutput(t *testing.T) {
 // for ≡ 2, which the reader must skip.
 func TestRingBufOutput(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireSyscallEvents(t) // it counts sys_enter_getppid
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	seq := mustMap(t, MapSpec{Name: "seq", Type: Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})

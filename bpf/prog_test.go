@@ -45,6 +45,7 @@ func countProgram(tid int) asm.Instructions {
 
 func TestTracepointCountExact(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireSyscallEvents(t) // it counts sys_enter_getppid
 	id := tracepointID(t, "syscalls", "sys_enter_getppid")
 	for _, c := range []struct {
 		mode   AttachMode
