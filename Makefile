@@ -1,6 +1,7 @@
 # tracelet: one static binary, no toolchain on the target.
 #   make demo    the main job, for real, on this host (root)
 #   make test    every test this machine can run: host suite + VM suite
+#   make compat386  the 386 test binaries on this 64-bit kernel (part of unit)
 SHELL       := /bin/bash
 GO          ?= go
 export CGO_ENABLED := 0
@@ -33,6 +34,7 @@ deps:
 # test running beside them.
 unit: build deps
 	$(GO) test -p 1 -count=1 -timeout 20m $(PKGS)
+	@$(MAKE) --no-print-directory compat386
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -58,3 +60,4 @@ vmtest:
 	@echo "vmtest: no VM harness yet"
 endif
 -include release.mk
+-include compat.mk
