@@ -125,11 +125,10 @@ func ResolveSymbol(binary, symbol string) (string, uint64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	t, err := loadSymbols(p)
+	t, s, ok, err := findSymbol(p, name)
 	if err != nil {
 		return "", 0, err
 	}
-	s, ok := t.lookup(name)
 	if !ok {
 		if !t.hasSymtab {
 			return "", 0, fmt.Errorf("tracefs: %s: %w and %q is not exported in .dynsym; install its debug symbols or probe an address (PATH:0xOFFSET)", p, ErrStripped, name)
@@ -144,6 +143,89 @@ func ResolveSymbol(binary, symbol string) (string, uint64, error) {
 		return "", 0, fmt.Errorf("tracefs: %s: %s: %w", p, symbol, err)
 	}
 	return p, fo, nil
+}
+
+// findSymbol finds name's function symbol in p. A table already loaded
+// answers at once; otherwise the ELF symbol sections are scanned in place
+// for that one name, which for a large binary costs a tenth of loading
+// the whole table (and the start of every `run` with a uprobe waits for
+// it). Only a miss loads the table, for its suggestions.
+func findSymbol(p, name string) (*symTable, Symbol, bool, error) {
+	if t := cachedSymbols(p); t != nil {
+		s, ok := t.lookup(name)
+		return t, s, ok, nil
+	}
+	if t, s, ok := scanSymbol(p, name); ok {
+		return t, s, true, nil
+	}
+	t, err := loadSymbols(p)
+	if err != nil {
+		return nil, Symbol{}, false, err
+	}
+	s, ok := t.lookup(name)
+	return t, s, ok, nil
+}
+
+// scanSymbol looks for name among the FUNC and IFUNC symbols of .symtab,
+// then .dynsym, comparing names in the string table without building
+// them; t holds only the PT_LOAD segments. ok is false for a miss and for
+// anything unusual (readSymbols then says what).
+func scanSymbol(p, name string) (t *symTable, s Symbol, ok bool) {
+	f, err := elf.Open(p)
+	if err != nil {
+		return nil, Symbol{}, false
+	}
+	defer f.Close()
+	t = &symTable{}
+	for _, pr := range f.Progs {
+		if pr.Type == elf.PT_LOAD {
+			t.loads = append(t.loads, pr.ProgHeader)
+		}
+	}
+	size := 24 // Elf64_Sym: name, info, other, shndx, value, size
+	if f.Class == elf.ELFCLASS32 {
+		size = 16 // Elf32_Sym: name, value, size, info, other, shndx
+	}
+	bo := f.ByteOrder
+	for _, secName := range []string{".symtab", ".dynsym"} {
+		sec := f.Section(secName)
+		if sec == nil || sec.Size > maxSymtabBytes || int(sec.Link) >= len(f.Sections) {
+			continue
+		}
+		strs := f.Sections[sec.Link]
+		if strs.Size > maxSymtabBytes {
+			continue
+		}
+		syms, err1 := sec.Data()
+		str, err2 := strs.Data()
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for i := size; i+size <= len(syms); i += size { // entry 0 is null
+			e := syms[i : i+size]
+			var noff uint32
+			var info byte
+			var shndx uint16
+			var value, sz uint64
+			if size == 24 {
+				noff, info, shndx = bo.Uint32(e), e[4], bo.Uint16(e[6:])
+				value, sz = bo.Uint64(e[8:]), bo.Uint64(e[16:])
+			} else {
+				noff, value, sz = bo.Uint32(e), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
+				info, shndx = e[12], bo.Uint16(e[14:])
+			}
+			typ := elf.ST_TYPE(info)
+			if typ != elf.STT_FUNC && typ != elf.STT_GNU_IFUNC || elf.SectionIndex(shndx) == elf.SHN_UNDEF || value == 0 {
+				continue
+			}
+			end := uint64(noff) + uint64(len(name))
+			if end >= uint64(len(str)) || str[end] != 0 || string(str[noff:end]) != name {
+				continue
+			}
+			return t, Symbol{Name: name, Value: value, Size: sz, Dynamic: secName == ".dynsym"}, true
+		}
+	}
+	return nil, Symbol{}, false
 }
 
 // splitSymOff splits "sym+0x10" (or "sym+16"); a version suffix
@@ -274,20 +356,13 @@ func (t *symTable) fileOffset(addr uint64) (uint64, error) {
 }
 
 func loadSymbols(p string) (*symTable, error) {
-	st, err := os.Stat(p)
+	key, err := symKey(p)
 	if err != nil {
-		return nil, fmt.Errorf("tracefs: %w", err)
+		return nil, err
 	}
-	key := symCacheKey{path: p, size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		key.dev, key.ino = uint64(sys.Dev), sys.Ino
-	}
-	symCache.Lock()
-	if t, ok := symCache.m[key]; ok {
-		symCache.Unlock()
+	if t := cachedKey(key); t != nil {
 		return t, nil
 	}
-	symCache.Unlock()
 
 	t, err := readSymbols(p)
 	if err != nil {
@@ -307,6 +382,34 @@ func loadSymbols(p string) (*symTable, error) {
 		symCache.m[key] = t
 	}
 	return t, nil
+}
+
+// symKey names p's current contents: path, size, mtime, device and inode.
+func symKey(p string) (symCacheKey, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return symCacheKey{}, fmt.Errorf("tracefs: %w", err)
+	}
+	key := symCacheKey{path: p, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		key.dev, key.ino = uint64(sys.Dev), sys.Ino
+	}
+	return key, nil
+}
+
+// cachedSymbols returns p's table if it is loaded and p is unchanged.
+func cachedSymbols(p string) *symTable {
+	key, err := symKey(p)
+	if err != nil {
+		return nil
+	}
+	return cachedKey(key)
+}
+
+func cachedKey(key symCacheKey) *symTable {
+	symCache.Lock()
+	defer symCache.Unlock()
+	return symCache.m[key]
 }
 
 func readSymbols(p string) (*symTable, error) {

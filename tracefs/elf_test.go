@@ -3,6 +3,7 @@ package tracefs
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -172,6 +173,49 @@ func TestLibraryMatches(t *testing.T) {
 	} {
 		if got := libraryMatches(c.name, c.file); got != c.ok {
 			t.Errorf("libraryMatches(%q, %q) = %v", c.name, c.file, got)
+		}
+	}
+}
+
+// TestScanSymbolAgrees: the in-place scan that ResolveSymbol tries first
+// finds, for every function symbol of a Go binary (.symtab) and of libc
+// (.dynsym), exactly the symbol the whole table holds; a name that is in
+// neither misses. A 32-bit ELF is checked too when the system has one.
+func TestScanSymbolAgrees(t *testing.T) {
+	files := []string{testTarget(t).path}
+	if p, err := ResolveBinary("libc"); err == nil {
+		files = append(files, p)
+	}
+	if !testenv.InVM() { // the guests have no Go toolchain to build one
+		p := filepath.Join(t.TempDir(), "testprog-386")
+		cmd := exec.Command("go", "build", "-o", p, "github.com/tracelet/tracelet/internal/testprog")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=386")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building a 386 testprog: %v\n%s", err, out)
+		}
+		files = append(files, p)
+	}
+	for _, p := range files {
+		full, err := readSymbols(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, want := range full.syms {
+			if i > 0 && full.syms[i-1].Name == want.Name {
+				continue // the table keeps the first of equal names, as the scan does
+			}
+			_, got, ok := scanSymbol(p, want.Name)
+			if !ok || got != want {
+				t.Fatalf("%s: scan of %q = %+v, %v; the table holds %+v", p, want.Name, got, ok, want)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("%s: no symbols", p)
+		}
+		if _, _, ok := scanSymbol(p, "tracelet_no_such_symbol"); ok {
+			t.Errorf("%s: a missing name was found", p)
 		}
 	}
 }
