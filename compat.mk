@@ -8,11 +8,10 @@
 # code paths, while kprobes and uprobes see the kernel's x86_64 pt_regs. The
 # workloads the tests trace (internal/testprog) stay 64-bit: only the
 # tracer is 32-bit. One package at a time, as in make unit, which runs this
-# after the native suite: it takes about 30 s, 15 s once the binaries are
-# cached. script is not here yet: script.Compile still defaults to
-# asm.HostArch (GOARCH's pt_regs), which is wrong in compat mode.
+# after the native suite: it takes about 2 min (script's side-by-side
+# tests with bpftrace are most of it).
 
-COMPAT_PKGS ?= asm kprobeevents bpf perf tracefs record
+COMPAT_PKGS ?= asm kprobeevents bpf perf tracefs record script
 COMPAT_DIR  ?= $(or $(TMPDIR),/tmp)/tracelet-compat386
 
 .PHONY: compat386

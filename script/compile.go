@@ -30,7 +30,8 @@ func (k OutputKind) String() string {
 // Options configure code generation. The zero value compiles for the host
 // architecture and a kernel with every helper, writing to a ring buffer.
 type Options struct {
-	// Arch places arg0..argN and retval; nil means the host's.
+	// Arch places arg0..argN and retval; nil means the running kernel's:
+	// a 32-bit tracelet on a 64-bit kernel reads the 64-bit pt_regs.
 	Arch *asm.Arch
 	// Output selects the ring the programs write to. The caller decides it
 	// with a feature probe (bpf.HaveMapType(bpf.RingBuf)).
@@ -138,7 +139,7 @@ const maxStack = 512
 // Compile generates the programs of a checked script.
 func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	if opts.Arch == nil {
-		a, err := asm.HostArch()
+		a, err := bpf.KernelArch()
 		if err != nil {
 			return nil, err
 		}

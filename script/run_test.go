@@ -132,6 +132,7 @@ var readSizes = []int{0, 1, 2, 3, 4, 50, 1000}
 func runReads(t *testing.T, src string) (*Object, map[string]*bpf.Map) {
 	t.Helper()
 	testenv.RequireRoot(t)
+	testenv.RequireSyscallEvents(t) // it counts its own read(2)s
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
 )
 
 // The tracefs backend runs scripts without BPF (old kernels, boot time):
@@ -18,7 +19,7 @@ import (
 
 // TracefsOptions configure CompileTracefs.
 type TracefsOptions struct {
-	// Arch names the registers of arg0..argN; nil means the host's.
+	// Arch names the registers of arg0..argN; nil means the running kernel's.
 	Arch *asm.Arch
 }
 
@@ -119,7 +120,7 @@ func (tp *TracefsProbe) FormatValues(o *Object, vals []any) (string, error) {
 // Printfs and maps, for FormatValues and printing.
 func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsProbe, *Object, error) {
 	if opts.Arch == nil {
-		a, err := asm.HostArch()
+		a, err := bpf.KernelArch()
 		if err != nil {
 			return nil, nil, err
 		}
