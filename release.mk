@@ -11,8 +11,7 @@ DIST          ?= dist
 # build; raise it only on purpose, with the reason in the commit.
 SIZE_BUDGET   ?= 6291456
 GOVERSION     := $(shell $(GO) env GOVERSION 2>/dev/null)
-# urfave/cli without its man-page and markdown writers (blackfriday, md2man):
-# tracelet never prints those, and they cost 330 KB.
+# urfave_cli_no_docs (see GOFLAGS in the Makefile), and any tag given here.
 RELEASE_TAGS  ?= urfave_cli_no_docs
 # Inlining makes code fast and big. The data path keeps it: the runtime, the
 # byte-order reads of every record (encoding/binary), and perf rings, tracefs decoding and

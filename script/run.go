@@ -306,8 +306,12 @@ func (r *Run) Wait(ctx context.Context) error {
 	} else if !r.exited {
 		<-ctx.Done()
 	}
-	// Detach first, so that the maps printed are a snapshot.
-	r.detach()
+	// The maps are printed before the probes are detached: each detach
+	// waits for the kernel's RCU grace periods, tens of milliseconds per
+	// probe (see detach), and a user waits for the maps, not for that.
+	// What still hits in between is what would have hit while bpftrace,
+	// which detaches first, noticed the exit; END runs after the probes'
+	// records are drained, as there.
 	if derr := r.drain(); err == nil {
 		err = derr
 	}
@@ -325,6 +329,7 @@ func (r *Run) Wait(ctx context.Context) error {
 	if perr := r.printMaps(); err == nil {
 		err = perr
 	}
+	r.detach()
 	return err
 }
 

@@ -34,9 +34,11 @@ type Options struct {
 	// RingSize is each CPU's ring in bytes (0: perf.DefaultRingSize).
 	RingSize int
 	// Latency bounds how long a record may wait in a ring that has not
-	// reached its wakeup watermark (0: 100ms). The rings wake the reader
+	// reached its wakeup watermark (0: 10ms). The rings wake the reader
 	// per watermark, not per record, which is what keeps a busy trace
-	// cheap; a quiet trace is polled at this interval instead.
+	// cheap; a quiet trace is polled at this interval instead, so that
+	// its first event is not held back (a poll costs the tracer a few
+	// microseconds; a per-record wakeup costs the traced task an IPI).
 	Latency time.Duration
 	// Grammar describes the running kernel to the probe grammar. What it
 	// leaves zero comes from the kernel itself (tracefs.FS.Grammar): the
@@ -120,7 +122,7 @@ var ErrIdle = errors.New("trace: idle")
 func New(opts Options) (_ *Session, err error) {
 	s := &Session{opts: opts, byID: map[uint16]*Event{}, latency: opts.Latency}
 	if s.latency <= 0 {
-		s.latency = 100 * time.Millisecond
+		s.latency = 10 * time.Millisecond
 	}
 	s.fs = opts.FS
 	if s.fs == nil {
