@@ -67,17 +67,11 @@ func (r *Run) startTracefs(ready func() error) error {
 		file := ""
 		if a.Type != Tracepoint {
 			file = tracefs.KprobeEvents
-			loc := ""
 			if a.Type == Uprobe || a.Type == Uretprobe {
 				file = tracefs.UprobeEvents
-				path, off, err := r.uprobeTarget(a)
-				if err != nil {
-					return fmt.Errorf("attaching %s: %w", a.describe(), err)
-				}
-				loc = fmt.Sprintf("%s:%#x", path, off)
 			}
 			sys, ev = r.group, eventName(a)
-			def, err := tp.Definition(sys, ev, loc)
+			def, err := r.TracefsDefinition(tp, sys, ev)
 			if err != nil {
 				return err
 			}
@@ -274,6 +268,25 @@ func (t *tracefsRun) open(ctx context.Context, r *Run, sys, ev, filter string, f
 		}
 	}()
 	return nil
+}
+
+// TracefsDefinition is the dynamic-event definition Start writes for tp
+// as group/event, its uprobe's binary and symbol resolved as Start
+// resolves them; "" for a tracepoint, which needs none. `run -d` prints it.
+func (r *Run) TracefsDefinition(tp *TracefsProbe, group, event string) (string, error) {
+	a := tp.Attach
+	if a.Type == Tracepoint {
+		return "", nil
+	}
+	loc := ""
+	if a.Type == Uprobe || a.Type == Uretprobe {
+		path, off, err := r.uprobeTarget(a)
+		if err != nil {
+			return "", fmt.Errorf("attaching %s: %w", a.describe(), err)
+		}
+		loc = fmt.Sprintf("%s:%#x", path, off)
+	}
+	return tp.Definition(group, event, loc)
 }
 
 func (r *Run) waitTracefs(ctx context.Context) error {

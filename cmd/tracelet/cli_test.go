@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		holdProbe(os.Getenv("TRACELET_TEST_HOLD"))
 		return
 	}
+	// A re-executed copy runs tracelet where bpf(2) does not exist.
+	if bin := os.Getenv(envNoBPF); bin != "" {
+		execWithoutBPF(bin, os.Args[1:])
+	}
 	// The VM suite's guest has no go toolchain: it sets TRACELET_BIN to
 	// its prebuilt /bin/tracelet, built from this same directory.
 	bin, err := testenv.BuildTracelet()

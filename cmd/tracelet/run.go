@@ -103,14 +103,23 @@ func runAction(c *cli.Context) error {
 	}
 	if c.Bool("d") {
 		defer r.Close()
-		fmt.Fprint(out, r.Program.String())
 		if r.Backend == script.BackendTracefs {
-			for _, tp := range r.TracefsProbes {
-				def, _ := tp.Definition("GROUP", "EVENT", "")
-				fmt.Fprintf(out, "%s\n  definition: %s\n  filter: %s\n  trigger: %s\n", tp.Attach.Raw, def, tp.Filter, tp.Trigger)
+			defs := make([]string, len(r.TracefsProbes))
+			for i, tp := range r.TracefsProbes {
+				if defs[i], err = r.TracefsDefinition(tp, "GROUP", "EVENT"); err != nil {
+					return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+				}
+				if defs[i] == "" {
+					defs[i] = "(none: a tracepoint)"
+				}
+			}
+			fmt.Fprint(out, r.Program.String())
+			for i, tp := range r.TracefsProbes {
+				fmt.Fprintf(out, "%s\n  definition: %s\n  filter: %s\n  trigger: %s\n", tp.Attach.Raw, defs[i], tp.Filter, tp.Trigger)
 			}
 			return nil
 		}
+		fmt.Fprint(out, r.Program.String())
 		return r.Object.WriteListing(out)
 	}
 	defer r.Close()
