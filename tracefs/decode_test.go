@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -168,11 +169,60 @@ func TestParseFormatErrors(t *testing.T) {
 		"name: x\nformat:\n\tfield:int;\toffset:0;\tsize:4;\tsigned:1;\n",
 		"name: x\nformat:\n\tfield:int a;\toffset:0;\tsize:99999999;\tsigned:1;\n",
 		"name: x\nsomething else\n",
+		"name: x\nprint fmt: \"%d\", REC->a\n" + strings.Repeat("\n", maxFormatSize),
 	} {
 		if _, err := ParseFormat([]byte(bad)); err == nil {
 			t.Errorf("ParseFormat(%q) accepted", bad)
 		}
 	}
+}
+
+// TestParseFormatPrintFmt: the print fmt runs from "print fmt: " to the end
+// of the file, newlines inside it kept and the file's own end dropped.
+func TestParseFormatPrintFmt(t *testing.T) {
+	const head = "name: x\nID: 7\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n\n"
+	for _, c := range []struct{ file, want string }{
+		{"print fmt: \"a=%d\", REC->a\n", `"a=%d", REC->a`},
+		{"print fmt: \"a=%d\", REC->a", `"a=%d", REC->a`},
+		{"print fmt: \"a=%d\", REC->a\n\n\n", `"a=%d", REC->a`},
+		{"print fmt: \"a=%d\n\", REC->a\n", "\"a=%d\n\", REC->a"},
+		{"print fmt: \"lines:\n  a=%d\n\nname: y\n\", REC->a\n", "\"lines:\n  a=%d\n\nname: y\n\", REC->a"},
+		{"print fmt: \"\n\"\n", "\"\n\""},
+	} {
+		f, err := ParseFormat([]byte(head + c.file))
+		if err != nil {
+			t.Errorf("%q: %v", c.file, err)
+			continue
+		}
+		if f.PrintFmt != c.want || f.Name != "x" || len(f.Fields) != 1 {
+			t.Errorf("%q: print fmt %q, want %q", c.file, f.PrintFmt, c.want)
+		}
+		if g, err := ParseFormat([]byte(f.String())); err != nil || g.PrintFmt != c.want {
+			t.Errorf("%q: reparsed %v, %v", c.file, g, err)
+		}
+	}
+}
+
+// FuzzParseFormat: any bytes parse or return an error, never panic; what
+// parses prints back as a format file that parses to the same print fmt.
+func FuzzParseFormat(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "kernels", "*", "events", "*", "*", "format"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ff, err := ParseFormat(b)
+		if err != nil {
+			return
+		}
+		if g, err := ParseFormat([]byte(ff.String())); err == nil && g.PrintFmt != ff.PrintFmt {
+			t.Errorf("print fmt %q reparsed as %q", ff.PrintFmt, g.PrintFmt)
+		}
+	})
 }
 
 // FuzzDecode: any bytes, against every recorded format, must decode or

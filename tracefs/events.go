@@ -71,7 +71,7 @@ func (fs *FS) Format(system, event string) (*Format, error) {
 	if err := checkEvent(system, event); err != nil {
 		return nil, err
 	}
-	b, err := readSmall(eventFile(fs.root, system, event, "format"), 1<<20)
+	b, err := readSmall(eventFile(fs.root, system, event, "format"), maxFormatSize)
 	if err != nil {
 		return nil, err
 	}

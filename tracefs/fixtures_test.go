@@ -65,7 +65,11 @@ func TestFixtureFormats(t *testing.T) {
 					t.Errorf("%s: field %s has no kind", p, fd.Name)
 				}
 			}
-			// String prints the kernel's layout: reparsing gives the same.
+			// String prints the kernel's layout: the recorded file
+			// itself, and reparsing gives the same.
+			if s := f.String(); s != string(b) {
+				t.Errorf("%s: String() differs from the file:\n%s", p, s)
+			}
 			g, err := ParseFormat([]byte(f.String()))
 			if err != nil || !reflect.DeepEqual(f, g) {
 				t.Errorf("%s: round trip differs: %v\n%s", p, err, f.String())
@@ -311,5 +315,110 @@ func TestMountinfoFixture(t *testing.T) {
 	}
 	if !reflect.DeepEqual(tr, []string{"/sys/kernel/tracing", "/mnt/my traces"}) || !reflect.DeepEqual(dbg, []string{"/sys/kernel/debug"}) {
 		t.Errorf("tracefs %q debugfs %q", tr, dbg)
+	}
+}
+
+// TestFixtureFormatsMultiline618: the 6.18 format files whose print fmt
+// spans several lines. The kernel's print_fmt is the TP_printk literal
+// after the compiler has applied its escapes, so a "\n" in it is a newline
+// in the file; f_show prints it last. Each file's fields and print fmt are
+// checked against its own text, and String gives the file back.
+func TestFixtureFormatsMultiline618(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "kernels", "6.18", "events", "ext4", "*", "format"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ext4_fc_stats", "ext4_fsmap_high_key", "ext4_fsmap_low_key", "ext4_fsmap_mapping",
+		"ext4_getfsmap_high_key", "ext4_getfsmap_low_key", "ext4_getfsmap_mapping"}
+	var got []string
+	for _, p := range files {
+		got = append(got, filepath.Base(filepath.Dir(p)))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fixtures %v, want %v", got, want)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		f, err := ParseFormat(b)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if f.Name != filepath.Base(filepath.Dir(p)) {
+			t.Errorf("%s: name %q", p, f.Name)
+		}
+		// The print fmt: from "print fmt: " to the newline f_show ends
+		// the file with, newlines inside it kept.
+		i := strings.Index(text, "\nprint fmt: ")
+		if i < 0 {
+			t.Fatalf("%s: no print fmt", p)
+		}
+		pf := strings.TrimSuffix(text[i+len("\nprint fmt: "):], "\n")
+		if !strings.Contains(pf, "\n") {
+			t.Errorf("%s: print fmt of one line; the fixture is not the case it pins", p)
+		}
+		if f.PrintFmt != pf {
+			t.Errorf("%s: print fmt\n%q\nwant\n%q", p, f.PrintFmt, pf)
+		}
+		// The fields: one per "\tfield:" line, in file order, printed back
+		// as the same line.
+		var lines []string
+		for _, l := range strings.SplitAfter(text[:i], "\n") {
+			if strings.HasPrefix(l, "\tfield:") {
+				lines = append(lines, l)
+			}
+		}
+		all := append(append([]Field{}, f.Common...), f.Fields...)
+		if len(all) != len(lines) || len(f.Common) != 4 {
+			t.Errorf("%s: %d common and %d fields for %d field lines", p, len(f.Common), len(f.Fields), len(lines))
+			continue
+		}
+		for k, fd := range all {
+			if fd.line() != lines[k] {
+				t.Errorf("%s: field %d printed as %q, file has %q", p, k, fd.line(), lines[k])
+			}
+			if fd.Kind == 0 {
+				t.Errorf("%s: field %s has no kind", p, fd.Name)
+			}
+		}
+		if s := f.String(); s != text {
+			t.Errorf("%s: String() differs from the file:\n%s", p, s)
+		}
+		if _, err := f.Decoder(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+
+	// What the two kinds of file must parse to.
+	b, _ := os.ReadFile(filepath.Join("..", "testdata", "kernels", "6.18", "events", "ext4", "ext4_fc_stats", "format"))
+	f, err := ParseFormat(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd := f.Field("fc_ineligible_rc"); fd == nil || fd.Kind != FieldArray || fd.Type != "unsigned int[10]" ||
+		fd.Offset != 12 || fd.Size != 40 || fd.ElemSize != 4 || fd.Count != 10 {
+		t.Errorf("ext4_fc_stats: fc_ineligible_rc = %+v", fd)
+	}
+	if fd := f.Field("fc_numblks"); fd == nil || fd.Kind != FieldInt || fd.Offset != 72 || fd.Size != 8 || len(f.Fields) != 5 {
+		t.Errorf("ext4_fc_stats: fc_numblks = %+v, %d fields", fd, len(f.Fields))
+	}
+	if !strings.HasPrefix(f.PrintFmt, "\"dev %d,%d fc ineligible reasons:\n%s:%u, ") || !strings.HasSuffix(f.PrintFmt, "REC->fc_numblks") {
+		t.Errorf("ext4_fc_stats: print fmt %q", f.PrintFmt)
+	}
+	b, _ = os.ReadFile(filepath.Join("..", "testdata", "kernels", "6.18", "events", "ext4", "ext4_getfsmap_mapping", "format"))
+	if f, err = ParseFormat(b); err != nil {
+		t.Fatal(err)
+	}
+	if f.ID != 1168 || len(f.Fields) != 6 || !strings.HasPrefix(f.PrintFmt, "\"dev %d:%d keydev %d:%d block %llu len %llu owner %lld flags 0x%llx\n\", ") {
+		t.Errorf("ext4_getfsmap_mapping: id %d, %d fields, print fmt %q", f.ID, len(f.Fields), f.PrintFmt)
+	}
+	// The arguments after the literal's newline still pair with its
+	// conversions: only flags is printed in hex.
+	if hex := f.HexFields(); !reflect.DeepEqual(hex, map[string]bool{"flags": true}) {
+		t.Errorf("ext4_getfsmap_mapping: HexFields = %v", hex)
 	}
 }

@@ -1,7 +1,6 @@
 package tracefs
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
@@ -16,7 +15,7 @@ type Format struct {
 	ID       uint32
 	Common   []Field // common_type, common_flags, common_preempt_count, common_pid...
 	Fields   []Field // the event's own fields, in file order
-	PrintFmt string  // the "print fmt:" line, kept verbatim
+	PrintFmt string  // the print_fmt after "print fmt: ", kept verbatim: it may hold newlines
 }
 
 // FieldKind says how a field's bytes are laid out.
@@ -54,19 +53,35 @@ type Field struct {
 	Count    int  // FieldArray: elements; FieldDynStringArray: strings
 }
 
+// maxFormatSize bounds a format file, read (FS.Format) or parsed. The
+// largest on 6.18 is under 6 KiB; the bound keeps a corrupt input from
+// costing more than that much memory and time.
+const maxFormatSize = 1 << 20
+
 // ParseFormat parses a format file. The layout comes from the kernel's
 // trace_format_open/f_show: "name:", "ID:", "format:", field lines (common
 // fields, a blank line, the event's fields) and "print fmt:".
+//
+// The print fmt is not one line: it is the event's print_fmt, the
+// TP_printk literal after the compiler has applied its escapes, so a "\n"
+// in the literal is a newline in the file (ext4_fc_stats and the
+// ext4_*fsmap_* events on 6.18). f_show prints it last, as
+// "print fmt: %s\n", so it runs from there to the end of the file.
 func ParseFormat(b []byte) (*Format, error) {
+	if len(b) > maxFormatSize {
+		return nil, fmt.Errorf("%d bytes: larger than any format file (%d)", len(b), maxFormatSize)
+	}
 	f := &Format{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line := 0
 	seenName := false
-	for sc.Scan() {
+	for off := 0; off < len(b); {
 		line++
-		l := sc.Text()
-		t := strings.TrimSpace(l)
+		end, next := len(b), len(b)
+		if i := bytes.IndexByte(b[off:], '\n'); i >= 0 {
+			end, next = off+i, off+i+1
+		}
+		l := b[off:end]
+		t := strings.TrimSpace(string(l))
 		switch {
 		case t == "" || t == "format:":
 		case strings.HasPrefix(t, "name:"):
@@ -89,13 +104,18 @@ func ParseFormat(b []byte) (*Format, error) {
 				f.Fields = append(f.Fields, fd)
 			}
 		case strings.HasPrefix(t, "print fmt:"):
-			f.PrintFmt = strings.TrimSpace(t[len("print fmt:"):])
+			// The rest of the file, its newlines kept. A print_fmt
+			// ends with its literal's closing quote or an argument,
+			// never with white space: trailing white space is the
+			// newline f_show adds (or the blank lines of a file
+			// written by hand), not part of it.
+			start := off + bytes.Index(l, []byte("print fmt:")) + len("print fmt:")
+			f.PrintFmt = strings.TrimRight(strings.TrimLeft(string(b[start:]), " \t"), " \t\r\n")
+			next = len(b)
 		default:
 			return nil, fmt.Errorf("line %d: unexpected %q", line, t)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+		off = next
 	}
 	if !seenName {
 		return nil, fmt.Errorf("no \"name:\" line: not a format file")
@@ -288,7 +308,8 @@ func (f *Format) Field(name string) *Field {
 	return nil
 }
 
-// String prints the format in the kernel's own layout.
+// String prints the format in the kernel's own layout: for a file that
+// ParseFormat read, the file byte for byte (`tracelet trace -H` prints it).
 func (f *Format) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: %s\nID: %d\nformat:\n", f.Name, f.ID)

@@ -457,3 +457,55 @@ func TestEventsReal(t *testing.T) {
 		t.Error("Events accepted a path")
 	}
 }
+
+// TestFormatsReal parses every format file of the running kernel and prints
+// each back: String must give the file byte for byte, since `tracelet trace
+// -H` prints it as the event's header. Format files whose print fmt spans
+// several lines (ext4_fc_stats, ext4_*fsmap_* on 6.18: the TP_printk
+// literal holds a "\n") are the ones a line-at-a-time parser gets wrong.
+func TestFormatsReal(t *testing.T) {
+	fsys := mustFS(t)
+	systems, err := fsys.Systems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, multi := 0, 0
+	for _, sys := range systems {
+		evs, err := fsys.Events(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			raw, err := os.ReadFile(eventFile(fsys.Root(), sys, ev, "format"))
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s/%s: %v", sys, ev, err)
+				continue
+			}
+			n++
+			f, err := fsys.Format(sys, ev)
+			if err != nil {
+				t.Errorf("%s/%s: %v", sys, ev, err)
+				continue
+			}
+			if strings.Contains(f.PrintFmt, "\n") {
+				multi++
+			}
+			if f.System != sys || f.Name != ev || f.ID == 0 || f.PrintFmt == "" {
+				t.Errorf("%s/%s: parsed as %s/%s id %d print fmt %q", sys, ev, f.System, f.Name, f.ID, f.PrintFmt)
+			}
+			if s := f.String(); s != string(raw) {
+				t.Errorf("%s/%s: String() differs from the file:\n%s\nfile:\n%s", sys, ev, s, raw)
+			}
+			if _, err := f.Decoder(); err != nil {
+				t.Errorf("%s/%s: %v", sys, ev, err)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d format files under %s", n, fsys.Root())
+	}
+	t.Logf("%d format files, %d with a print fmt of several lines", n, multi)
+}
