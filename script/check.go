@@ -161,10 +161,19 @@ func (c *checker) stmt(s Stmt) {
 // map: integers widen to 64 bits, as bpftrace does.
 func storable(t *Type) *Type {
 	if t.IsInt() {
+		st := Uint64
 		if t.Signed {
-			return Int64
+			st = Int64
 		}
-		return Uint64
+		if t.User {
+			// A user pointer stays one in a map or variable: str() of it
+			// reads user memory, as bpftrace's address spaces have it
+			// (opensnoop.bt keeps args->filename in @filename[tid]).
+			u := *st
+			u.User = true
+			return &u
+		}
+		return st
 	}
 	return t
 }
@@ -736,10 +745,22 @@ func (c *checker) call(e *Call) *Type {
 		c.printf(e)
 		return Void
 	case "print":
-		if !nargs(1, 1, "print(@map)") {
+		const usage = "print(@map[, top])"
+		if !nargs(1, 3, usage) {
 			return nil
 		}
-		mapArg("print(@map)", false)
+		mapArg(usage, false)
+		if len(e.Args) == 3 {
+			c.errorf(e.Args[2].Position(), "print()'s div argument is not supported (usage: %s)", usage)
+			return nil
+		}
+		if len(e.Args) == 2 {
+			top, ok := c.constInt(e.Args[1])
+			if !ok || top < 0 || top > MaxPrintTop {
+				c.errorf(e.Args[1].Position(), "print()'s top must be an integer constant from 0 (all) to %d", MaxPrintTop)
+				return nil
+			}
+		}
 		return Void
 	case "delete":
 		if !nargs(1, 1, "delete(@map[key])") {

@@ -125,6 +125,15 @@ const (
 // ActionID is the id of an action record.
 func ActionID(action, index int) uint64 { return uint64(action)<<32 | uint64(uint32(index)) }
 
+// MaxPrintTop is the largest top of print(@map, top): a print record
+// carries it beside the map's index, in the upper half of the id's low
+// 32 bits.
+const MaxPrintTop = 0xffff
+
+// printID is the id of a print record of map index that keeps the top
+// elements (0: all).
+func printID(index, top int) uint64 { return ActionID(ActionPrint, top<<16|index) }
+
 // Names of the internal maps.
 const (
 	EventsMap = "events"

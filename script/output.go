@@ -17,9 +17,15 @@ func (g *gen) exprStmt(e Expr) {
 	switch call.Name {
 	case "printf":
 		g.printf(call)
-	case "print", "clear", "zero":
+	case "print":
+		top := uint64(0)
+		if len(call.Args) > 1 {
+			top, _ = foldConst(call.Args[1]) // checked: 0 to MaxPrintTop
+		}
+		g.action(printID(g.c.mapIndex[call.Args[0].(*MapExpr).Name], int(top)), call.Pos)
+	case "clear", "zero":
 		m := call.Args[0].(*MapExpr)
-		action := map[string]int{"print": ActionPrint, "clear": ActionClear, "zero": ActionZero}[call.Name]
+		action := map[string]int{"clear": ActionClear, "zero": ActionZero}[call.Name]
 		g.action(ActionID(action, g.c.mapIndex[m.Name]), call.Pos)
 	case "delete":
 		m := call.Args[0].(*MapExpr)

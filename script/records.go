@@ -16,6 +16,9 @@ type Record struct {
 	Action int
 	// Map is the index in Object.Maps of the map to print, clear or zero.
 	Map int
+	// Top, for a print, keeps that many elements (see TopEntries); 0
+	// prints them all.
+	Top int
 }
 
 var errShortRecord = errors.New("record shorter than its printf needs")
@@ -28,7 +31,9 @@ func (o *Object) HandleRecord(w io.Writer, rec []byte, r *Resolver) (Record, err
 		return Record{}, errShortRecord
 	}
 	id := u64(rec)
-	if action := int(id >> 32); action != 0 {
+	if action := int(id >> 32); action == ActionPrint {
+		return Record{Action: action, Map: int(uint16(id)), Top: int(uint16(id >> 16))}, nil
+	} else if action != 0 {
 		return Record{Action: action, Map: int(uint32(id))}, nil
 	}
 	if id >= uint64(len(o.Printfs)) {

@@ -108,6 +108,11 @@ type Run struct {
 	end    *hook
 	tfs    *tracefsRun
 
+	// zeroed holds the maps without keys that zero() (or clear() of a
+	// count) left at zero: bpftrace prints those as "@m: 0", where an
+	// all-zero one-element array otherwise reads as empty (ReadMap).
+	zeroed map[string]bool
+
 	pidfd   int
 	exited  bool // exit() seen
 	closed  bool
@@ -422,23 +427,46 @@ func (r *Run) handle(rec []byte) error {
 	case ActionExit:
 		r.exited = true
 	case ActionPrint:
-		return r.printMap(m)
+		return r.printMap(m, act.Top)
 	case ActionClear:
+		// bpftrace 0.17 prints a cleared count without keys as 0, and
+		// every other cleared map as empty.
+		r.setZeroed(m, m.Info != nil && m.Info.Value.Kind == KindCount)
 		return ClearMap(r.maps[m.Spec.Name], m)
 	case ActionZero:
+		r.setZeroed(m, true)
 		return ZeroMap(r.maps[m.Spec.Name], m)
 	}
 	return nil
 }
 
 func (r *Run) readMap(m *Map) ([]Entry, error) {
-	return ReadMap(r.maps[m.Spec.Name], m)
+	entries, err := ReadMap(r.maps[m.Spec.Name], m)
+	if err == nil && len(entries) == 0 && r.zeroed[m.Spec.Name] {
+		entries = []Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}
+	}
+	return entries, err
 }
 
-func (r *Run) printMap(m *Map) error {
+// setZeroed notes whether a map without keys is to print as zero while
+// its element is all zeros.
+func (r *Run) setZeroed(m *Map, zeroed bool) {
+	if m.Info == nil || len(m.Info.Keys) > 0 {
+		return
+	}
+	if r.zeroed == nil {
+		r.zeroed = map[string]bool{}
+	}
+	r.zeroed[m.Spec.Name] = zeroed
+}
+
+func (r *Run) printMap(m *Map, top int) error {
 	entries, err := r.readMap(m)
 	if err != nil {
 		return err
+	}
+	if top > 0 {
+		entries = r.Object.TopEntries(m, entries, top, r.res)
 	}
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapJSON(r.out, m, entries, r.res)

@@ -22,7 +22,8 @@ const benchOneliner = `BEGIN { exit(); } tracepoint:syscalls:sys_enter_openat { 
 // check with the recorded 6.18 formats, code generation).
 func BenchmarkCompileOneliners(b *testing.B) {
 	for i, o := range readOnelinersB(b) {
-		src := []byte(o.expand("/bin/true"))
+		s, _ := o.expand("/bin/true")
+		src := []byte(s)
 		b.Run(fmt.Sprint(i), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

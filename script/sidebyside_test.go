@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/internal/testenv"
 )
@@ -59,8 +62,13 @@ func sbsProg(t *testing.T) string {
 	return p
 }
 
-func (o oneliner) expand(prog string) string {
-	return strings.NewReplacer("PROG", prog, "TARGET", testenv.CABITarget, "COMM", sbsComm).Replace(o.src)
+func (o oneliner) expand(prog string) (src string, workload []string) {
+	r := strings.NewReplacer("PROG", prog, "TARGET", testenv.CABITarget, "COMM", sbsComm,
+		"SYS_kill", strconv.Itoa(unix.SYS_KILL))
+	for _, w := range o.workload {
+		workload = append(workload, r.Replace(w))
+	}
+	return r.Replace(o.src), workload
 }
 
 // TestSideBySideBpftrace runs each one-liner of testdata/oneliners.txt with
@@ -84,15 +92,15 @@ func TestSideBySideBpftrace(t *testing.T) {
 		t.Fatalf("only %d one-liners", len(ols))
 	}
 	for _, o := range ols {
-		src := o.expand(prog)
+		src, workload := o.expand(prog)
 		t.Run(src, func(t *testing.T) {
-			cmd := exec.Command(bt, "-e", src, "-c", prog+" "+strings.Join(o.workload, " "))
+			cmd := exec.Command(bt, "-e", src, "-c", prog+" "+strings.Join(workload, " "))
 			cmd.Env = append(os.Environ(), "BPFTRACE_STRLEN=64")
 			want, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("bpftrace: %v", err)
 			}
-			got := runGated(t, prog, src, RunOptions{}, o.workload...)
+			got := runGated(t, prog, src, RunOptions{}, workload...)
 			w, g := normalizeOutput(string(want)), normalizeOutput(got)
 			if w != g {
 				t.Errorf("bpftrace:\n%s\ntracelet:\n%s", w, g)

@@ -51,6 +51,67 @@ func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) err
 	return err
 }
 
+// TopEntries keeps the elements that print(@m, top) prints: the last top
+// in the order the map is printed, which for bpftrace's value-ordered
+// maps are the largest. A histogram counts as one element, ranked by its
+// total count, as bpftrace ranks them; avg and stats maps print whole, as
+// bpftrace prints them (it warns that it ignores top there).
+func (o *Object) TopEntries(m *Map, entries []Entry, top int, r *Resolver) []Entry {
+	if m.Info == nil || top <= 0 {
+		return entries
+	}
+	if r == nil {
+		r = &Resolver{}
+	}
+	keep := map[string]bool{}
+	switch v := m.Info.Value; {
+	case m.Buckets:
+		totals := map[string]uint64{}
+		var prefixes [][]byte
+		for _, e := range entries {
+			if len(e.Key) < 8 {
+				continue
+			}
+			p := e.Key[:len(e.Key)-8]
+			if _, ok := totals[string(p)]; !ok {
+				prefixes = append(prefixes, p)
+			}
+			totals[string(p)] += sumCPUs(e.Values, 0)
+		}
+		sort.SliceStable(prefixes, func(i, j int) bool {
+			a, b := totals[string(prefixes[i])], totals[string(prefixes[j])]
+			if a != b {
+				return a < b
+			}
+			return o.keyLess(m, prefixes[i], prefixes[j])
+		})
+		for _, p := range prefixes[max(0, len(prefixes)-top):] {
+			keep[string(p)] = true
+		}
+		var out []Entry
+		for _, e := range entries {
+			if len(e.Key) >= 8 && keep[string(e.Key[:len(e.Key)-8])] {
+				out = append(out, e)
+			}
+		}
+		return out
+	case v.Kind == KindAvg || v.Kind == KindStats:
+		return entries // bpftrace ignores top for these, with a warning
+	default:
+		lines := o.sortedValues(m, entries, r)
+		for _, l := range lines[max(0, len(lines)-top):] {
+			keep[string(l.key)] = true
+		}
+		var out []Entry
+		for _, e := range entries {
+			if keep[string(e.Key)] {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+}
+
 func u64(b []byte) uint64 {
 	if len(b) < 8 {
 		var x [8]byte
@@ -312,6 +373,9 @@ func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Reso
 			fmt.Fprintf(b, "%d", s.average)
 		}
 		b.WriteByte('\n')
+	}
+	if len(ss) == 0 {
+		b.WriteByte('\n') // bpftrace 0.17 ends an empty one with two
 	}
 	b.WriteByte('\n')
 }

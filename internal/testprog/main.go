@@ -12,6 +12,9 @@
 //	testprog threads T N A   start T new threads that each make N calls of cabi6(A, tid, ...)
 //	testprog wait            print "ready", wait for a line on stdin, then behave as the rest of argv
 //	testprog open PATH       open PATH (read-only) and report the errno, for syscall probes
+//	testprog read PATH SIZE… open PATH and read(2) SIZE bytes from it for each SIZE, in order
+//	testprog kill SIG N      send itself signal SIG (one it ignores, such as 28, SIGWINCH) N times
+//	testprog exec ARGV…      execve(2) ARGV[0] (a path) with ARGV
 //	testprog exit CODE       exit with CODE
 package main
 
@@ -19,6 +22,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"sync"
@@ -46,7 +50,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|exit ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|exec|exit ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -101,6 +105,35 @@ func main() {
 		}
 		syscall.Close(fd)
 		fmt.Println("errno 0")
+	case "read":
+		fd, err := syscall.Open(args[1], syscall.O_RDONLY, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testprog read:", err)
+			os.Exit(1)
+		}
+		for i := 2; i < len(args); i++ {
+			buf := make([]byte, num(i))
+			if _, err := syscall.Read(fd, buf); err != nil {
+				fmt.Fprintln(os.Stderr, "testprog read:", err)
+				os.Exit(1)
+			}
+		}
+		syscall.Close(fd)
+	case "kill":
+		sig, n := syscall.Signal(num(1)), num(2)
+		if sig == syscall.SIGWINCH || sig == syscall.SIGURG {
+			signal.Ignore(sig)
+		}
+		for i := uint64(0); i < n; i++ {
+			if err := syscall.Kill(os.Getpid(), sig); err != nil {
+				fmt.Fprintln(os.Stderr, "testprog kill:", err)
+				os.Exit(1)
+			}
+		}
+	case "exec":
+		err := syscall.Exec(args[1], args[1:], os.Environ())
+		fmt.Fprintln(os.Stderr, "testprog exec:", err)
+		os.Exit(1)
 	case "exit":
 		os.Exit(int(num(1)))
 	default:
