@@ -65,6 +65,48 @@ func BenchmarkReader(b *testing.B) {
 	}
 }
 
+// BenchmarkReaderOrdered is BenchmarkReader for an ordered Reader over the
+// rings of two CPUs, whose records alternate in time: each record is chosen
+// by comparing the rings' next records, then taken.
+func BenchmarkReaderOrdered(b *testing.B) {
+	for _, recSize := range []int{64, 256, 1024} {
+		b.Run(strconv.Itoa(recSize), func(b *testing.B) {
+			const ringSize = 1 << 20
+			r, m := orderedMemReader(b, 2, ringSize)
+			rawLen := recSize - 8 - 8*4 - 4
+			rec := make([]byte, recSize)
+			binary.NativeEndian.PutUint32(rec[0:], uint32(PERF_RECORD_SAMPLE))
+			binary.NativeEndian.PutUint16(rec[6:], uint16(recSize))
+			for cpu, mr := range m {
+				for i, off := 0, 0; off < ringSize; i, off = i+1, off+recSize {
+					body := sampleBytes(DefaultSampleType, Sample{Identifier: 1, Pid: 2, Tid: 3, Time: uint64(2*i + cpu), CPU: uint32(cpu)}, nil, make([]byte, rawLen))
+					copy(rec[8:], body)
+					copy(mr.data[off:], rec)
+				}
+			}
+			var s Sample
+			b.SetBytes(int64(recSize))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				rec, ok, err := r.poll()
+				if !ok {
+					for _, mr := range m {
+						mr.meta.Data_head += ringSize
+					}
+					rec, ok, err = r.poll()
+				}
+				if err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+				if err := ParseSample(rec.Data, DefaultSampleType, &s); err != nil || len(s.Raw) != rawLen {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // e2eRead reads r until Flush, counting samples and lost records.
 func e2eRead(r *Reader, pid int) (got, lost *atomic.Uint64, done chan error) {
 	got, lost, done = new(atomic.Uint64), new(atomic.Uint64), make(chan error, 1)

@@ -14,8 +14,11 @@
 // A Reader owns one ring per CPU and waits on all of them with one epoll.
 // Read hands out records without copying them, commits the ring's tail
 // once per batch, counts PERF_RECORD_LOST per CPU, and never panics on a
-// corrupt ring. With ReaderOptions.Overwrite the rings become a flight
-// recorder read newest first by Snapshot.
+// corrupt ring. With ReaderOptions.Ordered it merges the rings by time, as
+// perf script does, so that a side-band record (PERF_RECORD_COMM, _FORK,
+// _MMAP2) comes before the samples of its task on other CPUs. With
+// ReaderOptions.Overwrite the rings become a flight recorder read newest
+// first by Snapshot.
 //
 //	attr, _ := perf.Tracepoint(id, 0) // id from events/syscalls/sys_enter_openat/id
 //	r, _ := perf.NewReader(perf.ReaderOptions{})

@@ -36,6 +36,15 @@ type ReaderOptions struct {
 	// events opened with wakeup_events wake the reader every that many
 	// records regardless. 0 means half the ring, the kernel's default.
 	Watermark int
+	// Ordered makes Read hand out the records of all the rings in time
+	// order, as perf script does, rather than ring after ring: a record
+	// that a task wrote on one CPU then comes before the records it wrote
+	// later on another (a sample after the PERF_RECORD_COMM of its exec).
+	// Every event added must then carry its time in every record:
+	// PERF_SAMPLE_TIME and attr.sample_id_all, with the same fields before
+	// the time in all of them (so that the reader can find it without
+	// knowing which event wrote a record). Record.Time is set.
+	Ordered bool
 	// Overwrite makes flight-recorder rings: the kernel keeps writing over
 	// the oldest records instead of dropping new ones, and Snapshot reads
 	// what is there, newest first. The rings are mapped read-only, which is
@@ -72,6 +81,11 @@ type Reader struct {
 	epEvents  []unix.EpollEvent
 	cur       int
 
+	ordered bool
+	layout  timeLayout
+	pend    []pending // indexed like rings
+	inBatch bool
+
 	lost     []atomic.Uint64 // indexed by CPU number
 	deadline atomic.Int64    // UnixNano; 0 means none
 	flush    atomic.Bool
@@ -92,6 +106,9 @@ func NewReader(opts ReaderOptions) (_ *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Ordered && opts.Overwrite {
+		return nil, errors.New("perf: NewReader: Ordered is for Read, and an Overwrite reader has only Snapshot")
+	}
 	if opts.Watermark < 0 || opts.Watermark > pages*os.Getpagesize() {
 		return nil, fmt.Errorf("perf: watermark %d: want 0 to the ring size, %d bytes", opts.Watermark, pages*os.Getpagesize())
 	}
@@ -106,6 +123,7 @@ func NewReader(opts ReaderOptions) (_ *Reader, err error) {
 		byCPU:     make([]*ring, maxCPU+1),
 		lost:      make([]atomic.Uint64, maxCPU+1),
 		overwrite: opts.Overwrite,
+		ordered:   opts.Ordered,
 		epfd:      -1,
 		wakefd:    -1,
 	}
@@ -132,6 +150,7 @@ func NewReader(opts ReaderOptions) (_ *Reader, err error) {
 		}
 	}
 	r.epEvents = make([]unix.EpollEvent, len(r.rings)+1)
+	r.pend = make([]pending, len(r.rings))
 	return r, nil
 }
 
@@ -226,6 +245,17 @@ func (r *Reader) Add(events ...*Event) error {
 		return ErrClosed
 	}
 	for _, ev := range events {
+		if r.ordered {
+			l, err := timeLayoutOf(&ev.attr)
+			if err != nil {
+				return err
+			}
+			if r.layout.set && l != r.layout {
+				return fmt.Errorf("perf: add %v to an ordered reader: sample_type %v puts the time at byte %d of a sample and %d bytes from the end of other records, the events added before at %d and %d",
+					&ev.attr, ev.attr.SampleType(), l.sample, l.fromEnd, r.layout.sample, r.layout.fromEnd)
+			}
+			r.layout = l
+		}
 		cpu := ev.CPU()
 		if cpu < 0 || cpu >= len(r.byCPU) || r.byCPU[cpu] == nil {
 			return fmt.Errorf("perf: add %v: cpu %d has no ring (the reader has CPUs %v; events must be opened per CPU)", &ev.attr, cpu, r.CPUs())
@@ -336,8 +366,12 @@ func (r *Reader) ReadInto(ctx context.Context, buf []byte) (Record, error) {
 // poll returns the next record of the current ring's batch. When the batch
 // is used up it commits it and moves to the next ring, so that a busy CPU
 // cannot starve the others; it returns ok false only after every ring was
-// found empty, with all of them committed.
+// found empty, with all of them committed. An ordered Reader takes the
+// oldest record of all the rings instead (pollOrdered).
 func (r *Reader) poll() (Record, bool, error) {
+	if r.ordered {
+		return r.pollOrdered()
+	}
 	n := len(r.rings)
 	for i := 0; i <= n; i++ {
 		rg := r.rings[r.cur]
@@ -347,13 +381,8 @@ func (r *Reader) poll() (Record, bool, error) {
 		}
 		if ok {
 			rec := Record{CPU: rg.cpu, Type: h.Type, Misc: h.Misc, Data: body}
-			if h.Type == PERF_RECORD_LOST || h.Type == PERF_RECORD_LOST_SAMPLES {
-				lost, err := lostCount(h.Type, body)
-				if err != nil {
-					return Record{}, false, err
-				}
-				rec.Lost = lost
-				r.lost[rg.cpu].Add(lost)
+			if err := r.countLost(&rec); err != nil {
+				return Record{}, false, err
 			}
 			return rec, true, nil
 		}
@@ -365,6 +394,21 @@ func (r *Reader) poll() (Record, bool, error) {
 		r.rings[r.cur].refill()
 	}
 	return Record{}, false, nil
+}
+
+// countLost sets rec.Lost of a PERF_RECORD_LOST or _LOST_SAMPLES and adds
+// it to Lost().
+func (r *Reader) countLost(rec *Record) error {
+	if rec.Type != PERF_RECORD_LOST && rec.Type != PERF_RECORD_LOST_SAMPLES {
+		return nil
+	}
+	lost, err := lostCount(rec.Type, rec.Data)
+	if err != nil {
+		return err
+	}
+	rec.Lost = lost
+	r.lost[rec.CPU].Add(lost)
+	return nil
 }
 
 // wait blocks in epoll_wait until a ring has data, a wakeup, the deadline

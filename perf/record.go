@@ -99,6 +99,10 @@ type Record struct {
 	// wrapped around the ring's end) and is valid until the next call on the
 	// Reader; from ReadInto it is the caller's buffer.
 	Data []byte
+	// Time is the record's time (perf clock, ns) when the Reader is
+	// Ordered: PERF_SAMPLE_TIME of a sample, the sample_id trailer's of
+	// any other record. Zero otherwise.
+	Time uint64
 	// Lost is the number of records the kernel dropped, for
 	// PERF_RECORD_LOST and PERF_RECORD_LOST_SAMPLES; zero otherwise.
 	Lost uint64

@@ -33,6 +33,7 @@ type ring struct {
 	mask uint64
 
 	head      uint64 // data_head as loaded for the current batch
+	safe      uint64 // an ordered Reader's first load of data_head (order.go)
 	tail      uint64 // start of the next record to read
 	committed uint64 // the last data_tail we stored
 
@@ -83,15 +84,29 @@ func (r *ring) commit() {
 	}
 }
 
-// next returns the next record of the current batch; ok is false when the
-// batch is used up. The body is valid until the batch is committed or the
-// next wrapped record replaces the scratch buffer.
+// next returns the next record of the current batch and takes it; ok is
+// false when the batch is used up. The body is valid until the batch is
+// committed or the next wrapped record replaces the scratch buffer.
+func (r *ring) next() (h EventHeader, body []byte, ok bool, err error) {
+	h, body, ok, err = r.peek()
+	if ok {
+		r.take(h)
+	}
+	return h, body, ok, err
+}
+
+// take moves past the record that peek returned, whose header is h.
+func (r *ring) take(h EventHeader) { r.tail = (r.tail + uint64(h.Size)) & posMask }
+
+// peek returns the record at tail without taking it, so that an ordered
+// Reader can compare the next records of all rings before choosing one.
+// The body is valid as next's is; peeking again returns the same record.
 //
 // A record whose size is impossible (smaller than its header, or running
 // past data_head) means the ring cannot be trusted from here on: the rest of
 // the batch is discarded and the error reported, so a corrupt ring can never
 // make the reader loop or read out of bounds.
-func (r *ring) next() (h EventHeader, body []byte, ok bool, err error) {
+func (r *ring) peek() (h EventHeader, body []byte, ok bool, err error) {
 	avail := (r.head - r.tail) & posMask
 	if avail == 0 {
 		return h, nil, false, nil
@@ -125,7 +140,6 @@ func (r *ring) next() (h EventHeader, body []byte, ok bool, err error) {
 		rec = r.scratch
 		r.wrapped++
 	}
-	r.tail = (r.tail + rs) & posMask
 	return h, rec[eventHeaderSize:], true, nil
 }
 
