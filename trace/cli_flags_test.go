@@ -23,9 +23,10 @@ import (
 
 // The tests of this file run `tracelet trace` with one flag at a time
 // against the real kernel and check what it prints line by line. The parts
-// of a line that no test can know (the time, the CPU, the comm of a thread
-// that exited before its event was read) are parsed out; the rest of the
-// line must be exactly what the probe fetched.
+// of a line that no test can know (the time, the CPU) are parsed out; the
+// rest of the line must be exactly what the probe fetched, and the comm
+// the traced thread's, even when it exited before its event was read (its
+// name then comes from the side-band records of its exec and its fork).
 
 // runningTrace is a `tracelet trace` run in the background.
 type runningTrace struct {
@@ -148,6 +149,18 @@ func cabiProbe(t *testing.T, name, args string) (spec string, ip uint64) {
 // traceLineRE splits a text line into comm, tid, cpu, time and the rest.
 var traceLineRE = regexp.MustCompile(`^ *(\S+)-(\d+) +\[(\d{3})\] (\d+\.\d{6}): (.*)$`)
 
+// progComm is the comm of a testprog process: the kernel names a task after
+// the basename of the file it execs, cut to TASK_COMM_LEN-1 bytes. The Go
+// runtime names no thread, so every thread of testprog has it too.
+func progComm(t *testing.T) string {
+	t.Helper()
+	c := filepath.Base(testenv.TestProg(t))
+	if len(c) > 15 {
+		c = c[:15]
+	}
+	return c
+}
+
 type traceLine struct {
 	comm string
 	tid  int
@@ -250,9 +263,15 @@ func TestCLIPidThreads(t *testing.T) {
 	r.stop(t)
 	lines, _ := eventLines(t, r.stdout())
 	perTid := map[int]int{}
+	comm := progComm(t)
 	for _, l := range lines {
 		if want := fmt.Sprintf("thr: (%#x) a=77 tid=%d", ip, l.tid); l.rest != want {
 			t.Errorf("event %q of thread %d, want %q", l.rest, l.tid, want)
+		}
+		// The threads have exited by now: their names come from the
+		// PERF_RECORD_FORK that made them, or from their process.
+		if l.comm != comm {
+			t.Errorf("event %q of thread %d: comm %q, want %q", l.rest, l.tid, l.comm, comm)
 		}
 		perTid[l.tid]++
 	}
@@ -349,7 +368,11 @@ func TestCLIStacks(t *testing.T) {
 	r.stop(t)
 	lines, stacks := eventLines(t, r.stdout())
 	uprobes, exits := 0, 0
+	comm := progComm(t)
 	for i, l := range lines {
+		if l.comm != comm {
+			t.Errorf("event %q of thread %d: comm %q, want %q", l.rest, l.tid, l.comm, comm)
+		}
 		switch {
 		case strings.HasPrefix(l.rest, "stk: "):
 			uprobes++
@@ -387,6 +410,33 @@ func TestCLIStacks(t *testing.T) {
 		t.Errorf("%d uprobe events (want 1), %d sched_process_exit (want one per thread):\n%s", uprobes, exits, r.stdout())
 	}
 	assertClean(t, r.cmd.Process.Pid)
+}
+
+// TestCLIStacksCommand: -s -c symbolizes the user stacks of a command that
+// exits before its samples are printed. It had no address map to read when
+// the trace began (it had not exec'd yet), and has none when they are
+// printed; the PERF_RECORD_MMAP2 records of its exec are what is left.
+// Several runs, since whether the command is gone by then is a race.
+func TestCLIStacksCommand(t *testing.T) {
+	prog := testenv.TestProg(t)
+	comm := progComm(t)
+	for run := 0; run < 3; run++ {
+		spec, ip := cabiProbe(t, "stc", "a=%di:u64")
+		r := startTrace(t, "-s", "-c", prog+" calls 2 5 6", spec)
+		r.wait(t, 30*time.Second)
+		lines, stacks := eventLines(t, r.stdout())
+		if len(lines) != 2 {
+			t.Errorf("run %d: %d events, want 2:\n%s", run, len(lines), r.stdout())
+		}
+		for i, l := range lines {
+			if want := fmt.Sprintf("stc: (%#x) a=5", ip); l.rest != want || l.comm != comm {
+				t.Errorf("run %d: event %q of %s-%d, want %q of %s", run, l.rest, l.comm, l.tid, want, comm)
+			}
+			checkFrames(t, prog, stacks[i], []string{testenv.CABITarget, "main.main", "runtime.main", "runtime.goexit.abi0"})
+		}
+		wantSummary(t, r, 2)
+		assertClean(t, r.cmd.Process.Pid)
+	}
 }
 
 // checkFrames wants stack to be exactly the functions want of prog, each
@@ -514,14 +564,37 @@ func TestCLICommand(t *testing.T) {
 		if len(lines) != 4 {
 			t.Errorf("%d events, want 4:\n%s", len(lines), r.stdout())
 		}
+		comm := progComm(t)
 		for _, l := range lines {
 			// testprog's calls run on its main thread, whose tid is the
-			// pid that tracelet started.
-			if want := fmt.Sprintf("cmd: (%#x) a=9 b=10", ip); l.rest != want || l.tid != lines[0].tid {
-				t.Errorf("event %q of thread %d, want %q of thread %d", l.rest, l.tid, want, lines[0].tid)
+			// pid that tracelet started, named by its exec: that
+			// PERF_RECORD_COMM may sit in another CPU's ring than the
+			// events, and the command may be gone before they are read.
+			if want := fmt.Sprintf("cmd: (%#x) a=9 b=10", ip); l.rest != want || l.tid != lines[0].tid || l.comm != comm {
+				t.Errorf("event %q of %s-%d, want %q of %s-%d", l.rest, l.comm, l.tid, want, comm, lines[0].tid)
 			}
 		}
 		wantSummary(t, r, 4)
+		assertClean(t, r.cmd.Process.Pid)
+	})
+	// The threads of a command are created after its exec, run on any
+	// CPU and are gone when their events are read: their names come from
+	// the PERF_RECORD_FORK that made them, which may be in another ring.
+	t.Run("threads", func(t *testing.T) {
+		spec, ip := cabiProbe(t, "cmt", "a=%di:u64 tid=%si:u64")
+		r := startTrace(t, "-c", testenv.TestProg(t)+" threads 4 3 77", spec)
+		r.wait(t, 30*time.Second)
+		lines, _ := eventLines(t, r.stdout())
+		if len(lines) != 12 {
+			t.Errorf("%d events, want 12:\n%s", len(lines), r.stdout())
+		}
+		comm := progComm(t)
+		for _, l := range lines {
+			if want := fmt.Sprintf("cmt: (%#x) a=77 tid=%d", ip, l.tid); l.rest != want || l.comm != comm {
+				t.Errorf("event %q of %s-%d, want %q of %s", l.rest, l.comm, l.tid, want, comm)
+			}
+		}
+		wantSummary(t, r, 12)
 		assertClean(t, r.cmd.Process.Pid)
 	})
 	t.Run("missing", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -31,6 +32,12 @@ type Options struct {
 	PID int
 	// Stacks adds kernel and user call chains (PERF_SAMPLE_CALLCHAIN).
 	Stacks bool
+	// Symbols, with Stacks, is told the file mappings that the traced
+	// processes make (PERF_RECORD_MMAP2), in time order with their
+	// samples, so that it can symbolize the stacks of a process that has
+	// exited by the time they are printed. With PID it learns those of
+	// PID and its descendants only.
+	Symbols *Symbolizer
 	// RingSize is each CPU's ring in bytes (0: perf.DefaultRingSize).
 	RingSize int
 	// Latency bounds how long a record may wait in a ring that has not
@@ -100,6 +107,7 @@ type Session struct {
 
 	sample    perf.Sample
 	comms     comms
+	tree      map[int]bool // with PID and Symbols: PID and the processes it forked
 	out       Sample
 	delivered uint64
 	idleAt    time.Time
@@ -199,7 +207,10 @@ func New(opts Options) (_ *Session, err error) {
 }
 
 func (s *Session) open() error {
-	ropts := perf.ReaderOptions{RingSize: s.opts.RingSize}
+	// Ordered: the side-band records (COMM, FORK, MMAP2) that a sample
+	// depends on may sit in another CPU's ring; in time order they are
+	// applied before it.
+	ropts := perf.ReaderOptions{RingSize: s.opts.RingSize, Ordered: true}
 	r, err := perf.NewReader(ropts)
 	if err != nil {
 		return err
@@ -224,6 +235,9 @@ func (s *Session) open() error {
 			return err
 		}
 		attr.SetWatermark(wm)
+		// The ordered reader needs the time of every record, the
+		// PERF_RECORD_LOST that the kernel writes for this event too.
+		attr.Bits |= unix.PerfBitSampleIDAll
 		// PERF_FORMAT_LOST (6.0) lets the kernel count what it dropped,
 		// including a loss whose PERF_RECORD_LOST never got written because
 		// nothing fired after the ring had room again.
@@ -281,18 +295,35 @@ func (s *Session) open() error {
 }
 
 // openCommTracking opens a software dummy event per CPU that reports every
-// exec and thread rename (PERF_RECORD_COMM) into the rings, so that
-// a short-lived process still has its name when its events are printed
-// after it exited. It is separate from the traced events because the
-// kernel counts a COMM record it could not write as a lost sample of the
-// event that wanted to write it (PERF_FORMAT_LOST), which would blur the
-// traced events' lost count.
+// exec and thread rename (PERF_RECORD_COMM) and every fork
+// (PERF_RECORD_FORK) into the rings, so that a short-lived process or
+// thread still has its name when its events are printed after it exited;
+// with Stacks and Symbols also every mapping of a file's code
+// (PERF_RECORD_MMAP2), so that its stacks can be symbolized then too. It is
+// separate from the traced events because the kernel counts a side-band
+// record it could not write as a lost sample of the event that wanted to
+// write it (PERF_FORMAT_LOST), which would blur the traced events' lost
+// count.
+//
+// sample_id_all gives those records the sample_id trailer of the samples'
+// sample_type (its TID, TIME, CPU and IDENTIFIER parts), which is what lets
+// the reader merge them with the samples by time: perf does the same for
+// `perf record`, whose side-band records `perf script` orders likewise.
 func (s *Session) openCommTracking(cpus []int) error {
 	attr := &perf.Attr{}
 	attr.Type = unix.PERF_TYPE_SOFTWARE
 	attr.Config = unix.PERF_COUNT_SW_DUMMY
 	attr.Size = uint32(unsafe.Sizeof(attr.PerfEventAttr))
-	attr.Bits = unix.PerfBitDisabled | unix.PerfBitComm | unix.PerfBitCommExec
+	attr.Sample_type = uint64(s.st & (perf.PERF_SAMPLE_IDENTIFIER | perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU))
+	attr.Bits = unix.PerfBitDisabled | unix.PerfBitComm | unix.PerfBitCommExec | unix.PerfBitTask | unix.PerfBitSampleIDAll
+	if s.opts.Stacks && s.opts.Symbols != nil {
+		// attr.mmap without mmap_data: executable mappings only; mmap2
+		// makes them MMAP2 records, whose pgoff is in bytes.
+		attr.Bits |= unix.PerfBitMmap | unix.PerfBitMmap2
+		if s.opts.PID > 0 {
+			s.tree = map[int]bool{s.opts.PID: true}
+		}
+	}
 	evs, err := perf.OpenCPUs(attr, -1, cpus, 0)
 	if err != nil {
 		return fmt.Errorf("comm tracking: %w", err)
@@ -300,6 +331,51 @@ func (s *Session) openCommTracking(cpus []int) error {
 	s.commEvs = evs
 	return s.reader.Add(evs...)
 }
+
+// sideBand applies a record of the comm-tracking events. The reader hands
+// them out in time order with the samples, so a sample finds applied what
+// happened before it on any CPU, and nothing that happened after.
+func (s *Session) sideBand(rec *perf.Record) {
+	switch rec.Type {
+	case perf.PERF_RECORD_COMM:
+		s.comms.record(rec.Data)
+		if rec.Misc&unix.PERF_RECORD_MISC_COMM_EXEC != 0 && s.opts.Symbols != nil && len(rec.Data) >= 4 {
+			if pid := int(binary.NativeEndian.Uint32(rec.Data)); s.traced(pid) {
+				s.opts.Symbols.Exec(pid)
+			}
+		}
+	case perf.PERF_RECORD_FORK:
+		s.comms.fork(rec.Data)
+		// {u32 pid, ppid, tid, ptid; u64 time}: a new process of a
+		// traced one is traced too (the events are inherited).
+		if s.tree != nil && len(rec.Data) >= 8 {
+			pid, ppid := int(binary.NativeEndian.Uint32(rec.Data)), int(binary.NativeEndian.Uint32(rec.Data[4:]))
+			if pid != ppid && s.tree[ppid] && len(s.tree) < maxComms {
+				s.tree[pid] = true
+			}
+		}
+	case perf.PERF_RECORD_MMAP2:
+		// {u32 pid, tid; u64 addr, len, pgoff; u32 maj, min; u64 ino,
+		// ino_generation (or the build id); u32 prot, flags; char
+		// filename[]; sample_id}
+		d := rec.Data
+		if s.opts.Symbols == nil || len(d) < 65 {
+			return
+		}
+		pid := int(binary.NativeEndian.Uint32(d))
+		if !s.traced(pid) {
+			return
+		}
+		name := d[64:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		s.opts.Symbols.Mmap(pid, binary.NativeEndian.Uint64(d[8:]), binary.NativeEndian.Uint64(d[16:]), binary.NativeEndian.Uint64(d[24:]), name)
+	}
+}
+
+// traced reports whether the mappings of process pid are of interest.
+func (s *Session) traced(pid int) bool { return s.tree == nil || s.tree[pid] }
 
 // filterError explains a filter that PERF_EVENT_IOC_SET_FILTER refused.
 // The ioctl gives only EINVAL; the kernel's reason is in the filter file
@@ -332,6 +408,18 @@ func (s *Session) Start() error {
 	for _, e := range s.commEvs {
 		if err := e.Enable(); err != nil {
 			return err
+		}
+	}
+	if s.opts.PID > 0 {
+		// The threads that PID has now were named before the trace
+		// began, with no record to say so, and may exit before their
+		// events are read: their names are read now, as perf record
+		// synthesizes COMM records from /proc for its target. Threads
+		// created from here on come with a PERF_RECORD_FORK.
+		if tids, err := perf.Threads(s.opts.PID); err == nil {
+			for _, tid := range tids {
+				s.comms.known(tid)
+			}
 		}
 	}
 	if len(s.leaders) > 0 {
@@ -404,11 +492,8 @@ func (s *Session) Next(ctx context.Context) (*Sample, error) {
 			}
 			return nil, err
 		}
-		if rec.Type == perf.PERF_RECORD_COMM {
-			s.comms.record(rec.Data)
-			continue
-		}
 		if rec.Type != perf.PERF_RECORD_SAMPLE {
+			s.sideBand(&rec)
 			continue
 		}
 		if err := perf.ParseSample(rec.Data, s.st, &s.sample); err != nil {
@@ -433,7 +518,7 @@ func (s *Session) Next(ctx context.Context) (*Sample, error) {
 		s.out.Tid = int(s.sample.Tid)
 		s.out.Time = s.sample.Time
 		s.out.Callchain = s.sample.Callchain
-		s.out.Comm = s.comms.lookup(s.out.Tid)
+		s.out.Comm = s.comms.lookup(s.out.Pid, s.out.Tid)
 		s.delivered++
 		return &s.out, nil
 	}

@@ -111,6 +111,54 @@ type mapping struct {
 	path            string
 }
 
+// maxMappings bounds the mappings kept for one process from
+// PERF_RECORD_MMAP2: a process that maps and unmaps code forever (a JIT)
+// must not grow the cache without end.
+const maxMappings = 4096
+
+// Mmap adds a file mapping that process pid made, as a PERF_RECORD_MMAP2
+// reports it: the address range, its offset in the file in bytes and the
+// file's path. It replaces what overlapped it, as mmap does. Those records
+// are what keeps the map of a process that exits before its stacks are
+// printed, and of a process that had no map to read when the trace began
+// (a command started by the trace, which execs afterwards). Anonymous and
+// special mappings ("//anon", "[vdso]") have no symbols to read and are
+// skipped, as /proc/PID/maps reading skips them.
+func (s *Symbolizer) Mmap(pid int, start, length, off uint64, path []byte) {
+	if len(path) == 0 || path[0] != '/' || len(path) > 1 && path[1] == '/' || length == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maps := s.procs[pid]
+	end := start + length
+	kept := maps[:0]
+	for _, m := range maps {
+		if m.end <= start || m.start >= end {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) >= maxMappings {
+		kept = kept[:0]
+	}
+	kept = append(kept, mapping{start, end, off, string(path)})
+	if _, ok := s.procs[pid]; !ok && len(s.procs) >= maxProcs {
+		clear(s.procs)
+	}
+	s.procs[pid] = kept
+}
+
+// Exec forgets the mappings of pid: exec replaced its address space, and
+// the PERF_RECORD_MMAP2 records of the new program follow.
+func (s *Symbolizer) Exec(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.procs[pid]; !ok && len(s.procs) >= maxProcs {
+		clear(s.procs)
+	}
+	s.procs[pid] = []mapping{}
+}
+
 // Watch reads the address map of pid now, so that the addresses of a
 // process that exits before its stacks are printed can still be resolved.
 func (s *Symbolizer) Watch(pid int) {

@@ -95,11 +95,24 @@ func traceAction(c *cli.Context) (err error) {
 		pid = gated.Pid()
 	}
 
+	var syms *trace.Symbolizer
+	if c.Bool("stacks") {
+		// The session tells syms the mappings that the traced processes
+		// make (PERF_RECORD_MMAP2), which is all there is to symbolize a
+		// -c command with: its maps exist only after its exec, and it may
+		// be gone by the time its samples are printed.
+		syms = trace.NewSymbolizer()
+		if c.Int("pid") > 0 {
+			// What -p PID mapped before the trace began has no record.
+			syms.Watch(pid)
+		}
+	}
 	s, err := trace.New(trace.Options{
 		Specs:    specs,
 		Filter:   c.String("filter"),
 		PID:      pid,
 		Stacks:   c.Bool("stacks"),
+		Symbols:  syms,
 		RingSize: c.Int("ring-size"),
 		Grammar:  grammar,
 	})
@@ -113,16 +126,6 @@ func traceAction(c *cli.Context) (err error) {
 	}()
 
 	out := bufio.NewWriterSize(c.App.Writer, 64<<10)
-	var syms *trace.Symbolizer
-	if c.Bool("stacks") {
-		syms = trace.NewSymbolizer()
-		if c.Int("pid") > 0 {
-			// A process that exits before its samples are read has no
-			// maps left to symbolize them with. (A -c command's maps
-			// exist only after its exec, so it is not watched here.)
-			syms.Watch(pid)
-		}
-	}
 	pr := trace.NewPrinter(syms)
 	if c.Bool("headers") {
 		for _, ev := range s.Events() {
