@@ -5,7 +5,6 @@ package bpf
 
 import (
 	"bufio"
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -89,35 +88,6 @@ func appendControl(t testing.TB, file, line string) error {
 	return err
 }
 
-// symbolFileOffset resolves sym in the ELF file path to a file offset, via
-// the PT_LOAD segment that holds its address: uprobe_events wants file
-// offsets, not addresses.
-func symbolFileOffset(t testing.TB, path, sym string) uint64 {
-	t.Helper()
-	f, err := elf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != sym {
-			continue
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 && s.Value >= p.Vaddr && s.Value < p.Vaddr+p.Memsz {
-				return s.Value - p.Vaddr + p.Off
-			}
-		}
-		t.Fatalf("%s: symbol %s at %#x is in no executable PT_LOAD", path, sym, s.Value)
-	}
-	t.Fatalf("%s: no symbol %s", path, sym)
-	return 0
-}
-
 // uprobe defines p:tracelet_<pid>/<ev> path:off fetchargs and returns the
 // event directory; cleanup removes it.
 func uprobe(t testing.TB, ev, path string, off uint64, fetchargs string) string {
@@ -139,7 +109,7 @@ func uprobe(t testing.TB, ev, path string, off uint64, fetchargs string) string 
 // cabiUprobe puts a uprobe on testprog's C-ABI target.
 func cabiUprobe(t testing.TB, ev, fetchargs string) (evdir, prog string) {
 	prog = testenv.TestProg(t)
-	off := symbolFileOffset(t, prog, testenv.CABITarget)
+	off := testenv.SymbolFileOffset(t, prog, testenv.CABITarget)
 	return uprobe(t, ev, prog, off, fetchargs), prog
 }
 

@@ -68,7 +68,7 @@ func TestUprobeArgsFromArchTable(t *testing.T) {
 		prog := testenv.TestProg(t)
 		path := append([]byte(prog), 0)
 		attr := unix.PerfEventAttr{Type: uint32(pmu), Size: unix.PERF_ATTR_SIZE_VER5, Bits: unix.PerfBitDisabled,
-			Ext1: uint64(uintptr(unsafe.Pointer(&path[0]))), Ext2: symbolFileOffset(t, prog, testenv.CABITarget)}
+			Ext1: uint64(uintptr(unsafe.Pointer(&path[0]))), Ext2: testenv.SymbolFileOffset(t, prog, testenv.CABITarget)}
 		fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		runtime.KeepAlive(path)
 		if err != nil {

@@ -2,7 +2,6 @@ package perf
 
 import (
 	"bufio"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -120,40 +119,12 @@ func rawUint(t testing.TB, raw []byte, off, size int) uint64 {
 	return v
 }
 
-// symbolFileOffset resolves an ELF symbol to the file offset that
-// uprobe_events wants, through the PT_LOAD segment holding it.
-func symbolFileOffset(t testing.TB, path, sym string) uint64 {
-	t.Helper()
-	f, err := elf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != sym {
-			continue
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 && s.Value >= p.Vaddr && s.Value < p.Vaddr+p.Filesz {
-				return s.Value - p.Vaddr + p.Off
-			}
-		}
-		t.Fatalf("%s: symbol %s at %#x is in no executable PT_LOAD", path, sym, s.Value)
-	}
-	t.Fatalf("%s: no symbol %s", path, sym)
-	return 0
-}
-
 // addUprobe defines a uprobe in our own group through uprobe_events and
 // removes it when the test ends. It returns the group and event names.
 func addUprobe(t testing.TB, path, sym, fetchargs string) (group, event string) {
 	t.Helper()
 	tracefs(t)
-	off := symbolFileOffset(t, path, sym)
+	off := testenv.SymbolFileOffset(t, path, sym)
 	group, event, _ = testenv.Probe(t, "uprobe_events", "p", fmt.Sprintf("%s:%#x %s", path, off, fetchargs))
 	return group, event
 }

@@ -106,7 +106,7 @@ func TestUprobeExactCount(t *testing.T) {
 func TestUprobePMU(t *testing.T) {
 	testenv.RequireRoot(t)
 	prog := testenv.TestProg(t)
-	off := symbolFileOffset(t, prog, testenv.CABITarget)
+	off := testenv.SymbolFileOffset(t, prog, testenv.CABITarget)
 	attr, err := Uprobe(prog, off, false, PERF_SAMPLE_TID|PERF_SAMPLE_IP)
 	if err != nil {
 		t.Fatal(err)

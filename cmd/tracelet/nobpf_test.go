@@ -1,7 +1,6 @@
 package main
 
 import (
-	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -99,7 +98,7 @@ func TestRunAutoWithoutBPF(t *testing.T) {
 	}
 	// -d shows the tracefs plan, the uprobe at its file offset.
 	dis := runNoBPF(t, append([]string{"run", "-d"}, args[1:]...)...)
-	plan := fmt.Sprintf("uprobe:%s:%s\n  definition: p:GROUP/EVENT %s:%#x ", prog, testenv.CABITarget, prog, elfOffset(t, prog, testenv.CABITarget))
+	plan := fmt.Sprintf("uprobe:%s:%s\n  definition: p:GROUP/EVENT %s:%#x ", prog, testenv.CABITarget, prog, testenv.SymbolFileOffset(t, prog, testenv.CABITarget))
 	i := strings.Index(dis.out, plan)
 	if dis.code != 0 || i < 0 || !strings.HasSuffix(dis.out, "\n  filter: arg0 == 7\n  trigger: \n") || strings.Contains(dis.out, "(95) exit") {
 		t.Errorf("without bpf(2), run -d: exit %d, want the tracefs plan %q…\n%s%s", dis.code, plan, dis.out, dis.err)
@@ -126,32 +125,4 @@ func TestRunAutoWithoutBPF(t *testing.T) {
 	if f := strings.Fields(line); len(f) < 3 || f[2] != "no" {
 		t.Errorf("without bpf(2), doctor says %q; want \"no\"\n%s", line, doc.out)
 	}
-}
-
-// elfOffset is the file offset of sym in the ELF file p, through debug/elf:
-// the value of its symbol, less its PT_LOAD segment's address, plus the
-// segment's offset.
-func elfOffset(t *testing.T, p, sym string) uint64 {
-	t.Helper()
-	f, err := elf.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != sym {
-			continue
-		}
-		for _, pr := range f.Progs {
-			if pr.Type == elf.PT_LOAD && s.Value >= pr.Vaddr && s.Value < pr.Vaddr+pr.Filesz {
-				return s.Value - pr.Vaddr + pr.Off
-			}
-		}
-	}
-	t.Fatalf("%s: no symbol %s in a PT_LOAD segment", p, sym)
-	return 0
 }
