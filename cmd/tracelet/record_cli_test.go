@@ -312,7 +312,8 @@ func TestCLIFlightSIGUSR1(t *testing.T) {
 	runProg(t, prog, "calls", "6", "333", "3")
 	r.cmd.Process.Signal(syscall.SIGUSR1)
 	var dumps []string
-	waitFor(t, func() bool { dumps, _ = filepath.Glob(filepath.Join(dir, "flight-*")); return len(dumps) == 1 })
+	// The dump is written as flight-*.txt.tmp and renamed when whole.
+	waitFor(t, func() bool { dumps, _ = filepath.Glob(filepath.Join(dir, "flight-*.txt")); return len(dumps) == 1 })
 	r.stop(t)
 	if got, want := strings.Join(calls(t, dumps[0]), " "), strings.Join(wantCallsOf(6, 333, 3), " "); got != want {
 		t.Errorf("the dump %s holds %s, want %s", dumps[0], got, want)
