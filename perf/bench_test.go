@@ -177,35 +177,6 @@ func BenchmarkEndToEndUprobe(b *testing.B) {
 	r0, r1 := argRegs()
 	group, ev := addUprobe(b, prog, testenv.CABITarget, "a="+r0+":u64 b="+r1+":u64")
 	id := eventID(b, group, ev)
-	// The kernel's floor under any reader: the same samples written into
-	// overwrite rings that nothing reads, with no wakeups. Its events/s
-	// is the most a loop of these calls can produce while traced through
-	// a perf ring, however cheap the reader.
-	b.Run("floor-unread-rings", func(b *testing.B) {
-		attr, _ := Tracepoint(id, 0)
-		attr.SetWriteBackward(true)
-		attr.SetWatermark(1 << 30)
-		r := newReader(b, ReaderOptions{Overwrite: true, RingSize: 4 << 20})
-		evs := openOnAll(b, r, attr, -1)
-		var d time.Duration
-		onThread(b, -1, func(tid int) {
-			for _, e := range evs {
-				if err := e.SetFilter("common_pid == " + strconv.Itoa(tid)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			enableAll(b, evs)
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				unix.Getppid()
-			}
-			d = time.Since(start)
-		})
-		b.StopTimer()
-		disableAll(b, evs)
-		b.ReportMetric(float64(b.N)/d.Seconds(), "events/s")
-	})
 	for _, m := range wakeModes {
 		b.Run(m.name, func(b *testing.B) {
 			attr, _ := Tracepoint(id, 0)
@@ -233,6 +204,27 @@ func BenchmarkEndToEndUprobe(b *testing.B) {
 	}
 }
 
+// getppidLoop filters evs to a pinned thread, enables them and times b.N
+// getppid calls on that thread.
+func getppidLoop(b *testing.B, evs []*Event) time.Duration {
+	var d time.Duration
+	onThread(b, -1, func(tid int) {
+		for _, e := range evs {
+			if err := e.SetFilter("common_pid == " + strconv.Itoa(tid)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		enableAll(b, evs)
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			unix.Getppid()
+		}
+		d = time.Since(start)
+	})
+	return d
+}
+
 // BenchmarkEndToEndTracepoint: b.N getppid calls from one thread under
 // sys_enter_getppid filtered to that thread.
 func BenchmarkEndToEndTracepoint(b *testing.B) {
@@ -255,21 +247,7 @@ func BenchmarkEndToEndTracepoint(b *testing.B) {
 		attr.SetWatermark(1 << 30)
 		r := newReader(b, ReaderOptions{Overwrite: true, RingSize: 4 << 20})
 		evs := openOnAll(b, r, attr, -1)
-		var d time.Duration
-		onThread(b, -1, func(tid int) {
-			for _, e := range evs {
-				if err := e.SetFilter("common_pid == " + strconv.Itoa(tid)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			enableAll(b, evs)
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				unix.Getppid()
-			}
-			d = time.Since(start)
-		})
+		d := getppidLoop(b, evs)
 		b.StopTimer()
 		disableAll(b, evs)
 		b.ReportMetric(float64(b.N)/d.Seconds(), "events/s")
@@ -282,21 +260,7 @@ func BenchmarkEndToEndTracepoint(b *testing.B) {
 			r := newReader(b, m.opts)
 			evs := openOnAll(b, r, attr, -1)
 			got, lost, done := e2eRead(r, 0)
-			var d time.Duration
-			onThread(b, -1, func(tid int) {
-				for _, e := range evs {
-					if err := e.SetFilter("common_pid == " + strconv.Itoa(tid)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				enableAll(b, evs)
-				b.ResetTimer()
-				start := time.Now()
-				for i := 0; i < b.N; i++ {
-					unix.Getppid()
-				}
-				d = time.Since(start)
-			})
+			d := getppidLoop(b, evs)
 			r.Flush()
 			if err := <-done; err != nil {
 				b.Fatal(err)
