@@ -734,3 +734,27 @@ func kernelFilterError(t *testing.T, fs *tracefs.FS, system, event, expr string)
 	}
 	return strings.TrimPrefix(lines[2], "parse_error: "), len(lines[1]) - 1
 }
+
+// TestCLISystemWideComm: a system-wide trace names the threads that were
+// alive before it began and exit before their events are read, as perf
+// record -a does from /proc: each sched_process_exit of a waiting testprog
+// is printed with its comm, not "<...>".
+func TestCLISystemWideComm(t *testing.T) {
+	comm := progComm(t)
+	w := startWaiting(t, "calls", "1", "5", "6")
+	r := startTrace(t, "--filter", `comm == "`+comm+`"`, "sched:sched_process_exit")
+	waitTracing(t, r)
+	w.run(t)
+	r.stop(t)
+	lines, _ := eventLines(t, r.stdout())
+	if len(lines) == 0 {
+		t.Fatalf("no sched_process_exit:\n%s", r.stdout())
+	}
+	for _, l := range lines {
+		if l.comm != comm {
+			t.Errorf("thread %d: comm %q, want %q:\n%s", l.tid, l.comm, comm, r.stdout())
+			break
+		}
+	}
+	assertClean(t, r.cmd.Process.Pid)
+}

@@ -16,9 +16,75 @@ const maxComms = 4096
 // prctl(PR_SET_NAME), and PERF_RECORD_FORK, which gives a new thread or
 // process the name of the thread that created it. Those are the only way
 // to name a task that exits before its events are read. Tasks that were
-// named before the trace started are looked up in /proc.
+// named before the trace started are looked up in /proc, and a
+// system-wide trace also reads every thread's name at its start (scan),
+// for those that exit before their first event is read.
 type comms struct {
 	m map[int]string
+	// scan, until it is merged, delivers the names of the threads that
+	// were alive when the trace started (startScan).
+	scan chan map[int]string
+}
+
+// maxScanned bounds the names a start-up scan keeps: half the cache, so
+// that merging them leaves room for what the trace itself names.
+const maxScanned = maxComms / 2
+
+// startScan reads the name of every thread alive now, in the background,
+// as perf record -a synthesizes COMM records for them: a thread that exits
+// before its first event is read has no other record of its name. The
+// lookup that first misses a gone thread waits for it.
+func (c *comms) startScan(procDir string) {
+	ch := make(chan map[int]string, 1)
+	c.scan = ch
+	go func() { ch <- scanComms(procDir, maxScanned) }()
+}
+
+// scanComms reads PROC/PID/task/TID/comm for every thread, up to limit.
+func scanComms(procDir string, limit int) map[int]string {
+	out := map[int]string{}
+	procs, err := os.ReadDir(procDir)
+	if err != nil {
+		return out
+	}
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		dir := procDir + "/" + p.Name() + "/task/"
+		tasks, err := os.ReadDir(dir)
+		if err != nil {
+			continue // gone since
+		}
+		for _, t := range tasks {
+			if len(out) >= limit {
+				return out
+			}
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil {
+				continue
+			}
+			if b, err := os.ReadFile(dir + t.Name() + "/comm"); err == nil && len(b) > 0 {
+				out[tid] = string(bytes.TrimSuffix(b, []byte("\n")))
+			}
+		}
+	}
+	return out
+}
+
+// mergeScan waits for the start-up scan and adds what it found to the
+// cache, under names the trace's own records have not given since.
+func (c *comms) mergeScan() {
+	if c.scan == nil {
+		return
+	}
+	m := <-c.scan
+	c.scan = nil
+	for tid, n := range m {
+		if _, ok := c.m[tid]; !ok {
+			c.put(tid, n)
+		}
+	}
 }
 
 // record takes the body of a PERF_RECORD_COMM: u32 pid, u32 tid, then the
@@ -76,6 +142,11 @@ func (c *comms) known(tid int) (string, bool) {
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/comm")
 	if err != nil || len(b) == 0 {
+		if c.scan != nil { // gone: the start-up scan may have named it
+			c.mergeScan()
+			n, ok := c.m[tid]
+			return n, ok
+		}
 		return "", false
 	}
 	n := string(bytes.TrimSuffix(b, []byte("\n")))

@@ -421,6 +421,8 @@ func (s *Session) Start() error {
 				s.comms.known(tid)
 			}
 		}
+	} else {
+		s.comms.startScan("/proc")
 	}
 	if len(s.leaders) > 0 {
 		for _, l := range s.leaders {
