@@ -32,8 +32,10 @@ const maxScanned = maxComms / 2
 
 // startScan reads the name of every thread alive now, in the background,
 // as perf record -a synthesizes COMM records for them: a thread that exits
-// before its first event is read has no other record of its name. The
-// lookup that first misses a gone thread waits for it.
+// before its first event is read has no other record of its name. New
+// starts it before the events are opened, and Start waits for it
+// (mergeScan) once the comm events run, so that a thread is either in the
+// scan or named by its own records.
 func (c *comms) startScan(procDir string) {
 	ch := make(chan map[int]string, 1)
 	c.scan = ch
@@ -142,11 +144,6 @@ func (c *comms) known(tid int) (string, bool) {
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/comm")
 	if err != nil || len(b) == 0 {
-		if c.scan != nil { // gone: the start-up scan may have named it
-			c.mergeScan()
-			n, ok := c.m[tid]
-			return n, ok
-		}
 		return "", false
 	}
 	n := string(bytes.TrimSuffix(b, []byte("\n")))

@@ -129,6 +129,11 @@ var ErrIdle = errors.New("trace: idle")
 // is undone.
 func New(opts Options) (_ *Session, err error) {
 	s := &Session{opts: opts, byID: map[uint16]*Event{}, latency: opts.Latency}
+	if opts.PID <= 0 {
+		// Read the names of the threads alive now while the probes are
+		// defined and opened; Start waits for it (comms.startScan).
+		s.comms.startScan("/proc")
+	}
 	if s.latency <= 0 {
 		s.latency = 10 * time.Millisecond
 	}
@@ -422,7 +427,7 @@ func (s *Session) Start() error {
 			}
 		}
 	} else {
-		s.comms.startScan("/proc")
+		s.comms.mergeScan()
 	}
 	if len(s.leaders) > 0 {
 		for _, l := range s.leaders {
