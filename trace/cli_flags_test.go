@@ -338,17 +338,7 @@ func TestCLIHeaders(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the headers come just before Start
 	w.run(t)
 	r.stop(t)
-	lines, _ := eventLines(t, strings.TrimPrefix(r.stdout(), header))
-	if len(lines) != 2 {
-		t.Errorf("%d events after the headers, want 2:\n%s", len(lines), r.stdout())
-	}
-	for _, l := range lines {
-		if want := fmt.Sprintf("hdr: (%#x) a=5 b=6", ip); l.rest != want {
-			t.Errorf("event %q, want %q", l.rest, want)
-		}
-	}
-	wantSummary(t, r, 2)
-	assertClean(t, r.cmd.Process.Pid)
+	wantEvents(t, r, strings.TrimPrefix(r.stdout(), header), 2, fmt.Sprintf("hdr: (%#x) a=5 b=6", ip))
 }
 
 // frameRE is a symbolized stack line, "SYMBOL+0xOFF".
@@ -488,17 +478,7 @@ func TestCLIDuration(t *testing.T) {
 		if el := time.Since(start); el < d {
 			t.Errorf("ended after %v, before -d %v", el, d)
 		}
-		lines, _ := eventLines(t, r.stdout())
-		if len(lines) != 3 {
-			t.Errorf("%d events, want 3:\n%s", len(lines), r.stdout())
-		}
-		for _, l := range lines {
-			if want := fmt.Sprintf("dur: (%#x) a=5 b=6", ip); l.rest != want {
-				t.Errorf("event %q, want %q", l.rest, want)
-			}
-		}
-		wantSummary(t, r, 3)
-		assertClean(t, r.cmd.Process.Pid)
+		wantEvents(t, r, r.stdout(), 3, fmt.Sprintf("dur: (%#x) a=5 b=6", ip))
 	})
 	// Nothing fires: the run ends on the deadline alone, which is when
 	// the ring reader (which compares the deadline with the clock) and the
@@ -756,5 +736,22 @@ func TestCLISystemWideComm(t *testing.T) {
 			break
 		}
 	}
+	assertClean(t, r.cmd.Process.Pid)
+}
+
+// wantEvents checks that out holds exactly n events, each want, and that
+// the run summed them up and left nothing behind.
+func wantEvents(t *testing.T, r *runningTrace, out string, n int, want string) {
+	t.Helper()
+	lines, _ := eventLines(t, out)
+	if len(lines) != n {
+		t.Errorf("%d events, want %d:\n%s", len(lines), n, r.stdout())
+	}
+	for _, l := range lines {
+		if l.rest != want {
+			t.Errorf("event %q, want %q", l.rest, want)
+		}
+	}
+	wantSummary(t, r, n)
 	assertClean(t, r.cmd.Process.Pid)
 }

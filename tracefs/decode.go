@@ -168,19 +168,7 @@ func (v Value) String() string {
 	case KindBytes:
 		return fmt.Sprintf("%x", v.Bytes)
 	case KindArray:
-		var b []byte
-		b = append(b, '{')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if v.Signed {
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			} else {
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return string(append(b, '}'))
+		return string(append(v.appendInts(append([]byte(nil), '{')), '}'))
 	case KindStringArray:
 		var b []byte
 		b = append(b, '{')
@@ -407,4 +395,20 @@ func signExtend(u uint64, size int) int64 {
 		return int64(int32(u))
 	}
 	return int64(u)
+}
+
+// appendInts appends an array's elements, comma-separated, in decimal:
+// the body of its text ({...}) and JSON ([...]) forms.
+func (v Value) appendInts(b []byte) []byte {
+	for i := 0; i < v.Len(); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v.Signed {
+			b = strconv.AppendInt(b, v.IntAt(i), 10)
+		} else {
+			b = strconv.AppendUint(b, v.UintAt(i), 10)
+		}
+	}
+	return b
 }

@@ -22,18 +22,7 @@ func (v Value) AppendJSON(b []byte) []byte {
 		}
 		return AppendJSONString(b, v.Bytes)
 	case KindArray:
-		b = append(b, '[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if v.Signed {
-				b = strconv.AppendInt(b, v.IntAt(i), 10)
-			} else {
-				b = strconv.AppendUint(b, v.UintAt(i), 10)
-			}
-		}
-		return append(b, ']')
+		return append(v.appendInts(append(b, '[')), ']')
 	case KindStringArray:
 		b = append(b, '[')
 		for i := 0; i < v.Len(); i++ {
