@@ -36,6 +36,9 @@ type Rings struct {
 	arena   []byte
 	pending []pendingEvent
 	stats   Stats
+	// orphans, when set, names the records of probe events without an
+	// events/ directory (see orphans).
+	orphans *orphans
 	// commitSize is the size of the pages' commit field.
 	commitSize int
 }
@@ -110,6 +113,16 @@ func (r *Rings) Drain(fn func(*Event) error) error {
 	}
 	sort.SliceStable(r.pending, func(i, j int) bool { return r.pending[i].ts < r.pending[j].ts })
 	r.comms.Refresh()
+	if r.orphans != nil {
+		for _, p := range r.pending {
+			if data := r.arena[p.off:p.end]; len(data) >= 8 {
+				if id := binary.NativeEndian.Uint16(data); r.events.Lookup(id) == nil {
+					r.orphans.vote(id, p.ts, p.cpu, int32(binary.NativeEndian.Uint32(data[4:])))
+				}
+			}
+		}
+		r.orphans.resolve(r.events)
+	}
 	var ev Event
 	for _, p := range r.pending {
 		data := r.arena[p.off:p.end]
@@ -151,12 +164,22 @@ func (r *Rings) Close() error {
 // Collect reads what in's rings hold now, in time order, and calls fn for
 // each decoded event: what boot-time probes or an applied plan recorded.
 // The rings are consumed.
+//
+// Records of probe events that the kernel left without an events/
+// directory (orphans: boot-time events of some kernels) are decoded from
+// the probes' definitions.
 func Collect(fs *tracefs.FS, in *tracefs.Instance, fn func(*Event) error) (Stats, error) {
+	// The trace file must be read before the rings are consumed.
+	o := findOrphans(fs)
+	if o != nil {
+		o.readTrace(in)
+	}
 	r, err := OpenRings(in, NewEvents(fs), NewComms(fs.Root()))
 	if err != nil {
 		return Stats{}, err
 	}
 	defer r.Close()
+	r.orphans = o
 	err = r.Drain(fn)
 	return r.Stats(), err
 }

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	switch os.Getenv("TRACELET_TOOLS_HELPER") {
 	case "":
 		pins := pinTracepoints()
-		code := m.Run()
+		code := testenv.Main(m)
 		runtime.KeepAlive(pins)
 		os.Exit(code)
 	case "kill": // kill PID SIG: send one signal, linger, exit 0

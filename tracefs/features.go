@@ -18,6 +18,11 @@ import (
 type Features struct {
 	// Types are the fetch types of the README's "type:" paragraph.
 	Types kprobeevents.TypeSet
+	// BTFArgs: the kernel names function arguments and follows members
+	// through its BTF ("<argname>[->field…]" among the fetchargs, 6.5+).
+	// Such a kernel also types an untyped $retval from the function's
+	// BTF return type.
+	BTFArgs bool
 }
 
 // maxReadme bounds the README read; it is about 20 KiB on 6.x kernels.
@@ -79,6 +84,9 @@ func ParseFeatures(readme []byte) (Features, error) {
 	in := false
 	for _, line := range strings.Split(string(readme), "\n") {
 		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "<argname>") {
+			f.BTFArgs = true
+		}
 		if rest, ok := strings.CutPrefix(t, "type:"); ok {
 			in, t = true, rest
 		} else if in && (t == "" || isLabel(t)) {

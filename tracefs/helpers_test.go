@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(mountChildEnv) != "" {
 		os.Exit(mountChildMain())
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }
 
 // mountChildEnv runs the test binary in a private mount namespace where

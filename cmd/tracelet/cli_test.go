@@ -39,11 +39,11 @@ func TestMain(m *testing.M) {
 	bin, err := testenv.BuildTracelet()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		testenv.RemoveBuilt()
 		os.Exit(1)
 	}
 	tracelet = bin
-	code := m.Run()
-	os.Exit(code)
+	os.Exit(testenv.Main(m))
 }
 
 type result struct {

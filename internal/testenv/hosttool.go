@@ -59,7 +59,7 @@ func BuildTracelet() (string, error) {
 			traceletBin.err = fmt.Errorf("the VM-suite guest has no go toolchain and TRACELET_BIN is not set (the guest image lacks /bin/tracelet: see the vmtest build log)")
 			return
 		}
-		dir, err := os.MkdirTemp("", "tracelet-bin-")
+		dir, err := tempDir()
 		if err != nil {
 			traceletBin.err = err
 			return

@@ -35,7 +35,7 @@ func (p *prebuilt) get(t testing.TB) string {
 		return v
 	}
 	p.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tracelet-testprog-")
+		dir, err := tempDir()
 		if err != nil {
 			p.err = err
 			return
