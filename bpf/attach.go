@@ -140,6 +140,28 @@ func OpenTraceEvent(id uint64) (int, error) {
 	return fd, nil
 }
 
+// OpenTraceEventCounting opens the tracefs event with the given id as a
+// counting perf event (sample_period 0) for attaching a program that
+// returns non-zero. A tracepoint program's return value decides whether
+// the kernel goes on to hand the hit to the tracepoint's perf events
+// (perf_trace_run_bpf_submit, perf_syscall_enter): 0 drops it for every
+// perf user of that tracepoint on that CPU, perf stat and other tracers
+// included. A program that returns 1 leaves them their hits, and an event
+// of this kind, which only counts, costs that hit an increment.
+func OpenTraceEventCounting(id uint64) (int, error) {
+	attr := unix.PerfEventAttr{
+		Type:   unix.PERF_TYPE_TRACEPOINT,
+		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
+		Config: id,
+		Bits:   unix.PerfBitDisabled,
+	}
+	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return -1, &Error{Op: "perf_event_open", Object: fmt.Sprintf("trace event %d", id), Err: err}
+	}
+	return fd, nil
+}
+
 // RawTracepointLink is a raw tracepoint program attached by name.
 type RawTracepointLink struct {
 	fd    int

@@ -53,7 +53,16 @@ func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions
 		g.stmts(p.Body)
 	}
 	g.label("exit")
-	g.emit(asm.Mov.Imm(asm.R0, 0))
+	// A tracepoint program's 0 would drop the hit for every other perf
+	// user of the tracepoint (perf_trace_run_bpf_submit); 1 passes it on,
+	// and our own perf event only counts it (bpf.OpenTraceEventCounting).
+	// On a kprobe or uprobe, 1 would make the kernel build the event's
+	// record for nobody, so those return 0.
+	ret := int32(0)
+	if a.Type == Tracepoint {
+		ret = 1
+	}
+	g.emit(asm.Mov.Imm(asm.R0, ret))
 	g.emit(asm.Return())
 	// Labels that landed on the same instruction become one.
 	for i := range g.insns {

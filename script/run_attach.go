@@ -90,7 +90,9 @@ func (r *Run) openTracepoint(a *AttachPoint) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := bpf.OpenTraceEvent(uint64(id))
+	// Tracepoint programs return 1 (codegen), so that other perf users
+	// of the tracepoint keep their hits; this event only counts them.
+	fd, err := bpf.OpenTraceEventCounting(uint64(id))
 	if err != nil {
 		return nil, err
 	}

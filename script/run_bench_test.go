@@ -152,7 +152,7 @@ func xlatedOf(t *testing.T, tool, src string) int {
 	rest, _, _ = strings.Cut(rest, " ")
 	_, event, _ := strings.Cut(rest, ":")
 	before := maxProgID(t)
-	full := src + ` interval:ms:1500 { exit(); }`
+	full := src + ` interval:ms:4000 { exit(); }`
 	done := make(chan error, 1)
 	if tool != "" {
 		cmd := exec.Command(tool, "-e", full)
@@ -173,16 +173,24 @@ func xlatedOf(t *testing.T, tool, src string) int {
 		}
 		go func() { done <- r.Wait(t.Context()); r.Close() }()
 	}
-	time.Sleep(900 * time.Millisecond)
-	progs := listProgs(t)
-	<-done
+	// Poll until the program is loaded: a loaded machine can take longer
+	// than any fixed wait to start bpftrace. The interval ends the run.
 	n := 0
-	for _, p := range progs {
-		name := strings.TrimPrefix(p.Name, "p0_")
-		if p.ID > before && p.Type == "tracepoint" && strings.HasPrefix(event, name) {
-			n = max(n, p.BytesXl/8)
+	for n == 0 {
+		for _, p := range listProgs(t) {
+			name := strings.TrimPrefix(p.Name, "p0_")
+			if p.ID > before && p.Type == "tracepoint" && strings.HasPrefix(event, name) {
+				n = max(n, p.BytesXl/8)
+			}
+		}
+		if n == 0 && len(done) > 0 {
+			break
+		}
+		if n == 0 {
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	<-done
 	if n == 0 {
 		t.Fatalf("%s: no new tracepoint program for %s in bpftool prog show", src, event)
 	}

@@ -184,8 +184,10 @@ func (s *session) haveUserHelpers() bool {
 
 func prologue() asm.Instructions { return asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)} }
 
+// epilogue returns 1: a tracepoint program's 0 would drop the hit for
+// every other perf user of that tracepoint (perf_trace_run_bpf_submit).
 func epilogue(label string) asm.Instructions {
-	return asm.Instructions{asm.Mov.Imm(asm.R0, 0).WithSymbol(label), asm.Return()}
+	return asm.Instructions{asm.Mov.Imm(asm.R0, 1).WithSymbol(label), asm.Return()}
 }
 
 // deleteThenOut ends a program that looked an entry up: the entry under

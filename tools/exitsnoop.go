@@ -245,7 +245,7 @@ func Exitsnoop(ctx context.Context, o ExitOptions, fn func(*ExitEvent) error) er
 			asm.Mov.Imm(asm.R9, 0),
 			asm.JNE.Reg(asm.R1, asm.R2, "notleader"),
 			asm.Mov.Imm(asm.R9, 1),
-			asm.Mov.Imm(asm.R0, 0).WithSymbol("notleader"))
+			asm.Mov.Imm(asm.R0, 1).WithSymbol("notleader"))
 	}
 	x = append(x, asm.LoadMem(asm.R1, asm.R10, exitRec+hdrPidTgid, asm.DWord),
 		asm.StoreMem(asm.R10, tidKey, asm.R1, asm.Word),
@@ -275,7 +275,7 @@ func Exitsnoop(ctx context.Context, o ExitOptions, fn func(*ExitEvent) error) er
 	x = append(x, deltid...)
 	x = append(x, asm.JEq.Imm(asm.R9, 0, "keepstart"))
 	x = append(x, mapDelete("starts", tgidKey)...)
-	x = append(x, asm.Mov.Imm(asm.R0, 0).WithSymbol("keepstart"))
+	x = append(x, asm.Mov.Imm(asm.R0, 1).WithSymbol("keepstart"))
 	if !o.Threaded {
 		x = append(x, asm.JEq.Imm(asm.R9, 0, "out"))
 	}

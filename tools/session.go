@@ -180,7 +180,9 @@ func (s *session) attach(prog *bpf.Program, system, event string) error {
 	if err != nil {
 		return err
 	}
-	fd, err := bpf.OpenTraceEvent(uint64(id))
+	// The tools' programs return 1 (epilogue), which leaves every other
+	// perf user of a tracepoint its hits; this event only counts them.
+	fd, err := bpf.OpenTraceEventCounting(uint64(id))
 	if err != nil {
 		return fmt.Errorf("open %s:%s: %w", system, event, err)
 	}
