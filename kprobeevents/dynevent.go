@@ -115,6 +115,10 @@ func (ps *parser) parseFprobe() (*Probe, error) {
 	}
 	if p.Event == "" {
 		p.Event = p.DefaultEventName()
+		if !isGoodName(p.Event) {
+			// The kernel would create it, but not take the name back.
+			return nil, ps.err(BAD_EVENT_NAME, 1, "name the event: f:GRP/EVENT SYM", "the kernel would name this event %q, which is not a valid event name", p.Event)
+		}
 	}
 	fl := argFlags{kernel: true, fprobe: true, ret: p.Type == Fretprobe, fentry: p.Type != Fretprobe, tpoint: tp}
 	fl.funcname = p.Symbol

@@ -60,8 +60,19 @@ func (p *Probe) Validate(opts Options) error {
 		if p.MaxActive != 0 {
 			return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "uprobes have no MAXACTIVE"}
 		}
+	case Fprobe, Fretprobe, Tprobe, Eprobe:
+		if opts.Target != TargetAuto {
+			return &Error{Kind: WRONG_FILE, Input: p.String(), Msg: "a " + p.Type.String() + " cannot go to " + opts.Target.String(), Hint: "write it to dynamic_events"}
+		}
+		if p.Type != Fretprobe && p.MaxActive != 0 {
+			return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "MAXACTIVE is only for fprobe exit probes"}
+		}
+		if p.Type == Eprobe && p.Filter != "" {
+			_, err := Parse(p.String()+" if "+p.Filter, opts)
+			return err
+		}
 	default:
-		return &Error{Kind: BAD_COMMAND, Input: p.String(), Msg: "probe type not set", Hint: "set Type to Kprobe, Kretprobe, Uprobe or Uretprobe"}
+		return &Error{Kind: BAD_COMMAND, Input: p.String(), Msg: "probe type not set", Hint: "set Type to Kprobe, Kretprobe, Uprobe, Uretprobe, Fprobe, Fretprobe, Tprobe or Eprobe"}
 	}
 	if p.Type == Kprobe && p.MaxActive != 0 {
 		return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "MAXACTIVE is only for kretprobes"}
