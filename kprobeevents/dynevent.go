@@ -26,6 +26,11 @@ func (ps *parser) parseFprobe() (*Probe, error) {
 		n = i
 	}
 	maxact := 0
+	if n > 0 && ps.opts.Kernel.AtLeast(kernelFprobeNoMaxact.Major, kernelFprobeNoMaxact.Minor) {
+		// Since fprobes run on the function graph tracer (6.14), they
+		// have no MAXACTIVE and nothing may come between f or t and ':'.
+		return nil, ps.err(BAD_MAXACT, 1, w0[:1]+"[:[GRP/][EVENT]]: fprobes have no MAXACTIVE since Linux 6.14", "unexpected %q after %q", w0[1:1+n], w0[:1])
+	}
 	if n > 0 {
 		if !isDigit(w0[1]) {
 			return nil, ps.err(BAD_COMMAND, 1, w0[:1]+"[:[GRP/][EVENT]]", "unexpected %q after %q", w0[1:1+n], w0[:1])

@@ -86,6 +86,10 @@ var (
 	// BAD_BITFIELD, ...) are reported relative to that position. The same
 	// release added NOFENTRY_ARGS, NEED_STRING_TYPE and BTF arguments.
 	kernelCtxOffset = Kernel{6, 5}
+	// Since 6.14 fprobes are built on fgraph and f: and t: take no
+	// MAXACTIVE: any text between the letter and ':' is BAD_MAXACT at
+	// column 1 (before, f took one on exit probes, 1..4096).
+	kernelFprobeNoMaxact = Kernel{6, 14}
 )
 
 func (o *Options) has(f feature) bool { return o.Kernel.AtLeast(f.maj, f.min) }

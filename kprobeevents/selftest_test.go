@@ -210,3 +210,21 @@ func TestKernelSelftests(t *testing.T) {
 		t.Logf("%s: %d cases, %d static of which %d match, %d run-time only", f, tl.total, tl.static, tl.match, tl.runtime)
 	}
 }
+
+// TestFprobeMaxActive: before 6.14 an f: exit probe takes MAXACTIVE and
+// trace_fprobe_show prints it back; since then f: and t: take none.
+func TestFprobeMaxActive(t *testing.T) {
+	d, err := Parse("f16 vfs_read%return", Options{Arch: ArchX86_64, Kernel: Kernel{6, 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.String(); got != "f16:fprobes/vfs_read__exit vfs_read%return" {
+		t.Errorf("6.12: %s", got)
+	}
+	if _, err := Parse(d.String(), Options{Arch: ArchX86_64, Kernel: Kernel{6, 12}}); err != nil {
+		t.Errorf("6.12 printed line does not parse back: %v", err)
+	}
+	if _, err := Parse("f16 vfs_read%return", Options{Arch: ArchX86_64, Kernel: Kernel{6, 14}}); !errors.Is(err, &Error{Kind: BAD_MAXACT}) {
+		t.Errorf("6.14: %v", err)
+	}
+}
