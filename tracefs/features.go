@@ -92,7 +92,8 @@ func (fs *FS) Features() (Features, error) {
 // (KernelArch, not GOARCH) and version where o leaves them zero, and the fetch types that this
 // kernel's README lists where o names none. Without the types, a type the
 // kernel lacks (%pd before 6.5, char before 6.3, a backport either way)
-// would only be refused by the write itself.
+// would only be refused by the write itself. Event probes are checked
+// against this tracefs's events (EventFields) where o names no Events.
 func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 	if o.Arch == kprobeevents.ArchUnknown {
 		o.Arch = KernelArch()
@@ -109,6 +110,9 @@ func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 		if f, err := fs.Features(); err == nil {
 			o = f.Options(o)
 		}
+	}
+	if o.Events == nil {
+		o.Events = EventFields{fs}
 	}
 	return o
 }

@@ -238,3 +238,39 @@ func TestCheckKallsyms(t *testing.T) {
 		}
 	}
 }
+
+// TestEventFields checks an event probe against the events of the running
+// kernel's tracefs.
+func TestEventFields(t *testing.T) {
+	fsys := mustFS(t)
+	ev := EventFields{fsys}
+	names, err := ev.Fields("sched", "sched_switch")
+	if err != nil {
+		t.Skipf("no sched/sched_switch: %v", err)
+	}
+	has := false
+	for _, n := range names {
+		has = has || n == "prev_pid"
+		if strings.HasPrefix(n, "common_") {
+			t.Errorf("common field %s offered", n)
+		}
+	}
+	if !has {
+		t.Errorf("sched_switch fields %v lack prev_pid", names)
+	}
+	if _, err := ev.Fields("sched", "no_such_event_x"); err == nil {
+		t.Error("a missing event has fields")
+	}
+	opts := kprobeevents.Options{Arch: kprobeevents.ArchX86_64, Events: ev}
+	for def, want := range map[string]kprobeevents.ErrorKind{
+		"e:g/e sched.sched_switch p=$prev_pid":   0,
+		"e:g/e sched.sched_switch p=$nope":       kprobeevents.BAD_VAR,
+		"e:g/e sched.no_such_event_x p=$nope":    kprobeevents.BAD_ATTACH_EVENT,
+		"e:g/e sched.sched_switch c=$common_pid": kprobeevents.BAD_VAR,
+	} {
+		_, err := kprobeevents.Parse(def, opts)
+		if want == 0 && err != nil || want != 0 && !errors.Is(err, &kprobeevents.Error{Kind: want}) {
+			t.Errorf("Parse(%q) = %v, want %v", def, err, want)
+		}
+	}
+}
