@@ -274,3 +274,17 @@ func TestEventFields(t *testing.T) {
 		}
 	}
 }
+
+// TestControlFileNewKinds: fprobes, tracepoint probes and event probes go
+// to dynamic_events, the only file that takes them.
+func TestControlFileNewKinds(t *testing.T) {
+	for typ, want := range map[kprobeevents.ProbeType]string{
+		kprobeevents.Kprobe: KprobeEvents, kprobeevents.Uretprobe: UprobeEvents,
+		kprobeevents.Fprobe: DynamicEvents, kprobeevents.Fretprobe: DynamicEvents,
+		kprobeevents.Tprobe: DynamicEvents, kprobeevents.Eprobe: DynamicEvents,
+	} {
+		if got := ControlFile(typ); got != want {
+			t.Errorf("ControlFile(%s) = %s, want %s", typ, got, want)
+		}
+	}
+}
