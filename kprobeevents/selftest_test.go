@@ -118,8 +118,11 @@ func loadSelftests(t *testing.T) []selftestCase {
 		if line[0] == '[' {
 			hdr := strings.Fields(strings.Trim(line, "[]"))
 			file, target = hdr[0], TargetAuto
-			if hdr[1] == "kprobe" {
+			switch hdr[1] {
+			case "kprobe":
 				target = TargetKprobe
+			case "uprobe":
+				target = TargetUprobe
 			}
 			continue
 		}
