@@ -135,6 +135,13 @@ func (ps *parser) parseFprobe() (*Probe, error) {
 	if err := ps.parseArgs(p, fl, ps.words[2:], ps.cols[2:]); err != nil {
 		return nil, err
 	}
+	if fl.ret && len(ps.words) > 2 && ps.opts.Kernel.AtLeast(kernelFprobeNoMaxact.Major, kernelFprobeNoMaxact.Minor) {
+		// An exit probe saves the entry arguments it reads in the
+		// fgraph entry data, 15 words at most (MAX_FPROBE_DATA_SIZE).
+		if n := ps.entryArgs(p, fl); n > maxFprobeDataWords {
+			return nil, ps.err(TOO_MANY_EARGS, ps.cols[2], "an exit probe can read at most 15 of the function's arguments", "the probe reads %d of the function's arguments at entry", n)
+		}
+	}
 	ext := ExtFprobe
 	if tp {
 		ext = ExtTprobe
@@ -230,4 +237,48 @@ func splitAttached(s string) (sys, event string, ok bool) {
 		return "", "", false
 	}
 	return sys, event, true
+}
+
+// maxFprobeDataWords is MAX_FPROBE_DATA_SIZE in words: the entry data of
+// an fprobe holds at most 15 longs.
+const maxFprobeDataWords = 15
+
+// entryArgs counts the distinct function arguments an exit probe reads at
+// entry ($argN and argument names; __store_entry_arg keeps one slot per
+// argument). Without the BTF to tell which name is which $argN, it counts
+// the least the kernel could count.
+func (ps *parser) entryArgs(p *Probe, fl argFlags) int {
+	params, known := ps.params(fl)
+	idx := map[uint64]bool{}
+	names := map[string]bool{}
+	var walk func(f *Fetch)
+	walk = func(f *Fetch) {
+		for ; f != nil; f = f.Inner {
+			switch f.Kind {
+			case FetchArgN:
+				idx[f.N] = true
+			case FetchBTF:
+				name := f.Str
+				if i := strings.IndexAny(name, ".-"); i >= 0 {
+					name = name[:i]
+				}
+				if name == "$retval" || name == "$arg*" {
+					continue
+				}
+				if known {
+					for i, prm := range params {
+						if prm.Name == name {
+							idx[uint64(i+1)] = true
+						}
+					}
+				} else {
+					names[name] = true
+				}
+			}
+		}
+	}
+	for _, a := range p.Args {
+		walk(a.Fetch)
+	}
+	return max(len(idx), len(names))
 }

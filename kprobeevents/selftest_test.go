@@ -231,3 +231,32 @@ func TestFprobeMaxActive(t *testing.T) {
 		t.Errorf("6.14: %v", err)
 	}
 }
+
+// TestTooManyEntryArgs: since 6.14 an fprobe exit probe keeps the entry
+// arguments it reads in at most 15 words.
+func TestTooManyEntryArgs(t *testing.T) {
+	var args []string
+	for i := 1; i <= 16; i++ {
+		args = append(args, fmt.Sprintf("a%d=$arg%d", i, i))
+	}
+	def := "f:g/e vfs_read%return " + strings.Join(args, " ")
+	for _, tt := range []struct {
+		k    Kernel
+		n    int
+		want ErrorKind
+	}{{Kernel{6, 18}, 16, TOO_MANY_EARGS}, {Kernel{6, 18}, 15, 0}, {Kernel{6, 12}, 16, 0}} {
+		d := "f:g/e vfs_read%return " + strings.Join(args[:tt.n], " ")
+		_, err := Parse(d, Options{Arch: ArchX86_64, Kernel: tt.k})
+		if tt.want == 0 && err != nil || tt.want != 0 && !errors.Is(err, &Error{Kind: tt.want}) {
+			t.Errorf("%s, %d arguments: %v, want %v", tt.k, tt.n, err, tt.want)
+		}
+	}
+	var e *Error
+	if _, err := Parse(def, Options{Arch: ArchX86_64}); !errors.As(err, &e) || e.Col != strings.Index(def, "a1=") {
+		t.Errorf("caret: %v", err)
+	}
+	// The same argument read twice takes one slot.
+	if _, err := Parse(def+" again=$arg1 more=+8($arg2)", Options{Arch: ArchX86_64, Kernel: Kernel{6, 12}}); err != nil {
+		t.Errorf("6.12: %v", err)
+	}
+}
