@@ -685,10 +685,23 @@ func (ps *parser) expandMeta(fl argFlags, args []string, cols []int) ([]string, 
 		return args, nil
 	}
 	out := make([]string, 0, len(args)+len(params))
+	// The expanded words share one buffer of MAX_BTF_ARGS_LEN bytes,
+	// each with its NUL.
+	used := 0
+	fits := func(s string, col int) error {
+		if len(s) >= maxBTFArgsLen-used {
+			return ps.err(ARGS_2LONG, col, "name the arguments you need instead of $arg*", "the expanded argument names take more than %d bytes", maxBTFArgsLen)
+		}
+		used += len(s) + 1
+		return nil
+	}
 	for i, w := range args {
 		switch {
 		case i == star:
 			for _, prm := range params {
+				if err := fits(prm.Name, cols[i]); err != nil {
+					return nil, err
+				}
 				out = append(out, prm.Name)
 			}
 		case hasPrefix(w, "$arg"):
@@ -702,6 +715,9 @@ func (ps *parser) expandMeta(fl argFlags, args []string, cols []int) ([]string, 
 			}
 			if n > uint64(len(params)) {
 				return nil, ps.err(NO_BTFARG, cols[i], fl.funcname+" has "+plural(len(params), "argument"), "no argument %d", n)
+			}
+			if err := fits(params[n-1].Name+rest, cols[i]); err != nil {
+				return nil, err
 			}
 			out = append(out, params[n-1].Name+rest)
 		default:

@@ -78,6 +78,7 @@ const (
 	MaxActiveMax    = 4096 // KRETPROBE_MAXACTIVE_MAX
 	fetchInsnMax    = 16   // FETCH_INSN_MAX: ops per fetcharg
 	maxLineLen      = 4094 // WRITE_BUFSIZE - 2: longest line trace_parse_run_command takes
+	maxBTFArgsLen   = 128  // MAX_BTF_ARGS_LEN: the buffer $arg* and $argN expand into
 )
 
 // Definition is a parsed line of kprobe_events, uprobe_events or

@@ -260,3 +260,27 @@ func TestTooManyEntryArgs(t *testing.T) {
 		t.Errorf("6.12: %v", err)
 	}
 }
+
+// wideBTF has a function whose argument names overflow the kernel's
+// 128-byte expansion buffer.
+type wideBTF struct{ fakeBTF }
+
+func (wideBTF) Func(name string) (*BTFFunc, error) {
+	var ps []BTFParam
+	for i := 0; i < 5; i++ {
+		ps = append(ps, BTFParam{Name: fmt.Sprintf("a_rather_long_parameter_name_%d", i), Type: btfULong})
+	}
+	return &BTFFunc{Params: ps}, nil
+}
+
+func TestArgsTooLong(t *testing.T) {
+	opts := Options{Arch: ArchX86_64, BTF: wideBTF{}}
+	_, err := Parse("p:g/e wide x=%di $arg*", opts)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ARGS_2LONG || e.Col != 17 {
+		t.Errorf("$arg*: %v", err)
+	}
+	if _, err := Parse("p:g/e wide $arg1 $arg2", opts); err != nil {
+		t.Errorf("two names: %v", err)
+	}
+}
