@@ -10,7 +10,10 @@ package kprobeevents
 // volatile, restrict and typedefs are skipped, so a size_t is an unsigned
 // 64-bit BTFInt and a "const char *" a BTFPtr to a one-byte BTFInt.
 type BTF interface {
-	// Func returns the prototype of a kernel function. An error means the
+	// Func returns the prototype of a kernel function: the probed
+	// function of a kprobe or fprobe, and "__probestub_" + TRACEPOINT for
+	// a tracepoint probe (whose first, hidden argument the parser drops,
+	// as the kernel does). An error means the
 	// kernel has no BTF entry for it (NO_BTF_ENTRY); the parser then skips
 	// the name checks, as the kernel would refuse or accept them only at
 	// run time.
