@@ -37,7 +37,7 @@ func (ps *parser) parseFetch(s string, col int, fl argFlags) (*Fetch, int, error
 		f, err := ps.parseImm(s, col)
 		return f, 0, err
 	}
-	if (isAlpha(s[0]) || s[0] == '_') && ps.opts.has(featBTFArg) {
+	if (isAlpha(s[0]) || s[0] == '_') && ps.opts.has(featBareName) {
 		if !fl.kernel || !fl.fentry && !fl.ret {
 			return nil, 0, ps.err(NOSUP_BTFARG, col, "BTF names work on kprobes and fprobes at a function entry or return; use a register or $argN", "%q is not a fetcharg here", s)
 		}

@@ -72,7 +72,7 @@ var (
 	featSymstr     = feature{"the symstr type", 6, 1}
 	featChar       = feature{"the char type", 6, 3}
 	featDentry     = feature{"the %pd/%pD types", 6, 10}
-	featBTFArg     = feature{"BTF argument names", 6, 5}
+	featBareName   = feature{"BTF argument names", 6, 5} // a bare name is read as one, built with BTF arguments or not
 	featGroupOnly  = feature{"a group without an event name (GRP/)", 6, 1}
 	featImmediate  = feature{"immediate values \\IMM and \\\"STR\"", 5, 7}
 	featFileOffset = feature{"@+OFFS file offsets", 5, 7}
