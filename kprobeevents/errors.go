@@ -114,7 +114,8 @@ const (
 	// no probe point). The kernel answers -EINVAL (-ECANCELED inside)
 	// without logging.
 	BAD_COMMAND
-	// NOT_PROBE: a dynamic_events line of another type (e:, f:, t:, s: ...).
+	// NOT_PROBE: a dynamic_events line of a type this package does not
+	// read (s: synthetic events, ...).
 	NOT_PROBE
 	// WRONG_FILE: a uprobe definition for kprobe_events or the other way
 	// round; the kernel answers -EINVAL without logging.
@@ -341,5 +342,8 @@ var runTimeKinds = map[ErrorKind]bool{
 
 // RunTime reports whether only the running kernel can detect this class:
 // it depends on what exists there (a file, a symbol, BTF, another event),
-// so Parse accepts such definitions and the kernel's write fails.
+// so Parse accepts such definitions and the kernel's write fails. The BTF
+// and trace-event classes (NO_BTFARG, NO_RETVAL, NO_BTF_FIELD,
+// BAD_TYPE4STR, BAD_ATTACH_EVENT, ...) are found by Parse too when
+// Options.BTF and Options.Events tell it what the kernel has.
 func (k ErrorKind) RunTime() bool { return runTimeKinds[k] }

@@ -97,3 +97,65 @@ func ExampleParseShorthand() {
 	// bash readline
 	// r:uprobes/r_bash_readline /usr/bin/bash:0x00000000000d5a30 line=+0($retval):string <nil>
 }
+
+// oneFunc is a BTF that knows one function, vfs_read; a real one reads
+// /sys/kernel/btf/vmlinux.
+type oneFunc struct{}
+
+func (oneFunc) Func(name string) (*kprobeevents.BTFFunc, error) {
+	if name != "vfs_read" {
+		return nil, errors.New("no BTF entry")
+	}
+	ptr := func(t *kprobeevents.BTFType) *kprobeevents.BTFType {
+		return &kprobeevents.BTFType{Kind: kprobeevents.BTFPtr, Elem: t}
+	}
+	char := &kprobeevents.BTFType{Kind: kprobeevents.BTFInt, Name: "char", Size: 1}
+	return &kprobeevents.BTFFunc{
+		Return: &kprobeevents.BTFType{Kind: kprobeevents.BTFInt, Name: "long", Size: 8, Signed: true},
+		Params: []kprobeevents.BTFParam{
+			{Name: "file", Type: ptr(&kprobeevents.BTFType{Kind: kprobeevents.BTFStruct, Name: "file"})},
+			{Name: "buf", Type: ptr(char)},
+			{Name: "count", Type: &kprobeevents.BTFType{Kind: kprobeevents.BTFInt, Name: "long unsigned int", Size: 8}},
+			{Name: "pos", Type: ptr(&kprobeevents.BTFType{Kind: kprobeevents.BTFInt, Name: "long long int", Size: 8, Signed: true})},
+		}}, nil
+}
+
+func (oneFunc) Member(*kprobeevents.BTFType, string) (*kprobeevents.BTFType, bool, error) {
+	return nil, false, nil
+}
+
+func ExampleParse_fprobe() {
+	opts := kprobeevents.Options{Arch: kprobeevents.ArchX86_64, BTF: oneFunc{}}
+	// $arg* stands for every argument, named as in the function's BTF.
+	d, err := kprobeevents.Parse("f vfs_read $arg*", opts)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(d)
+	// A $retval makes an f: probe an exit probe.
+	d, _ = kprobeevents.Parse("f:myfp/read vfs_read ret=$retval", opts)
+	fmt.Println(d)
+	_, err = kprobeevents.Parse("f vfs_read hoge", opts)
+	var e *kprobeevents.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Kind, e.Col)
+	}
+	// Output:
+	// f:fprobes/vfs_read__entry vfs_read file=file buf=buf count=count pos=pos
+	// f:myfp/read vfs_read%return ret=$retval
+	// NO_BTFARG 11
+}
+
+func ExampleParse_eventProbe() {
+	// The kernel does not print the filter back.
+	p, err := kprobeevents.ParseProbe("e:my/open syscalls.sys_enter_openat name=+0($filename):ustring if dfd == -100",
+		kprobeevents.Options{Arch: kprobeevents.ArchX86_64})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(p)
+	fmt.Printf("%s.%s if %s\n", p.AttachGroup, p.AttachEvent, p.Filter)
+	// Output:
+	// e:my/open syscalls.sys_enter_openat name=+0($filename):ustring
+	// syscalls.sys_enter_openat if dfd == -100
+}

@@ -24,10 +24,11 @@ const (
 	FetchImmString            // \"STR"
 	FetchDeref                // +|-[u]OFFS(FETCHARG)
 	FetchBTF                  // a BTF argument or field name (6.5+ kprobes)
+	FetchField                // $FIELD: a field of an event probe's attached event
 )
 
 var fetchKindNames = [...]string{"invalid", "reg", "stackN", "stack", "retval", "comm", "argN",
-	"memaddr", "symbol", "fileoffset", "imm", "immstring", "deref", "btf"}
+	"memaddr", "symbol", "fileoffset", "imm", "immstring", "deref", "btf", "field"}
 
 func (k FetchKind) String() string {
 	if k >= 0 && int(k) < len(fetchKindNames) {
@@ -48,7 +49,7 @@ type Fetch struct {
 	Symbol string
 	Offset int64
 	Imm    int64  // FetchImm (the bits of an unsigned value above MaxInt64 wrap)
-	Str    string // FetchImmString: the string; FetchBTF: the name expression
+	Str    string // FetchImmString: the string; FetchBTF: the name expression; FetchField: the field
 	User   bool   // FetchDeref: +u/-u, a user-space dereference
 	Inner  *Fetch // FetchDeref
 
@@ -152,6 +153,8 @@ func (f *Fetch) write(b *strings.Builder) {
 		b.WriteByte(')')
 	case FetchBTF:
 		b.WriteString(f.Str)
+	case FetchField:
+		b.WriteString("$" + f.Str)
 	}
 }
 
@@ -198,6 +201,11 @@ func (a Arg) Text() string {
 }
 
 func (a Arg) write(b *strings.Builder) {
+	if a.Name == "" && a.Fetch != nil && a.Fetch.Kind == FetchBTF && a.Fetch.Str == "$arg*" {
+		// $arg* not expanded, for want of the kernel's BTF.
+		b.WriteString("$arg*")
+		return
+	}
 	b.WriteString(a.Name)
 	b.WriteByte('=')
 	a.writeBody(b)

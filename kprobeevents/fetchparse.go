@@ -16,8 +16,14 @@ func (ps *parser) parseFetch(s string, col int, fl argFlags) (*Fetch, int, error
 	switch s[0] {
 	case '$':
 		f, err := ps.parseVar(s, col, fl)
+		if err == nil && f.Kind == FetchBTF {
+			return f, strings.Count(f.Str, "->"), nil
+		}
 		return f, 0, err
 	case '%':
+		if fl.fprobe || fl.tevent {
+			return nil, 0, ps.err(BAD_VAR, col, "fprobes and event probes have no registers: use $argN, a BTF name or $FIELD", "registers are not available here")
+		}
 		reg := s[1:]
 		if !IsRegister(ps.arch, reg) {
 			return nil, 0, ps.badReg(reg, col)
@@ -31,28 +37,11 @@ func (ps *parser) parseFetch(s string, col int, fl argFlags) (*Fetch, int, error
 		f, err := ps.parseImm(s, col)
 		return f, 0, err
 	}
-	if (isAlpha(s[0]) || s[0] == '_') && ps.opts.has(featBTFArg) {
+	if (isAlpha(s[0]) || s[0] == '_') && ps.opts.has(featBareName) {
 		if !fl.kernel || !fl.fentry && !fl.ret {
-			return nil, 0, ps.err(NOSUP_BTFARG, col, "BTF names work on kprobes at a function entry or return; use a register or $argN", "%q is not a fetcharg here", s)
+			return nil, 0, ps.err(NOSUP_BTFARG, col, "BTF names work on kprobes and fprobes at a function entry or return; use a register or $argN", "%q is not a fetcharg here", s)
 		}
-		last := 0
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			switch {
-			case isAlpha(c) || isDigit(c) || c == '_' || c == '.':
-			case c == '-' && i+1 < len(s) && s[i+1] == '>':
-				last++
-				i++
-			case c == '-':
-				return nil, 0, ps.err(BAD_HYPHEN, col+i, "use -> for a pointer field", "single '-' in %q", s)
-			default:
-				return nil, 0, ps.err(BAD_FETCH_ARG, col, fetchHint, "bad BTF argument %q", s)
-			}
-		}
-		if last+1 > fetchInsnMax-2 {
-			return nil, 0, ps.err(TOO_MANY_OPS, col, "fewer fields", "too many field accesses in %q", s)
-		}
-		return &Fetch{Kind: FetchBTF, Str: s}, last, nil
+		return ps.parseBTFVar(s, col, fl)
 	}
 	return nil, 0, ps.err(BAD_FETCH_ARG, col, fetchHint, "%q is not a fetcharg", s)
 }
@@ -72,12 +61,32 @@ func (ps *parser) badReg(reg string, col int) error {
 func (ps *parser) parseVar(s string, col int, fl argFlags) (*Fetch, error) {
 	name := s[1:]
 	newer := ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor)
+	if fl.tevent {
+		// parse_trace_event_arg(): the attached event's fields first,
+		// then $comm.
+		for _, fd := range fl.fields {
+			if fd == name {
+				return &Fetch{Kind: FetchField, Str: name}, nil
+			}
+		}
+		if name == "comm" || name == "COMM" {
+			return &Fetch{Kind: FetchComm}, nil
+		}
+		if !fl.haveFields && isGoodName(name) {
+			return &Fetch{Kind: FetchField, Str: name}, nil
+		}
+		return nil, ps.err(BAD_VAR, col, "$FIELD of the attached event, or $comm", "the attached event has no field %q", name)
+	}
 	switch {
 	case hasPrefix(name, "retval"):
 		if name == "retval" || newer {
 			if !fl.ret {
 				return nil, ps.err(RETVAL_ON_PROBE, col, "$retval needs a return probe: r:EVENT SYM or p:EVENT SYM%return", "$retval is only valid on return probes")
 			}
+		}
+		if fl.kernel && newer && ps.opts.hasExt(ExtBTFArgs) && (name != "retval" || ps.opts.BTF != nil) {
+			f, _, err := ps.parseBTFVar(s, col, fl)
+			return f, err
 		}
 		if name != "retval" {
 			return nil, ps.err(BAD_VAR, col, "$retval", "bad variable %q", s)

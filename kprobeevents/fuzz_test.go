@@ -22,16 +22,31 @@ func FuzzParse(f *testing.F) {
 		"p:g/e /bin/true:0x10 f=@+256 s=$stack03",
 		"p:g/e do_sys_openat2 dentry=+0x0(+0x28($arg1)):string file=+0x0(+0x28(+0x48($arg1))):string",
 		"p:ev vfs_read $arg1:%pd f=+8($arg2):%pD",
+		"f:fprobes/vfs_read__entry vfs_read file=file buf=buf:string",
+		"f8:g/x vfs_read%return r=$retval c=count f=file->f_path.dentry->d_name.name:string",
+		"f vfs_read $retval $arg*",
+		"t:tracepoints/kfree kfree call_site=call_site p=$arg2:x64",
+		"t sched_switch prev_comm=+0($arg2):string",
+		"e:eprobes/openat syscalls.sys_enter_openat name=+0($filename):ustring $dfd c=$comm if dfd == 3",
+		"e sys/ev $f:u32",
+		"p vfs_read $arg* ^file-.x",
 	} {
 		f.Add(s, uint8(0), uint8(0))
 		f.Add(s, uint8(128), uint8(6))
 	}
 	kernels := []Kernel{{}, {6, 1}, {6, 12}, {5, 4}, {4, 9}}
+	exts := []ExtensionSet{0, ext612, ExtensionsOf(ExtEprobe), ExtensionsOf(ExtFprobe, ExtTprobe, ExtEprobe, ExtArgNReturn)}
 	f.Fuzz(func(t *testing.T, def string, archSel, sel uint8) {
 		opts := Options{
-			Arch:   Arches[int(archSel)%len(Arches)],
-			Target: Target(sel % 3),
-			Kernel: kernels[int(sel/3)%len(kernels)],
+			Arch:       Arches[int(archSel)%len(Arches)],
+			Target:     Target(sel % 3),
+			Kernel:     kernels[int(sel/3)%len(kernels)],
+			Extensions: exts[int(sel/15)%len(exts)],
+		}
+		if archSel&64 != 0 {
+			// The kernel's BTF and trace events known, as the
+			// selftests' fakes tell them.
+			opts.BTF, opts.Events = fakeBTF{}, fakeEvents{}
 		}
 		if archSel >= 128 {
 			// A known %pd/%pD layout: Format expands them as the kernel does.
@@ -55,9 +70,13 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) accepted, canonical %q has an unsafe character", def, once)
 		}
 		if p, ok := d.(*Probe); ok {
-			opts.Target = TargetKprobe
-			if p.Type.IsUser() {
+			switch {
+			case p.Type.IsFprobe() || p.Type == Eprobe:
+				opts.Target = TargetAuto
+			case p.Type.IsUser():
 				opts.Target = TargetUprobe
+			default:
+				opts.Target = TargetKprobe
 			}
 			if err := p.Validate(opts); err != nil {
 				t.Fatalf("Parse(%q) = %q, but Validate: %v", def, once, err)

@@ -72,7 +72,7 @@ var (
 	featSymstr     = feature{"the symstr type", 6, 1}
 	featChar       = feature{"the char type", 6, 3}
 	featDentry     = feature{"the %pd/%pD types", 6, 10}
-	featBTFArg     = feature{"BTF argument names", 6, 5}
+	featBareName   = feature{"BTF argument names", 6, 5} // a bare name is read as one, built with BTF arguments or not
 	featGroupOnly  = feature{"a group without an event name (GRP/)", 6, 1}
 	featImmediate  = feature{"immediate values \\IMM and \\\"STR\"", 5, 7}
 	featFileOffset = feature{"@+OFFS file offsets", 5, 7}
@@ -86,6 +86,10 @@ var (
 	// BAD_BITFIELD, ...) are reported relative to that position. The same
 	// release added NOFENTRY_ARGS, NEED_STRING_TYPE and BTF arguments.
 	kernelCtxOffset = Kernel{6, 5}
+	// Since 6.14 fprobes are built on fgraph and f: and t: take no
+	// MAXACTIVE: any text between the letter and ':' is BAD_MAXACT at
+	// column 1 (before, f took one on exit probes, 1..4096).
+	kernelFprobeNoMaxact = Kernel{6, 14}
 )
 
 func (o *Options) has(f feature) bool { return o.Kernel.AtLeast(f.maj, f.min) }

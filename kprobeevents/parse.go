@@ -60,8 +60,19 @@ func (p *Probe) Validate(opts Options) error {
 		if p.MaxActive != 0 {
 			return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "uprobes have no MAXACTIVE"}
 		}
+	case Fprobe, Fretprobe, Tprobe, Eprobe:
+		if opts.Target != TargetAuto {
+			return &Error{Kind: WRONG_FILE, Input: p.String(), Msg: "a " + p.Type.String() + " cannot go to " + opts.Target.String(), Hint: "write it to dynamic_events"}
+		}
+		if p.Type != Fretprobe && p.MaxActive != 0 {
+			return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "MAXACTIVE is only for fprobe exit probes"}
+		}
+		if p.Type == Eprobe && p.Filter != "" {
+			_, err := Parse(p.String()+" if "+p.Filter, opts)
+			return err
+		}
 	default:
-		return &Error{Kind: BAD_COMMAND, Input: p.String(), Msg: "probe type not set", Hint: "set Type to Kprobe, Kretprobe, Uprobe or Uretprobe"}
+		return &Error{Kind: BAD_COMMAND, Input: p.String(), Msg: "probe type not set", Hint: "set Type to Kprobe, Kretprobe, Uprobe, Uretprobe, Fprobe, Fretprobe, Tprobe or Eprobe"}
 	}
 	if p.Type == Kprobe && p.MaxActive != 0 {
 		return &Error{Kind: BAD_MAXACT_TYPE, Col: 1, Input: p.String(), Msg: "MAXACTIVE is only for kretprobes"}
@@ -76,7 +87,10 @@ func (p *Probe) Validate(opts Options) error {
 }
 
 type parser struct {
-	opts    Options
+	opts Options
+	// lastBTF is the BTF type of the argument parsed last (the kernel's
+	// ctx->last_type), nil when unknown.
+	lastBTF *BTFType
 	arch    Arch
 	ptrBits int
 	words   []string
@@ -100,6 +114,16 @@ type argFlags struct {
 	kernel bool // TPARG_FL_KERNEL (kprobes), else TPARG_FL_USER
 	ret    bool // TPARG_FL_RETURN
 	fentry bool // TPARG_FL_FENTRY: a kprobe on a function's first instruction
+	fprobe bool // TPARG_FL_FPROBE: f: and t: probes, which have no registers
+	tpoint bool // TPARG_FL_TPOINT: a t: probe
+	tevent bool // TPARG_FL_TEVENT: an e: probe, whose $NAME are event fields
+	// funcname is the function whose BTF names the arguments (the probe
+	// stub of a tracepoint).
+	funcname string
+	// fields are the attached event's fields of an e: probe, when
+	// haveFields says Options.Events told them.
+	fields     []string
+	haveFields bool
 }
 
 func (ps *parser) err(kind ErrorKind, col int, hint, format string, args ...any) *Error {
@@ -190,6 +214,24 @@ func (ps *parser) parse(def string) (Definition, error) {
 	case '-':
 		return ps.parseRemoval()
 	case 'p', 'r':
+	case 'f', 't', 'e':
+		if ps.opts.Target != TargetAuto {
+			return nil, ps.err(WRONG_FILE, 0, "write "+w0[:1]+": definitions to dynamic_events", "%s cannot take a %c: definition", ps.opts.Target, w0[0])
+		}
+		if len(ps.words) < 2 {
+			return nil, ps.err(BAD_COMMAND, len(ps.cmd), "f: SYM, t: TRACEPOINT, e: SYSTEM.EVENT", "no probe point after %q", w0)
+		}
+		var d *Probe
+		var err error
+		if w0[0] == 'e' {
+			d, err = ps.parseEprobe()
+		} else {
+			d, err = ps.parseFprobe()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ps.finish(d)
 	default:
 		if isAlpha(w0[0]) && (len(w0) == 1 || w0[1] == ':') {
 			return nil, ps.err(NOT_PROBE, 0, "", "%q is a %c: dynamic event, not a kprobe or uprobe", w0, w0[0])
@@ -210,6 +252,10 @@ func (ps *parser) parse(def string) (Definition, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ps.finish(d)
+}
+
+func (ps *parser) finish(d *Probe) (Definition, error) {
 	d.ptrBits = ps.ptrBits
 	// The canonical line is what gets written; it spells out defaults
 	// and may be longer than the input.
@@ -346,7 +392,8 @@ func (ps *parser) parseKprobe(isRet bool) (*Probe, error) {
 	if p.Event == "" {
 		p.Event = p.DefaultEventName()
 	}
-	if err := ps.parseArgs(p, fl); err != nil {
+	fl.funcname = p.Symbol
+	if err := ps.parseArgs(p, fl, ps.words[2:], ps.cols[2:]); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -457,7 +504,7 @@ func (ps *parser) parseUprobe(isRet bool) (*Probe, error) {
 			return nil, ps.err(BAD_EVENT_NAME, 1, "name the event: p:GRP/EVENT PATH:OFFSET", "the kernel would name this event %q, which is not a valid event name", p.Event)
 		}
 	}
-	if err := ps.parseArgs(p, argFlags{ret: isRet}); err != nil {
+	if err := ps.parseArgs(p, argFlags{ret: isRet}, ps.words[2:], ps.cols[2:]); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -544,25 +591,17 @@ func (ps *parser) parseRemoval() (Definition, error) {
 var reservedFields = []string{"common_type", "common_flags", "common_preempt_count",
 	"common_pid", "common_tgid", "__probe_ip", "__probe_ret_ip", "__probe_func"}
 
-func (ps *parser) parseArgs(p *Probe, fl argFlags) error {
-	args, cols := ps.words[2:], ps.cols[2:]
+func (ps *parser) parseArgs(p *Probe, fl argFlags, args []string, cols []int) error {
+	nOrig := len(args)
 	// traceprobe_expand_meta_args() looks at unnamed "$arg..." words of a
-	// kprobe before any argument is parsed (6.5+).
-	if fl.kernel && ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) {
-		for i, w := range args {
-			if !hasPrefix(w, "$arg") {
-				continue
-			}
-			if !fl.fentry && !(fl.ret && ps.opts.has(featArgNReturn)) {
-				return ps.err(NOFENTRY_ARGS, cols[i], argNHint(fl), "$argN is only available at a function entry")
-			}
-			if len(w) > 4 && isDigit(w[4]) {
-				continue
-			}
-			if len(w) > 4 && w[4] == '*' {
-				return ps.err(NOT_SUPPORTED, cols[i], "name the arguments: dfd=$arg1 ...", "$arg* is expanded from the kernel's BTF, which tracelet cannot see")
-			}
-			return ps.err(BAD_VAR, cols[i], "$arg1, $arg2, ...", "bad variable %q", w)
+	// kprobe or fprobe before any argument is parsed (6.5+).
+	expanded := false
+	if fl.kernel && !fl.tevent && ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) {
+		expanded = true
+		var err error
+		args, err = ps.expandMeta(fl, args, cols)
+		if err != nil {
+			return err
 		}
 	}
 	if len(args) > MaxTraceArgs {
@@ -574,13 +613,161 @@ func (ps *parser) parseArgs(p *Probe, fl argFlags) error {
 	p.Args = make([]Arg, 0, len(args))
 	size := 0
 	for i, w := range args {
-		a, err := ps.parseArg(p, i, w, cols[i], fl, &size)
+		// After $arg* grew the list, the kernel still counts its caret in
+		// the words that were written; past their end it points after
+		// the command.
+		col := len(ps.cmd) + 1
+		if i < nOrig {
+			col = cols[i]
+		}
+		if w == "$arg*" && expanded {
+			// Left as written when the BTF to expand it is unknown.
+			p.Args = append(p.Args, Arg{Fetch: &Fetch{Kind: FetchBTF, Str: w}, text: w, canon: w})
+			continue
+		}
+		a, err := ps.parseArg(p, i, w, col, fl, &size)
 		if err != nil {
+			if i >= nOrig {
+				if e, ok := err.(*Error); ok {
+					e.Col = len(ps.cmd) + 1
+				}
+			}
 			return err
 		}
 		p.Args = append(p.Args, a)
 	}
 	return nil
+}
+
+// expandMeta is traceprobe_expand_meta_args(): it checks the unnamed
+// "$arg..." words and, with the kernel's BTF, replaces $arg* by the
+// function's parameter names and $argN by the Nth name, which is what the
+// kernel then parses and prints back.
+func (ps *parser) expandMeta(fl argFlags, args []string, cols []int) ([]string, error) {
+	star, last := -1, -1
+	for i, w := range args {
+		if !hasPrefix(w, "$arg") {
+			continue
+		}
+		last = i
+		if !fl.fentry && !(fl.ret && ps.opts.hasExt(ExtArgNReturn)) {
+			return nil, ps.err(NOFENTRY_ARGS, cols[i], argNHint(fl), "$argN is only available at a function entry")
+		}
+		if len(w) > 4 && isDigit(w[4]) {
+			continue
+		}
+		if len(w) <= 4 || w[4] != '*' {
+			return nil, ps.err(BAD_VAR, cols[i], "$arg1, $arg2, ... or $arg*", "bad variable %q", w)
+		}
+		if star >= 0 {
+			return nil, ps.err(DOUBLE_ARGS, cols[i], "$arg* stands for all the arguments, once", "a second $arg*")
+		}
+		star = i
+	}
+	if last < 0 {
+		return args, nil
+	}
+	if !ps.opts.hasExt(ExtBTFArgs) {
+		if star >= 0 {
+			return nil, ps.noBTFArgs(cols[last], "$arg*")
+		}
+		return args, nil
+	}
+	if ps.opts.BTF == nil {
+		// Without the BTF the names are unknown: $arg* stays as written.
+		return args, nil
+	}
+	params, ok := ps.params(fl)
+	if !ok || len(params) == 0 {
+		if star >= 0 {
+			return nil, ps.err(NOSUP_BTFARG, cols[last], "name the arguments: dfd=$arg1 ...", "the kernel has no BTF for %s", fl.funcname)
+		}
+		return args, nil
+	}
+	out := make([]string, 0, len(args)+len(params))
+	// The expanded words share one buffer of MAX_BTF_ARGS_LEN bytes,
+	// each with its NUL.
+	used := 0
+	fits := func(s string, col int) error {
+		if len(s) >= maxBTFArgsLen-used {
+			return ps.err(ARGS_2LONG, col, "name the arguments you need instead of $arg*", "the expanded argument names take more than %d bytes", maxBTFArgsLen)
+		}
+		used += len(s) + 1
+		return nil
+	}
+	for i, w := range args {
+		switch {
+		case i == star:
+			for _, prm := range params {
+				if err := fits(prm.Name, cols[i]); err != nil {
+					return nil, err
+				}
+				out = append(out, prm.Name)
+			}
+		case hasPrefix(w, "$arg"):
+			n, used, _ := parseRadix(w[4:], 10)
+			rest := w[4+used:]
+			if rest != "" && rest[0] != ':' {
+				return nil, ps.err(BAD_VAR, cols[i], "$argN[:TYPE]", "bad variable %q", w)
+			}
+			if n == 0 {
+				return nil, ps.err(BAD_ARG_NUM, cols[i], "$arg1 and up: arguments count from 1", "bad argument number 0")
+			}
+			if n > uint64(len(params)) {
+				return nil, ps.err(NO_BTFARG, cols[i], fl.funcname+" has "+plural(len(params), "argument"), "no argument %d", n)
+			}
+			if err := fits(params[n-1].Name+rest, cols[i]); err != nil {
+				return nil, err
+			}
+			out = append(out, params[n-1].Name+rest)
+		default:
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func plural(n int, what string) string {
+	s := strconv.Itoa(n) + " " + what
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
+
+// params returns the BTF parameters of the probed function, without a
+// tracepoint stub's hidden first one; ok is false without BTF for it.
+func (ps *parser) params(fl argFlags) ([]BTFParam, bool) {
+	fn, ok := ps.proto(fl)
+	if !ok {
+		return nil, false
+	}
+	prm := fn.Params
+	if fl.tpoint && len(prm) > 0 {
+		prm = prm[1:]
+	}
+	return prm, true
+}
+
+func (ps *parser) proto(fl argFlags) (*BTFFunc, bool) {
+	if ps.opts.BTF == nil || fl.funcname == "" {
+		return nil, false
+	}
+	fn, err := ps.opts.BTF.Func(fl.funcname)
+	if err != nil || fn == nil {
+		return nil, false
+	}
+	return fn, true
+}
+
+// noBTFArgs refuses a BTF name on a kernel built without BTF arguments:
+// it logs NOSUP_BTFARG there.
+func (ps *parser) noBTFArgs(col int, what string) error {
+	f := featBTFArgs
+	if ps.opts.Extensions.Probed() {
+		return ps.err(NOSUP_BTFARG, col, "name the arguments with registers or $argN", "%s needs %s, which the target kernel's README does not list (%s, Linux %d.%d+)", what, f.what, f.config, f.maj, f.min)
+	}
+	return ps.err(NOSUP_BTFARG, col, "name the arguments with registers or $argN", "%s needs %s (%s, Linux %d.%d+; the target kernel is %s)", what, f.what, f.config, f.maj, f.min, ps.opts.Kernel)
 }
 
 func argNHint(fl argFlags) string {
@@ -606,6 +793,7 @@ const (
 	opData
 	opDeref
 	opUDeref
+	opTPArg // FETCH_OP_TP_ARG: a field of an eprobe's attached event
 )
 
 func lastOp(f *Fetch, fl argFlags) op {
@@ -634,6 +822,8 @@ func lastOp(f *Fetch, fl argFlags) op {
 			return opUDeref
 		}
 		return opDeref
+	case FetchField:
+		return opTPArg
 	case FetchBTF:
 		if strings.Contains(f.Str, "->") {
 			return opDeref
@@ -660,7 +850,7 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 		body, bodyCol = w[eq+1:], col+eq+1
 	} else {
 		a.Name = "arg" + strconv.Itoa(i+1)
-		if ps.opts.has(featBTFArg) {
+		if ps.opts.hasExt(ExtBTFArgs) {
 			cand := body
 			if c := strings.IndexByte(cand, ':'); c >= 0 {
 				cand = cand[:c]
@@ -753,7 +943,7 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 	var typ Type
 	typ.ArrayLen = count
 	eff := TypeDefault // the type the kernel uses
-	if fetchStr == "$comm" || fetchStr == "$COMM" || hasPrefix(fetchStr, "\\\"") {
+	if !fl.tevent && (fetchStr == "$comm" || fetchStr == "$COMM" || hasPrefix(fetchStr, "\\\"")) {
 		if count > 0 || hasType && typeStr != "string" {
 			return a, ps.err(NEED_STRING_TYPE, typeCol, "$comm and \\\"STR\" take no type but :string, and no array", "%q cannot be fetched as %q", fetchStr, body[typeOff:])
 		}
@@ -774,11 +964,29 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 		}
 		eff, typ.Kind = TypeString, dentry
 	}
+	ps.lastBTF = nil
 	f, last, err := ps.parseFetch(fetchStr, bodyCol, fl)
 	if err != nil {
 		return a, err
 	}
 	a.Fetch = f
+	btfType := ps.lastBTF
+	btfString := false
+	if (f.Kind == FetchBTF || f.Kind == FetchRetval && btfType != nil) && hasType && strings.Contains(typeStr, "string") {
+		// check_prepare_btf_string_fetch(): a char array is read as it
+		// is, a char pointer is dereferenced first, anything else is not
+		// a string. Without the BTF the kernel's answer is unknown.
+		switch {
+		case btfType == nil:
+			last++
+		case btfType.Kind == BTFArray && btfType.Elem.isChar() && !btfType.Elem.Signed:
+		case btfType.Kind == BTFPtr && btfType.Elem.isChar() && !btfType.Elem.Signed:
+			last++
+		default:
+			return a, ps.err(BAD_TYPE4STR, bodyCol, "a string is a char array or a char pointer", "%s is not a string", fetchStr)
+		}
+		btfString = true
+	}
 	if dentry == TypeDentry {
 		last += 2
 	} else if dentry == TypeFile {
@@ -812,17 +1020,20 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 	// finalize_fetch_insn(): the kernel appends store, bitfield and array
 	// operations to at most FETCH_INSN_MAX-1 instructions.
 	o := lastOp(f, fl)
+	if btfString {
+		o = opDeref
+	}
 	code := last
 	var store op // which store: opDeref = ST_MEM, opData = ST_STRING, opUDeref = ST_USTRING/ST_UMEM, opReg = ST_RAW, opArg = ST_SYMSTR
 	if eff.isString() {
 		if eff == TypeSymstr {
-			if o != opReg && o != opStack && o != opRetval && o != opArg && o != opDeref {
+			if o != opReg && o != opStack && o != opRetval && o != opArg && o != opDeref && o != opTPArg {
 				return a, ps.err(BAD_SYMSTRING, postCol+typeOff, "symstr takes a register, $stackN, $retval, $argN or a kernel dereference", "symstr cannot take %q", fetchStr)
 			}
-		} else if o != opDeref && o != opUDeref && o != opImm && o != opComm && o != opData {
+		} else if o != opDeref && o != opUDeref && o != opImm && o != opComm && o != opData && o != opTPArg {
 			return a, ps.err(BAD_STRING, postCol+typeOff, "a string is read from memory: +0("+fetchStr+"):"+typeStr, "%s needs a memory address to read from, not %q", typeStr, fetchStr)
 		}
-		if eff == TypeSymstr || o == opImm || o == opComm || o == opData || count > 0 {
+		if eff == TypeSymstr || o == opImm || o == opComm || o == opData || o == opTPArg || count > 0 {
 			code++
 			if code == fetchInsnMax-1 {
 				return a, ps.err(TOO_MANY_OPS, postCol, "fewer nested dereferences", "too many operations")

@@ -15,6 +15,14 @@ const (
 	Kretprobe
 	Uprobe
 	Uretprobe
+	// Fprobe is an f: probe on a function's entry (fentry, 6.5+).
+	Fprobe
+	// Fretprobe is an f: probe on a function's exit (SYM%return).
+	Fretprobe
+	// Tprobe is a t: probe on a tracepoint's probe stub (6.5+).
+	Tprobe
+	// Eprobe is an e: event probe attached to another trace event (5.15+).
+	Eprobe
 )
 
 func (t ProbeType) String() string {
@@ -27,12 +35,24 @@ func (t ProbeType) String() string {
 		return "uprobe"
 	case Uretprobe:
 		return "uretprobe"
+	case Fprobe:
+		return "fprobe"
+	case Fretprobe:
+		return "fretprobe"
+	case Tprobe:
+		return "tprobe"
+	case Eprobe:
+		return "eprobe"
 	}
 	return "ProbeType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// IsReturn reports a return probe (kretprobe or uretprobe).
-func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe }
+// IsReturn reports a return probe (kretprobe, uretprobe or fretprobe).
+func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe || t == Fretprobe }
+
+// IsFprobe reports an f: or t: probe, which the kernel's fprobe events
+// implement (trace_fprobe.c).
+func (t ProbeType) IsFprobe() bool { return t == Fprobe || t == Fretprobe || t == Tprobe }
 
 // IsUser reports a uprobe or uretprobe.
 func (t ProbeType) IsUser() bool { return t == Uprobe || t == Uretprobe }
@@ -41,6 +61,10 @@ func (t ProbeType) IsUser() bool { return t == Uprobe || t == Uretprobe }
 const (
 	DefaultKprobeGroup = "kprobes"
 	DefaultUprobeGroup = "uprobes"
+	// FPROBE_EVENT_SYSTEM, TRACEPOINT_EVENT_SYSTEM, EPROBE_EVENT_SYSTEM.
+	DefaultFprobeGroup     = "fprobes"
+	DefaultTracepointGroup = "tracepoints"
+	DefaultEprobeGroup     = "eprobes"
 )
 
 // Kernel limits (kernel/trace/trace.h, trace_probe.h).
@@ -54,6 +78,7 @@ const (
 	MaxActiveMax    = 4096 // KRETPROBE_MAXACTIVE_MAX
 	fetchInsnMax    = 16   // FETCH_INSN_MAX: ops per fetcharg
 	maxLineLen      = 4094 // WRITE_BUFSIZE - 2: longest line trace_parse_run_command takes
+	maxBTFArgsLen   = 128  // MAX_BTF_ARGS_LEN: the buffer $arg* and $argN expand into
 )
 
 // Definition is a parsed line of kprobe_events, uprobe_events or
@@ -72,7 +97,8 @@ func Format(d Definition) string {
 	return d.String()
 }
 
-// Probe is one kprobe, kretprobe, uprobe or uretprobe definition.
+// Probe is one kprobe, kretprobe, uprobe, uretprobe, fprobe, tracepoint
+// probe or event probe definition.
 type Probe struct {
 	Type  ProbeType
 	Group string // "" means the default group (kprobes or uprobes)
@@ -81,6 +107,8 @@ type Probe struct {
 	MaxActive int
 
 	// Kprobe target: [Module:]Symbol[+Offset], or Addr when Symbol is "".
+	// Fprobe target: [Module:]Symbol. Tprobe target: the tracepoint's name
+	// in Symbol.
 	Module string
 	Symbol string
 	Addr   uint64
@@ -98,6 +126,13 @@ type Probe struct {
 	// canonical text uses the r: form the kernel prints back.
 	Return bool
 
+	// Eprobe target: the attached event SYSTEM.EVENT, and the filter
+	// after "if" (on the attached event's fields). The kernel does not
+	// print the filter back in dynamic_events, so String leaves it out;
+	// write String() + " if " + Filter to create the same probe.
+	AttachGroup, AttachEvent string
+	Filter                   string
+
 	Args []Arg
 
 	// ptrBits is the unsigned long width of the architecture Parse read
@@ -112,8 +147,15 @@ func (p *Probe) GroupName() string {
 	if p.Group != "" {
 		return p.Group
 	}
-	if p.Type.IsUser() {
+	switch p.Type {
+	case Uprobe, Uretprobe:
 		return DefaultUprobeGroup
+	case Fprobe, Fretprobe:
+		return DefaultFprobeGroup
+	case Tprobe:
+		return DefaultTracepointGroup
+	case Eprobe:
+		return DefaultEprobeGroup
 	}
 	return DefaultKprobeGroup
 }
@@ -133,7 +175,11 @@ func (p *Probe) EventName() string {
 //     (sanitize_event_name in __trace_kprobe_create);
 //   - uprobes: "p_%s_0x%lx" of the file's base name cut at its first '.',
 //     '-' or '_', and the offset; 'p' even for a uretprobe
-//     (__trace_uprobe_create).
+//     (__trace_uprobe_create);
+//   - fprobes: "%s__entry" or "%s__exit" of [MOD:]SYM; tracepoint probes:
+//     the tracepoint's name, with '_' in front if it starts with a digit;
+//     both cut and sanitized like kprobes (__trace_fprobe_create);
+//   - event probes: the attached event's name (__trace_eprobe_create).
 //
 // For an address kprobe the kernel prints the address with %p, which hashes
 // it unless the kernel runs with no_hash_pointers; we use the real address.
@@ -143,7 +189,22 @@ func (p *Probe) DefaultEventName() string {
 		c = 'r'
 	}
 	var name string
+	sym := p.Symbol
+	if p.Module != "" {
+		sym = p.Module + ":" + sym
+	}
 	switch {
+	case p.Type == Eprobe:
+		return p.AttachEvent
+	case p.Type == Fprobe:
+		name = sym + "__entry"
+	case p.Type == Fretprobe:
+		name = sym + "__exit"
+	case p.Type == Tprobe:
+		name = sym
+		if name != "" && isDigit(name[0]) {
+			name = "_" + name
+		}
 	case p.Type.IsUser():
 		base := p.Path
 		if i := strings.LastIndexByte(base, '/'); i >= 0 {
@@ -154,10 +215,6 @@ func (p *Probe) DefaultEventName() string {
 		}
 		name = "p_" + base + "_0x" + strconv.FormatUint(p.Offset, 16)
 	case p.Symbol != "":
-		sym := p.Symbol
-		if p.Module != "" {
-			sym = p.Module + ":" + sym
-		}
 		name = string(c) + "_" + sym + "_" + strconv.FormatUint(p.Offset, 10)
 	default:
 		width := 16
@@ -195,6 +252,22 @@ func (p *Probe) target(ptrBits int) string {
 
 func (p *Probe) writeTarget(b *strings.Builder, ptrBits int) {
 	width := ptrBits / 4
+	switch p.Type {
+	case Eprobe:
+		// eprobe_dyn_event_show: " %s.%s".
+		b.WriteString(p.AttachGroup + "." + p.AttachEvent)
+		return
+	case Fprobe, Fretprobe, Tprobe:
+		// trace_fprobe_show: " %s%s", the symbol and "%return".
+		if p.Module != "" {
+			b.WriteString(p.Module + ":")
+		}
+		b.WriteString(p.Symbol)
+		if p.Type == Fretprobe {
+			b.WriteString("%return")
+		}
+		return
+	}
 	if p.Type.IsUser() {
 		// trace_uprobe_show: "%s:0x%0*lx", then "(0x%lx)" when set.
 		b.WriteString(p.Path)
@@ -258,12 +331,23 @@ func (p *Probe) format(ptrBits int) string {
 	}
 	var b strings.Builder
 	b.Grow(64 + 24*len(p.Args))
-	if p.Type.IsReturn() {
+	switch {
+	case p.Type == Fprobe || p.Type == Fretprobe:
+		// trace_fprobe_show prints MAXACTIVE of an exit probe only.
+		b.WriteByte('f')
+		if p.Type == Fretprobe && p.MaxActive > 0 {
+			b.WriteString(strconv.Itoa(p.MaxActive))
+		}
+	case p.Type == Tprobe:
+		b.WriteByte('t')
+	case p.Type == Eprobe:
+		b.WriteByte('e')
+	case p.Type.IsReturn():
 		b.WriteByte('r')
 		if p.MaxActive > 0 && !p.Type.IsUser() {
 			b.WriteString(strconv.Itoa(p.MaxActive))
 		}
-	} else {
+	default:
 		b.WriteByte('p')
 	}
 	b.WriteByte(':')
@@ -345,6 +429,19 @@ type Options struct {
 	// its tracefs README (tracefs.(*FS).Features). When set, they decide
 	// which types are accepted, instead of Kernel's version.
 	Types TypeSet
+	// Extensions are the optional parts of the grammar the target kernel
+	// has (fprobe, tracepoint and event probes, BTF arguments), as probed
+	// from its tracefs README (tracefs.Features). When set, they decide
+	// which of those are accepted, instead of Kernel's version.
+	Extensions ExtensionSet
+	// BTF is the target kernel's BTF, for the checks of argument names,
+	// $arg* and member access that the kernel makes against it. Nil skips
+	// those checks: the definition is then accepted as the kernel would
+	// accept it if the names exist.
+	BTF BTF
+	// Events are the target kernel's trace events, for the checks of an
+	// event probe's attached event and $FIELD arguments. Nil skips them.
+	Events Events
 	// VFS is the target kernel's struct layout for %pd and %pD. When set,
 	// such an argument formats the way that kernel prints it back: expanded
 	// into dereferences (see VFSLayout). Zero keeps FETCH:%pd as written.

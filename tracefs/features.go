@@ -1,7 +1,9 @@
 package tracefs
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +25,54 @@ type Features struct {
 	// Such a kernel also types an untyped $retval from the function's
 	// BTF return type.
 	BTFArgs bool
+	// BTFFields: member access on those names,
+	// "<argname>[->field[->field|.field...]]" (6.6+).
+	BTFFields bool
+	// ArgNReturn: "kernel return probes support: $retval, $arg<N>, …"
+	// lists $arg<N> (6.10+).
+	ArgNReturn bool
+	// Fprobe, Tprobe and Eprobe: the "Format:" list has an
+	// "f[:[<group>/][<event>]] …", "t[:…" or "e[:…" line (fprobe events
+	// 6.5+, tracepoint probes 6.5+, event probes 5.15+).
+	Fprobe, Tprobe, Eprobe bool
+
+	// lines are the README lines each finding came from, for Report.
+	lines map[kprobeevents.Extension]string
+	// eprobeOff: the README lists e[: but the kernel has no event probe
+	// code (CheckKallsyms).
+	eprobeOff bool
+}
+
+// CheckKallsyms corrects what the README says with the kernel's symbol
+// table (/proc/kallsyms, read from r). The README lists "e[:" whether or
+// not the kernel has event probes, and newer kernels can be built without
+// them (CONFIG_EPROBE_EVENTS): the 6.18 development host lists it, has no
+// eprobe code, and refuses every e: definition with EINVAL and no
+// error_log entry. A symbol table without the probe parser's own symbols
+// (hidden, or empty) changes nothing.
+func (f *Features) CheckKallsyms(r io.Reader) error {
+	sawParser, sawEprobe := false, false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<16)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		switch fields[2] {
+		case "traceprobe_parse_probe_arg":
+			sawParser = true
+		case "eprobe_dyn_event_show", "eprobe_dyn_event_create":
+			sawEprobe = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if sawParser && !sawEprobe && f.Eprobe {
+		f.Eprobe, f.eprobeOff = false, true
+	}
+	return nil
 }
 
 // maxReadme bounds the README read; it is about 20 KiB on 6.x kernels.
@@ -42,7 +92,8 @@ func (fs *FS) Features() (Features, error) {
 // (KernelArch, not GOARCH) and version where o leaves them zero, and the fetch types that this
 // kernel's README lists where o names none. Without the types, a type the
 // kernel lacks (%pd before 6.5, char before 6.3, a backport either way)
-// would only be refused by the write itself.
+// would only be refused by the write itself. Event probes are checked
+// against this tracefs's events (EventFields) where o names no Events.
 func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 	if o.Arch == kprobeevents.ArchUnknown {
 		o.Arch = KernelArch()
@@ -60,6 +111,9 @@ func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 			o = f.Options(o)
 		}
 	}
+	if o.Events == nil {
+		o.Events = EventFields{fs}
+	}
 	return o
 }
 
@@ -67,7 +121,67 @@ func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 // definitions before they are written to this kernel.
 func (f Features) Options(o kprobeevents.Options) kprobeevents.Options {
 	o.Types = f.Types
+	o.Extensions = f.Extensions()
 	return o
+}
+
+// Extensions returns the optional grammar the README shows, as a probed
+// set for kprobeevents.Options.
+func (f Features) Extensions() kprobeevents.ExtensionSet {
+	var exts []kprobeevents.Extension
+	for _, x := range []struct {
+		has bool
+		e   kprobeevents.Extension
+	}{
+		{f.Fprobe, kprobeevents.ExtFprobe}, {f.Tprobe, kprobeevents.ExtTprobe},
+		{f.Eprobe, kprobeevents.ExtEprobe}, {f.BTFArgs, kprobeevents.ExtBTFArgs},
+		{f.BTFFields, kprobeevents.ExtBTFFields}, {f.ArgNReturn, kprobeevents.ExtArgNReturn},
+	} {
+		if x.has {
+			exts = append(exts, x.e)
+		}
+	}
+	return kprobeevents.ExtensionsOf(exts...)
+}
+
+// Finding is one line of a feature report: what, whether this kernel has
+// it, and why we say so.
+type Finding struct {
+	Name   string
+	OK     bool
+	Reason string
+}
+
+// Report says, for each kind of dynamic event and argument that a kernel
+// may lack, whether this one has it and the README line that says so (or
+// what it would take), for tracelet doctor.
+func (f Features) Report() []Finding {
+	var out []Finding
+	for _, x := range []struct {
+		name string
+		has  bool
+		e    kprobeevents.Extension
+		look string
+	}{
+		{"fprobe events", f.Fprobe, kprobeevents.ExtFprobe, "f[:[<group>/][<event>]]"},
+		{"tracepoint probes", f.Tprobe, kprobeevents.ExtTprobe, "t[:[<group>/][<event>]]"},
+		{"event probes", f.Eprobe, kprobeevents.ExtEprobe, "e[:[<group>/][<event>]]"},
+		{"BTF arguments", f.BTFArgs, kprobeevents.ExtBTFArgs, "<argname>"},
+		{"BTF member access", f.BTFFields, kprobeevents.ExtBTFFields, "<argname>[->field…]"},
+		{"$argN on return probes", f.ArgNReturn, kprobeevents.ExtArgNReturn, "kernel return probes support: … $arg<N>"},
+	} {
+		info := x.e.Info()
+		if x.e == kprobeevents.ExtEprobe && f.eprobeOff {
+			out = append(out, Finding{x.name, false, fmt.Sprintf("README lists e[: but the kernel has no event probe code (/proc/kallsyms): built without CONFIG_EPROBE_EVENTS")})
+			continue
+		}
+		if x.has {
+			out = append(out, Finding{x.name, true, fmt.Sprintf("README: %q", f.lines[x.e])})
+			continue
+		}
+		out = append(out, Finding{x.name, false, fmt.Sprintf("README has no %s (needs %s, Linux %d.%d or newer)", x.look, info.Config, info.Major, info.Minor)})
+	}
+	return out
 }
 
 // ParseFeatures reads a tracefs README. The fetch types are a paragraph
@@ -81,11 +195,33 @@ func (f Features) Options(o kprobeevents.Options) kprobeevents.Options {
 // that paragraph (a kernel without kprobe or uprobe events) is an error.
 func ParseFeatures(readme []byte) (Features, error) {
 	var f Features
+	f.lines = map[kprobeevents.Extension]string{}
 	in := false
+	found := func(e kprobeevents.Extension, t string) bool {
+		if _, ok := f.lines[e]; !ok {
+			f.lines[e] = strings.TrimSuffix(t, ",")
+		}
+		return true
+	}
 	for _, line := range strings.Split(string(readme), "\n") {
 		t := strings.TrimSpace(line)
+		head := strings.TrimSpace(strings.TrimPrefix(t, "Format:"))
+		switch {
+		case strings.HasPrefix(head, "f[:") || strings.HasPrefix(head, "f[maxactive]"):
+			f.Fprobe = found(kprobeevents.ExtFprobe, head)
+		case strings.HasPrefix(head, "t[:"):
+			f.Tprobe = found(kprobeevents.ExtTprobe, head)
+		case strings.HasPrefix(head, "e[:"):
+			f.Eprobe = found(kprobeevents.ExtEprobe, head)
+		}
 		if strings.HasPrefix(t, "<argname>") {
-			f.BTFArgs = true
+			f.BTFArgs = found(kprobeevents.ExtBTFArgs, t)
+			if strings.HasPrefix(t, "<argname>[->field") {
+				f.BTFFields = found(kprobeevents.ExtBTFFields, t)
+			}
+		}
+		if rest, ok := strings.CutPrefix(t, "kernel return probes support:"); ok && strings.Contains(rest, "$arg") {
+			f.ArgNReturn = found(kprobeevents.ExtArgNReturn, t)
 		}
 		if rest, ok := strings.CutPrefix(t, "type:"); ok {
 			in, t = true, rest

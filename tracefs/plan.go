@@ -720,7 +720,10 @@ func sameDefinition(printed string, want *kprobeevents.Probe) bool {
 }
 
 func targetOf(p *kprobeevents.Probe) kprobeevents.Target {
-	if p.Type.IsUser() {
+	switch {
+	case p.Type.IsFprobe() || p.Type == kprobeevents.Eprobe:
+		return kprobeevents.TargetAuto
+	case p.Type.IsUser():
 		return kprobeevents.TargetUprobe
 	}
 	return kprobeevents.TargetKprobe

@@ -22,9 +22,14 @@ func IsOwnGroup(group string) bool {
 	return group == PersistentGroup || strings.HasPrefix(group, ownerPrefix) && len(group) > len(ownerPrefix)
 }
 
-// ControlFile is the file a probe of type t is written to.
+// ControlFile is the file a probe of type t is written to. fprobes,
+// tracepoint probes and event probes have no file of their own: only
+// dynamic_events takes them.
 func ControlFile(t kprobeevents.ProbeType) string {
-	if t.IsUser() {
+	switch {
+	case t.IsFprobe() || t == kprobeevents.Eprobe:
+		return DynamicEvents
+	case t.IsUser():
 		return UprobeEvents
 	}
 	return KprobeEvents
@@ -43,7 +48,13 @@ func (fs *FS) AddProbe(p *kprobeevents.Probe) error {
 	if !fs.Has(file) {
 		return fmt.Errorf("tracefs: %s: %w (this kernel has no %s)", file, ErrNotAvailable, file)
 	}
-	return fs.AddDynamicEvent(file, p.String())
+	def := p.String()
+	if p.Type == kprobeevents.Eprobe && p.Filter != "" {
+		// The kernel keeps an event probe's filter but does not print
+		// it back; it must be written with the definition.
+		def += " if " + p.Filter
+	}
+	return fs.AddDynamicEvent(file, def)
 }
 
 // OwnProbe is one of tracelet's probes as the kernel lists it.

@@ -416,6 +416,7 @@ func TestDoctorJSON(t *testing.T) {
 	testenv.RequireRoot(t)
 	out := mustCLI(t, "doctor", "--json")
 	for _, want := range []string{`"name": "tracefs"`, `"name": "uprobe_events"`, `"name": "kprobe_events"`, `"name": "program type kprobe"`, `"name": "map type ringbuf"`, `"name": "perf_event_paranoid"`, `"name": "lockdown"`,
+		`"name": "fprobe events"`, `"name": "tracepoint probes"`, `"name": "event probes"`, `"name": "BTF arguments"`,
 		`"name": "bpf syscall"`, `"name": "BPF on kprobes"`, `"name": "BPF on uprobes"`, `"name": "BPF on tracepoints"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor --json lacks %s:\n%s", want, out)

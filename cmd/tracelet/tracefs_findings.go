@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -25,6 +26,27 @@ func tracefsFindings() []finding {
 		} else {
 			out = append(out, finding{Name: f.file, OK: false, Reason: fmt.Sprintf("no %s in tracefs (needs %s)", f.file, f.need)})
 		}
+	}
+	feat, err := fs.Features()
+	if err == nil {
+		if k, kerr := os.Open("/proc/kallsyms"); kerr == nil {
+			_ = feat.CheckKallsyms(k)
+			k.Close()
+		}
+	}
+	return append(out, readmeFindings(feat, err)...)
+}
+
+// readmeFindings turns what the tracefs README says about the optional
+// dynamic events (fprobe, tracepoint and event probes, BTF arguments)
+// into doctor lines.
+func readmeFindings(f tracefs.Features, err error) []finding {
+	var out []finding
+	for _, r := range f.Report() {
+		if err != nil {
+			r.OK, r.Reason = false, err.Error()
+		}
+		out = append(out, finding{Name: r.Name, OK: r.OK, Reason: r.Reason})
 	}
 	return out
 }
