@@ -14,7 +14,7 @@ import (
 // benchEvent decodes a kretprobe record of the 6.1 fixture's format
 // (testdata/kernels/6.1.0-56-cloud-amd64), built by hand: values in every
 // field and "fixturerec" in its __data_loc string.
-func benchEvent(b *testing.B) *Event {
+func benchEvent(b testing.TB) *Event {
 	b.Helper()
 	src, err := os.ReadFile("../testdata/kernels/6.1.0-56-cloud-amd64/events/tracelet/tracelet_kretprobe/format")
 	if err != nil {

@@ -245,14 +245,21 @@ func appendSeconds(b []byte, ns uint64) []byte {
 	return strconv.AppendUint(b, rem, 10)
 }
 
+// JSONVersion is the version of the JSON Lines that record, collect and
+// report write (their schema is in the README). It changes whenever a
+// field does; TestJSONSchema holds it to that.
+const JSONVersion = 1
+
 // AppendJSON appends ev as one JSON object and a newline:
 //
-//	{"time":12345.678901234,"ns":12345678901234,"cpu":1,"pid":4242,"comm":"testprog","event":"grp:ev","flags":"d..1.","fields":{"a":10,"s":"x"}}
+//	{"version":1,"time":12345.678901234,"ns":12345678901234,"cpu":1,"pid":4242,"comm":"testprog","event":"grp:ev","flags":"d..1.","fields":{"a":10,"s":"x"}}
 //
 // Integers stay numbers, strings strings, arrays arrays; a string the
 // kernel could not fetch is null.
 func AppendJSON(b []byte, ev *Event) []byte {
-	b = append(b, `{"time":`...)
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, JSONVersion, 10)
+	b = append(b, `,"time":`...)
 	b = strconv.AppendUint(b, ev.Time/1e9, 10)
 	b = append(b, '.')
 	frac := ev.Time % 1e9
@@ -261,7 +268,7 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	}
 	b = strconv.AppendUint(b, frac, 10)
 	b = append(b, `,"ns":`...)
-	b = strconv.AppendUint(b, ev.Time, 10)
+	b = tracefs.AppendJSONUint(b, ev.Time)
 	b = append(b, `,"cpu":`...)
 	b = strconv.AppendInt(b, int64(ev.CPU), 10)
 	b = append(b, `,"pid":`...)

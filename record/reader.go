@@ -98,7 +98,7 @@ func (r *Reader) Next() (Entry, error) {
 
 type jsonLine struct {
 	Time   json.Number     `json:"time"`
-	NS     uint64          `json:"ns"`
+	NS     json.RawMessage `json:"ns"` // a number, or a string of digits past 2^53
 	CPU    int             `json:"cpu"`
 	Pid    int             `json:"pid"`
 	Comm   string          `json:"comm"`
@@ -114,7 +114,14 @@ func parseJSONLine(s string) (Entry, error) {
 	if err := d.Decode(&j); err != nil {
 		return Entry{}, fmt.Errorf("not a JSON record: %w", err)
 	}
-	e := Entry{Time: j.NS, CPU: j.CPU, Pid: j.Pid, Comm: j.Comm, Event: j.Event, Flags: j.Flags}
+	e := Entry{CPU: j.CPU, Pid: j.Pid, Comm: j.Comm, Event: j.Event, Flags: j.Flags}
+	if ns := strings.Trim(string(j.NS), `"`); ns != "" {
+		n, err := strconv.ParseUint(ns, 10, 64)
+		if err != nil {
+			return Entry{}, fmt.Errorf("not a JSON record: ns %s: %w", j.NS, err)
+		}
+		e.Time = n
+	}
 	if e.Time == 0 && j.Time != "" {
 		if f, err := strconv.ParseFloat(string(j.Time), 64); err == nil {
 			e.Time = uint64(f * 1e9)
@@ -303,7 +310,9 @@ func textToJSON(v string) string {
 // AppendEntry appends e as one line of format f.
 func AppendEntry(b []byte, e *Entry, f Format) []byte {
 	if f == FormatJSON {
-		b = append(b, `{"time":`...)
+		b = append(b, `{"version":`...)
+		b = strconv.AppendInt(b, JSONVersion, 10)
+		b = append(b, `,"time":`...)
 		b = strconv.AppendUint(b, e.Time/1e9, 10)
 		b = append(b, '.')
 		frac := e.Time % 1e9
@@ -312,7 +321,7 @@ func AppendEntry(b []byte, e *Entry, f Format) []byte {
 		}
 		b = strconv.AppendUint(b, frac, 10)
 		b = append(b, `,"ns":`...)
-		b = strconv.AppendUint(b, e.Time, 10)
+		b = tracefs.AppendJSONUint(b, e.Time)
 		b = append(b, `,"cpu":`...)
 		b = strconv.AppendInt(b, int64(e.CPU), 10)
 		b = append(b, `,"pid":`...)

@@ -97,12 +97,19 @@ func appendTime(b []byte, ns uint64) []byte {
 	return strconv.AppendUint(b, us, 10)
 }
 
+// JSONVersion is the version of trace's JSON Lines (-f json; the schema is
+// in the README). It changes whenever a field does; TestJSONSchema holds
+// it to that.
+const JSONVersion = 1
+
 // AppendJSON appends one JSON object and a newline: the event, where and
 // when it fired, and its fields with their types kept (integers as
 // numbers, strings as strings, arrays as arrays, a string the kernel could
 // not fetch as null).
 func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
-	b = append(b, `{"time":`...)
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, JSONVersion, 10)
+	b = append(b, `,"time":`...)
 	b = appendTime(b, s.Time)
 	b = append(b, `,"cpu":`...)
 	b = strconv.AppendInt(b, int64(s.CPU), 10)
@@ -133,7 +140,7 @@ func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
 			}
 			first = false
 			b = append(b, `{"addr":`...)
-			b = strconv.AppendUint(b, addr, 10)
+			b = tracefs.AppendJSONAddr(b, addr)
 			if sym != "" {
 				b = append(b, `,"sym":`...)
 				b = tracefs.AppendJSONString(b, sym)

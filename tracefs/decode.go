@@ -35,7 +35,8 @@ type Value struct {
 	Kind     Kind
 	Signed   bool
 	ElemSize uint8
-	Fault    bool // a __data_loc of length 0: the kernel could not fetch it ("(fault)")
+	Fault    bool  // a __data_loc of length 0: the kernel could not fetch it ("(fault)")
+	c        cType // the field's declared C type, which AppendJSON follows
 	Int      int64
 	Uint     uint64
 	Bytes    []byte
@@ -216,6 +217,7 @@ type fieldOp struct {
 	count  int
 	signed bool
 	rel    bool
+	c      cType
 }
 
 // Decoder compiles the format into a Decoder.
@@ -223,6 +225,9 @@ func (f *Format) Decoder() (*Decoder, error) {
 	d := &Decoder{format: f}
 	for _, fd := range f.Fields {
 		op := fieldOp{kind: fd.Kind, off: fd.Offset, size: fd.Size, elem: fd.ElemSize, count: fd.Count, signed: fd.Signed, rel: fd.RelLoc}
+		if fd.Kind == FieldInt {
+			op.c = cTypeOf(fd.Type)
+		}
 		if fd.Kind == 0 {
 			return nil, fmt.Errorf("tracefs: field %s: unknown kind", fd.Name)
 		}
@@ -302,6 +307,7 @@ func (d *Decoder) Decode(raw []byte, out *Record) error {
 			} else {
 				v.Kind, v.Uint = KindUint, u
 			}
+			v.c = op.c
 		case FieldCharArray:
 			v.Kind, v.Bytes = KindString, cstring(raw[op.off:op.off+op.size])
 		case FieldArray:

@@ -2,20 +2,33 @@ package tracefs
 
 import (
 	"encoding/hex"
-	"strconv"
 	"unicode/utf8"
 )
 
-// AppendJSON appends the value as JSON with its type kept: integers as
-// numbers (a u64 above 2^53 too, exact), strings quoted, a string the
-// kernel could not read as null, arrays as arrays, raw bytes as hex. It
-// allocates nothing for ASCII.
+// AppendJSON appends the value as JSON with its type kept. An integer
+// follows its field's C type (an int stored in 8 bytes is still an int)
+// and is a number, or a string of decimal digits beyond ±2^53, which a
+// double cannot hold; a pointer is a hex string ("0x7ffd5c2a1b40"); a
+// string is quoted, a string the kernel could not read is null, arrays are
+// arrays and raw bytes hex. It allocates nothing for ASCII.
 func (v Value) AppendJSON(b []byte) []byte {
 	switch v.Kind {
-	case KindInt:
-		return strconv.AppendInt(b, v.Int, 10)
-	case KindUint:
-		return strconv.AppendUint(b, v.Uint, 10)
+	case KindInt, KindUint:
+		bits := v.Uint
+		if v.Kind == KindInt {
+			bits = uint64(v.Int)
+		}
+		switch {
+		case v.c.ptr:
+			return AppendJSONAddr(b, bits)
+		case v.c.size > 0 && v.c.signed:
+			return AppendJSONInt(b, signExtend(bits&sizeMask(int(v.c.size)), int(v.c.size)))
+		case v.c.size > 0:
+			return AppendJSONUint(b, bits&sizeMask(int(v.c.size)))
+		case v.Kind == KindInt:
+			return AppendJSONInt(b, v.Int)
+		}
+		return AppendJSONUint(b, v.Uint)
 	case KindString:
 		if v.Fault {
 			return append(b, "null"...)
@@ -42,6 +55,13 @@ func (v Value) AppendJSON(b []byte) []byte {
 		return append(b, '"')
 	}
 	return append(b, "null"...)
+}
+
+func sizeMask(size int) uint64 {
+	if size >= 8 {
+		return ^uint64(0)
+	}
+	return 1<<(8*size) - 1
 }
 
 // AppendJSONString quotes s as a JSON string. Bytes that are not UTF-8
