@@ -26,12 +26,12 @@ func (s *Spec) Declaration(id TypeID, name string) string {
 
 // maxSpelled bounds the types one spelling visits: prototypes whose
 // parameters point back to themselves would otherwise spell without end.
-const maxSpelled = 1 << 12
+const maxSpelled = 1 << 9
 
 // maxSpelling and maxName bound the length of a spelling, which names from
 // a corrupt string section could make as long as the section, many times.
 const (
-	maxSpelling = 1 << 16
+	maxSpelling = 1 << 12
 	maxName     = 1 << 10
 )
 

@@ -321,3 +321,35 @@ func writeBpftool(w io.Writer, s *Spec, t *Type) {
 		fmt.Fprintln(w)
 	}
 }
+
+// TestConcurrentLookups asks one spec from many goroutines while its index
+// is being built.
+func TestConcurrentLookups(t *testing.T) {
+	data, err := fixtureData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustType(t, s, "do_unlinkat", BTF_KIND_FUNC)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if id, err := s.TypeByName("do_unlinkat", BTF_KIND_FUNC); id != want || err != nil {
+					t.Errorf("do_unlinkat: %d %v", id, err)
+					return
+				}
+				if s.PointerSize() != 8 {
+					t.Error("pointer size")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if !s.indexed.Load() {
+		t.Error("160 lookups did not build the index")
+	}
+}

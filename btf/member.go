@@ -190,7 +190,7 @@ func splitIndex(elem string) (string, []uint32, error) {
 
 // maxMembersVisited bounds the members one lookup reads, so that anonymous
 // members that contain themselves cannot make a lookup run for ages.
-const maxMembersVisited = 1 << 20
+const maxMembersVisited = 1 << 16
 
 // findMember looks for name among the members of struct or union id,
 // descending into anonymous struct and union members in declaration order.
