@@ -99,8 +99,9 @@ func TestLoadSources(t *testing.T) {
 	if _, err := LoadFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := LoadBytes([]byte("not btf at all, but long enough")); err == nil {
-		t.Error("bad magic: no error")
+	var fe *FormatError
+	if _, err := LoadBytes([]byte("not btf at all, but long enough")); !errors.As(err, &fe) || err.Error() != "btf: bad magic 0x6e6f at offset 0x0" {
+		t.Errorf("bad magic: %v", err)
 	}
 }
 

@@ -1,9 +1,12 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -284,8 +287,14 @@ func TestLookups(t *testing.T) {
 		if c, err := s.EnumConstant("BIGGER"); err != nil || c.Value != 1<<63|1 || c.Signed {
 			t.Errorf("BIGGER: %+v %v", c, err)
 		}
-		if _, err := s.EnumConstant("NOPE"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.EnumConstant("NOPE"); !errors.Is(err, ErrNotFound) || err.Error() != "btf: NOPE not found" {
 			t.Errorf("NOPE: %v", err)
+		}
+		if _, err := s.TypeByName("nope", BTF_KIND_STRUCT); err == nil || err.Error() != "btf: struct nope not found" {
+			t.Errorf("struct nope: %v", err)
+		}
+		if _, err := s.Member(m.task, "nope"); err == nil || err.Error() != `btf: nope: struct task_struct has no member "nope": not found` {
+			t.Errorf("member nope: %v", err)
 		}
 		args, err := s.TracepointArgs("sched_switch")
 		if err != nil || len(args) != 3 || args[0].Type != m.boolT || args[2].Type != m.taskPtr {
@@ -329,6 +338,35 @@ func TestSplit(t *testing.T) {
 		}
 		if _, err := LoadSplitBytes(sb.bytes(), nil); err == nil {
 			t.Error("split without base: no error")
+		}
+		if mod.Base() != base {
+			t.Error("Base")
+		}
+		path := filepath.Join(t.TempDir(), "nf_conntrack")
+		if err := os.WriteFile(path, sb.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for name, load := range map[string]func() (*Spec, error){
+			"LoadSplit":     func() (*Spec, error) { return LoadSplit(bytes.NewReader(sb.bytes()), base) },
+			"LoadSplitFile": func() (*Spec, error) { return LoadSplitFile(path, base) },
+		} {
+			s, err := load()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if id, err := s.TypeByName("nf_conntrack_in", BTF_KIND_FUNC); id != modFunc || err != nil {
+				t.Errorf("%s: nf_conntrack_in %d %v", name, id, err)
+			}
+			// Enough lookups to use the index, of the module's and the base's names.
+			for range 4 * indexAfter {
+				if ids := slices.Collect(s.TypesByName("task_struct")); len(ids) != 1 || ids[0] != m.task {
+					t.Fatalf("%s: TypesByName(task_struct) %v", name, ids)
+				}
+				if id, _ := s.TypeByName("nf_conn", BTF_KIND_STRUCT); id != modStruct {
+					t.Fatalf("%s: nf_conn %d", name, id)
+				}
+			}
+			s.Close()
 		}
 	}
 }
