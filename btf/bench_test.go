@@ -52,3 +52,36 @@ func oneLiner(path string) error {
 	_, err = s.FuncProto("do_unlinkat")
 	return err
 }
+
+// BenchmarkLoadBytes is the pass that loading makes over the types of the
+// recorded vmlinux, in memory.
+func BenchmarkLoadBytes(b *testing.B) {
+	data, err := fixtureData()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadBytes(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIndex builds the name index of the recorded vmlinux, which many
+// lookups lead to.
+func BenchmarkIndex(b *testing.B) {
+	data, err := fixtureData()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := LoadBytes(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.buildIndex()
+	}
+}

@@ -230,45 +230,45 @@ const (
 // scan records where each type starts, in one pass over the type section.
 func (s *Spec) scan() error {
 	t := s.types
-	big := s.big
-	var chunk []uint32 // the chunk being filled, written by index: no pointer writes per type
-	n, named := 0, 0
-	for off := 0; off < len(t); n++ {
-		if len(t)-off < typeLen {
-			return &FormatError{int64(off), "truncated type"}
+	off, n, named := 0, 0, 0
+	for off < len(t) {
+		if uint64(s.firstID)+uint64(n)+chunkLen > math.MaxUint32 {
+			return &FormatError{int64(off), "too many types"}
 		}
-		rec := t[off : off+typeLen]
-		var nameOff, info uint32
-		if big {
-			nameOff, info = binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:])
-		} else {
-			nameOff, info = binary.LittleEndian.Uint32(rec), binary.LittleEndian.Uint32(rec[4:])
-		}
-		k := info >> 24 & 0x1f
-		fixed := int(recordFixed[k])
-		if fixed == 0 {
-			return &FormatError{int64(off), fmt.Sprintf("unknown kind %d", k)}
-		}
-		size := fixed + int(recordPerVlen[k])*int(info&0xffff)
-		if size > len(t)-off {
-			return &FormatError{int64(off), "truncated type"}
-		}
-		i := n & (chunkLen - 1)
-		if i == 0 {
-			if uint64(s.firstID)+uint64(n)+chunkLen > math.MaxUint32 {
-				return &FormatError{int64(off), "too many types"}
+		chunk := make([]uint32, chunkLen)
+		s.offs = append(s.offs, chunk)
+		i := 0
+		// The loop reads two words per type and writes one: it is the
+		// whole cost of loading, so it has one branch per type that is
+		// ever taken, to the error.
+		for ; i < len(chunk) && off < len(t); i++ {
+			if len(t)-off < typeLen {
+				return &FormatError{int64(off), "truncated type"}
 			}
-			chunk = make([]uint32, chunkLen)
-			s.offs = append(s.offs, chunk)
+			rec := t[off : off+typeLen]
+			var nameOff, info uint32
+			if s.big {
+				nameOff, info = binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:])
+			} else {
+				nameOff, info = binary.LittleEndian.Uint32(rec), binary.LittleEndian.Uint32(rec[4:])
+			}
+			k := info >> 24 & 0x1f
+			fixed := int(recordFixed[k])
+			size := fixed + int(recordPerVlen[k])*int(info&0xffff)
+			if fixed == 0 || size > len(t)-off {
+				if fixed == 0 {
+					return &FormatError{int64(off), fmt.Sprintf("unknown kind %d", k)}
+				}
+				return &FormatError{int64(off), "truncated type"}
+			}
+			chunk[i] = uint32(off)
+			if nameOff != 0 {
+				named++
+			}
+			off += size
 		}
-		chunk[i] = uint32(off)
-		if nameOff != 0 {
-			named++
-		}
-		off += size
-	}
-	if n&(chunkLen-1) != 0 {
-		s.offs[len(s.offs)-1] = chunk[:n&(chunkLen-1)]
+		n += i
+		s.offs[len(s.offs)-1] = chunk[:i]
 	}
 	s.ntypes, s.named = n, named
 	return nil
