@@ -35,11 +35,7 @@ func oneLiner(path string) error {
 	if err != nil {
 		return err
 	}
-	ptr, err := s.Type(s.Resolve(parent.Type))
-	if err != nil {
-		return err
-	}
-	if _, err := s.Member(ptr.Type, "comm"); err != nil {
+	if _, err := s.Member(s.Target(s.Resolve(parent.Type)), "comm"); err != nil {
 		return err
 	}
 	fname, err := s.TypeByName("filename", BTF_KIND_STRUCT)

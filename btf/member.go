@@ -250,3 +250,40 @@ func (s *Spec) legacyBitfield(m *Member) {
 		m.BitfieldSize = bits
 	}
 }
+
+// Target returns what type id refers to, without decoding it: a PTR's
+// pointee, an ARRAY's element, what a TYPEDEF, qualifier or TYPE_TAG
+// names, a FUNC's FUNC_PROTO, a FUNC_PROTO's return type, a VAR's or
+// DECL_TAG's type. It returns void for other kinds, and for void.
+func (s *Spec) Target(id TypeID) TypeID {
+	o, rec := s.record(id)
+	if o == nil {
+		return 0
+	}
+	switch kindOf(o.info(rec)) {
+	case BTF_KIND_PTR, BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT,
+		BTF_KIND_TYPE_TAG, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR, BTF_KIND_DECL_TAG:
+		return TypeID(o.u32(rec[8:]))
+	case BTF_KIND_ARRAY:
+		return TypeID(o.u32(rec[typeLen:]))
+	}
+	return 0
+}
+
+// Signed reports whether values of type id, typedefs and qualifiers
+// resolved, are signed: a signed INT, or an ENUM or ENUM64 whose kind_flag
+// says so.
+func (s *Spec) Signed(id TypeID) bool {
+	o, rec := s.record(s.Resolve(id))
+	if o == nil {
+		return false
+	}
+	info := o.info(rec)
+	switch kindOf(info) {
+	case BTF_KIND_INT:
+		return IntEncoding(o.u32(rec[typeLen:])>>24)&BTF_INT_SIGNED != 0
+	case BTF_KIND_ENUM, BTF_KIND_ENUM64:
+		return kindFlag(info)
+	}
+	return false
+}

@@ -246,6 +246,16 @@ func TestSizeofResolve(t *testing.T) {
 		if s.Resolve(m.u32) != m.uint || s.Resolve(m.constChar) != m.char || s.Resolve(m.task) != m.task {
 			t.Error("Resolve")
 		}
+		for id, want := range map[TypeID]TypeID{m.taskPtr: m.task, m.charArr: m.char, m.unlink: m.unlinkProto, m.unlinkProto: m.int_, m.u32: m.uint, m.task: 0, 0: 0, 9999: 0} {
+			if got := s.Target(id); got != want {
+				t.Errorf("Target(%s) = %d, want %d", s.TypeString(id), got, want)
+			}
+		}
+		for id, want := range map[TypeID]bool{m.int_: true, m.uint: false, m.u32: false, m.constChar: true, m.enum: true, m.enum64: false, m.taskPtr: false, 0: false} {
+			if got := s.Signed(id); got != want {
+				t.Errorf("Signed(%s) = %v", s.TypeString(id), got)
+			}
+		}
 	})
 }
 

@@ -54,11 +54,11 @@ func traceletOneLiner() error {
 	if err != nil {
 		return err
 	}
-	ptr, err := s.Type(s.Resolve(parent.Type))
-	if err != nil {
-		return err
+	ptr := s.Resolve(parent.Type)
+	if s.Kind(ptr) != btf.BTF_KIND_PTR {
+		return fmt.Errorf("real_parent: %s", s.TypeString(parent.Type))
 	}
-	comm, err := s.Member(ptr.Type, "comm")
+	comm, err := s.Member(s.Target(ptr), "comm")
 	if err != nil {
 		return err
 	}
