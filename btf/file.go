@@ -93,8 +93,32 @@ func loadData(data []byte, base *Spec) (*Spec, error) {
 	return load(data, base)
 }
 
-// readFile is mapFile's fallback: the whole file in one buffer.
+// maxStream bounds what is read from a file that is not raw BTF and whose
+// size the file system does not know, such as a pipe.
+const maxStream = 1 << 30
+
+// readFile is mapFile's fallback: the whole file in one buffer. Raw BTF is
+// read as far as its header says, so that a pipe or a device cannot make
+// the buffer grow without end.
 func readFile(path string) ([]byte, io.Closer, error) {
-	b, err := os.ReadFile(path)
-	return b, nil, err
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	limit := int64(maxStream)
+	var hb [headerLen]byte
+	n, err := io.ReadFull(f, hb[:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, nil, err
+	}
+	if h, _, err := parseHeader(hb[:n]); err == nil {
+		limit = int64(h.HdrLen) + int64(max(uint64(h.TypeOff)+uint64(h.TypeLen), uint64(h.StrOff)+uint64(h.StrLen)))
+	}
+	var buf bytes.Buffer
+	buf.Write(hb[:n])
+	if _, err := buf.ReadFrom(io.LimitReader(f, max(limit-int64(n), 0))); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), nil, nil
 }

@@ -90,6 +90,27 @@ func TestLoadSources(t *testing.T) {
 			t.Errorf("%s: close: %v", name, err)
 		}
 	}
+	// What a pipe or a device would give: read, not mapped, and no further
+	// than the header says.
+	for _, data := range [][]byte{raw, append(bytes.Clone(raw), make([]byte, 1000)...), obj} {
+		if err := os.WriteFile(rawPath, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := readFile(rawPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(len(data), len(raw))
+		if bytes.Equal(data, obj) {
+			want = len(obj)
+		}
+		if len(b) != want {
+			t.Errorf("readFile read %d bytes, want %d", len(b), want)
+		}
+		if _, err := loadData(b, nil); err != nil {
+			t.Error(err)
+		}
+	}
 	if _, err := LoadRaw(bytes.NewReader(raw[:len(raw)-1])); err == nil {
 		t.Error("LoadRaw of a truncated blob: no error")
 	}

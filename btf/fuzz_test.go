@@ -66,6 +66,9 @@ func FuzzLoad(f *testing.F) {
 		if _, err := LoadRaw(bytes.NewReader(data)); err != nil {
 			_ = err.Error()
 		}
+		if s, err := loadData(data, nil); err == nil {
+			exercise(s, 200)
+		}
 		b, err := LoadBytes(base)
 		if err != nil {
 			t.Fatal(err)
