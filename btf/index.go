@@ -8,8 +8,9 @@ import (
 )
 
 // The name index is an open-addressed hash table of type IDs (0 = empty
-// slot), hashed by name and probed linearly. It is built on the first lookup
-// by name, from the names in place: no Go string per type. A quarter of its
+// slot), hashed by name and probed linearly. It is built when lookups have
+// walked enough (see useIndex) or when all types of a name are asked for,
+// from the names in place: no Go string per type. A quarter of its
 // slots stay empty, so probes are short and always end. Names with a NUL
 // inside cannot be asked for and names are hashed up to the first NUL, so
 // the hash needs no seed: a spec can at worst make its own lookups slow.
@@ -62,9 +63,9 @@ func slot(h uint64, size int) int {
 }
 
 // The name hash reads names eight bytes at a time, finding the NUL that
-// ends a name in the same loads that hash it: building the index is the
-// largest cost of a one-liner, and the hash of maphash would first need the
-// name's length.
+// ends a name in the same loads that hash it: hashing is most of what
+// building the index costs, and hash/maphash would first need the name's
+// length.
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080

@@ -51,12 +51,14 @@ type FileHeader struct {
 // module's) the base spec its IDs and string offsets continue.
 //
 // Loading a Spec walks the type section once to record where each type
-// starts, so finding a type by ID costs an index, and a name index is built
-// on the first lookup by name. Types are decoded only when asked for. The
-// Spec reads its input in place: a Spec from LoadBytes must not see its
-// bytes changed, and one from LoadFile must be closed.
+// starts, so finding a type by ID costs an index. Lookups by name walk the
+// types in ID order until they have read twice as many as the spec holds,
+// then build a name index and use it. Types are decoded only when asked
+// for. The Spec reads its input in place: a Spec from LoadBytes must not
+// see its bytes changed, and one from LoadFile should be closed (Close does
+// not close the base of a split spec).
 //
-// A Spec is safe for concurrent use.
+// A Spec is safe for concurrent use, except Close.
 type Spec struct {
 	FileHeader
 	ByteOrder binary.ByteOrder
