@@ -201,3 +201,27 @@ func reencode(t *testing.T, s *Spec, first TypeID, n int) []byte {
 	}
 	return b.bytes()
 }
+
+// FuzzMemberPath feeds member paths, with their dots and indexes, to
+// Member on a struct with anonymous members, arrays and bitfields.
+func FuzzMemberPath(f *testing.F) {
+	for _, p := range []string{"comm", "comm[3]", "real_parent", "flag_b", "i_nlink", "deep", "a.b[1][2]", "comm[0x2]", ".", "comm[", "[1]"} {
+		f.Add(p)
+	}
+	m := buildMini(binary.LittleEndian)
+	s, err := LoadBytes(m.bytes())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		for _, id := range []TypeID{m.task, m.inode, m.legacy, m.charArr} {
+			fld, err := s.Member(id, path)
+			if err != nil {
+				continue
+			}
+			if fld.Offset != fld.BitOffset/8 || fld.BitOffset >= 8*1024 {
+				t.Errorf("%q in %d: %+v", path, id, fld)
+			}
+		}
+	})
+}
