@@ -240,7 +240,9 @@ func (s *Spec) TypesByName(name string) iter.Seq[TypeID] {
 // TypeByName returns the ID of a type of kind k named name: for example
 // ("task_struct", BTF_KIND_STRUCT), ("u64", BTF_KIND_TYPEDEF) or
 // ("do_unlinkat", BTF_KIND_FUNC). If several match, the one with the lowest
-// ID is returned. The error wraps ErrNotFound when there is none.
+// ID is returned. The error wraps ErrNotFound when there is none. Kinds
+// are not merged: an enum with 64-bit values is a BTF_KIND_ENUM64, and a
+// struct only declared is a BTF_KIND_FWD.
 func (s *Spec) TypeByName(name string, k Kind) (TypeID, error) {
 	if id := s.firstByName(name, k); id != 0 {
 		return id, nil
