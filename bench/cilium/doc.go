@@ -9,5 +9,12 @@
 //
 //	cd bench/cilium && go test -run '^$' -bench . -benchmem -benchtime 200000x
 //
+// BenchmarkBTF (btf_test.go) measures package btf against cilium/ebpf's btf
+// on what a one-liner asks of /sys/kernel/btf/vmlinux: load it, find struct
+// task_struct, walk real_parent then comm, find struct filename's name and
+// do_unlinkat's prototype.
+//
+//	cd bench/cilium && go test -run '^$' -bench BTF -benchmem -count 6
+//
 // It is a module of its own (see go.mod), run by `make bench`.
 package cilium
