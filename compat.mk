@@ -18,7 +18,7 @@
 # exits 0, and make vmtest runs the same test binaries in its x86_64 guests,
 # whose Debian kernels have IA-32 emulation on (COMPAT386_IN_GUEST).
 
-COMPAT_PKGS ?= asm kprobeevents bpf perf tracefs record script
+COMPAT_PKGS ?= asm btf kprobeevents bpf perf tracefs record script
 COMPAT_DIR  ?= $(or $(TMPDIR),/tmp)/tracelet-compat386
 
 .PHONY: compat386
