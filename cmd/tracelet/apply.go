@@ -7,8 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/record"
 	"github.com/tracelet/tracelet/script"

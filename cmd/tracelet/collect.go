@@ -6,8 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/record"
 	"github.com/tracelet/tracelet/tracefs"
 )

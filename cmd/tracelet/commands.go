@@ -1,6 +1,6 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import "github.com/tracelet/tracelet/internal/cli"
 
 // commands lists every subcommand, in the order help shows them.
 func commands() []*cli.Command {

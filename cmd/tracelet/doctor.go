@@ -10,9 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/perf"
 )
 

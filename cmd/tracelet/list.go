@@ -8,8 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/tracefs"
 )
 

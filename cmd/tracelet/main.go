@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/urfave/cli/v2"
+	"github.com/tracelet/tracelet/internal/cli"
 )
 
 // Set by the linker (see the Makefile).
@@ -49,15 +49,12 @@ func run(args []string) int {
 }
 
 func newApp() *cli.App {
+	// Errors, usage errors included, are printed once, by run.
 	return &cli.App{
-		Name:                 "tracelet",
-		Usage:                "a Linux tracer in one static binary: kprobes, uprobes, tracepoints and BPF, no compiler needed",
-		Version:              versionString(),
-		HideHelpCommand:      true,
-		EnableBashCompletion: false,
-		Commands:             commands(),
-		// Errors are printed once, by run.
-		ExitErrHandler: func(*cli.Context, error) {},
+		Name:     "tracelet",
+		Usage:    "a Linux tracer in one static binary: kprobes, uprobes, tracepoints and BPF, no compiler needed",
+		Version:  versionString(),
+		Commands: commands(),
 	}
 }
 
@@ -66,7 +63,7 @@ func versionString() string {
 }
 
 // usageError is returned for bad flags or arguments: exit status 2, as the
-// shell tools our users know do.
+// shell tools our users know do, and as package cli exits on a bad argv.
 func usageError(format string, a ...any) error {
-	return cli.Exit(fmt.Sprintf(format, a...), 2)
+	return cli.Exit(fmt.Sprintf(format, a...), cli.UsageStatus)
 }

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/record"
 	"github.com/tracelet/tracelet/tracefs"
 )

@@ -7,8 +7,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/record"
 )
 

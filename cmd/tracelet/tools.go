@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/tools"
 )
 

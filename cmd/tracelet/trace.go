@@ -11,8 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/trace"
 )
 

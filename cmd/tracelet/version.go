@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
+	"github.com/tracelet/tracelet/internal/cli"
 )
 
 func versionCommand() *cli.Command {
