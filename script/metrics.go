@@ -1,0 +1,198 @@
+package script
+
+import (
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/tracelet/tracelet/metrics"
+)
+
+// MetricsOptions name what the exposition cannot take from the script.
+type MetricsOptions struct {
+	Prefix string // of every metric name; "tracelet_" when empty
+	// Labels names the keys of a map ("@name" → one name per key part);
+	// keys it does not name are key0, key1, ….
+	Labels map[string][]string
+}
+
+// Metrics reads every map of the script with read and turns it into
+// Prometheus families: count() and sum() are counters, min(), max(), avg()
+// and plain values gauges, stats() a summary (_sum, _count), hist() and
+// lhist() histograms with cumulative le buckets. Maps of strings or stacks
+// have no number to expose and are left out. Keys become labels.
+func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts MetricsOptions) ([]metrics.Family, error) {
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = "tracelet_"
+	}
+	var ms []*Map
+	for _, m := range o.Maps {
+		if m.Info != nil {
+			ms = append(ms, m)
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Info.Name < ms[j].Info.Name })
+	var fams []metrics.Family
+	for _, m := range ms {
+		v := m.Info.Value
+		fam := metrics.Family{Name: metrics.Name(prefix, "@"+m.Info.Name), Help: "@" + m.Info.Name + ": " + v.String()}
+		switch {
+		case v.Kind == KindCount || v.Kind == KindSum:
+			fam.Kind = metrics.Counter
+		case v.Kind == KindMin || v.Kind == KindMax || v.Kind == KindAvg || v.IsInt():
+			fam.Kind = metrics.Gauge
+		case v.Kind == KindStats:
+			fam.Kind = metrics.Summary
+		case v.Kind == KindHist || v.Kind == KindLhist:
+			fam.Kind = metrics.Histogram
+		default:
+			continue
+		}
+		names := opts.Labels["@"+m.Info.Name]
+		for i := range m.Info.Keys {
+			n := "key" + strconv.Itoa(i)
+			if i < len(names) && names[i] != "" {
+				n = names[i]
+			}
+			fam.Labels = append(fam.Labels, metrics.LabelName(n))
+		}
+		entries, err := read(m)
+		if err != nil {
+			return nil, err
+		}
+		if fam.Kind == metrics.Histogram {
+			fam.Samples = o.histSamples(m, entries, r)
+		} else {
+			for _, e := range entries {
+				if len(e.Values) == 0 {
+					continue
+				}
+				s := metrics.Sample{Labels: o.keyLabels(m, e.Key, r)}
+				switch v.Kind {
+				case KindCount, KindSum:
+					s.Value = num(sumCPUs(e.Values, 0), v.Signed)
+				case KindMin, KindMax:
+					s.Value = num(minmax(e.Values, v.Kind == KindMax, v.Signed), v.Signed)
+				case KindAvg, KindStats:
+					count, total := sumCPUs(e.Values, 0), sumCPUs(e.Values, 8)
+					if v.Kind == KindStats {
+						s.Count, s.Sum = count, num(total, v.Signed)
+					} else if count > 0 {
+						// bpftrace's avg is the integer quotient.
+						if v.Signed {
+							s.Value = float64(int64(total) / int64(count))
+						} else {
+							s.Value = float64(total / count)
+						}
+					}
+				default:
+					s.Value = num(u64(e.Values[0]), v.Signed)
+				}
+				fam.Samples = append(fam.Samples, s)
+			}
+		}
+		sort.SliceStable(fam.Samples, func(i, j int) bool { return lessLabels(fam.Samples[i].Labels, fam.Samples[j].Labels) })
+		fams = append(fams, fam)
+	}
+	return fams, nil
+}
+
+func num(u uint64, signed bool) float64 {
+	if signed {
+		return float64(int64(u))
+	}
+	return float64(u)
+}
+
+func lessLabels(a, b []string) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
+}
+
+// keyLabels is each key part of an element as text, as print shows it.
+func (o *Object) keyLabels(m *Map, key []byte, r *Resolver) []string {
+	out := make([]string, len(m.Info.Keys))
+	for i, kt := range m.Info.Keys {
+		off := min(m.KeyOffsets[i], len(key))
+		end := min(off+slotSize(kt), len(key))
+		out[i] = o.valueString(kt, key[off:end], r)
+	}
+	return out
+}
+
+// histSamples turns bucket elements into cumulative le buckets, one
+// series per key. The le of a bucket is the largest integer it holds:
+// hist() bucket 0 holds negatives (le -1), 1 the zeros, 2 the ones and
+// i >= 3 [2^(i-2), 2^(i-1)); lhist() bucket 0 is below min, i in
+// [min+(i-1)*step, min+i*step), and the last at or above max (+Inf).
+// bpftrace's maps keep no sum of the values: _sum is the sum of each
+// bucket's lower bound, a lower bound on the true sum, so that rates of
+// _sum/_count stay meaningful; histogram_quantile needs only the buckets.
+func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sample {
+	v := m.Info.Value
+	n := 66
+	if v.Kind == KindLhist {
+		n = int((v.Max-v.Min)/v.Step) + 2
+	}
+	upper := make([]float64, n)
+	lower := make([]float64, n)
+	for i := range upper {
+		switch {
+		case v.Kind == KindLhist && i == 0:
+			upper[i], lower[i] = float64(v.Min-1), float64(v.Min-1)
+		case v.Kind == KindLhist && i == n-1:
+			upper[i], lower[i] = math.Inf(1), float64(v.Max)
+		case v.Kind == KindLhist:
+			upper[i], lower[i] = float64(v.Min+int64(i)*v.Step-1), float64(v.Min+int64(i-1)*v.Step)
+		case i == 0:
+			upper[i], lower[i] = -1, -1
+		case i == 1:
+			upper[i], lower[i] = 0, 0
+		case i == 2:
+			upper[i], lower[i] = 1, 1
+		default:
+			upper[i], lower[i] = math.Ldexp(1, i-1)-1, math.Ldexp(1, i-2)
+		}
+	}
+	type hist struct {
+		key     []byte
+		buckets []uint64
+	}
+	byKey := map[string]*hist{}
+	var hs []*hist
+	for _, e := range entries {
+		if len(e.Key) < 8 {
+			continue
+		}
+		prefix := e.Key[:len(e.Key)-8]
+		b := u64(e.Key[len(e.Key)-8:])
+		if b >= uint64(n) {
+			continue
+		}
+		h := byKey[string(prefix)]
+		if h == nil {
+			h = &hist{key: prefix, buckets: make([]uint64, n)}
+			byKey[string(prefix)] = h
+			hs = append(hs, h)
+		}
+		h.buckets[b] += sumCPUs(e.Values, 0)
+	}
+	var out []metrics.Sample
+	for _, h := range hs {
+		s := metrics.Sample{Labels: o.keyLabels(m, h.key, r)}
+		var cum uint64
+		for i, c := range h.buckets {
+			cum += c
+			s.Sum += float64(c) * lower[i]
+			s.Buckets = append(s.Buckets, metrics.Bucket{UpperBound: upper[i], Count: cum})
+		}
+		s.Count = cum
+		out = append(out, s)
+	}
+	return out
+}
