@@ -27,7 +27,7 @@ func startServer(t *testing.T, opts Options) (*Server, string) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return s, "http://" + s.Addr().String()
+	return s, "http://" + s.Addr()
 }
 
 func TestServe(t *testing.T) {
@@ -71,8 +71,8 @@ func TestServe(t *testing.T) {
 // TestSlowClient: a client that never finishes its request is cut off at
 // the header timeout, and other scrapes are served meanwhile.
 func TestSlowClient(t *testing.T) {
-	s, base := startServer(t, Options{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
-	c, err := net.Dial("tcp", s.Addr().String())
+	s, base := startServer(t, Options{ReadHeaderTimeout: 300 * time.Millisecond})
+	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package script
 
 import (
+	"errors"
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/tracelet/tracelet/metrics"
 )
@@ -193,6 +195,39 @@ func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sam
 		}
 		s.Count = cum
 		out = append(out, s)
+	}
+	return out
+}
+
+// Metrics reads the run's maps now, for a scrape; it is safe to call while
+// Wait runs. Keys that are symbols or stacks show as addresses. The
+// tracefs backend keeps its maps in hist triggers, which it reads only
+// when the run ends: it has none to offer.
+func (r *Run) Metrics(opts MetricsOptions) ([]metrics.Family, error) {
+	if r.Backend == BackendTracefs {
+		return nil, errors.New("the tracefs backend's maps are hist triggers, read when the run ends: --metrics needs the BPF backend")
+	}
+	return r.Object.Metrics(r.readMap, nil, opts)
+}
+
+// MetricLabels reads the label names that `// metric: @map label,label`
+// comments in a script's source give its maps' keys.
+func MetricLabels(src []byte) map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(src), "\n") {
+		_, rest, ok := strings.Cut(line, "//")
+		if !ok {
+			continue
+		}
+		rest, ok = strings.CutPrefix(strings.TrimSpace(rest), "metric:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || !strings.HasPrefix(f[0], "@") {
+			continue
+		}
+		out[f[0]] = strings.Split(f[1], ",")
 	}
 	return out
 }

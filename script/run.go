@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -112,6 +113,8 @@ type Run struct {
 	// count) left at zero: bpftrace prints those as "@m: 0", where an
 	// all-zero one-element array otherwise reads as empty (ReadMap).
 	zeroed map[string]bool
+	// zmu guards zeroed, which a scrape (Metrics) reads while Wait runs.
+	zmu sync.Mutex
 
 	pidfd   int
 	exited  bool // exit() seen
@@ -442,7 +445,10 @@ func (r *Run) handle(rec []byte) error {
 
 func (r *Run) readMap(m *Map) ([]Entry, error) {
 	entries, err := ReadMap(r.maps[m.Spec.Name], m)
-	if err == nil && len(entries) == 0 && r.zeroed[m.Spec.Name] {
+	r.zmu.Lock()
+	zeroed := r.zeroed[m.Spec.Name]
+	r.zmu.Unlock()
+	if err == nil && len(entries) == 0 && zeroed {
 		entries = []Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}
 	}
 	return entries, err
@@ -454,6 +460,8 @@ func (r *Run) setZeroed(m *Map, zeroed bool) {
 	if m.Info == nil || len(m.Info.Keys) > 0 {
 		return
 	}
+	r.zmu.Lock()
+	defer r.zmu.Unlock()
 	if r.zeroed == nil {
 		r.zeroed = map[string]bool{}
 	}

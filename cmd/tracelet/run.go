@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/script"
@@ -23,6 +25,10 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "c", Usage: "run `CMD` (split at spaces), traced from its first instruction; stop when it exits"},
 			&cli.IntFlag{Name: "p", Usage: "uprobes only in process `PID`; stop when it exits"},
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "`BACKEND`: bpf, tracefs (no BPF needed) or auto (tracefs when bpf() is missing)"},
+			&cli.StringFlag{Name: "metrics", Usage: "serve the maps at http://`ADDR`/metrics for Prometheus (e.g. 127.0.0.1:9100), read at each scrape; nothing is printed"},
+			&cli.StringFlag{Name: "metrics-file", Usage: "write the maps to `PATH` in Prometheus text format every --metrics-interval, atomically (node_exporter's textfile collector); nothing is printed"},
+			&cli.DurationFlag{Name: "metrics-interval", Value: 15 * time.Second, Usage: "how often --metrics-file is written"},
+			&cli.StringFlag{Name: "label", Usage: "label names of map keys, `'@MAP=NAME,NAME ...'` (default key0, key1, …; or a `// metric: @MAP NAME,NAME` comment in the script)"},
 		},
 		Action: runAction,
 	}
@@ -73,6 +79,13 @@ func runAction(c *cli.Context) error {
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	opts.Out = &lineFlusher{out}
+	mx, err := metricsConfig(c, src)
+	if err != nil {
+		return err
+	}
+	if mx.on() {
+		opts.Out = io.Discard
+	}
 
 	var gated *trace.Gated
 	if len(cmdline) > 0 {
@@ -129,7 +142,15 @@ func runAction(c *cli.Context) error {
 	if err := r.Start(ready); err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 	}
-	if err := r.Wait(c.Context); err != nil {
+	stop, err := mx.start(c.Context, r)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+	}
+	err = r.Wait(c.Context)
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 	}
 	return nil

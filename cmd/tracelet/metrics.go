@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/metrics"
+	"github.com/tracelet/tracelet/script"
+)
+
+// metricsRun is run's --metrics, --metrics-file and --label.
+type metricsRun struct {
+	addr, file string
+	every      time.Duration
+	opts       script.MetricsOptions
+}
+
+func (m *metricsRun) on() bool { return m.addr != "" || m.file != "" }
+
+func metricsConfig(c *cli.Context, src []byte) (*metricsRun, error) {
+	m := &metricsRun{addr: c.String("metrics"), file: c.String("metrics-file"), every: c.Duration("metrics-interval")}
+	if c.IsSet("metrics") && m.addr == "" {
+		return nil, usageError("run: --metrics: give an address, such as 127.0.0.1:9100")
+	}
+	if m.every <= 0 {
+		return nil, usageError("run: --metrics-interval %v: want a positive duration", m.every)
+	}
+	m.opts.Labels = script.MetricLabels(src)
+	for _, spec := range strings.Fields(c.String("label")) {
+		name, list, ok := strings.Cut(spec, "=")
+		if !ok || !strings.HasPrefix(name, "@") || list == "" {
+			return nil, usageError("run: --label %q: want @MAP=NAME[,NAME...]", spec)
+		}
+		m.opts.Labels[name] = strings.Split(list, ",")
+	}
+	return m, nil
+}
+
+// start serves or writes the run's maps until the returned stop is called.
+func (m *metricsRun) start(ctx context.Context, r *script.Run) (stop func() error, err error) {
+	if !m.on() {
+		return func() error { return nil }, nil
+	}
+	render := func(b []byte, f metrics.Format) ([]byte, error) {
+		fams, err := r.Metrics(m.opts)
+		if err != nil {
+			return nil, err
+		}
+		return metrics.AppendText(b, fams, f), nil
+	}
+	if _, err := render(nil, metrics.FormatText); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var errs []error
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	if m.addr != "" {
+		srv, err := metrics.Listen(m.addr, render, metrics.Options{})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if w := metrics.ExposureWarning(m.addr); w != "" {
+			fmt.Fprintln(os.Stderr, "tracelet: "+w)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	write := func() error {
+		b, err := render(nil, metrics.FormatText)
+		if err != nil {
+			return err
+		}
+		return metrics.WriteFile(m.file, b)
+	}
+	if m.file != "" {
+		if err := write(); err != nil {
+			cancel()
+			return nil, fmt.Errorf("--metrics-file: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(m.every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := write(); err != nil {
+						fail(fmt.Errorf("--metrics-file: %w", err))
+					}
+				}
+			}
+		}()
+	}
+	return func() error {
+		// The file gets the final counts before the maps go away.
+		if m.file != "" {
+			if err := write(); err != nil {
+				fail(fmt.Errorf("--metrics-file: %w", err))
+			}
+		}
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(errs) > 0 {
+			return errs[0]
+		}
+		return nil
+	}, nil
+}

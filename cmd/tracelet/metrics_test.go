@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracelet/tracelet/internal/testenv"
+)
+
+// TestMetricsPrometheus has a real Prometheus server (Debian's package)
+// scrape `tracelet run --metrics` while a known workload runs, and asks
+// its HTTP API for the counts: a count, a sum, a labelled count and a
+// histogram whose median lands in the workload's bucket.
+func TestMetricsPrometheus(t *testing.T) {
+	testenv.RequireRoot(t)
+	prom, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus is not installed (Debian's prometheus package; make deps installs it)")
+	}
+	prog := testenv.TestProg(t)
+	port, promPort := freePort(t), freePort(t)
+	src := fmt.Sprintf(`// metric: @bycomm comm
+uprobe:%s:%s /comm == "testprog"/ { @calls = count(); @total = sum(arg0); @lat = hist(arg0); @bycomm[comm] = count(); }
+interval:ms:50 { printf("tick\n"); }`, prog, testenv.CABITarget)
+	run := exec.Command(tracelet, "run", "--metrics", "127.0.0.1:"+strconv.Itoa(port), "-e", src)
+	var stdout, stderr strings.Builder
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer run.Process.Kill()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitHTTP(t, base+"/metrics", &stderr)
+
+	// 10 calls with arg0 5 ([4, 8)) and 30 with arg0 100 ([64, 128)).
+	for _, a := range [][]string{{"calls", "10", "5", "1"}, {"calls", "30", "100", "1"}} {
+		if out, err := exec.Command(prog, a...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", prog, a, err, out)
+		}
+	}
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: tracelet
+    static_configs:
+      - targets: ['127.0.0.1:%d']
+`, port)), 0o644)
+	p := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(promPort), "--log.level=warn")
+	var plog strings.Builder
+	p.Stdout, p.Stderr = &plog, &plog
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Process.Kill(); p.Wait() }()
+	api := "http://127.0.0.1:" + strconv.Itoa(promPort)
+	query := func(q string) (float64, bool) {
+		resp, err := http.Get(api + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return 0, false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&r) != nil || len(r.Data.Result) != 1 {
+			return 0, false
+		}
+		s, _ := r.Data.Result[0].Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		return v, err == nil
+	}
+	want := map[string]float64{
+		`tracelet_calls_total`:                   40,
+		`tracelet_total_total`:                   10*5 + 30*100,
+		`tracelet_bycomm_total{comm="testprog"}`: 40,
+		`tracelet_lat_count`:                     40,
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for q, w := range want {
+		for {
+			v, ok := query(q)
+			if ok && v == w {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Prometheus has %s = %v (%v), want %v\nprometheus log:\n%s\ntracelet stderr:\n%s", q, v, ok, w, plog.String(), stderr.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	med, ok := query(`histogram_quantile(0.5, tracelet_lat_bucket)`)
+	if !ok || med < 64 || med > 127 {
+		t.Errorf("histogram_quantile(0.5) = %v (%v), want within [64, 127], where 30 of the 40 calls fell", med, ok)
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("run --metrics printed to stdout: %q", stdout.String())
+	}
+}
+
+// TestMetricsExposure: --metrics takes no default address, and one that
+// is not loopback is served with a warning of what it exposes.
+func TestMetricsExposure(t *testing.T) {
+	testenv.RequireRoot(t)
+	r := runCLI(t, "run", "--metrics", "", "-e", "BEGIN { exit(); }")
+	if r.code != 2 || !strings.Contains(r.err, "give an address") {
+		t.Errorf("--metrics '': exit %d, %q", r.code, r.err)
+	}
+	port := freePort(t)
+	r = runCLI(t, "run", "--metrics", "0.0.0.0:"+strconv.Itoa(port), "-e", "BEGIN { @x = count(); exit(); }")
+	if r.code != 0 || !strings.Contains(r.err, "warning: serving /metrics on every interface") || r.out != "" {
+		t.Errorf("--metrics 0.0.0.0: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitHTTP(t *testing.T, u string, log fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer within 20 s\n%s", u, log.String())
+}
