@@ -94,7 +94,8 @@ func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts Met
 				fam.Samples = append(fam.Samples, s)
 			}
 		}
-		sort.SliceStable(fam.Samples, func(i, j int) bool { return lessLabels(fam.Samples[i].Labels, fam.Samples[j].Labels) })
+		// Keys are unique, so an unstable sort gives one order.
+		sort.Slice(fam.Samples, func(i, j int) bool { return lessLabels(fam.Samples[i].Labels, fam.Samples[j].Labels) })
 		fams = append(fams, fam)
 	}
 	return fams, nil
