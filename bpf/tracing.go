@@ -35,8 +35,14 @@ func AttachTracing(prog *Program) (*TracingLink, error) {
 	if errnoOf(err) != unix.EINVAL {
 		return nil, &Error{Op: "attach (link)", Object: prog.attachType.String() + " program " + prog.name, Err: err}
 	}
+	return attachTracingRaw(prog)
+}
+
+// attachTracingRaw is the 5.5-era attach: BPF_RAW_TRACEPOINT_OPEN with a
+// NULL name attaches a BTF program to the target it was loaded for.
+func attachTracingRaw(prog *Program) (*TracingLink, error) {
 	raw := rawTracepointAttr{progFD: uint32(prog.fd)}
-	fd, err = sys(cmdRawTracepointOpen, unsafe.Pointer(&raw), unsafe.Sizeof(raw))
+	fd, err := sys(cmdRawTracepointOpen, unsafe.Pointer(&raw), unsafe.Sizeof(raw))
 	if err != nil {
 		return nil, &Error{Op: "attach (raw_tracepoint_open)", Object: prog.attachType.String() + " program " + prog.name, Err: err}
 	}
