@@ -236,16 +236,12 @@ var activeLSMs struct {
 
 // ActiveLSMs is the kernel's list of active security modules, from the
 // lsm file of securityfs ("lockdown,capability,landlock,yama,bpf"). It
-// finds securityfs through /proc/self/mountinfo and mounts it at
-// /sys/kernel/security when it is not mounted anywhere.
+// finds securityfs through /proc/self/mountinfo; when it is mounted
+// nowhere, it mounts it at /sys/kernel/security for the read and unmounts
+// it again, leaving the system as it found it.
 func ActiveLSMs() ([]string, error) {
 	activeLSMs.once.Do(func() {
-		dir, err := securityfsDir()
-		if err != nil {
-			activeLSMs.err = err
-			return
-		}
-		b, err := os.ReadFile(dir + "/lsm")
+		b, err := readSecurityfs("lsm")
 		if err != nil {
 			activeLSMs.err = err
 			return
@@ -275,18 +271,19 @@ func BPFLSMActive() (bool, error) {
 	return false, nil
 }
 
-func securityfsDir() (string, error) {
+func readSecurityfs(name string) ([]byte, error) {
 	if dir := mountOf("securityfs"); dir != "" {
-		return dir, nil
+		return os.ReadFile(dir + "/" + name)
 	}
 	const dir = "/sys/kernel/security"
 	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("securityfs is not mounted and %s is missing (CONFIG_SECURITYFS): %w", dir, err)
+		return nil, fmt.Errorf("securityfs is not mounted and %s is missing (CONFIG_SECURITYFS): %w", dir, err)
 	}
-	if err := unix.Mount("securityfs", dir, "securityfs", 0, ""); err != nil && err != unix.EBUSY {
-		return "", fmt.Errorf("securityfs is not mounted and mounting it at %s failed: %w", dir, err)
+	if err := unix.Mount("securityfs", dir, "securityfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return nil, fmt.Errorf("securityfs is not mounted and mounting it at %s failed: %w", dir, err)
 	}
-	return dir, nil
+	defer unix.Unmount(dir, 0)
+	return os.ReadFile(dir + "/" + name)
 }
 
 // mountOf returns where a filesystem of type fstype is mounted, or "".
