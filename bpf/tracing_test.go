@@ -3,13 +3,12 @@ package bpf
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/btf"
@@ -117,22 +116,24 @@ func mustAttachTracing(t *testing.T, p *Program) *TracingLink {
 }
 
 // progGone waits for the kernel to drop program id, which it does once the
-// last reference (the link, the fd) is gone.
+// last reference (the link, the fd) is gone: BPF_PROG_GET_FD_BY_ID then
+// answers ENOENT, as `bpftool prog show id` would.
 func progGone(t *testing.T, id uint32) {
 	t.Helper()
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		t.Logf("no bpftool to confirm that program %d is gone: %v", id, err)
-		return
-	}
+	const cmdProgGetFDByID = 13
+	attr := struct{ id, nextID, openFlags uint32 }{id: id}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		out, err := exec.Command(bpftool, "prog", "show", "id", strconv.Itoa(int(id))).CombinedOutput()
-		if err != nil {
-			return // "can't get prog by id (…): No such file or directory"
+		fd, err := sys(cmdProgGetFDByID, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		if err == unix.ENOENT {
+			return
 		}
+		if err != nil {
+			t.Fatalf("BPF_PROG_GET_FD_BY_ID %d: %v", id, err)
+		}
+		unix.Close(fd)
 		if time.Now().After(deadline) {
-			t.Fatalf("program %d is still loaded after Close:\n%s", id, out)
+			t.Fatalf("program %d is still loaded 5s after Close", id)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -291,6 +292,8 @@ func TestLSM(t *testing.T) {
 		list, _ := ActiveLSMs()
 		t.Skipf("bpf is not in the active LSM list %v: LSM programs load and attach but never run (boot with lsm=…,bpf)", list)
 	}
+	list, _ := ActiveLSMs()
+	t.Logf("active LSMs: %v", list)
 	spec := kernelSpec(t)
 	file := btfID(t, spec, "file", btf.BTF_KIND_STRUCT)
 	inode := btfID(t, spec, "inode", btf.BTF_KIND_STRUCT)
