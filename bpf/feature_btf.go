@@ -106,6 +106,9 @@ func probeBTFProgram(t ProgramType, at AttachType, target string) error {
 		return err
 	}
 	id, ok := kernelBTF.ids[target]
+	if target == "" {
+		return fmt.Errorf("the kernel's BTF has none of %s to probe %s with", strings.Join(fentryTargets, ", "), at)
+	}
 	if !ok {
 		return fmt.Errorf("the kernel's BTF has no %s to probe %s with", target, at)
 	}

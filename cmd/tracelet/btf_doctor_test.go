@@ -149,3 +149,19 @@ func bpfInLSMList(t *testing.T) (bool, error) {
 	}
 	return false, nil
 }
+
+func TestModuleList(t *testing.T) {
+	many := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	for _, c := range []struct {
+		mods []string
+		want string
+	}{
+		{nil, "none"},
+		{[]string{"nf_tables", "xfs"}, "nf_tables, xfs"},
+		{many, "a, b, c, d, e, f, g, h, … (10 in all)"},
+	} {
+		if got := moduleList(c.mods); got != c.want {
+			t.Errorf("moduleList(%v) = %q, want %q", c.mods, got, c.want)
+		}
+	}
+}
