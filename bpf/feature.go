@@ -80,6 +80,14 @@ func HaveProgramType(t ProgramType) error {
 	if !ok {
 		return fmt.Errorf("unknown program type %d", t)
 	}
+	// These load only with an attach type and a BTF target, which is
+	// what their own probes try.
+	switch t {
+	case Tracing:
+		return HaveTPBTF()
+	case LSM:
+		return HaveLSM()
+	}
 	return probeOnce("prog:"+f.name, func() error {
 		fd, _, err := probeProgram(t, asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()})
 		if err == nil {

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/btf"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,15 +43,31 @@ type ProgramSpec struct {
 	LogCap int
 	// LogAlways loads with a log even on success (for Program.VerifierLog).
 	LogAlways bool
+
+	// AttachType is expected_attach_type. Tracing programs need it to say
+	// what they are (AttachTraceFentry, AttachTraceFexit,
+	// AttachTraceRawTp), LSM programs need AttachLSMMac; the verifier
+	// checks the program against it, and AttachTracing attaches with it.
+	AttachType AttachType
+	// AttachBTFID is attach_btf_id, the kernel BTF type the program
+	// attaches to: the FUNC for fentry and fexit, the btf_trace_<tp>
+	// TYPEDEF for tp_btf, the bpf_lsm_<hook> FUNC for LSM (see
+	// btf.Spec.TypeByName).
+	AttachBTFID btf.TypeID
+	// AttachBTFObjFD is attach_btf_obj_fd (5.11+): the fd of a module's
+	// BTF object when AttachBTFID is a type of that module's split BTF.
+	// Zero means vmlinux.
+	AttachBTFObjFD int
 }
 
 // Program is a loaded BPF program.
 type Program struct {
-	name  string
-	typ   ProgramType
-	fd    int
-	log   []string
-	close sync.Once
+	name       string
+	typ        ProgramType
+	attachType AttachType
+	fd         int
+	log        []string
+	close      sync.Once
 }
 
 // NewProgram assembles, binds maps, and loads the program. The first load
@@ -87,6 +104,10 @@ func NewProgram(spec ProgramSpec) (*Program, error) {
 		insns:    bytesPtr(code),
 		license:  bytesPtr(license),
 		progName: objName(spec.Name),
+
+		expectedAttachType: uint32(spec.AttachType),
+		attachBTFID:        uint32(spec.AttachBTFID),
+		attachBTFObjFD:     uint32(spec.AttachBTFObjFD),
 	}
 	attr.kernVersion = spec.KernelVersion
 	if attr.kernVersion == 0 && spec.Type == Kprobe {
@@ -124,7 +145,7 @@ func NewProgram(spec ProgramSpec) (*Program, error) {
 		runtime.KeepAlive(code)
 		runtime.KeepAlive(license)
 		if err == nil {
-			p := &Program{name: spec.Name, typ: spec.Type, fd: fd}
+			p := &Program{name: spec.Name, typ: spec.Type, attachType: spec.AttachType, fd: fd}
 			if logBuf != nil {
 				p.log = splitLog(logBuf)
 			}
@@ -178,6 +199,9 @@ func (p *Program) Name() string { return p.name }
 
 // Type is the program type.
 func (p *Program) Type() ProgramType { return p.typ }
+
+// AttachType is the spec's expected attach type.
+func (p *Program) AttachType() AttachType { return p.attachType }
 
 // VerifierLog is the log of a successful load with LogAlways.
 func (p *Program) VerifierLog() []string { return p.log }

@@ -81,7 +81,7 @@ type progLoadAttr struct {
 	lineInfo           kptr
 	lineInfoCnt        uint32
 	attachBTFID        uint32
-	attachProgFD       uint32
+	attachBTFObjFD     uint32 // union with attach_prog_fd (5.11+ for module BTF)
 	coreReloCnt        uint32
 	fdArray            kptr
 	coreRelos          kptr

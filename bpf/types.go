@@ -60,6 +60,11 @@ const (
 	TracePoint    ProgramType = 5
 	PerfEvent     ProgramType = 7
 	RawTracepoint ProgramType = 17
+	// Tracing programs attach through BTF: fentry, fexit and tp_btf
+	// (ProgramSpec.AttachType says which, AttachBTFID to what).
+	Tracing ProgramType = 26
+	// LSM programs attach to a bpf_lsm_<hook> through BTF.
+	LSM ProgramType = 29
 )
 
 var progTypes = map[ProgramType]kernelFeature{
@@ -68,6 +73,8 @@ var progTypes = map[ProgramType]kernelFeature{
 	TracePoint:    {"tracepoint", "4.7"},
 	PerfEvent:     {"perf_event", "4.9"},
 	RawTracepoint: {"raw_tracepoint", "4.17"},
+	Tracing:       {"tracing", "5.5"},
+	LSM:           {"lsm", "5.7"},
 }
 
 func (t ProgramType) String() string {
@@ -79,3 +86,33 @@ func (t ProgramType) String() string {
 
 // MinKernel is the first kernel with the program type.
 func (t ProgramType) MinKernel() string { return progTypes[t].min }
+
+// AttachType is enum bpf_attach_type, as far as BTF-attached programs use
+// it: the expected_attach_type of a load and the attach_type of
+// BPF_LINK_CREATE.
+type AttachType uint32
+
+// Attach types for Tracing and LSM programs.
+const (
+	AttachTraceRawTp  AttachType = 23 // BPF_TRACE_RAW_TP: tp_btf, attach_btf_id is btf_trace_<tp>
+	AttachTraceFentry AttachType = 24 // BPF_TRACE_FENTRY: attach_btf_id is the FUNC
+	AttachTraceFexit  AttachType = 25 // BPF_TRACE_FEXIT
+	AttachLSMMac      AttachType = 27 // BPF_LSM_MAC: attach_btf_id is bpf_lsm_<hook>
+)
+
+var attachTypes = map[AttachType]kernelFeature{
+	AttachTraceRawTp:  {"tp_btf", "5.5"},
+	AttachTraceFentry: {"fentry", "5.5"},
+	AttachTraceFexit:  {"fexit", "5.5"},
+	AttachLSMMac:      {"lsm", "5.7"},
+}
+
+func (t AttachType) String() string {
+	if f, ok := attachTypes[t]; ok {
+		return f.name
+	}
+	return fmt.Sprintf("AttachType(%d)", uint32(t))
+}
+
+// MinKernel is the first kernel with the attach type.
+func (t AttachType) MinKernel() string { return attachTypes[t].min }

@@ -89,11 +89,7 @@ func diagnose() doctorReport {
 	}
 	r.Features = append(r.Features, bpfFindings()...)
 	r.Features = append(r.Features, bpfAttachFindings(r.Features)...)
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
-		add("BTF", true, "/sys/kernel/btf/vmlinux (tracelet does not need it)")
-	} else {
-		add("BTF", false, "no /sys/kernel/btf/vmlinux (tracelet does not need it)")
-	}
+	r.Features = append(r.Features, btfFindings()...)
 	if p, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {
 		v, _ := strconv.Atoi(strings.TrimSpace(string(p)))
 		add("perf_event_paranoid", v <= 1 || euid == 0, "%d%s", v, paranoidNote(v, euid))
