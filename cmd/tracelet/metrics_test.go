@@ -156,3 +156,77 @@ func waitHTTP(t *testing.T, u string, log fmt.Stringer) {
 	}
 	t.Fatalf("%s did not answer within 20 s\n%s", u, log.String())
 }
+
+// TestMetricsScrapeLoad scrapes 50 times a second for 10 s while a uprobe
+// fires: every scrape answers, the count never goes back, and in the end
+// it is exactly the number of calls made, none lost or counted twice.
+func TestMetricsScrapeLoad(t *testing.T) {
+	testenv.RequireRoot(t)
+	prog := testenv.TestProg(t)
+	port := freePort(t)
+	run := exec.Command(tracelet, "run", "--metrics", "127.0.0.1:"+strconv.Itoa(port), "-e",
+		fmt.Sprintf(`uprobe:%s:%s /comm == "testprog"/ { @calls = count(); }`, prog, testenv.CABITarget))
+	var stderr strings.Builder
+	run.Stderr = &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer run.Process.Kill()
+	u := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+	waitHTTP(t, u, &stderr)
+	scrape := func() (uint64, error) {
+		resp, err := http.Get(u)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 {
+			return 0, fmt.Errorf("status %d, %v", resp.StatusCode, err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "tracelet_calls_total "); ok {
+				return strconv.ParseUint(v, 10, 64)
+			}
+		}
+		return 0, nil // no call yet
+	}
+	const rounds, perRound = 40, 500
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < rounds; i++ {
+			if out, err := exec.Command(prog, "calls", strconv.Itoa(perRound), "1", "2").CombinedOutput(); err != nil {
+				done <- fmt.Errorf("%v: %s", err, out)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		done <- nil
+	}()
+	var last uint64
+	scrapes := 0
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); <-tick.C {
+		n, err := scrape()
+		if err != nil {
+			t.Fatalf("scrape %d: %v", scrapes, err)
+		}
+		if n < last {
+			t.Fatalf("scrape %d: count went back from %d to %d", scrapes, last, n)
+		}
+		last = n
+		scrapes++
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	n, err := scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != rounds*perRound {
+		t.Errorf("after %d scrapes the count is %d, want %d calls", scrapes, n, rounds*perRound)
+	}
+	t.Logf("%d scrapes in 10 s while %d calls were counted", scrapes, n)
+}
