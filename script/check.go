@@ -283,6 +283,12 @@ func (c *checker) checkKeys(x *MapExpr, m *MapInfo, keys []*Type) {
 		if k == nil {
 			continue
 		}
+		if m.Keys[i] == nil {
+			// The first use's key had an error (reported there): this
+			// use types it, so later ones are still checked.
+			m.Keys[i] = k
+			continue
+		}
 		if !m.Keys[i].compatible(k) {
 			c.errorf(x.Keys[i].Position(), "key %d of @%s is %s at %s, not %s", i+1, x.Name, m.Keys[i], m.Pos, k)
 			continue

@@ -244,6 +244,12 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN { $x = $1; }", "positional parameters ($1) are not supported"},
 		{"BEGIN { @x = func; }", "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"},
 		{"BEGIN { comm.x; }", "only args has fields (args->x), not builtin comm"},
+		// A key whose type is unknown after an error must not break the
+		// checks of the map's later uses.
+		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd] = 1; } END { $x = 1; @f[$x] = 2; }",
+			`-e:1:49: tracepoint syscalls:sys_enter_openat has no field "fd"; did you mean "dfd"?`},
+		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd, 1] = 1; } END { @f[1, \"a\"] = 2; }",
+			`has no field "fd"`},
 	} {
 		_, _, err := checkSrc(c.src, fixtureFormats)
 		if err == nil {

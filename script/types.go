@@ -112,7 +112,12 @@ func (t *Type) String() string {
 }
 
 // compatible reports whether a value of type u may be stored where t was.
+// An unknown type (nil, after an error) is compatible with anything: its
+// error has been reported.
 func (t *Type) compatible(u *Type) bool {
+	if t == nil || u == nil {
+		return true
+	}
 	if t.IsInt() && u.IsInt() {
 		return true
 	}
