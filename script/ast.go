@@ -4,6 +4,10 @@ package script
 type Program struct {
 	File   string
 	Probes []*Probe
+	// Includes are the #include lines, for the resolution of struct types
+	// from BTF; Macros the #defines, in order.
+	Includes []Include
+	Macros   []*Macro
 
 	src *source // for error lines
 }

@@ -16,6 +16,8 @@ func Parse(file string, src []byte) (*Program, error) {
 	prog := p.parseProgram()
 	prog.File = file
 	prog.src = p.src
+	prog.Includes = p.sc.pp.includes
+	prog.Macros = p.sc.pp.macros
 	p.errs.Sort()
 	return prog, p.errs.Err()
 }
@@ -31,6 +33,19 @@ type parser struct {
 
 	inPred int // > 0 while parsing a predicate: "/ {" closes it
 	depth  int // nesting, bounded so that hostile input cannot overflow the stack
+
+	// frame is the innermost macro being expanded (nil outside macros),
+	// useOff the offset of the outermost macro use, where definitions are
+	// looked up (a body may name a macro defined after it).
+	frame  *macroFrame
+	useOff int
+}
+
+// macroFrame is one macro expansion in progress.
+type macroFrame struct {
+	m     *Macro
+	args  map[string][2]int // parameter -> the source span of its argument
+	outer *macroFrame
 }
 
 // maxDepth bounds expression and block nesting.
@@ -447,6 +462,21 @@ func (p *parser) parsePrimary() Expr {
 		return x
 	case IDENT:
 		name := p.lit
+		if p.frame != nil {
+			if span, ok := p.frame.args[name]; ok {
+				p.next()
+				// The argument is parsed where it was written, among the
+				// names of the expansion that used the macro.
+				return p.subParse(span[0], span[1], p.frame.outer, "argument "+name+" of macro "+p.frame.m.Name)
+			}
+		}
+		off := pos.Offset
+		if p.frame != nil {
+			off = p.useOff
+		}
+		if m := p.sc.pp.macro(name, off); m != nil {
+			return p.expandMacro(m, pos)
+		}
 		p.next()
 		if p.tok == LPAREN {
 			p.next()
@@ -455,6 +485,9 @@ func (p *parser) parsePrimary() Expr {
 				p.errorf(pos, "unknown function %q%s", name, didYouMean(name, funcNames))
 			}
 			return &Call{Pos: pos, Name: name, Args: args}
+		}
+		if v, ok := constants[name]; ok && !builtinSet[name] {
+			return &IntLit{Pos: pos, Raw: name, Value: v}
 		}
 		if !builtinSet[name] {
 			if funcSet[name] {
@@ -467,6 +500,71 @@ func (p *parser) parsePrimary() Expr {
 	}
 	p.errorf(pos, "expected an expression, found %s", p.tokDesc())
 	panic(bail{})
+}
+
+// expandMacro parses the use of macro m at pos (the current token is its
+// name) and returns its body's expression.
+func (p *parser) expandMacro(m *Macro, pos Pos) Expr {
+	for f := p.frame; f != nil; f = f.outer {
+		if f.m == m {
+			p.errorf(pos, "macro %s expands to itself", m.Name)
+			panic(bail{})
+		}
+	}
+	p.next()
+	frame := &macroFrame{m: m, args: map[string][2]int{}, outer: p.frame}
+	if m.FuncLike {
+		if p.tok != LPAREN {
+			p.errorf(pos, "macro %s takes %d argument(s): use it as %s(%s)", m.Name, len(m.Params), m.Name, strings.Join(m.Params, ", "))
+			panic(bail{})
+		}
+		p.next()
+		var spans [][2]int
+		for p.tok != RPAREN && p.tok != EOF {
+			start := p.pos.Offset
+			p.parseExpr() // for its extent; each use parses it again
+			spans = append(spans, [2]int{start, p.pos.Offset})
+			if p.tok != COMMA {
+				break
+			}
+			p.next()
+		}
+		p.expect(RPAREN, "')' to close the macro's arguments")
+		if len(spans) != len(m.Params) {
+			p.errorf(pos, "macro %s takes %d argument(s) (%s), got %d", m.Name, len(m.Params), strings.Join(m.Params, ", "), len(spans))
+			panic(bail{})
+		}
+		for i, name := range m.Params {
+			frame.args[name] = spans[i]
+		}
+	}
+	if m.Body == "" {
+		p.errorf(pos, "macro %s is defined empty (at %s): it has no value to use", m.Name, m.Pos)
+		panic(bail{})
+	}
+	if p.frame == nil {
+		p.useOff = pos.Offset
+	}
+	return p.subParse(m.bodyStart, m.bodyEnd, frame, "the body of macro "+m.Name)
+}
+
+// subParse parses the expression in source bytes [start, end) with frame
+// as the innermost expansion, then carries on where it was.
+func (p *parser) subParse(start, end int, frame *macroFrame, what string) Expr {
+	p.enter()
+	defer p.leave()
+	sc, pos, tok, lit, outer, inPred := p.sc, p.pos, p.tok, p.lit, p.frame, p.inPred
+	at := p.src.posAt(start)
+	p.sc.off, p.sc.end, p.sc.line, p.sc.col = start, end, at.Line, at.Col
+	p.frame, p.inPred = frame, 0
+	p.next()
+	x := p.parseExpr()
+	if p.tok != EOF {
+		p.errorf(p.pos, "%s must be one expression, but %s follows it", what, p.tokDesc())
+		panic(bail{})
+	}
+	p.sc, p.pos, p.tok, p.lit, p.frame, p.inPred = sc, pos, tok, lit, outer, inPred
+	return x
 }
 
 // parseList parses "a, b, c" up to and including the closing token.
