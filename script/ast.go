@@ -161,7 +161,8 @@ type (
 		Field string
 		Arrow bool
 
-		fd *FormatField // resolved by Check
+		fd  *FormatField                  // resolved by Check: the first attach point's
+		fds map[*AttachPoint]*FormatField // each attach point's own
 	}
 	// Call is a function call: printf(...), count(), str(p).
 	Call struct {
@@ -217,6 +218,14 @@ type (
 		Else []Stmt
 	}
 )
+
+// fieldAt is the field in attach point a's layout.
+func (e *FieldExpr) fieldAt(a *AttachPoint) *FormatField {
+	if fd := e.fds[a]; fd != nil {
+		return fd
+	}
+	return e.fd
+}
 
 func (e *IntLit) Position() Pos    { return e.Pos }
 func (e *StrLit) Position() Pos    { return e.Pos }

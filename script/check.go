@@ -665,8 +665,12 @@ func (c *checker) field(e *FieldExpr) *Type {
 		return nil
 	}
 	b.setType(ArgsRec)
-	var first *FormatField
-	var firstAt *AttachPoint
+	// Each attach point compiles to its own program, with its own
+	// layout (sys_enter_open and sys_enter_openat have filename at
+	// different offsets), as bpftrace does; only the type must agree.
+	var typ *Type
+	var typAt *AttachPoint
+	e.fds = map[*AttachPoint]*FormatField{}
 	for _, a := range c.probe.Attach {
 		f := c.format(a, e.Pos)
 		if f == nil {
@@ -678,30 +682,52 @@ func (c *checker) field(e *FieldExpr) *Type {
 				didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
 			return nil
 		}
-		if first == nil {
-			first, firstAt = fd, a
-		} else if fd.Offset != first.Offset || fd.Size != first.Size || fd.Layout != first.Layout || fd.Signed != first.Signed {
-			c.errorf(e.Pos, "field %s differs between %s and %s: one action block needs one layout", e.Field, firstAt.Raw, a.Raw)
+		t := c.fieldType(fd, a)
+		if t == nil {
+			c.errorf(e.Pos, "field %s of %s has type %q, which scripts cannot use (integers and strings only)", e.Field, a.Raw, fd.CType)
+			return nil
+		}
+		e.fds[a] = fd
+		if typ == nil {
+			typ, typAt, e.fd = t, a, fd
+			continue
+		}
+		switch {
+		case typ.IsInt() && t.IsInt():
+			if typ.Size != t.Size || typ.Signed != t.Signed || typ.User != t.User {
+				// Different widths widen to 64 bits, as any stored integer.
+				u := storable(IntType(8, typ.Signed || t.Signed))
+				u.User = typ.User && t.User
+				typ = u
+			}
+		case typ.Kind == KindString && t.Kind == KindString:
+			typ = StringType(max(typ.Size, t.Size))
+		default:
+			c.errorf(e.Pos, "field %s is %s in %s but %s in %s: one action block needs one type", e.Field, typ, typAt.Raw, t, a.Raw)
 			return nil
 		}
 	}
-	e.fd = first
-	switch first.Layout {
+	return typ
+}
+
+// fieldType is the type of a tracepoint field as a script sees it, or nil
+// for a layout scripts cannot use.
+func (c *checker) fieldType(fd *FormatField, a *AttachPoint) *Type {
+	switch fd.Layout {
 	case LayoutInt:
-		if first.Size != 1 && first.Size != 2 && first.Size != 4 && first.Size != 8 {
-			break
+		if fd.Size != 1 && fd.Size != 2 && fd.Size != 4 && fd.Size != 8 {
+			return nil
 		}
-		t := IntType(first.Size, first.Signed)
+		t := IntType(fd.Size, fd.Signed)
 		// Syscall tracepoints record the user's arguments: their pointers
 		// address user memory.
-		t.User = first.isPointer() && firstAt.Target == "syscalls"
+		t.User = fd.isPointer() && a.Target == "syscalls"
 		return t
 	case LayoutCharArray:
-		return StringType(min(first.Size, MaxStrLen))
+		return StringType(min(fd.Size, MaxStrLen))
 	case LayoutDynString:
 		return StringType(c.opts.StrLen)
 	}
-	c.errorf(e.Pos, "field %s has type %q, which scripts cannot use (integers and strings only)", e.Field, first.CType)
 	return nil
 }
 
