@@ -140,11 +140,22 @@ type (
 		Pos  Pos
 		Name string
 	}
-	// Var is a local variable $name.
+	// Var is a local variable $name, or a positional parameter $1, $2
+	// ($# is their count).
 	Var struct {
 		typed
 		Pos  Pos
 		Name string
+
+		param *StrLit // a positional parameter's text, set by Check
+	}
+	// Cast is (uint8)X ... (int64)X: X truncated to the type's size, then
+	// zero- or sign-extended.
+	Cast struct {
+		typed
+		Pos  Pos
+		Type string // uint8, int8, ..., uint64, int64
+		X    Expr
 	}
 	// MapExpr is @name or @name[key, ...]. Name is "" for the anonymous @.
 	MapExpr struct {
@@ -170,6 +181,8 @@ type (
 		Pos  Pos
 		Name string
 		Args []Expr
+
+		addr uint64 // kaddr's address, resolved by Check
 	}
 	// Unary is -X, !X or ~X.
 	Unary struct {
@@ -234,6 +247,7 @@ func (e *Var) Position() Pos       { return e.Pos }
 func (e *MapExpr) Position() Pos   { return e.Pos }
 func (e *FieldExpr) Position() Pos { return e.Pos }
 func (e *Call) Position() Pos      { return e.Pos }
+func (e *Cast) Position() Pos      { return e.Pos }
 func (e *Unary) Position() Pos     { return e.Pos }
 func (e *Binary) Position() Pos    { return e.Pos }
 func (e *Ternary) Position() Pos   { return e.Pos }
@@ -245,6 +259,7 @@ func (*Var) exprNode()       {}
 func (*MapExpr) exprNode()   {}
 func (*FieldExpr) exprNode() {}
 func (*Call) exprNode()      {}
+func (*Cast) exprNode()      {}
 func (*Unary) exprNode()     {}
 func (*Binary) exprNode()    {}
 func (*Ternary) exprNode()   {}

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,13 @@ type CheckOptions struct {
 	// -c), the value of the cpid builtin; zero when there is none, and
 	// cpid is then an error.
 	CPID int
+	// Params are the positional parameters, $1 onwards: a numeric one is
+	// an integer, str($N) is any one's text, and one not given is 0 or "".
+	Params []string
+	// KernelSymbol returns the address of a kernel symbol, for kaddr();
+	// nil when the symbol table is not available. The runtime reads
+	// /proc/kallsyms; this package reads nothing.
+	KernelSymbol func(name string) (uint64, error)
 }
 
 // MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
@@ -205,6 +213,10 @@ func (c *checker) assign(s *AssignStmt) {
 	}
 	switch t := s.Target.(type) {
 	case *Var:
+		if isPositional(t.Name) {
+			c.errorf(t.Pos, "$%s is a positional parameter: it cannot be assigned", t.Name)
+			return
+		}
 		if vt.Kind.IsAggregation() {
 			c.errorf(s.Value.Position(), "aggregations can only be assigned to maps: write @%s = ...", t.Name)
 			return
@@ -481,15 +493,24 @@ func (c *checker) expr(e Expr) (t *Type) {
 		}
 		return t
 	case *Var:
+		if isPositional(e.Name) {
+			return c.positional(e)
+		}
 		t := c.locals[e.Name]
 		if t == nil {
-			if isDigits(e.Name) {
-				c.errorf(e.Pos, "positional parameters ($%s) are not supported", e.Name)
-			} else {
-				c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
-			}
+			c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
 		}
 		return t
+	case *Cast:
+		xt := c.expr(e.X)
+		if xt == nil {
+			return nil
+		}
+		if !xt.IsInt() {
+			c.errorf(e.Pos, "cannot cast %s to %s: only integers can be cast", xt, e.Type)
+			return nil
+		}
+		return IntType(castTypes[e.Type], e.Type[0] == 'i')
 	case *MapExpr:
 		keys := c.mapKeys(e)
 		m := c.info.maps[e.Name]
@@ -546,6 +567,30 @@ func (c *checker) expr(e Expr) (t *Type) {
 		return nil
 	}
 	return nil
+}
+
+func isPositional(name string) bool { return name == "#" || isDigits(name) }
+
+// positional types $N or $#: an integer, whose text is kept on the node.
+func (c *checker) positional(e *Var) *Type {
+	text := ""
+	switch n, _ := strconv.Atoi(e.Name); {
+	case e.Name == "#":
+		text = strconv.Itoa(len(c.opts.Params))
+	case n == 0:
+		c.errorf(e.Pos, "$%s is not a positional parameter: they are $1, $2, ... and $# (their count)", e.Name)
+		return nil
+	case n <= len(c.opts.Params):
+		text = c.opts.Params[n-1]
+	}
+	e.param = &StrLit{Pos: e.Pos, Value: text}
+	if text != "" {
+		if _, err := ParseInt(text); err != nil {
+			c.errorf(e.Pos, "positional parameter $%s is %q, not a number: use str($%s) for its text", e.Name, text, e.Name)
+			return nil
+		}
+	}
+	return Int64
 }
 
 func isDigits(s string) bool {
@@ -731,6 +776,17 @@ func (c *checker) fieldType(fd *FormatField, a *AttachPoint) *Type {
 	return nil
 }
 
+// strLit checks that argument i of e is a string literal.
+func (c *checker) strLit(e *Call, i int, example string) bool {
+	if _, ok := e.Args[i].(*StrLit); !ok {
+		c.expr(e.Args[i])
+		c.errorf(e.Args[i].Position(), "%s() needs a string literal here, as in %s", e.Name, example)
+		return false
+	}
+	c.expr(e.Args[i])
+	return true
+}
+
 func (c *checker) call(e *Call) *Type {
 	nargs := func(lo, hi int, usage string) bool {
 		if len(e.Args) < lo || len(e.Args) > hi {
@@ -815,6 +871,15 @@ func (c *checker) call(e *Call) *Type {
 		if !nargs(1, 2, "str(pointer[, length])") {
 			return nil
 		}
+		if v, ok := e.Args[0].(*Var); ok && isPositional(v.Name) && v.Name != "#" {
+			// str($1) is the parameter's text, numeric or not.
+			if n, _ := strconv.Atoi(v.Name); n == 0 {
+				c.positional(v) // reports it
+				return nil
+			}
+			c.positional(v)
+			e.Args[0] = &StrLit{Pos: v.Pos, Value: v.param.Value}
+		}
 		pt := c.expr(e.Args[0])
 		if pt == nil {
 			return nil
@@ -854,6 +919,64 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "kaddr":
+		if !nargs(1, 1, `kaddr("symbol")`) {
+			return nil
+		}
+		lit, ok := e.Args[0].(*StrLit)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), `kaddr() needs a symbol name as a string literal, as in kaddr("avenrun")`)
+			return nil
+		}
+		c.expr(lit)
+		if c.opts.KernelSymbol == nil {
+			c.errorf(e.Pos, "kaddr(%q) needs the kernel's symbol table, and none is available", lit.Value)
+			return nil
+		}
+		addr, err := c.opts.KernelSymbol(lit.Value)
+		if err != nil {
+			c.errorf(lit.Pos, "kaddr(%q): %v", lit.Value, err)
+			return nil
+		}
+		e.addr = addr
+		return Uint64
+	case "time":
+		if !nargs(0, 1, `time(["strftime format"])`) {
+			return nil
+		}
+		if len(e.Args) == 1 && !c.strLit(e, 0, `time("%H:%M:%S\n")`) {
+			return nil
+		}
+		return Void
+	case "strftime":
+		if !nargs(2, 2, `strftime("format", nsecs)`) {
+			return nil
+		}
+		if !c.strLit(e, 0, `strftime("%H:%M:%S", nsecs)`) {
+			return nil
+		}
+		if t := c.expr(e.Args[1]); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(e.Args[1].Position(), "strftime() needs nanoseconds (nsecs), not %s", t)
+			}
+			return nil
+		}
+		return &Type{Kind: KindTimestamp, Size: 8, Fmt: e.Args[0].(*StrLit).Value}
+	case "join":
+		if !nargs(1, 2, `join(array[, "separator"])`) {
+			return nil
+		}
+		if t := c.expr(e.Args[0]); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(e.Args[0].Position(), "join() needs the address of an array of string pointers (args->argv), not %s", t)
+			}
+			return nil
+		}
+		if len(e.Args) == 2 && !c.strLit(e, 1, `join(args->argv, ",")`) {
+			return nil
+		}
+		return Void
 	}
 	if isAggregation(e.Name) {
 		for _, a := range e.Args {

@@ -272,10 +272,28 @@ func (g *gen) value(e Expr, r asm.Register) {
 		g.mapRead(e, r)
 	case *FieldExpr:
 		g.field(e, r)
+	case *Cast:
+		g.value(e.X, r)
+		size := castTypes[e.Type]
+		switch {
+		case size == 8:
+		case e.Type[0] == 'i':
+			sh := int32(64 - 8*size)
+			g.emit(asm.LSh.Imm(r, sh))
+			g.emit(asm.ArSh.Imm(r, sh))
+		case size == 4:
+			g.emit(asm.Mov.Reg32(r, r)) // a 32-bit move zero-extends
+		default:
+			g.emit(asm.And.Imm(r, int32(1)<<(8*size)-1))
+		}
 	case *Call:
 		switch e.Name {
 		case "ksym":
 			g.value(e.Args[0], r)
+		case "kaddr":
+			g.constant(r, e.addr)
+		case "strftime":
+			g.value(e.Args[1], r) // nsecs; user space formats it
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}
@@ -379,6 +397,8 @@ func clobbers(e Expr) bool {
 	case *MapExpr:
 		return true
 	case *Unary:
+		return clobbers(e.X)
+	case *Cast:
 		return clobbers(e.X)
 	case *Binary:
 		if (e.Op == EQL || e.Op == NEQ) && TypeOf(e.X) != nil && TypeOf(e.X).Kind == KindString {

@@ -457,6 +457,23 @@ func (p *parser) parsePrimary() Expr {
 		return m
 	case LPAREN:
 		p.next()
+		if p.tok == IDENT && p.lit == "struct" {
+			p.errorf(p.pos, "struct types need the kernel's BTF, which tracelet does not read yet: casts to (struct ...) and their fields are not supported")
+			panic(bail{})
+		}
+		if _, ok := castTypes[p.lit]; ok && p.tok == IDENT {
+			typ := p.lit
+			p.next()
+			if p.tok == MUL {
+				p.errorf(p.pos, "pointer casts ((%s *)) need the kernel's BTF, which tracelet does not read yet", typ)
+				panic(bail{})
+			}
+			p.expect(RPAREN, "')' to close the cast ("+typ+")")
+			p.enter()
+			x := p.parseUnary()
+			p.leave()
+			return &Cast{Pos: pos, Type: typ, X: x}
+		}
 		x := p.parseExpr()
 		p.expect(RPAREN, "')'")
 		return x
@@ -594,6 +611,8 @@ func describe(x Expr) string {
 		return x.Name + "()"
 	case *FieldExpr:
 		return "field " + x.Field
+	case *Cast:
+		return "a cast to " + x.Type
 	}
 	return "an expression"
 }

@@ -137,6 +137,9 @@ func (pr *printer) expr(depth int, e Expr) {
 		for _, a := range e.Args {
 			pr.expr(depth+1, a)
 		}
+	case *Cast:
+		pr.line(depth, "(%s)%s", e.Type, ts)
+		pr.expr(depth+1, e.X)
 	case *Unary:
 		pr.line(depth, "%s%s", e.Op, ts)
 		pr.expr(depth+1, e.X)

@@ -50,8 +50,23 @@ func (o *Object) HandleRecord(w io.Writer, rec []byte, r *Resolver) (Record, err
 	return Record{}, err
 }
 
-// FormatPrintf formats a printf record.
+// FormatPrintf formats a printf record (or a time() or join() one).
 func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
+	switch pf.Kind {
+	case PrintfTime:
+		return Strftime(pf.Format, r.now())
+	case PrintfJoin:
+		n := min(int(u64(rec[8:])), JoinArgs)
+		parts := make([]string, n)
+		for i := range parts {
+			s := rec[16+i*JoinArgSize : 16+(i+1)*JoinArgSize]
+			if j := bytes.IndexByte(s, 0); j >= 0 {
+				s = s[:j]
+			}
+			parts[i] = string(s)
+		}
+		return strings.Join(parts, pf.Format) + "\n"
+	}
 	verbs, _ := ParseFormat(pf.Format) // checked at compile time
 	var b strings.Builder
 	last := 0
@@ -96,6 +111,18 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 		return fmt.Sprintf(spec+"s", text)
 	}
 	n := u64(arg)
+	if t.Kind == KindInt && t.Size < 8 && v.Length != "l" && v.Length != "ll" {
+		// Narrower than 64 bits, the argument is a C int, as bpftrace
+		// passes it to printf: (int8)-1 prints 4294967295 with %u, and
+		// (uint32)-1 prints -1 with %d.
+		if t.Signed {
+			n = castValue(n, "int"+strconv.Itoa(8*t.Size))
+		}
+		n = uint64(uint32(n))
+		if v.Conv == 'd' || v.Conv == 'i' {
+			n = uint64(int64(int32(n)))
+		}
+	}
 	switch v.Length {
 	case "h":
 		n = uint64(uint16(n))

@@ -66,6 +66,8 @@ type RunOptions struct {
 	CPID int
 	// StrLen is the size of str() strings (0: 64).
 	StrLen int
+	// Params are the positional parameters $1, $2, ...
+	Params []string
 	// FS is the tracefs to use; nil means tracefs.Find().
 	FS *tracefs.FS
 	// ForceOutput overrides the feature probe that picks the BPF ring
@@ -147,7 +149,8 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if r.fs != nil {
 		formats = TracefsFormats(r.fs)
 	}
-	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID})
+	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
+		Params: opts.Params, KernelSymbol: kernelSymbol})
 	if err != nil {
 		return nil, err
 	}

@@ -167,6 +167,9 @@ func (s *Scanner) Scan() (pos Pos, tok Token, lit string) {
 		return pos, INT, s.scanNumber(s.off - 1)
 	case c == '"':
 		return pos, STRING, s.scanString(pos)
+	case c == '$' && s.peek(0) == '#':
+		s.next()
+		return pos, VAR, "#"
 	case c == '$' || c == '@':
 		start := s.off
 		for isLetter(s.peek(0)) || isDigit(s.peek(0)) {

@@ -29,7 +29,8 @@ const (
 	KindStats
 	KindHist
 	KindLhist
-	KindArgs // the tracepoint's args record (only its fields are values)
+	KindArgs      // the tracepoint's args record (only its fields are values)
+	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
 )
 
 var kindNames = [...]string{
@@ -37,7 +38,7 @@ var kindNames = [...]string{
 	KindKstack: "kstack", KindUstack: "ustack", KindKsym: "ksym", KindUsym: "usym",
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
-	KindArgs: "args",
+	KindArgs: "args", KindTimestamp: "timestamp",
 }
 
 func (k Kind) String() string {
@@ -62,6 +63,8 @@ type Type struct {
 
 	// Lhist bounds.
 	Min, Max, Step int64
+	// Fmt is a timestamp's strftime format.
+	Fmt string
 }
 
 // Common types.
