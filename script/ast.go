@@ -230,6 +230,20 @@ type (
 		Then []Stmt
 		Else []Stmt
 	}
+	// WhileStmt is while (Cond) { Body }: a bounded loop, which the
+	// verifier must see end (Linux 5.3).
+	WhileStmt struct {
+		Pos  Pos
+		Cond Expr
+		Body []Stmt
+	}
+	// UnrollStmt is unroll (N) { Body }: Body repeated N times (1 to
+	// MaxUnroll) in the program.
+	UnrollStmt struct {
+		Pos  Pos
+		N    Expr
+		Body []Stmt
+	}
 )
 
 // fieldAt is the field in attach point a's layout.
@@ -267,7 +281,11 @@ func (*Ternary) exprNode()   {}
 func (s *ExprStmt) Position() Pos   { return s.X.Position() }
 func (s *AssignStmt) Position() Pos { return s.Pos }
 func (s *IfStmt) Position() Pos     { return s.Pos }
+func (s *WhileStmt) Position() Pos  { return s.Pos }
+func (s *UnrollStmt) Position() Pos { return s.Pos }
 
 func (*ExprStmt) stmtNode()   {}
 func (*AssignStmt) stmtNode() {}
 func (*IfStmt) stmtNode()     {}
+func (*WhileStmt) stmtNode()  {}
+func (*UnrollStmt) stmtNode() {}

@@ -27,6 +27,10 @@ type CheckOptions struct {
 	KernelSymbol func(name string) (uint64, error)
 }
 
+// MaxUnroll bounds unroll (N), as bpftrace does: the body is repeated in
+// the program.
+const MaxUnroll = 100
+
 // MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
 const MaxStrLen = 200
 
@@ -162,6 +166,16 @@ func (c *checker) stmt(s Stmt) {
 		}
 		c.stmts(s.Then)
 		c.stmts(s.Else)
+	case *WhileStmt:
+		if t := c.expr(s.Cond); t != nil && !t.IsInt() {
+			c.errorf(s.Cond.Position(), "while condition must be an integer or a comparison, not %s", t)
+		}
+		c.stmts(s.Body)
+	case *UnrollStmt:
+		if n, ok := c.constInt(s.N); !ok || n < 1 || n > MaxUnroll {
+			c.errorf(s.N.Position(), "unroll count must be an integer constant from 1 to %d", MaxUnroll)
+		}
+		c.stmts(s.Body)
 	}
 }
 
@@ -544,6 +558,13 @@ func (c *checker) expr(e Expr) (t *Type) {
 			return Bool
 		case SUB:
 			return Int64
+		case MUL:
+			// An integer dereferenced reads an unsigned integer of its
+			// own width, as bpftrace 0.17 does for kaddr()'s address
+			// (loads.bt: *kaddr("avenrun")).
+			t := IntType(xt.Size, false)
+			t.User = xt.User
+			return t
 		}
 		return storable(xt)
 	case *Binary:
@@ -851,10 +872,26 @@ func (c *checker) call(e *Call) *Type {
 		}
 		return Void
 	case "delete":
-		if !nargs(1, 1, "delete(@map[key])") {
+		const usage = "delete(@map[key]) or delete(@map, key)"
+		if !nargs(1, 2, usage) {
 			return nil
 		}
-		mapArg("delete(@map[key])", true)
+		if len(e.Args) == 2 {
+			// delete(@m, key) is delete(@m[key]), bpftrace's newer form.
+			m, ok := e.Args[0].(*MapExpr)
+			if !ok || len(m.Keys) > 0 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[0].Position(), "delete() with two arguments takes a map without a key, then the key (usage: %s)", usage)
+				return nil
+			}
+			if info := c.info.maps[m.Name]; info != nil && len(info.Keys) != 1 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[1].Position(), "@%s has %d keys: write delete(@%s[k1, k2, ...])", m.Name, len(info.Keys), m.Name)
+				return nil
+			}
+			m.Keys, e.Args = []Expr{e.Args[1]}, e.Args[:1]
+		}
+		mapArg(usage, true)
 		return Void
 	case "clear", "zero":
 		if !nargs(1, 1, e.Name+"(@map)") {
@@ -963,6 +1000,31 @@ func (c *checker) call(e *Call) *Type {
 			return nil
 		}
 		return &Type{Kind: KindTimestamp, Size: 8, Fmt: e.Args[0].(*StrLit).Value}
+	case "ntop":
+		const usage = "ntop([AF_INET, ]address)"
+		if !nargs(1, 2, usage) {
+			return nil
+		}
+		if len(e.Args) == 2 {
+			af, ok := c.constInt(e.Args[0])
+			if !ok || af != 2 && af != 10 {
+				c.errorf(e.Args[0].Position(), "ntop()'s address family must be AF_INET or AF_INET6 (usage: %s)", usage)
+				return nil
+			}
+			if af == 10 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[1].Position(), "ntop(AF_INET6, ...) needs a 16-byte address, which comes from struct fields: those need BTF, which tracelet does not read yet")
+				return nil
+			}
+		}
+		addr := e.Args[len(e.Args)-1]
+		if t := c.expr(addr); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(addr.Position(), "ntop() needs an IPv4 address as an integer in network byte order, not %s", t)
+			}
+			return nil
+		}
+		return &Type{Kind: KindInet, Size: 8}
 	case "join":
 		if !nargs(1, 2, `join(array[, "separator"])`) {
 			return nil

@@ -216,7 +216,7 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN { @x = sum(comm); }", "sum() needs an integer, not string[16]"},
 		{"BEGIN { printf(\"%d %s\\n\", pid); }", "-e:1:9: printf: the format has 2 conversion(s) but 1 argument(s) follow it"},
 		{"BEGIN { printf(\"%d\\n\", comm); }", "-e:1:24: printf: %d needs an integer, but argument 1 is string[16]"},
-		{"BEGIN { printf(\"%s\\n\", pid); }", "printf: %s needs a string (or comm, str(), ksym(), usym(), strftime(), func, probe, kstack, ustack), but argument 1 is uint32"},
+		{"BEGIN { printf(\"%s\\n\", pid); }", "printf: %s needs a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack), but argument 1 is uint32"},
 		{"BEGIN { printf(\"%k\\n\", pid); }", `-e:1:16: printf: unknown conversion "%k": expected one of %d %i %u %x %X %o %c %s %p %%`},
 		{"BEGIN { printf(\"%ls\\n\", comm); }", `length modifier "l" does not apply to %s`},
 		{"BEGIN { printf(comm); }", "printf() needs a string literal as its format"},

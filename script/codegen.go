@@ -215,6 +215,18 @@ func (g *gen) stmt(s Stmt) {
 		g.label(els)
 		g.stmts(s.Else)
 		g.label(end)
+	case *WhileStmt:
+		top, end := g.newLabel("while"), g.newLabel("endwhile")
+		g.label(top)
+		g.cond(s.Cond, end, asm.R7)
+		g.stmts(s.Body)
+		g.emit(asm.Ja.Label(top))
+		g.label(end)
+	case *UnrollStmt:
+		n, _ := foldConst(s.N) // checked: 1 to MaxUnroll
+		for i := uint64(0); i < n; i++ {
+			g.stmts(s.Body)
+		}
 	}
 }
 
@@ -253,6 +265,10 @@ func (g *gen) allocLocals(list []Stmt) {
 		case *IfStmt:
 			g.allocLocals(s.Then)
 			g.allocLocals(s.Else)
+		case *WhileStmt:
+			g.allocLocals(s.Body)
+		case *UnrollStmt:
+			g.allocLocals(s.Body)
 		}
 	}
 }
@@ -294,11 +310,17 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.constant(r, e.addr)
 		case "strftime":
 			g.value(e.Args[1], r) // nsecs; user space formats it
+		case "ntop":
+			g.value(e.Args[len(e.Args)-1], r)
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}
 	case *Unary:
 		g.value(e.X, r)
+		if e.Op == MUL {
+			g.deref(r, TypeOf(e), e.Pos)
+			return
+		}
 		switch e.Op {
 		case SUB:
 			g.emit(asm.Neg64(r))
@@ -566,4 +588,20 @@ func (g *gen) strEqual(b *Binary, f string) {
 		g.emit(asm.Ja.Label(onEqual))
 	}
 	g.label(done)
+}
+
+// deref replaces the address in r with the integer of type t it points to,
+// read with bpf_probe_read_{kernel,user} (zero when unreadable).
+func (g *gen) deref(r asm.Register, t *Type, at Pos) {
+	off := g.alloc(8, at)
+	g.emit(asm.StoreImm(asm.R10, off, 0, asm.DWord))
+	g.stackPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
+	g.emit(asm.Mov.Reg(asm.R3, r))
+	fn := asm.FnProbeReadKernel
+	if t.User {
+		fn = asm.FnProbeReadUser
+	}
+	g.call(g.helper(fn))
+	g.emit(asm.LoadMem(r, asm.R10, off, asm.DWord))
 }

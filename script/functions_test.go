@@ -152,3 +152,45 @@ func TestSideBySidePositional(t *testing.T) {
 		t.Errorf("bpftrace:\n%s\ntracelet:\n%s", w, g)
 	}
 }
+
+func TestLoopsAndForms(t *testing.T) {
+	prog, info, err := checkSrc(`interval:100ms { @m[1] = 1; delete(@m, 1); $i = 0; while ($i < 3) { $i++; unroll(2) { @n++; } } @a = ntop(0x0100007f); @b = ntop(AF_INET, 0x0100007f); } profile:99hz { @p = count(); } interval:s:1 { exit(); }`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := prog.Probes[0].Attach[0]
+	if a.Type != Interval || a.Unit != "ms" || a.Rate != 100 {
+		t.Errorf("interval:100ms is %+v", a)
+	}
+	if a := prog.Probes[1].Attach[0]; a.Type != Profile || a.Unit != "hz" || a.Rate != 99 {
+		t.Errorf("profile:99hz is %+v", a)
+	}
+	del := prog.Probes[0].Body[1].(*ExprStmt).X.(*Call)
+	if m := del.Args[0].(*MapExpr); len(del.Args) != 1 || len(m.Keys) != 1 {
+		t.Errorf("delete(@m, 1) is %s", prog)
+	}
+	if got := info.Map("a").Value.String(); got != "inet" {
+		t.Errorf("@a: %s", got)
+	}
+	if _, err := Compile(prog, info, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ src, want string }{
+		{`BEGIN { @m[1, 2] = 1; delete(@m, 1); }`, "-e:1:34: @m has 2 keys: write delete(@m[k1, k2, ...])"},
+		{`BEGIN { @m[1] = 1; delete(@m[1], 1); }`, "-e:1:27: delete() with two arguments takes a map without a key, then the key"},
+		{`BEGIN { unroll(pid) { exit(); } }`, "-e:1:16: unroll count must be an integer constant from 1 to 100"},
+		{`BEGIN { unroll(101) { exit(); } }`, "unroll count must be an integer constant from 1 to 100"},
+		{`BEGIN { while (comm) { exit(); } }`, "-e:1:16: while condition must be an integer or a comparison, not string[16]"},
+		{`BEGIN { while 1 { exit(); } }`, "-e:1:15: expected '(' after while, found number 1"},
+		{`BEGIN { @x = ntop(AF_INET6, 1); }`, "-e:1:29: ntop(AF_INET6, ...) needs a 16-byte address"},
+		{`BEGIN { @x = ntop(comm); }`, "ntop() needs an IPv4 address as an integer in network byte order, not string[16]"},
+		{`BEGIN { @x = *comm; }`, "operator * needs an integer, not string[16]"},
+		{`interval:100 { }`, `-e:1:10: bad interval "100": expected interval:UNIT:N or interval:NUNIT (UNIT one of s, ms, us)`},
+		{`interval:5m { }`, `-e:1:10: unknown interval unit "m"`},
+	} {
+		_, _, err := checkSrc(c.src, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %q", c.src, err, c.want)
+		}
+	}
+}

@@ -252,7 +252,19 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 		}
 		a.Target, a.Func = parts[1], parts[2]
 	case Interval, Profile:
-		form := t.String() + ":UNIT:N (UNIT one of s, ms, us" + map[bool]string{true: ", hz", false: ""}[t == Profile] + ")"
+		form := t.String() + ":UNIT:N or " + t.String() + ":NUNIT (UNIT one of s, ms, us" + map[bool]string{true: ", hz", false: ""}[t == Profile] + ")"
+		if len(parts) == 2 && parts[1] != "" {
+			// The short form, interval:1s or profile:99hz.
+			i := 0
+			for i < len(parts[1]) && isDigit(parts[1][i]) {
+				i++
+			}
+			if i == 0 || i == len(parts[1]) {
+				p.errorf(col(1), "bad %s %q: expected %s", t, parts[1], form)
+				return a
+			}
+			parts = []string{parts[0], parts[1][i:], parts[1][:i]}
+		}
 		if !want(3, form) {
 			return a
 		}
@@ -291,8 +303,9 @@ func (p *parser) parseBlock() []Stmt {
 		}
 		s := p.parseStmt()
 		list = append(list, s)
-		if _, isIf := s.(*IfStmt); isIf {
-			continue
+		switch s.(type) {
+		case *IfStmt, *WhileStmt, *UnrollStmt:
+			continue // a block closes them
 		}
 		if p.tok != RBRACE {
 			p.expect(SEMICOLON, "';' or '}' after the statement")
@@ -303,8 +316,20 @@ func (p *parser) parseBlock() []Stmt {
 }
 
 func (p *parser) parseStmt() Stmt {
-	if p.tok == IF {
+	switch p.tok {
+	case IF:
 		return p.parseIf()
+	case WHILE, UNROLL:
+		pos, tok := p.pos, p.tok
+		p.next()
+		p.expect(LPAREN, "'(' after "+tok.String())
+		x := p.parseExpr()
+		p.expect(RPAREN, "')' to close the "+tok.String()+" condition")
+		body := p.parseBlock()
+		if tok == WHILE {
+			return &WhileStmt{Pos: pos, Cond: x, Body: body}
+		}
+		return &UnrollStmt{Pos: pos, N: x, Body: body}
 	}
 	pos := p.pos
 	x := p.parseExpr()
@@ -393,7 +418,7 @@ func (p *parser) parseBinary(prec int) Expr {
 
 func (p *parser) parseUnary() Expr {
 	switch p.tok {
-	case SUB, NOT, TILDE:
+	case SUB, NOT, TILDE, MUL:
 		pos, op := p.pos, p.tok
 		p.next()
 		p.enter()
@@ -403,8 +428,8 @@ func (p *parser) parseUnary() Expr {
 	case INC, DEC:
 		p.errorf(p.pos, "prefix %s is not supported: write it after the variable, as in @x%s", p.tok, p.tok)
 		panic(bail{})
-	case MUL, AND:
-		p.errorf(p.pos, "pointer %s is not supported; use str(), or args->FIELD of a tracepoint", map[Token]string{MUL: "dereference", AND: "address-of"}[p.tok])
+	case AND:
+		p.errorf(p.pos, "the address-of operator & is not supported; use str(), or args->FIELD of a tracepoint")
 		panic(bail{})
 	}
 	return p.parsePostfix(p.parsePrimary())

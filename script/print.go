@@ -90,6 +90,14 @@ func (pr *printer) stmt(depth int, s Stmt) {
 		if s.Value != nil {
 			pr.expr(depth+1, s.Value)
 		}
+	case *WhileStmt:
+		pr.line(depth, "while")
+		pr.expr(depth+1, s.Cond)
+		pr.stmts(depth+1, s.Body)
+	case *UnrollStmt:
+		pr.line(depth, "unroll")
+		pr.expr(depth+1, s.N)
+		pr.stmts(depth+1, s.Body)
 	case *IfStmt:
 		pr.line(depth, "if")
 		pr.expr(depth+1, s.Cond)

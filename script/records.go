@@ -111,11 +111,12 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 		return fmt.Sprintf(spec+"s", text)
 	}
 	n := u64(arg)
-	if t.Kind == KindInt && t.Size < 8 && v.Length != "l" && v.Length != "ll" {
-		// Narrower than 64 bits, the argument is a C int, as bpftrace
-		// passes it to printf: (int8)-1 prints 4294967295 with %u, and
+	if v.Length != "l" && v.Length != "ll" && v.Conv != 'p' && v.Conv != 'c' {
+		// Without l or ll, bpftrace 0.17 hands the conversion to C's
+		// printf as it is written, which reads a 32-bit int: 0x100000005
+		// prints 5 with %x, (int8)-1 prints 4294967295 with %u, and
 		// (uint32)-1 prints -1 with %d.
-		if t.Signed {
+		if t.Signed && t.Size < 8 {
 			n = castValue(n, "int"+strconv.Itoa(8*t.Size))
 		}
 		n = uint64(uint32(n))

@@ -31,6 +31,7 @@ const (
 	KindLhist
 	KindArgs      // the tracepoint's args record (only its fields are values)
 	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
+	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
 )
 
 var kindNames = [...]string{
@@ -38,7 +39,7 @@ var kindNames = [...]string{
 	KindKstack: "kstack", KindUstack: "ustack", KindKsym: "ksym", KindUsym: "usym",
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
-	KindArgs: "args", KindTimestamp: "timestamp",
+	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet",
 }
 
 func (k Kind) String() string {
