@@ -8,8 +8,40 @@ type Program struct {
 	// from BTF; Macros the #defines, in order.
 	Includes []Include
 	Macros   []*Macro
+	// Config is the config = { ... } block: the settings it gives.
+	Config []ConfigItem
 
 	src *source // for error lines
+}
+
+// ConfigItem is one "key = value" of a config block, the key in its
+// canonical spelling (ConfigKeys).
+type ConfigItem struct {
+	Pos   Pos
+	Key   string
+	Value uint64
+}
+
+// ConfigKeys are the keys a config block may set, each with the bpftrace
+// spellings it accepts (its config name, and the environment variables of
+// bpftrace 0.17 and later), and what it sets here.
+var ConfigKeys = map[string][]string{
+	// CheckOptions.StrLen: the size of str() strings, with the NUL.
+	"max_strlen": {"max_strlen", "BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"},
+	// Options.MaxEntries: the entries of each map.
+	"max_map_keys": {"max_map_keys", "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX"},
+}
+
+// configKey returns the canonical name of a config key, or "".
+func configKey(name string) string {
+	for k, spellings := range ConfigKeys {
+		for _, s := range spellings {
+			if s == name {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // Probe is one action block with the attach points that run it.

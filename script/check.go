@@ -41,6 +41,8 @@ type Info struct {
 	maps map[string]*MapInfo
 	// CPID is CheckOptions.CPID, for the code generator.
 	CPID int
+	// MaxEntries is the config block's max_map_keys (0: none).
+	MaxEntries uint32
 }
 
 // Map returns the named map ("" is the anonymous @), or nil.
@@ -67,13 +69,27 @@ func (m *MapInfo) String() string {
 // Check types prog in place (every expression gets its Type) and checks
 // it against the rules of the probes it runs in. Errors are an ErrorList.
 func Check(prog *Program, opts CheckOptions) (*Info, error) {
+	var maxEntries uint32
+	for _, it := range prog.Config {
+		// The caller's settings win, as bpftrace's environment
+		// variables win over its config block.
+		switch it.Key {
+		case "max_strlen":
+			if opts.StrLen == 0 {
+				opts.StrLen = int(it.Value)
+			}
+		case "max_map_keys":
+			maxEntries = uint32(it.Value)
+		}
+	}
 	if opts.StrLen == 0 {
 		opts.StrLen = 64
 	}
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID}, formats: map[string]*Format{}}
+	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID, MaxEntries: maxEntries}, formats: map[string]*Format{}}
+
 	// Maps are global and may be read in a probe that comes before the
 	// one that assigns them: the first pass only infers map types, the
 	// second checks everything against them.
@@ -84,6 +100,11 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 	}
 	c.pass = 2
 	c.errs = nil
+	for _, it := range prog.Config {
+		if it.Key == "max_strlen" && (it.Value < 2 || it.Value > MaxStrLen) {
+			c.errorf(it.Pos, "config max_strlen = %d: strings live on the BPF stack here, so it must be from 2 to %d", it.Value, MaxStrLen)
+		}
+	}
 	c.program()
 	c.errs.Sort()
 	return c.info, c.errs.Err()
@@ -97,8 +118,9 @@ type checker struct {
 	pass    int
 	formats map[string]*Format // "system:event" -> format, or nil after an error
 
-	probe  *Probe
-	locals map[string]*Type
+	probe    *Probe
+	locals   map[string]*Type
+	unrolled int64 // copies of the statements being checked, in nested unrolls
 }
 
 func (c *checker) errorf(p Pos, format string, args ...any) {
@@ -172,10 +194,23 @@ func (c *checker) stmt(s Stmt) {
 		}
 		c.stmts(s.Body)
 	case *UnrollStmt:
-		if n, ok := c.constInt(s.N); !ok || n < 1 || n > MaxUnroll {
+		n, ok := c.constInt(s.N)
+		if !ok || n < 1 || n > MaxUnroll {
 			c.errorf(s.N.Position(), "unroll count must be an integer constant from 1 to %d", MaxUnroll)
+			n = 1
+		}
+		// Nested unrolls multiply: bound the copies of the innermost body.
+		outer := c.unrolled
+		if outer == 0 {
+			outer = 1
+		}
+		c.unrolled = outer * n
+		if c.unrolled > MaxUnroll {
+			c.errorf(s.Pos, "nested unrolls repeat this body %d times: at most %d", c.unrolled, MaxUnroll)
+			c.unrolled = 1
 		}
 		c.stmts(s.Body)
+		c.unrolled = outer
 	}
 }
 

@@ -168,6 +168,9 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		opts.Arch = a
 	}
 	if opts.MaxEntries == 0 {
+		opts.MaxEntries = info.MaxEntries
+	}
+	if opts.MaxEntries == 0 {
 		opts.MaxEntries = 4096
 	}
 	if opts.RingSize == 0 {

@@ -194,3 +194,45 @@ func TestLoopsAndForms(t *testing.T) {
 		}
 	}
 }
+
+// A config block sets what maps to an option, unless the caller set it;
+// an unknown key is refused by name.
+func TestConfigBlock(t *testing.T) {
+	src := "config = { max_strlen = 16; BPFTRACE_MAX_MAP_KEYS = 100 }\nBEGIN { @[str(arg0)] = count(); }"
+	prog, err := Parse("-e", []byte(strings.Replace(src, "arg0", "0", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := Check(prog, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := Compile(prog, info, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := obj.Maps[0]; m.Spec.MaxEntries != 100 || m.Spec.KeySize != 16 {
+		t.Errorf("map %+v: want 100 entries of 16-byte keys", m.Spec)
+	}
+	// The caller's StrLen wins.
+	prog, _ = Parse("-e", []byte(strings.Replace(src, "arg0", "0", 1)))
+	info, err = Check(prog, CheckOptions{StrLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Maps[0].Keys[0].String(); got != "string[32]" {
+		t.Errorf("key %s, want string[32]", got)
+	}
+	for _, c := range []struct{ src, want string }{
+		{"config = { stack_mode = 1 }\nBEGIN { }", `-e:1:12: unknown config key "stack_mode": tracelet applies max_map_keys, max_strlen (or their BPFTRACE_ variables)`},
+		{"config = { max_strlen = \"x\" }\nBEGIN { }", `-e:1:25: config max_strlen needs a number, found string "x"`},
+		{"config = { max_strlen = 0 }\nBEGIN { }", "-e:1:25: config max_strlen = 0: expected a positive number"},
+		{"config = { max_strlen = 8; max_strlen = 9 }\nBEGIN { }", "-e:1:28: config max_strlen is set twice (first at 1:12)"},
+		{"config = { max_strlen = 500 }\nBEGIN { }", "-e:1:12: config max_strlen = 500: strings live on the BPF stack here, so it must be from 2 to 200"},
+	} {
+		_, _, err := checkSrc(c.src, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\n got %v\nwant %q", c.src, err, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -39,7 +40,13 @@ type parser struct {
 	// looked up (a body may name a macro defined after it).
 	frame  *macroFrame
 	useOff int
+	// expanded counts the macro bodies and arguments parsed: macros that
+	// use each other twice over grow exponentially, so they are bounded.
+	expanded int
 }
+
+// maxExpansions bounds the macro bodies and arguments a script may expand.
+const maxExpansions = 10000
 
 // macroFrame is one macro expansion in progress.
 type macroFrame struct {
@@ -125,6 +132,9 @@ func (p *parser) parseProgram() (prog *Program) {
 			}
 		}
 	}()
+	if p.tok == IDENT && p.lit == "config" && p.peek() == ASSIGN {
+		prog.Config = p.parseConfig()
+	}
 	// The first token was scanned as an ordinary token; attach points need
 	// the attach scanner, so rewind to where it started.
 	for {
@@ -143,6 +153,60 @@ func (p *parser) parseProgram() (prog *Program) {
 		}
 		prog.Probes = append(prog.Probes, p.parseProbe(pos, raw))
 	}
+}
+
+// parseConfig parses "config = { key = value; ... }", bpftrace's block of
+// settings before the probes.
+func (p *parser) parseConfig() []ConfigItem {
+	var items []ConfigItem
+	p.next()
+	p.expect(ASSIGN, "'=' after config")
+	p.expect(LBRACE, "'{' to start the config block")
+	for p.tok != RBRACE && p.tok != EOF {
+		if p.tok == SEMICOLON {
+			p.next()
+			continue
+		}
+		pos, name := p.pos, p.lit
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected a config key, found %s", p.tokDesc())
+			panic(bail{})
+		}
+		key := configKey(name)
+		if key == "" {
+			var known []string
+			for k := range ConfigKeys {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			p.errorf(pos, "unknown config key %q: tracelet applies %s (or their BPFTRACE_ variables)", name, strings.Join(known, ", "))
+		}
+		p.next()
+		p.expect(ASSIGN, "'=' after the config key")
+		vpos, lit := p.pos, p.lit
+		if p.tok != INT {
+			p.errorf(p.pos, "config %s needs a number, found %s", name, p.tokDesc())
+			panic(bail{})
+		}
+		p.next()
+		v, err := ParseInt(lit)
+		if err != nil || v == 0 || v > 1<<31 {
+			p.errorf(vpos, "config %s = %s: expected a positive number", name, lit)
+		}
+		for _, it := range items {
+			if it.Key == key && key != "" {
+				p.errorf(pos, "config %s is set twice (first at %s)", name, it.Pos)
+			}
+		}
+		if key != "" {
+			items = append(items, ConfigItem{Pos: pos, Key: key, Value: v})
+		}
+		if p.tok != RBRACE {
+			p.expect(SEMICOLON, "';' or '}' after the config value")
+		}
+	}
+	p.expect(RBRACE, "'}' to close the config block")
+	return items
 }
 
 // rewind moves the scanner back to the start of the current token, so
@@ -595,6 +659,10 @@ func (p *parser) expandMacro(m *Macro, pos Pos) Expr {
 func (p *parser) subParse(start, end int, frame *macroFrame, what string) Expr {
 	p.enter()
 	defer p.leave()
+	if p.expanded++; p.expanded > maxExpansions {
+		p.errorf(p.pos, "macros expand to more than %d bodies and arguments here: they use each other too many times", maxExpansions)
+		panic(bail{})
+	}
 	sc, pos, tok, lit, outer, inPred := p.sc, p.pos, p.tok, p.lit, p.frame, p.inPred
 	at := p.src.posAt(start)
 	p.sc.off, p.sc.end, p.sc.line, p.sc.col = start, end, at.Line, at.Col

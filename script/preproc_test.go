@@ -1,8 +1,10 @@
 package script
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A "#!" first line is skipped, and the lines after it keep their
@@ -137,5 +139,30 @@ BEGIN { @a = AF_INET6; @b = TCP_LISTEN; @c = EPERM; @d = TASK_UNINTERRUPTIBLE; @
 		if !ok || v != want {
 			t.Errorf("statement %d = %d, want %d", i+1, v, want)
 		}
+	}
+}
+
+// Macros that use each other twice over would expand exponentially; the
+// parser stops them, and nested unrolls are bounded too.
+func TestExpansionBounds(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("#define M0 1\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "#define M%d (M%d + M%d)\n", i, i-1, i-1)
+	}
+	b.WriteString("BEGIN { @x = M40; }\n")
+	done := make(chan error, 1)
+	go func() { _, err := Parse("p.bt", []byte(b.String())); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "macros expand to more than 10000 bodies and arguments here") {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("expansion did not stop")
+	}
+	_, _, err := checkSrc("BEGIN { unroll(10) { unroll(20) { @x++; } } }", nil)
+	if err == nil || !strings.Contains(err.Error(), "-e:1:22: nested unrolls repeat this body 200 times: at most 100") {
+		t.Errorf("nested unrolls: %v", err)
 	}
 }
