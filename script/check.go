@@ -121,6 +121,9 @@ type checker struct {
 	probe    *Probe
 	locals   map[string]*Type
 	unrolled int64 // copies of the statements being checked, in nested unrolls
+	// untyped are the locals whose assignment had an error: their uses
+	// are not reported again.
+	untyped map[string]bool
 }
 
 func (c *checker) errorf(p Pos, format string, args ...any) {
@@ -139,6 +142,7 @@ func (c *checker) program() {
 	for _, p := range c.prog.Probes {
 		c.probe = p
 		c.locals = map[string]*Type{}
+		c.untyped = map[string]bool{}
 		for _, a := range p.Attach {
 			c.attach(a)
 		}
@@ -254,6 +258,9 @@ func (c *checker) assign(s *AssignStmt) {
 		}
 	}
 	if vt == nil {
+		if v, ok := s.Target.(*Var); ok {
+			c.untyped[v.Name] = true
+		}
 		return
 	}
 	if vt.Kind == KindVoid || vt.Kind == KindArgs {
@@ -546,7 +553,7 @@ func (c *checker) expr(e Expr) (t *Type) {
 			return c.positional(e)
 		}
 		t := c.locals[e.Name]
-		if t == nil {
+		if t == nil && !c.untyped[e.Name] {
 			c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
 		}
 		return t
