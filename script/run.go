@@ -411,7 +411,18 @@ func (r *Run) handle(rec []byte) error {
 			if _, err := r.Object.HandleRecord(&b, rec, r.res); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(r.out, "{\"type\": \"printf\", \"data\": %s}\n", jsonString(b.String()))
+			// bpftrace's types: "time", "join" (its text without the
+			// newline) and "printf".
+			typ, data := "printf", b.String()
+			if id := u64(rec); id < uint64(len(r.Object.Printfs)) {
+				switch r.Object.Printfs[id].Kind {
+				case PrintfTime:
+					typ = "time"
+				case PrintfJoin:
+					typ, data = "join", strings.TrimSuffix(data, "\n")
+				}
+			}
+			_, err := fmt.Fprintf(r.out, "{\"type\": %q, \"data\": %s}\n", typ, jsonString(data))
 			return err
 		}
 	}

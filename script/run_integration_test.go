@@ -283,6 +283,23 @@ func TestRunJSON(t *testing.T) {
 	}
 }
 
+// time() and join() records are JSON lines of their own types, as
+// bpftrace's -f json prints them: join's text without its newline.
+func TestRunJSONTimeJoin(t *testing.T) {
+	out := runWorkload(t, `tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/true"/ { time("%Y"); join(args->argv); join(args->argv, ","); }`,
+		RunOptions{Format: JSONOutput}, "exec", "/bin/true", "a", "bb")
+	want := fmt.Sprintf(`{"type": "attached_probes", "data": {"probes": 1}}
+{"type": "time", "data": "%d"}
+{"type": "join", "data": "/bin/true a bb"}
+{"type": "join", "data": "/bin/true,a,bb"}
+
+
+`, time.Now().Year())
+	if out != want {
+		t.Errorf("got %s\nwant %s", out, want)
+	}
+}
+
 // The perf event array carries the records where the ring buffer is
 // missing.
 func TestRunPerfEventArray(t *testing.T) {
