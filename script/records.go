@@ -56,8 +56,8 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 	case PrintfTime:
 		return Strftime(pf.Format, r.now())
 	case PrintfJoin:
-		n := min(int(u64(rec[8:])), JoinArgs)
-		parts := make([]string, n)
+		n := u64(rec[8:]) // at most JoinArgs, unless the record is corrupt
+		parts := make([]string, min(n, JoinArgs))
 		for i := range parts {
 			s := rec[16+i*JoinArgSize : 16+(i+1)*JoinArgSize]
 			if j := bytes.IndexByte(s, 0); j >= 0 {
