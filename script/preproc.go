@@ -274,7 +274,7 @@ func (pp *preproc) define(src *source, errs *ErrorList, b []byte, off, end int, 
 	m.bodyStart, m.bodyEnd = i, end
 	body := strings.ReplaceAll(string(b[i:end]), "\\\n", " ")
 	m.Body = strings.TrimSpace(stripComment(body))
-	if strings.Contains(m.Body, "#") {
+	if hasHash(m.Body) {
 		src.errorf(errs, pos, "#define %s: the # and ## operators are not supported", name)
 		return
 	}
@@ -285,6 +285,24 @@ func (pp *preproc) define(src *source, errs *ErrorList, b []byte, off, end int, 
 		}
 	}
 	pp.macros = append(pp.macros, m)
+}
+
+// hasHash reports whether a macro body holds # or ## outside its string
+// literals.
+func hasHash(body string) bool {
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case '#':
+			return true
+		}
+	}
+	return false
 }
 
 // ifValue evaluates the condition of an #if: 0, 1, defined(NAME) or

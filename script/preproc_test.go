@@ -55,6 +55,8 @@ this is not parsed
 #else
 #define LATE 7
 #endif
+#define HDR "# \"quoted\" #%d\n"
+BEGIN { printf(HDR, 1); }
 BEGIN { @a = LIMIT; @b = TWICE(pid); @c = ADD(LIMIT, TWICE(3)); @d = IS_INET(2); @e = LATE; @f = -EPERM; }
 `
 	prog, err := Parse("p.bt", []byte(src))
@@ -72,14 +74,14 @@ BEGIN { @a = LIMIT; @b = TWICE(pid); @c = ADD(LIMIT, TWICE(3)); @d = IS_INET(2);
 	for _, m := range prog.Macros {
 		names = append(names, m.Name+"="+m.Body)
 	}
-	if got := strings.Join(names, " "); got != "LIMIT=10 TWICE=((x) * 2) ADD=((a) + (b)) IS_INET=((f) == AF_INET || (f) == AF_INET6) LATE=7" {
+	if got := strings.Join(names, " "); got != `LIMIT=10 TWICE=((x) * 2) ADD=((a) + (b)) IS_INET=((f) == AF_INET || (f) == AF_INET6) LATE=7 HDR="# \"quoted\" #%d\n"` {
 		t.Errorf("macros: %s", got)
 	}
 	want := []uint64{10, 0, 16, 1, 7, ^uint64(0)}
 	if _, _, err := checkSrc(src, nil); err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range prog.Probes[0].Body {
+	for i, s := range prog.Probes[1].Body {
 		v, ok := foldConst(s.(*AssignStmt).Value)
 		if i == 1 {
 			if ok {
