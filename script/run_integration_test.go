@@ -47,6 +47,7 @@ func runGated(t *testing.T, prog, src string, opts RunOptions, args ...string) s
 	var out strings.Builder
 	opts.Out = &out
 	opts.PID = g.Pid()
+	opts.CPID = g.Pid() // as tracelet run -c and bpftrace -c have it
 	src = strings.ReplaceAll(src, "WPID", fmt.Sprint(g.Pid()))
 	r, err := Prepare("-e", []byte(src), opts)
 	if err != nil {
