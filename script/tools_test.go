@@ -3,11 +3,13 @@ package script
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -100,4 +102,50 @@ func compileTool(name string, src []byte, fs *tracefs.FS, arch *asm.Arch) error 
 	}
 	_, err = Compile(prog, info, Options{Arch: arch})
 	return err
+}
+
+// opensnoop.bt, run as it is shipped, on this kernel: its probe list on
+// sys_enter_open and sys_enter_openat (filename at different offsets)
+// reports the workload's failed open with its pid, comm, errno and path.
+func TestRunOpensnoopTool(t *testing.T) {
+	testenv.RequireRoot(t)
+	src, err := os.ReadFile(filepath.Join("testdata", "bpftrace-tools", "opensnoop.bt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := runGated(t, sbsProg(t), string(src), RunOptions{}, "open", "/nonexistent/opensnoop")
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || lines[0] != "Attaching 6 probes..." || lines[1] != "Tracing open syscalls... Hit Ctrl-C to end." ||
+		lines[2] != "PID    COMM               FD ERR PATH" {
+		t.Fatalf("header:\n%s", out)
+	}
+	want := regexp.MustCompile(`^\d+ +` + sbsComm + ` +-1   2 /nonexistent/opensnoop$`)
+	for _, l := range lines {
+		if want.MatchString(l) {
+			return
+		}
+	}
+	t.Errorf("no line matching %s in:\n%s", want, out)
+}
+
+// execsnoop.bt, as shipped: sys_enter_exec* expanded on this kernel, and
+// join() of the workload's argv after the printf of the same event.
+func TestRunExecsnoopTool(t *testing.T) {
+	testenv.RequireRoot(t)
+	src, err := os.ReadFile(filepath.Join("testdata", "bpftrace-tools", "execsnoop.bt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := runGated(t, sbsProg(t), string(src), RunOptions{}, "exec", "/bin/true", "a", "bb", "ccc")
+	lines := strings.Split(out, "\n")
+	if len(lines) < 2 || lines[0] != "Attaching 3 probes..." || lines[1] != "TIME(ms)   PID   ARGS" {
+		t.Fatalf("header:\n%s", out)
+	}
+	want := regexp.MustCompile(`^\d+ +\d+ +/bin/true a bb ccc$`)
+	for _, l := range lines {
+		if want.MatchString(l) {
+			return
+		}
+	}
+	t.Errorf("no line matching %s in:\n%s", want, out)
 }
