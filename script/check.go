@@ -725,9 +725,14 @@ func (c *checker) binary(e *Binary) *Type {
 	return signedOf(xt, yt)
 }
 
+// someField names a field of the probe's tracepoint, for a message. It
+// reports nothing: the format's own errors belong to a field access.
 func (c *checker) someField() string {
 	for _, a := range c.probe.Attach {
-		if f := c.format(a, Pos{}); f != nil && len(f.Fields) > 0 {
+		if a.Type != Tracepoint || a.Wildcard() || c.opts.Formats == nil {
+			continue
+		}
+		if f, err := c.opts.Formats.Format(a.Target, a.Func); err == nil && f != nil && len(f.Fields) > 0 {
 			return f.Fields[len(f.Fields)-1].Name
 		}
 	}

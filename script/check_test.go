@@ -241,6 +241,8 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN /comm/ { exit(); }", "predicate must be an integer or a comparison, not string[16]"},
 		{"BEGIN { @x = args; }", "args is only valid in tracepoint probes"},
 		{"t:syscalls:sys_enter_read { @x = args; }", "args must be followed by a field, as in args->count"},
+		// Found by FuzzParse: a wildcard's error had no position.
+		{"t:syscalls:sys_enter_*{@[args]}", "-e:1:26: args must be followed by a field, as in args->FIELD"},
 		{"BEGIN { @x = func; }", "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"},
 		{"BEGIN { comm.x; }", "only args has fields (args->x), not builtin comm"},
 		// A key whose type is unknown after an error must not break the
