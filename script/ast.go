@@ -4,8 +4,44 @@ package script
 type Program struct {
 	File   string
 	Probes []*Probe
+	// Includes are the #include lines, for the resolution of struct types
+	// from BTF; Macros the #defines, in order.
+	Includes []Include
+	Macros   []*Macro
+	// Config is the config = { ... } block: the settings it gives.
+	Config []ConfigItem
 
 	src *source // for error lines
+}
+
+// ConfigItem is one "key = value" of a config block, the key in its
+// canonical spelling (ConfigKeys).
+type ConfigItem struct {
+	Pos   Pos
+	Key   string
+	Value uint64
+}
+
+// ConfigKeys are the keys a config block may set, each with the bpftrace
+// spellings it accepts (its config name, and the environment variables of
+// bpftrace 0.17 and later), and what it sets here.
+var ConfigKeys = map[string][]string{
+	// CheckOptions.StrLen: the size of str() strings, with the NUL.
+	"max_strlen": {"max_strlen", "BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"},
+	// Options.MaxEntries: the entries of each map.
+	"max_map_keys": {"max_map_keys", "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX"},
+}
+
+// configKey returns the canonical name of a config key, or "".
+func configKey(name string) string {
+	for k, spellings := range ConfigKeys {
+		for _, s := range spellings {
+			if s == name {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // Probe is one action block with the attach points that run it.
@@ -136,11 +172,22 @@ type (
 		Pos  Pos
 		Name string
 	}
-	// Var is a local variable $name.
+	// Var is a local variable $name, or a positional parameter $1, $2
+	// ($# is their count).
 	Var struct {
 		typed
 		Pos  Pos
 		Name string
+
+		param *StrLit // a positional parameter's text, set by Check
+	}
+	// Cast is (uint8)X ... (int64)X: X truncated to the type's size, then
+	// zero- or sign-extended.
+	Cast struct {
+		typed
+		Pos  Pos
+		Type string // uint8, int8, ..., uint64, int64
+		X    Expr
 	}
 	// MapExpr is @name or @name[key, ...]. Name is "" for the anonymous @.
 	MapExpr struct {
@@ -157,7 +204,8 @@ type (
 		Field string
 		Arrow bool
 
-		fd *FormatField // resolved by Check
+		fd  *FormatField                  // resolved by Check: the first attach point's
+		fds map[*AttachPoint]*FormatField // each attach point's own
 	}
 	// Call is a function call: printf(...), count(), str(p).
 	Call struct {
@@ -165,6 +213,8 @@ type (
 		Pos  Pos
 		Name string
 		Args []Expr
+
+		addr uint64 // kaddr's address, resolved by Check
 	}
 	// Unary is -X, !X or ~X.
 	Unary struct {
@@ -212,7 +262,29 @@ type (
 		Then []Stmt
 		Else []Stmt
 	}
+	// WhileStmt is while (Cond) { Body }: a bounded loop, which the
+	// verifier must see end (Linux 5.3).
+	WhileStmt struct {
+		Pos  Pos
+		Cond Expr
+		Body []Stmt
+	}
+	// UnrollStmt is unroll (N) { Body }: Body repeated N times (1 to
+	// MaxUnroll) in the program.
+	UnrollStmt struct {
+		Pos  Pos
+		N    Expr
+		Body []Stmt
+	}
 )
+
+// fieldAt is the field in attach point a's layout.
+func (e *FieldExpr) fieldAt(a *AttachPoint) *FormatField {
+	if fd := e.fds[a]; fd != nil {
+		return fd
+	}
+	return e.fd
+}
 
 func (e *IntLit) Position() Pos    { return e.Pos }
 func (e *StrLit) Position() Pos    { return e.Pos }
@@ -221,6 +293,7 @@ func (e *Var) Position() Pos       { return e.Pos }
 func (e *MapExpr) Position() Pos   { return e.Pos }
 func (e *FieldExpr) Position() Pos { return e.Pos }
 func (e *Call) Position() Pos      { return e.Pos }
+func (e *Cast) Position() Pos      { return e.Pos }
 func (e *Unary) Position() Pos     { return e.Pos }
 func (e *Binary) Position() Pos    { return e.Pos }
 func (e *Ternary) Position() Pos   { return e.Pos }
@@ -232,6 +305,7 @@ func (*Var) exprNode()       {}
 func (*MapExpr) exprNode()   {}
 func (*FieldExpr) exprNode() {}
 func (*Call) exprNode()      {}
+func (*Cast) exprNode()      {}
 func (*Unary) exprNode()     {}
 func (*Binary) exprNode()    {}
 func (*Ternary) exprNode()   {}
@@ -239,7 +313,11 @@ func (*Ternary) exprNode()   {}
 func (s *ExprStmt) Position() Pos   { return s.X.Position() }
 func (s *AssignStmt) Position() Pos { return s.Pos }
 func (s *IfStmt) Position() Pos     { return s.Pos }
+func (s *WhileStmt) Position() Pos  { return s.Pos }
+func (s *UnrollStmt) Position() Pos { return s.Pos }
 
 func (*ExprStmt) stmtNode()   {}
 func (*AssignStmt) stmtNode() {}
 func (*IfStmt) stmtNode()     {}
+func (*WhileStmt) stmtNode()  {}
+func (*UnrollStmt) stmtNode() {}

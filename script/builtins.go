@@ -14,6 +14,13 @@ var funcNames = []string{
 	"printf", "print", "str", "ksym", "usym",
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 	"delete", "clear", "zero", "exit",
+	"time", "strftime", "join", "kaddr", "ntop",
+}
+
+// castTypes are the integer types of a cast, (uint8)x, with their size.
+var castTypes = map[string]int{
+	"uint8": 1, "int8": 1, "uint16": 2, "int16": 2,
+	"uint32": 4, "int32": 4, "uint64": 8, "int64": 8,
 }
 
 // probeTypeAliases are the spellings of each probe type, long and short.

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,7 +18,18 @@ type CheckOptions struct {
 	// -c), the value of the cpid builtin; zero when there is none, and
 	// cpid is then an error.
 	CPID int
+	// Params are the positional parameters, $1 onwards: a numeric one is
+	// an integer, str($N) is any one's text, and one not given is 0 or "".
+	Params []string
+	// KernelSymbol returns the address of a kernel symbol, for kaddr();
+	// nil when the symbol table is not available. The runtime reads
+	// /proc/kallsyms; this package reads nothing.
+	KernelSymbol func(name string) (uint64, error)
 }
+
+// MaxUnroll bounds unroll (N), as bpftrace does: the body is repeated in
+// the program.
+const MaxUnroll = 100
 
 // MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
 const MaxStrLen = 200
@@ -29,6 +41,8 @@ type Info struct {
 	maps map[string]*MapInfo
 	// CPID is CheckOptions.CPID, for the code generator.
 	CPID int
+	// MaxEntries is the config block's max_map_keys (0: none).
+	MaxEntries uint32
 }
 
 // Map returns the named map ("" is the anonymous @), or nil.
@@ -55,13 +69,27 @@ func (m *MapInfo) String() string {
 // Check types prog in place (every expression gets its Type) and checks
 // it against the rules of the probes it runs in. Errors are an ErrorList.
 func Check(prog *Program, opts CheckOptions) (*Info, error) {
+	var maxEntries uint32
+	for _, it := range prog.Config {
+		// The caller's settings win, as bpftrace's environment
+		// variables win over its config block.
+		switch it.Key {
+		case "max_strlen":
+			if opts.StrLen == 0 {
+				opts.StrLen = int(it.Value)
+			}
+		case "max_map_keys":
+			maxEntries = uint32(it.Value)
+		}
+	}
 	if opts.StrLen == 0 {
 		opts.StrLen = 64
 	}
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID}, formats: map[string]*Format{}}
+	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID, MaxEntries: maxEntries}, formats: map[string]*Format{}}
+
 	// Maps are global and may be read in a probe that comes before the
 	// one that assigns them: the first pass only infers map types, the
 	// second checks everything against them.
@@ -72,6 +100,11 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 	}
 	c.pass = 2
 	c.errs = nil
+	for _, it := range prog.Config {
+		if it.Key == "max_strlen" && (it.Value < 2 || it.Value > MaxStrLen) {
+			c.errorf(it.Pos, "config max_strlen = %d: strings live on the BPF stack here, so it must be from 2 to %d", it.Value, MaxStrLen)
+		}
+	}
 	c.program()
 	c.errs.Sort()
 	return c.info, c.errs.Err()
@@ -85,8 +118,12 @@ type checker struct {
 	pass    int
 	formats map[string]*Format // "system:event" -> format, or nil after an error
 
-	probe  *Probe
-	locals map[string]*Type
+	probe    *Probe
+	locals   map[string]*Type
+	unrolled int64 // copies of the statements being checked, in nested unrolls
+	// untyped are the locals whose assignment had an error: their uses
+	// are not reported again.
+	untyped map[string]bool
 }
 
 func (c *checker) errorf(p Pos, format string, args ...any) {
@@ -105,6 +142,7 @@ func (c *checker) program() {
 	for _, p := range c.prog.Probes {
 		c.probe = p
 		c.locals = map[string]*Type{}
+		c.untyped = map[string]bool{}
 		for _, a := range p.Attach {
 			c.attach(a)
 		}
@@ -154,6 +192,29 @@ func (c *checker) stmt(s Stmt) {
 		}
 		c.stmts(s.Then)
 		c.stmts(s.Else)
+	case *WhileStmt:
+		if t := c.expr(s.Cond); t != nil && !t.IsInt() {
+			c.errorf(s.Cond.Position(), "while condition must be an integer or a comparison, not %s", t)
+		}
+		c.stmts(s.Body)
+	case *UnrollStmt:
+		n, ok := c.constInt(s.N)
+		if !ok || n < 1 || n > MaxUnroll {
+			c.errorf(s.N.Position(), "unroll count must be an integer constant from 1 to %d", MaxUnroll)
+			n = 1
+		}
+		// Nested unrolls multiply: bound the copies of the innermost body.
+		outer := c.unrolled
+		if outer == 0 {
+			outer = 1
+		}
+		c.unrolled = outer * n
+		if c.unrolled > MaxUnroll {
+			c.errorf(s.Pos, "nested unrolls repeat this body %d times: at most %d", c.unrolled, MaxUnroll)
+			c.unrolled = 1
+		}
+		c.stmts(s.Body)
+		c.unrolled = outer
 	}
 }
 
@@ -197,6 +258,9 @@ func (c *checker) assign(s *AssignStmt) {
 		}
 	}
 	if vt == nil {
+		if v, ok := s.Target.(*Var); ok {
+			c.untyped[v.Name] = true
+		}
 		return
 	}
 	if vt.Kind == KindVoid || vt.Kind == KindArgs {
@@ -205,6 +269,10 @@ func (c *checker) assign(s *AssignStmt) {
 	}
 	switch t := s.Target.(type) {
 	case *Var:
+		if isPositional(t.Name) {
+			c.errorf(t.Pos, "$%s is a positional parameter: it cannot be assigned", t.Name)
+			return
+		}
 		if vt.Kind.IsAggregation() {
 			c.errorf(s.Value.Position(), "aggregations can only be assigned to maps: write @%s = ...", t.Name)
 			return
@@ -281,6 +349,12 @@ func (c *checker) checkKeys(x *MapExpr, m *MapInfo, keys []*Type) {
 	}
 	for i, k := range keys {
 		if k == nil {
+			continue
+		}
+		if m.Keys[i] == nil {
+			// The first use's key had an error (reported there): this
+			// use types it, so later ones are still checked.
+			m.Keys[i] = k
 			continue
 		}
 		if !m.Keys[i].compatible(k) {
@@ -475,15 +549,24 @@ func (c *checker) expr(e Expr) (t *Type) {
 		}
 		return t
 	case *Var:
+		if isPositional(e.Name) {
+			return c.positional(e)
+		}
 		t := c.locals[e.Name]
-		if t == nil {
-			if isDigits(e.Name) {
-				c.errorf(e.Pos, "positional parameters ($%s) are not supported", e.Name)
-			} else {
-				c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
-			}
+		if t == nil && !c.untyped[e.Name] {
+			c.errorf(e.Pos, "variable $%s is used before it is assigned", e.Name)
 		}
 		return t
+	case *Cast:
+		xt := c.expr(e.X)
+		if xt == nil {
+			return nil
+		}
+		if !xt.IsInt() {
+			c.errorf(e.Pos, "cannot cast %s to %s: only integers can be cast", xt, e.Type)
+			return nil
+		}
+		return IntType(castTypes[e.Type], e.Type[0] == 'i')
 	case *MapExpr:
 		keys := c.mapKeys(e)
 		m := c.info.maps[e.Name]
@@ -517,6 +600,13 @@ func (c *checker) expr(e Expr) (t *Type) {
 			return Bool
 		case SUB:
 			return Int64
+		case MUL:
+			// An integer dereferenced reads an unsigned integer of its
+			// own width, as bpftrace 0.17 does for kaddr()'s address
+			// (loads.bt: *kaddr("avenrun")).
+			t := IntType(xt.Size, false)
+			t.User = xt.User
+			return t
 		}
 		return storable(xt)
 	case *Binary:
@@ -540,6 +630,30 @@ func (c *checker) expr(e Expr) (t *Type) {
 		return nil
 	}
 	return nil
+}
+
+func isPositional(name string) bool { return name == "#" || isDigits(name) }
+
+// positional types $N or $#: an integer, whose text is kept on the node.
+func (c *checker) positional(e *Var) *Type {
+	text := ""
+	switch n, _ := strconv.Atoi(e.Name); {
+	case e.Name == "#":
+		text = strconv.Itoa(len(c.opts.Params))
+	case n == 0:
+		c.errorf(e.Pos, "$%s is not a positional parameter: they are $1, $2, ... and $# (their count)", e.Name)
+		return nil
+	case n <= len(c.opts.Params):
+		text = c.opts.Params[n-1]
+	}
+	e.param = &StrLit{Pos: e.Pos, Value: text}
+	if text != "" {
+		if _, err := ParseInt(text); err != nil {
+			c.errorf(e.Pos, "positional parameter $%s is %q, not a number: use str($%s) for its text", e.Name, text, e.Name)
+			return nil
+		}
+	}
+	return Int64
 }
 
 func isDigits(s string) bool {
@@ -611,9 +725,14 @@ func (c *checker) binary(e *Binary) *Type {
 	return signedOf(xt, yt)
 }
 
+// someField names a field of the probe's tracepoint, for a message. It
+// reports nothing: the format's own errors belong to a field access.
 func (c *checker) someField() string {
 	for _, a := range c.probe.Attach {
-		if f := c.format(a, Pos{}); f != nil && len(f.Fields) > 0 {
+		if a.Type != Tracepoint || a.Wildcard() || c.opts.Formats == nil {
+			continue
+		}
+		if f, err := c.opts.Formats.Format(a.Target, a.Func); err == nil && f != nil && len(f.Fields) > 0 {
 			return f.Fields[len(f.Fields)-1].Name
 		}
 	}
@@ -659,8 +778,12 @@ func (c *checker) field(e *FieldExpr) *Type {
 		return nil
 	}
 	b.setType(ArgsRec)
-	var first *FormatField
-	var firstAt *AttachPoint
+	// Each attach point compiles to its own program, with its own
+	// layout (sys_enter_open and sys_enter_openat have filename at
+	// different offsets), as bpftrace does; only the type must agree.
+	var typ *Type
+	var typAt *AttachPoint
+	e.fds = map[*AttachPoint]*FormatField{}
 	for _, a := range c.probe.Attach {
 		f := c.format(a, e.Pos)
 		if f == nil {
@@ -672,31 +795,64 @@ func (c *checker) field(e *FieldExpr) *Type {
 				didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
 			return nil
 		}
-		if first == nil {
-			first, firstAt = fd, a
-		} else if fd.Offset != first.Offset || fd.Size != first.Size || fd.Layout != first.Layout || fd.Signed != first.Signed {
-			c.errorf(e.Pos, "field %s differs between %s and %s: one action block needs one layout", e.Field, firstAt.Raw, a.Raw)
+		t := c.fieldType(fd, a)
+		if t == nil {
+			c.errorf(e.Pos, "field %s of %s has type %q, which scripts cannot use (integers and strings only)", e.Field, a.Raw, fd.CType)
+			return nil
+		}
+		e.fds[a] = fd
+		if typ == nil {
+			typ, typAt, e.fd = t, a, fd
+			continue
+		}
+		switch {
+		case typ.IsInt() && t.IsInt():
+			if typ.Size != t.Size || typ.Signed != t.Signed || typ.User != t.User {
+				// Different widths widen to 64 bits, as any stored integer.
+				u := storable(IntType(8, typ.Signed || t.Signed))
+				u.User = typ.User && t.User
+				typ = u
+			}
+		case typ.Kind == KindString && t.Kind == KindString:
+			typ = StringType(max(typ.Size, t.Size))
+		default:
+			c.errorf(e.Pos, "field %s is %s in %s but %s in %s: one action block needs one type", e.Field, typ, typAt.Raw, t, a.Raw)
 			return nil
 		}
 	}
-	e.fd = first
-	switch first.Layout {
+	return typ
+}
+
+// fieldType is the type of a tracepoint field as a script sees it, or nil
+// for a layout scripts cannot use.
+func (c *checker) fieldType(fd *FormatField, a *AttachPoint) *Type {
+	switch fd.Layout {
 	case LayoutInt:
-		if first.Size != 1 && first.Size != 2 && first.Size != 4 && first.Size != 8 {
-			break
+		if fd.Size != 1 && fd.Size != 2 && fd.Size != 4 && fd.Size != 8 {
+			return nil
 		}
-		t := IntType(first.Size, first.Signed)
+		t := IntType(fd.Size, fd.Signed)
 		// Syscall tracepoints record the user's arguments: their pointers
 		// address user memory.
-		t.User = first.isPointer() && firstAt.Target == "syscalls"
+		t.User = fd.isPointer() && a.Target == "syscalls"
 		return t
 	case LayoutCharArray:
-		return StringType(min(first.Size, MaxStrLen))
+		return StringType(min(fd.Size, MaxStrLen))
 	case LayoutDynString:
 		return StringType(c.opts.StrLen)
 	}
-	c.errorf(e.Pos, "field %s has type %q, which scripts cannot use (integers and strings only)", e.Field, first.CType)
 	return nil
+}
+
+// strLit checks that argument i of e is a string literal.
+func (c *checker) strLit(e *Call, i int, example string) bool {
+	if _, ok := e.Args[i].(*StrLit); !ok {
+		c.expr(e.Args[i])
+		c.errorf(e.Args[i].Position(), "%s() needs a string literal here, as in %s", e.Name, example)
+		return false
+	}
+	c.expr(e.Args[i])
+	return true
 }
 
 func (c *checker) call(e *Call) *Type {
@@ -763,10 +919,26 @@ func (c *checker) call(e *Call) *Type {
 		}
 		return Void
 	case "delete":
-		if !nargs(1, 1, "delete(@map[key])") {
+		const usage = "delete(@map[key]) or delete(@map, key)"
+		if !nargs(1, 2, usage) {
 			return nil
 		}
-		mapArg("delete(@map[key])", true)
+		if len(e.Args) == 2 {
+			// delete(@m, key) is delete(@m[key]), bpftrace's newer form.
+			m, ok := e.Args[0].(*MapExpr)
+			if !ok || len(m.Keys) > 0 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[0].Position(), "delete() with two arguments takes a map without a key, then the key (usage: %s)", usage)
+				return nil
+			}
+			if info := c.info.maps[m.Name]; info != nil && len(info.Keys) != 1 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[1].Position(), "@%s has %d keys: write delete(@%s[k1, k2, ...])", m.Name, len(info.Keys), m.Name)
+				return nil
+			}
+			m.Keys, e.Args = []Expr{e.Args[1]}, e.Args[:1]
+		}
+		mapArg(usage, true)
 		return Void
 	case "clear", "zero":
 		if !nargs(1, 1, e.Name+"(@map)") {
@@ -782,6 +954,15 @@ func (c *checker) call(e *Call) *Type {
 	case "str":
 		if !nargs(1, 2, "str(pointer[, length])") {
 			return nil
+		}
+		if v, ok := e.Args[0].(*Var); ok && isPositional(v.Name) && v.Name != "#" {
+			// str($1) is the parameter's text, numeric or not.
+			if n, _ := strconv.Atoi(v.Name); n == 0 {
+				c.positional(v) // reports it
+				return nil
+			}
+			c.positional(v)
+			e.Args[0] = &StrLit{Pos: v.Pos, Value: v.param.Value}
 		}
 		pt := c.expr(e.Args[0])
 		if pt == nil {
@@ -822,6 +1003,89 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "kaddr":
+		if !nargs(1, 1, `kaddr("symbol")`) {
+			return nil
+		}
+		lit, ok := e.Args[0].(*StrLit)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), `kaddr() needs a symbol name as a string literal, as in kaddr("avenrun")`)
+			return nil
+		}
+		c.expr(lit)
+		if c.opts.KernelSymbol == nil {
+			c.errorf(e.Pos, "kaddr(%q) needs the kernel's symbol table, and none is available", lit.Value)
+			return nil
+		}
+		addr, err := c.opts.KernelSymbol(lit.Value)
+		if err != nil {
+			c.errorf(lit.Pos, "kaddr(%q): %v", lit.Value, err)
+			return nil
+		}
+		e.addr = addr
+		return Uint64
+	case "time":
+		if !nargs(0, 1, `time(["strftime format"])`) {
+			return nil
+		}
+		if len(e.Args) == 1 && !c.strLit(e, 0, `time("%H:%M:%S\n")`) {
+			return nil
+		}
+		return Void
+	case "strftime":
+		if !nargs(2, 2, `strftime("format", nsecs)`) {
+			return nil
+		}
+		if !c.strLit(e, 0, `strftime("%H:%M:%S", nsecs)`) {
+			return nil
+		}
+		if t := c.expr(e.Args[1]); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(e.Args[1].Position(), "strftime() needs nanoseconds (nsecs), not %s", t)
+			}
+			return nil
+		}
+		return &Type{Kind: KindTimestamp, Size: 8, Fmt: e.Args[0].(*StrLit).Value}
+	case "ntop":
+		const usage = "ntop([AF_INET, ]address)"
+		if !nargs(1, 2, usage) {
+			return nil
+		}
+		if len(e.Args) == 2 {
+			af, ok := c.constInt(e.Args[0])
+			if !ok || af != 2 && af != 10 {
+				c.errorf(e.Args[0].Position(), "ntop()'s address family must be AF_INET or AF_INET6 (usage: %s)", usage)
+				return nil
+			}
+			if af == 10 {
+				c.expr(e.Args[1])
+				c.errorf(e.Args[1].Position(), "ntop(AF_INET6, ...) needs a 16-byte address, which comes from struct fields: those need BTF, which tracelet does not read yet")
+				return nil
+			}
+		}
+		addr := e.Args[len(e.Args)-1]
+		if t := c.expr(addr); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(addr.Position(), "ntop() needs an IPv4 address as an integer in network byte order, not %s", t)
+			}
+			return nil
+		}
+		return &Type{Kind: KindInet, Size: 8}
+	case "join":
+		if !nargs(1, 2, `join(array[, "separator"])`) {
+			return nil
+		}
+		if t := c.expr(e.Args[0]); t == nil || !t.IsInt() {
+			if t != nil {
+				c.errorf(e.Args[0].Position(), "join() needs the address of an array of string pointers (args->argv), not %s", t)
+			}
+			return nil
+		}
+		if len(e.Args) == 2 && !c.strLit(e, 1, `join(args->argv, ",")`) {
+			return nil
+		}
+		return Void
 	}
 	if isAggregation(e.Name) {
 		for _, a := range e.Args {

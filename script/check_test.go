@@ -216,7 +216,7 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN { @x = sum(comm); }", "sum() needs an integer, not string[16]"},
 		{"BEGIN { printf(\"%d %s\\n\", pid); }", "-e:1:9: printf: the format has 2 conversion(s) but 1 argument(s) follow it"},
 		{"BEGIN { printf(\"%d\\n\", comm); }", "-e:1:24: printf: %d needs an integer, but argument 1 is string[16]"},
-		{"BEGIN { printf(\"%s\\n\", pid); }", "printf: %s needs a string (or comm, str(), ksym(), usym(), func, probe, kstack, ustack), but argument 1 is uint32"},
+		{"BEGIN { printf(\"%s\\n\", pid); }", "printf: %s needs a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack), but argument 1 is uint32"},
 		{"BEGIN { printf(\"%k\\n\", pid); }", `-e:1:16: printf: unknown conversion "%k": expected one of %d %i %u %x %X %o %c %s %p %%`},
 		{"BEGIN { printf(\"%ls\\n\", comm); }", `length modifier "l" does not apply to %s`},
 		{"BEGIN { printf(comm); }", "printf() needs a string literal as its format"},
@@ -241,9 +241,16 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN /comm/ { exit(); }", "predicate must be an integer or a comparison, not string[16]"},
 		{"BEGIN { @x = args; }", "args is only valid in tracepoint probes"},
 		{"t:syscalls:sys_enter_read { @x = args; }", "args must be followed by a field, as in args->count"},
-		{"BEGIN { $x = $1; }", "positional parameters ($1) are not supported"},
+		// Found by FuzzParse: a wildcard's error had no position.
+		{"t:syscalls:sys_enter_*{@[args]}", "-e:1:26: args must be followed by a field, as in args->FIELD"},
 		{"BEGIN { @x = func; }", "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"},
 		{"BEGIN { comm.x; }", "only args has fields (args->x), not builtin comm"},
+		// A key whose type is unknown after an error must not break the
+		// checks of the map's later uses.
+		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd] = 1; } END { $x = 1; @f[$x] = 2; }",
+			`-e:1:49: tracepoint syscalls:sys_enter_openat has no field "fd"; did you mean "dfd"?`},
+		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd, 1] = 1; } END { @f[1, \"a\"] = 2; }",
+			`has no field "fd"`},
 	} {
 		_, _, err := checkSrc(c.src, fixtureFormats)
 		if err == nil {

@@ -224,6 +224,18 @@ func (g *gen) stmt(s Stmt) {
 		g.label(els)
 		g.stmts(s.Else)
 		g.label(end)
+	case *WhileStmt:
+		top, end := g.newLabel("while"), g.newLabel("endwhile")
+		g.label(top)
+		g.cond(s.Cond, end, asm.R7)
+		g.stmts(s.Body)
+		g.emit(asm.Ja.Label(top))
+		g.label(end)
+	case *UnrollStmt:
+		n, _ := foldConst(s.N) // checked: 1 to MaxUnroll
+		for i := uint64(0); i < n; i++ {
+			g.stmts(s.Body)
+		}
 	}
 }
 
@@ -262,6 +274,10 @@ func (g *gen) allocLocals(list []Stmt) {
 		case *IfStmt:
 			g.allocLocals(s.Then)
 			g.allocLocals(s.Else)
+		case *WhileStmt:
+			g.allocLocals(s.Body)
+		case *UnrollStmt:
+			g.allocLocals(s.Body)
 		}
 	}
 }
@@ -281,15 +297,39 @@ func (g *gen) value(e Expr, r asm.Register) {
 		g.mapRead(e, r)
 	case *FieldExpr:
 		g.field(e, r)
+	case *Cast:
+		g.value(e.X, r)
+		size := castTypes[e.Type]
+		switch {
+		case size == 8:
+		case e.Type[0] == 'i':
+			sh := int32(64 - 8*size)
+			g.emit(asm.LSh.Imm(r, sh))
+			g.emit(asm.ArSh.Imm(r, sh))
+		case size == 4:
+			g.emit(asm.Mov.Reg32(r, r)) // a 32-bit move zero-extends
+		default:
+			g.emit(asm.And.Imm(r, int32(1)<<(8*size)-1))
+		}
 	case *Call:
 		switch e.Name {
 		case "ksym":
 			g.value(e.Args[0], r)
+		case "kaddr":
+			g.constant(r, e.addr)
+		case "strftime":
+			g.value(e.Args[1], r) // nsecs; user space formats it
+		case "ntop":
+			g.value(e.Args[len(e.Args)-1], r)
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}
 	case *Unary:
 		g.value(e.X, r)
+		if e.Op == MUL {
+			g.deref(r, TypeOf(e), e.Pos)
+			return
+		}
 		switch e.Op {
 		case SUB:
 			g.emit(asm.Neg64(r))
@@ -388,6 +428,8 @@ func clobbers(e Expr) bool {
 	case *MapExpr:
 		return true
 	case *Unary:
+		return clobbers(e.X)
+	case *Cast:
 		return clobbers(e.X)
 	case *Binary:
 		if (e.Op == EQL || e.Op == NEQ) && TypeOf(e.X) != nil && TypeOf(e.X).Kind == KindString {
@@ -555,4 +597,20 @@ func (g *gen) strEqual(b *Binary, f string) {
 		g.emit(asm.Ja.Label(onEqual))
 	}
 	g.label(done)
+}
+
+// deref replaces the address in r with the integer of type t it points to,
+// read with bpf_probe_read_{kernel,user} (zero when unreadable).
+func (g *gen) deref(r asm.Register, t *Type, at Pos) {
+	off := g.alloc(8, at)
+	g.emit(asm.StoreImm(asm.R10, off, 0, asm.DWord))
+	g.stackPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
+	g.emit(asm.Mov.Reg(asm.R3, r))
+	fn := asm.FnProbeReadKernel
+	if t.User {
+		fn = asm.FnProbeReadUser
+	}
+	g.call(g.helper(fn))
+	g.emit(asm.LoadMem(r, asm.R10, off, asm.DWord))
 }

@@ -22,7 +22,39 @@ var codegenCases = []struct{ name, src string }{
 	{"uprobe arguments", `uprobe:/bin/sh:main { @[arg0, arg1] = max(arg2); }`},
 	{"locals, ternary and exit", `interval:s:1 { @ticks++; $t = @ticks; $u = $t > 5 ? 1 : 0; @y = $t + $u; if ($t >= 10) { exit(); } }`},
 	{"data_loc string field", `tracepoint:sched:sched_process_exec { @[args->filename] = count(); }`},
+	{"one block, two layouts", `tracepoint:syscalls:sys_enter_open, tracepoint:syscalls:sys_enter_openat { printf("%s\n", str(args->filename)); }`},
 	{"delete and print", `tracepoint:syscalls:sys_enter_read { @s[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@s[tid]/ { @lat = avg(nsecs - @s[tid]); delete(@s[tid]); } END { print(@lat); clear(@lat); }`},
+}
+
+// A probe list compiles per attach point, each with its tracepoint's own
+// layout: filename is at 16 in sys_enter_open and at 24 in
+// sys_enter_openat (Linux 6.18).
+func TestCompilePerProbeLayout(t *testing.T) {
+	amd64, err := asm.ArchFor("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := CompileSource("-e", []byte(`tracepoint:syscalls:sys_enter_open, tracepoint:syscalls:sys_enter_openat { @[args->filename, args->flags] = count(); }`),
+		CheckOptions{Formats: fixtureFormats}, Options{Arch: amd64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"(u64 *)(r6 +16)", "(u64 *)(r6 +24)"} {
+		insns, err := obj.Programs[i].Insns.Assemble()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := insns.String(); !strings.Contains(l, want) {
+			t.Errorf("%s: no load %s in\n%s", obj.Programs[i].Attach.Raw, want, l)
+		}
+	}
+	// Types must agree: a string in one and an integer in the other is an
+	// error.
+	_, err = CompileSource("-e", []byte(`tracepoint:sched:sched_process_exec, tracepoint:syscalls:sys_enter_openat { @[args->filename] = count(); }`),
+		CheckOptions{Formats: fixtureFormats}, Options{Arch: amd64})
+	if err == nil || !strings.Contains(err.Error(), "-e:1:85: field filename is string[64] in tracepoint:sched:sched_process_exec but uint64 in tracepoint:syscalls:sys_enter_openat: one action block needs one type") {
+		t.Errorf("got %v", err)
+	}
 }
 
 func TestCodegenGolden(t *testing.T) {

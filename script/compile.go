@@ -106,11 +106,24 @@ type Map struct {
 // Printf is one printf call: its format, and where each argument sits in
 // the record after the 8-byte id.
 type Printf struct {
+	// Kind is what the record asks for: a printf, time() (Format is the
+	// strftime format) or join() (Format is the separator).
+	Kind    PrintfKind
 	Format  string
 	Args    []*Type
 	Offsets []int
 	Size    int // the record's size, id included
 }
+
+// PrintfKind is the kind of a Printf record.
+type PrintfKind int
+
+// Printf kinds.
+const (
+	PrintfFormat PrintfKind = iota // printf(fmt, args...)
+	PrintfTime                     // time(fmt): the wall time now
+	PrintfJoin                     // join(argv, sep): the strings read
+)
 
 // Record ids: a printf record starts with the index of its Printf; the
 // other actions have the action in the upper 32 bits and a map index in the
@@ -155,6 +168,9 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		opts.Arch = a
 	}
 	if opts.MaxEntries == 0 {
+		opts.MaxEntries = info.MaxEntries
+	}
+	if opts.MaxEntries == 0 {
 		opts.MaxEntries = 4096
 	}
 	if opts.RingSize == 0 {
@@ -180,6 +196,10 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	if c.needStacks {
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StacksMap, Type: bpf.StackTrace,
 			KeySize: 4, ValueSize: 8 * 127, MaxEntries: opts.MaxEntries}})
+	}
+	if c.needJoin {
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: JoinMap, Type: bpf.PerCPUArray,
+			KeySize: 4, ValueSize: 16 + JoinArgs*JoinArgSize, MaxEntries: 1}})
 	}
 	if c.needEvents {
 		spec := bpf.MapSpec{Name: EventsMap, Type: bpf.RingBuf, MaxEntries: opts.RingSize}
@@ -255,6 +275,7 @@ type compiler struct {
 	printfIDs  map[*Call]int
 	needStacks bool
 	needEvents bool
+	needJoin   bool
 }
 
 func (c *compiler) errorf(p Pos, format string, args ...any) {

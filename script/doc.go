@@ -5,21 +5,35 @@
 // The pipeline has three steps, each usable alone:
 //
 //   - Parse turns source into a syntax tree (Program), with positions. It
-//     never panics; errors read like a compiler's (see below).
+//     never panics; errors read like a compiler's (see below). The little
+//     of the C preprocessor that bpftrace's tools use is done without
+//     moving a position (preproc.go): a "#!" first line, #include
+//     (recorded in Program.Includes for BTF), #define constants and
+//     function-like macros expanded where used as expressions, and
+//     #ifdef/#ifndef/#if/#else/#endif with BPFTRACE_HAVE_BTF defined.
+//     Names such as AF_INET, EPERM or TCP_LISTEN are built-in constants
+//     (constants.go cites the header of each). A config = { ... } block
+//     sets max_strlen and max_map_keys.
 //
 //   - Check types the tree in place (int sizes and signedness, strings with
 //     their size, map key and value types inferred from first use, the
 //     aggregations) and enforces what each probe type provides: retval only
 //     in return probes, args only in tracepoints, arg0-arg5 only at function
 //     entry. args->FIELD is typed from the tracepoint's format file, which a
-//     FormatSource supplies (package tracefs, through a small adapter).
+//     FormatSource supplies (package tracefs, through a small adapter);
+//     each attach point of a probe list has its own layout. Positional
+//     parameters ($1, $#, str($1)) come from CheckOptions.Params, and
+//     kaddr() from CheckOptions.KernelSymbol: this package reads no file.
 //
 //   - Compile generates one asm program per attach point, and the maps they
 //     use: per-CPU maps for the aggregations, constant folding, stack
 //     zeroing only where a helper leaves bytes unwritten, and
 //     bpf_probe_read_{kernel,user} or the older bpf_probe_read as a feature
 //     probe (Options.HaveHelper) says. printf records and actions (exit,
-//     print, clear, zero) go to a BPF ring buffer or a perf event array.
+//     print, clear, zero) go to a BPF ring buffer or a perf event array,
+//     and so do time() and join() records, which user space formats
+//     (join's strings are gathered in a per-CPU map: they do not fit the
+//     stack).
 //
 // An error names the file, line and column, shows the line, puts a caret
 // under the column and says what would be valid:

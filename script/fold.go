@@ -9,6 +9,20 @@ func foldConst(e Expr) (uint64, bool) {
 	switch e := e.(type) {
 	case *IntLit:
 		return e.Value, true
+	case *Var:
+		if e.param != nil && e.typ() != nil && e.typ().IsInt() {
+			if e.param.Value == "" {
+				return 0, true // a parameter not given
+			}
+			v, err := ParseInt(e.param.Value)
+			return v, err == nil
+		}
+	case *Cast:
+		x, ok := foldConst(e.X)
+		if !ok {
+			return 0, false
+		}
+		return castValue(x, e.Type), true
 	case *Unary:
 		x, ok := foldConst(e.X)
 		if !ok {
@@ -126,4 +140,18 @@ func foldBinary(op Token, x, y uint64, signed bool) (uint64, bool) {
 		return b2u(x != 0 || y != 0), true
 	}
 	return 0, false
+}
+
+// castValue truncates x to the size of an integer type, then zero- or
+// sign-extends it to 64 bits.
+func castValue(x uint64, typ string) uint64 {
+	size := castTypes[typ]
+	if size == 8 {
+		return x
+	}
+	sh := uint(64 - 8*size)
+	if typ[0] == 'i' {
+		return uint64(int64(x<<sh) >> sh)
+	}
+	return x << sh >> sh
 }

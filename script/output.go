@@ -33,6 +33,17 @@ func (g *gen) exprStmt(e Expr) {
 		g.emit(asm.LoadMapPtr(asm.R1, bm.Spec.Name))
 		g.stackPtr(asm.R2, key)
 		g.call(asm.FnMapDeleteElem)
+	case "time":
+		f := "%H:%M:%S\n"
+		if len(call.Args) == 1 {
+			f = call.Args[0].(*StrLit).Value
+		}
+		id := g.c.printfID(call, func() *Printf { return &Printf{Kind: PrintfTime, Format: f, Size: 8} })
+		off := g.alloc(8, call.Pos)
+		g.emit(asm.StoreImm(asm.R10, off, int32(id), asm.DWord))
+		g.send(off, 8)
+	case "join":
+		g.join(call)
 	case "exit":
 		// Tell user space to stop, and end this probe here as bpftrace
 		// does.
@@ -50,25 +61,32 @@ func (g *gen) action(id uint64, at Pos) {
 	g.send(off, 8)
 }
 
+// printfID is the index in Object.Printfs of a call's record, made by
+// mk on the call's first program.
+func (c *compiler) printfID(call *Call, mk func() *Printf) int {
+	if id, ok := c.printfIDs[call]; ok {
+		return id
+	}
+	id := len(c.obj.Printfs)
+	c.obj.Printfs = append(c.obj.Printfs, mk())
+	c.printfIDs[call] = id
+	return id
+}
+
 // printf sends the id of the call and its arguments, each in an 8-byte
 // aligned slot; user space formats them.
 func (g *gen) printf(call *Call) {
-	id, ok := g.c.printfIDs[call]
-	var pf *Printf
-	if ok {
-		pf = g.c.obj.Printfs[id]
-	} else {
-		pf = &Printf{Format: call.Args[0].(*StrLit).Value, Size: 8}
+	id := g.c.printfID(call, func() *Printf {
+		pf := &Printf{Format: call.Args[0].(*StrLit).Value, Size: 8}
 		for _, a := range call.Args[1:] {
 			t := TypeOf(a)
 			pf.Args = append(pf.Args, t)
 			pf.Offsets = append(pf.Offsets, pf.Size)
 			pf.Size += slotSize(t)
 		}
-		id = len(g.c.obj.Printfs)
-		g.c.obj.Printfs = append(g.c.obj.Printfs, pf)
-		g.c.printfIDs[call] = id
-	}
+		return pf
+	})
+	pf := g.c.obj.Printfs[id]
 	off := g.alloc(pf.Size, call.Pos)
 	g.emit(asm.StoreImm(asm.R10, off, int32(id), asm.DWord))
 	for i, a := range call.Args[1:] {
@@ -79,18 +97,24 @@ func (g *gen) printf(call *Call) {
 
 // send writes size bytes of stack at off to the output ring.
 func (g *gen) send(off int16, size int) {
+	g.sendFrom(func(r asm.Register) { g.stackPtr(r, off) }, off, size)
+}
+
+// sendFrom writes size bytes at the address ptr puts in a register to the
+// output ring; off is 8 bytes of stack it may use, for the lost count.
+func (g *gen) sendFrom(ptr func(asm.Register), off int16, size int) {
 	g.c.needEvents = true
 	if g.c.opts.Output == OutputPerfEventArray {
 		g.emit(asm.Mov.Reg(asm.R1, asm.R6))
 		g.emit(asm.LoadMapPtr(asm.R2, EventsMap))
 		g.emit(asm.LoadImm64(asm.R3, bpfFCurrentCPU))
-		g.stackPtr(asm.R4, off)
+		ptr(asm.R4)
 		g.emit(asm.Mov.Imm(asm.R5, int32(size)))
 		g.call(asm.FnPerfEventOutput)
 		return
 	}
 	g.emit(asm.LoadMapPtr(asm.R1, EventsMap))
-	g.stackPtr(asm.R2, off)
+	ptr(asm.R2)
 	g.emit(asm.Mov.Imm(asm.R3, int32(size)))
 	g.emit(asm.Mov.Imm(asm.R4, 0))
 	g.call(asm.FnRingbufOutput)
@@ -109,4 +133,65 @@ func (g *gen) send(off int16, size int) {
 	g.emit(asm.Add.Imm(asm.R1, 1))
 	g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
 	g.label(sent)
+}
+
+// Join records are made in a per-CPU scratch map: JoinArgs strings of
+// JoinArgSize bytes do not fit the 512-byte stack. bpftrace 0.17 reads at
+// most 16 arguments of 1024 bytes (its join_argnum and join_argsize).
+const (
+	JoinArgs    = 16
+	JoinArgSize = 1024
+	// JoinMap is the scratch map's name.
+	JoinMap = "join"
+)
+
+// join sends the strings of a NULL-terminated array of pointers (argv):
+// the record is the printf id, the number of strings read, then each
+// string in a JoinArgSize slot. User space joins them with the separator.
+func (g *gen) join(call *Call) {
+	sep := " "
+	if len(call.Args) == 2 {
+		sep = call.Args[1].(*StrLit).Value
+	}
+	size := 16 + JoinArgs*JoinArgSize
+	id := g.c.printfID(call, func() *Printf { return &Printf{Kind: PrintfJoin, Format: sep, Size: size} })
+	g.c.needJoin = true
+	user := TypeOf(call.Args[0]).User
+	readPtr, readStr := g.helper(asm.FnProbeReadKernel), g.helper(asm.FnProbeReadKernelStr)
+	if user {
+		readPtr, readStr = g.helper(asm.FnProbeReadUser), g.helper(asm.FnProbeReadUserStr)
+	}
+	tmp := g.alloc(8, call.Pos)
+	arr := g.alloc(8, call.Pos)
+	g.value(call.Args[0], asm.R7)
+	g.emit(asm.StoreMem(asm.R10, arr, asm.R7, asm.DWord))
+	g.emit(asm.StoreImm(asm.R10, tmp, 0, asm.Word))
+	g.emit(asm.LoadMapPtr(asm.R1, JoinMap))
+	g.stackPtr(asm.R2, tmp)
+	g.call(asm.FnMapLookupElem)
+	done := g.newLabel("join_done")
+	g.emit(asm.JEq.Imm(asm.R0, 0, done))
+	g.emit(asm.Mov.Reg(asm.R9, asm.R0))
+	g.emit(asm.StoreImm(asm.R9, 0, int32(id), asm.DWord))
+	g.emit(asm.StoreImm(asm.R9, 8, 0, asm.DWord))
+	send := g.newLabel("join_send")
+	for i := 0; i < JoinArgs; i++ {
+		// tmp = arr[i]; stop at NULL (or an unreadable array).
+		g.stackPtr(asm.R1, tmp)
+		g.emit(asm.Mov.Imm(asm.R2, 8))
+		g.emit(asm.LoadMem(asm.R3, asm.R10, arr, asm.DWord))
+		g.emit(asm.Add.Imm(asm.R3, int32(8*i)))
+		g.call(readPtr)
+		g.emit(asm.JNE.Imm(asm.R0, 0, send))
+		g.emit(asm.LoadMem(asm.R3, asm.R10, tmp, asm.DWord))
+		g.emit(asm.JEq.Imm(asm.R3, 0, send))
+		g.emit(asm.Mov.Reg(asm.R1, asm.R9))
+		g.emit(asm.Add.Imm(asm.R1, int32(16+i*JoinArgSize)))
+		g.emit(asm.Mov.Imm(asm.R2, JoinArgSize))
+		g.call(readStr)
+		g.emit(asm.StoreImm(asm.R9, 8, int32(i+1), asm.DWord))
+	}
+	g.label(send)
+	g.sendFrom(func(r asm.Register) { g.emit(asm.Mov.Reg(r, asm.R9)) }, tmp, size)
+	g.label(done)
 }

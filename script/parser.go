@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,8 @@ func Parse(file string, src []byte) (*Program, error) {
 	prog := p.parseProgram()
 	prog.File = file
 	prog.src = p.src
+	prog.Includes = p.sc.pp.includes
+	prog.Macros = p.sc.pp.macros
 	p.errs.Sort()
 	return prog, p.errs.Err()
 }
@@ -31,6 +34,25 @@ type parser struct {
 
 	inPred int // > 0 while parsing a predicate: "/ {" closes it
 	depth  int // nesting, bounded so that hostile input cannot overflow the stack
+
+	// frame is the innermost macro being expanded (nil outside macros),
+	// useOff the offset of the outermost macro use, where definitions are
+	// looked up (a body may name a macro defined after it).
+	frame  *macroFrame
+	useOff int
+	// expanded counts the macro bodies and arguments parsed: macros that
+	// use each other twice over grow exponentially, so they are bounded.
+	expanded int
+}
+
+// maxExpansions bounds the macro bodies and arguments a script may expand.
+const maxExpansions = 10000
+
+// macroFrame is one macro expansion in progress.
+type macroFrame struct {
+	m     *Macro
+	args  map[string][2]int // parameter -> the source span of its argument
+	outer *macroFrame
 }
 
 // maxDepth bounds expression and block nesting.
@@ -110,6 +132,9 @@ func (p *parser) parseProgram() (prog *Program) {
 			}
 		}
 	}()
+	if p.tok == IDENT && p.lit == "config" && p.peek() == ASSIGN {
+		prog.Config = p.parseConfig()
+	}
 	// The first token was scanned as an ordinary token; attach points need
 	// the attach scanner, so rewind to where it started.
 	for {
@@ -128,6 +153,60 @@ func (p *parser) parseProgram() (prog *Program) {
 		}
 		prog.Probes = append(prog.Probes, p.parseProbe(pos, raw))
 	}
+}
+
+// parseConfig parses "config = { key = value; ... }", bpftrace's block of
+// settings before the probes.
+func (p *parser) parseConfig() []ConfigItem {
+	var items []ConfigItem
+	p.next()
+	p.expect(ASSIGN, "'=' after config")
+	p.expect(LBRACE, "'{' to start the config block")
+	for p.tok != RBRACE && p.tok != EOF {
+		if p.tok == SEMICOLON {
+			p.next()
+			continue
+		}
+		pos, name := p.pos, p.lit
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected a config key, found %s", p.tokDesc())
+			panic(bail{})
+		}
+		key := configKey(name)
+		if key == "" {
+			var known []string
+			for k := range ConfigKeys {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			p.errorf(pos, "unknown config key %q: tracelet applies %s (or their BPFTRACE_ variables)", name, strings.Join(known, ", "))
+		}
+		p.next()
+		p.expect(ASSIGN, "'=' after the config key")
+		vpos, lit := p.pos, p.lit
+		if p.tok != INT {
+			p.errorf(p.pos, "config %s needs a number, found %s", name, p.tokDesc())
+			panic(bail{})
+		}
+		p.next()
+		v, err := ParseInt(lit)
+		if err != nil || v == 0 || v > 1<<31 {
+			p.errorf(vpos, "config %s = %s: expected a positive number", name, lit)
+		}
+		for _, it := range items {
+			if it.Key == key && key != "" {
+				p.errorf(pos, "config %s is set twice (first at %s)", name, it.Pos)
+			}
+		}
+		if key != "" {
+			items = append(items, ConfigItem{Pos: pos, Key: key, Value: v})
+		}
+		if p.tok != RBRACE {
+			p.expect(SEMICOLON, "';' or '}' after the config value")
+		}
+	}
+	p.expect(RBRACE, "'}' to close the config block")
+	return items
 }
 
 // rewind moves the scanner back to the start of the current token, so
@@ -237,7 +316,19 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 		}
 		a.Target, a.Func = parts[1], parts[2]
 	case Interval, Profile:
-		form := t.String() + ":UNIT:N (UNIT one of s, ms, us" + map[bool]string{true: ", hz", false: ""}[t == Profile] + ")"
+		form := t.String() + ":UNIT:N or " + t.String() + ":NUNIT (UNIT one of s, ms, us" + map[bool]string{true: ", hz", false: ""}[t == Profile] + ")"
+		if len(parts) == 2 && parts[1] != "" {
+			// The short form, interval:1s or profile:99hz.
+			i := 0
+			for i < len(parts[1]) && isDigit(parts[1][i]) {
+				i++
+			}
+			if i == 0 || i == len(parts[1]) {
+				p.errorf(col(1), "bad %s %q: expected %s", t, parts[1], form)
+				return a
+			}
+			parts = []string{parts[0], parts[1][i:], parts[1][:i]}
+		}
 		if !want(3, form) {
 			return a
 		}
@@ -276,8 +367,9 @@ func (p *parser) parseBlock() []Stmt {
 		}
 		s := p.parseStmt()
 		list = append(list, s)
-		if _, isIf := s.(*IfStmt); isIf {
-			continue
+		switch s.(type) {
+		case *IfStmt, *WhileStmt, *UnrollStmt:
+			continue // a block closes them
 		}
 		if p.tok != RBRACE {
 			p.expect(SEMICOLON, "';' or '}' after the statement")
@@ -288,8 +380,20 @@ func (p *parser) parseBlock() []Stmt {
 }
 
 func (p *parser) parseStmt() Stmt {
-	if p.tok == IF {
+	switch p.tok {
+	case IF:
 		return p.parseIf()
+	case WHILE, UNROLL:
+		pos, tok := p.pos, p.tok
+		p.next()
+		p.expect(LPAREN, "'(' after "+tok.String())
+		x := p.parseExpr()
+		p.expect(RPAREN, "')' to close the "+tok.String()+" condition")
+		body := p.parseBlock()
+		if tok == WHILE {
+			return &WhileStmt{Pos: pos, Cond: x, Body: body}
+		}
+		return &UnrollStmt{Pos: pos, N: x, Body: body}
 	}
 	pos := p.pos
 	x := p.parseExpr()
@@ -378,7 +482,7 @@ func (p *parser) parseBinary(prec int) Expr {
 
 func (p *parser) parseUnary() Expr {
 	switch p.tok {
-	case SUB, NOT, TILDE:
+	case SUB, NOT, TILDE, MUL:
 		pos, op := p.pos, p.tok
 		p.next()
 		p.enter()
@@ -388,8 +492,8 @@ func (p *parser) parseUnary() Expr {
 	case INC, DEC:
 		p.errorf(p.pos, "prefix %s is not supported: write it after the variable, as in @x%s", p.tok, p.tok)
 		panic(bail{})
-	case MUL, AND:
-		p.errorf(p.pos, "pointer %s is not supported; use str(), or args->FIELD of a tracepoint", map[Token]string{MUL: "dereference", AND: "address-of"}[p.tok])
+	case AND:
+		p.errorf(p.pos, "the address-of operator & is not supported; use str(), or args->FIELD of a tracepoint")
 		panic(bail{})
 	}
 	return p.parsePostfix(p.parsePrimary())
@@ -442,11 +546,43 @@ func (p *parser) parsePrimary() Expr {
 		return m
 	case LPAREN:
 		p.next()
+		if p.tok == IDENT && p.lit == "struct" {
+			p.errorf(p.pos, "struct types need the kernel's BTF, which tracelet does not read yet: casts to (struct ...) and their fields are not supported")
+			panic(bail{})
+		}
+		if _, ok := castTypes[p.lit]; ok && p.tok == IDENT {
+			typ := p.lit
+			p.next()
+			if p.tok == MUL {
+				p.errorf(p.pos, "pointer casts ((%s *)) need the kernel's BTF, which tracelet does not read yet", typ)
+				panic(bail{})
+			}
+			p.expect(RPAREN, "')' to close the cast ("+typ+")")
+			p.enter()
+			x := p.parseUnary()
+			p.leave()
+			return &Cast{Pos: pos, Type: typ, X: x}
+		}
 		x := p.parseExpr()
 		p.expect(RPAREN, "')'")
 		return x
 	case IDENT:
 		name := p.lit
+		if p.frame != nil {
+			if span, ok := p.frame.args[name]; ok {
+				p.next()
+				// The argument is parsed where it was written, among the
+				// names of the expansion that used the macro.
+				return p.subParse(span[0], span[1], p.frame.outer, "argument "+name+" of macro "+p.frame.m.Name)
+			}
+		}
+		off := pos.Offset
+		if p.frame != nil {
+			off = p.useOff
+		}
+		if m := p.sc.pp.macro(name, off); m != nil {
+			return p.expandMacro(m, pos)
+		}
 		p.next()
 		if p.tok == LPAREN {
 			p.next()
@@ -455,6 +591,9 @@ func (p *parser) parsePrimary() Expr {
 				p.errorf(pos, "unknown function %q%s", name, didYouMean(name, funcNames))
 			}
 			return &Call{Pos: pos, Name: name, Args: args}
+		}
+		if v, ok := constants[name]; ok && !builtinSet[name] {
+			return &IntLit{Pos: pos, Raw: name, Value: v}
 		}
 		if !builtinSet[name] {
 			if funcSet[name] {
@@ -467,6 +606,75 @@ func (p *parser) parsePrimary() Expr {
 	}
 	p.errorf(pos, "expected an expression, found %s", p.tokDesc())
 	panic(bail{})
+}
+
+// expandMacro parses the use of macro m at pos (the current token is its
+// name) and returns its body's expression.
+func (p *parser) expandMacro(m *Macro, pos Pos) Expr {
+	for f := p.frame; f != nil; f = f.outer {
+		if f.m == m {
+			p.errorf(pos, "macro %s expands to itself", m.Name)
+			panic(bail{})
+		}
+	}
+	p.next()
+	frame := &macroFrame{m: m, args: map[string][2]int{}, outer: p.frame}
+	if m.FuncLike {
+		if p.tok != LPAREN {
+			p.errorf(pos, "macro %s takes %d argument(s): use it as %s(%s)", m.Name, len(m.Params), m.Name, strings.Join(m.Params, ", "))
+			panic(bail{})
+		}
+		p.next()
+		var spans [][2]int
+		for p.tok != RPAREN && p.tok != EOF {
+			start := p.pos.Offset
+			p.parseExpr() // for its extent; each use parses it again
+			spans = append(spans, [2]int{start, p.pos.Offset})
+			if p.tok != COMMA {
+				break
+			}
+			p.next()
+		}
+		p.expect(RPAREN, "')' to close the macro's arguments")
+		if len(spans) != len(m.Params) {
+			p.errorf(pos, "macro %s takes %d argument(s) (%s), got %d", m.Name, len(m.Params), strings.Join(m.Params, ", "), len(spans))
+			panic(bail{})
+		}
+		for i, name := range m.Params {
+			frame.args[name] = spans[i]
+		}
+	}
+	if m.Body == "" {
+		p.errorf(pos, "macro %s is defined empty (at %s): it has no value to use", m.Name, m.Pos)
+		panic(bail{})
+	}
+	if p.frame == nil {
+		p.useOff = pos.Offset
+	}
+	return p.subParse(m.bodyStart, m.bodyEnd, frame, "the body of macro "+m.Name)
+}
+
+// subParse parses the expression in source bytes [start, end) with frame
+// as the innermost expansion, then carries on where it was.
+func (p *parser) subParse(start, end int, frame *macroFrame, what string) Expr {
+	p.enter()
+	defer p.leave()
+	if p.expanded++; p.expanded > maxExpansions {
+		p.errorf(p.pos, "macros expand to more than %d bodies and arguments here: they use each other too many times", maxExpansions)
+		panic(bail{})
+	}
+	sc, pos, tok, lit, outer, inPred := p.sc, p.pos, p.tok, p.lit, p.frame, p.inPred
+	at := p.src.posAt(start)
+	p.sc.off, p.sc.end, p.sc.line, p.sc.col = start, end, at.Line, at.Col
+	p.frame, p.inPred = frame, 0
+	p.next()
+	x := p.parseExpr()
+	if p.tok != EOF {
+		p.errorf(p.pos, "%s must be one expression, but %s follows it", what, p.tokDesc())
+		panic(bail{})
+	}
+	p.sc, p.pos, p.tok, p.lit, p.frame, p.inPred = sc, pos, tok, lit, outer, inPred
+	return x
 }
 
 // parseList parses "a, b, c" up to and including the closing token.
@@ -496,6 +704,8 @@ func describe(x Expr) string {
 		return x.Name + "()"
 	case *FieldExpr:
 		return "field " + x.Field
+	case *Cast:
+		return "a cast to " + x.Type
 	}
 	return "an expression"
 }

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -258,7 +261,7 @@ func TestParseErrors(t *testing.T) {
 		{"tracepoint:sched { }",
 			"-e:1:1: tracepoint probe must be written tracepoint:SYSTEM:EVENT, found \"tracepoint:sched\"\ntracepoint:sched { }\n^"},
 		{"interval:m:1 { }",
-			"-e:1:10: unknown interval unit \"m\": expected interval:UNIT:N (UNIT one of s, ms, us)\ninterval:m:1 { }\n         ^"},
+			"-e:1:10: unknown interval unit \"m\": expected interval:UNIT:N or interval:NUNIT (UNIT one of s, ms, us)\ninterval:m:1 { }\n         ^"},
 		{"BEGIN { printf(\"abc); }",
 			"-e:1:16: string literal not terminated: expected a closing '\"' on the same line\nBEGIN { printf(\"abc); }\n               ^"},
 		{"BEGIN { $x = 0x; }",
@@ -285,39 +288,68 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// FuzzParse drives the whole pipeline: what parses must check, and what
+// checks must compile, for two kinds of kernel (every helper and a ring
+// buffer; the old helpers and a perf event array), without panicking and
+// with every error positioned. Seeds are the one-liner corpora and
+// bpftrace's tools; positional parameters and kaddr() resolve.
 func FuzzParse(f *testing.F) {
-	if lines, err := os.ReadFile(filepath.Join(corpusDir, "oneliners.txt")); err == nil {
+	for _, file := range []string{filepath.Join(corpusDir, "oneliners.txt"), filepath.Join("testdata", "oneliners.txt")} {
+		lines, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
 		for _, l := range strings.Split(string(lines), "\n") {
+			if _, src, ok := strings.Cut(l, " | "); ok {
+				l = src
+			}
 			if l != "" && l[0] != '#' {
 				f.Add(l)
+			}
+		}
+	}
+	tools, _ := filepath.Glob(filepath.Join("testdata", "bpftrace-tools", "*.bt"))
+	for _, t := range tools {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("#define F(a, b) ((a) * (b) + X)\n#define X 2\n#ifdef X\nBEGIN { @[F($1, 3)] = count(); printf(\"%s\\n\", str($2)); }\n#endif\n")
+	amd64, err := asm.ArchFor("amd64")
+	if err != nil {
+		f.Fatal(err)
+	}
+	old := Options{Arch: amd64, Output: OutputPerfEventArray,
+		HaveHelper: func(bpf.ProgramType, asm.BuiltinFunc) bool { return false }}
+	positioned := func(t *testing.T, step string, err error) {
+		l, ok := AsErrorList(err)
+		if !ok {
+			t.Fatalf("%s error of type %T: %v", step, err, err)
+		}
+		for _, e := range l {
+			if !e.Pos.IsValid() {
+				t.Fatalf("%s error without position: %v", step, e)
 			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		prog, err := Parse("fuzz", []byte(src))
 		if err != nil {
-			if _, ok := AsErrorList(err); !ok {
-				t.Fatalf("error of type %T", err)
-			}
-			for _, e := range err.(ErrorList) {
-				if !e.Pos.IsValid() {
-					t.Fatalf("error without position: %v", e)
-				}
-			}
+			positioned(t, "Parse", err)
 			return
 		}
 		_ = prog.String()
-		// What parses must also check and compile without panicking.
-		info, err := Check(prog, CheckOptions{Formats: fixtureFormats})
+		info, err := Check(prog, CheckOptions{Formats: fixtureFormats, Params: []string{"1", "abc"},
+			KernelSymbol: func(string) (uint64, error) { return 0xffffffff81000000, nil }})
 		if err != nil {
-			if _, ok := AsErrorList(err); !ok {
-				t.Fatalf("Check error of type %T", err)
-			}
+			positioned(t, "Check", err)
 			return
 		}
-		if _, err := Compile(prog, info, Options{}); err != nil {
-			if _, ok := AsErrorList(err); !ok {
-				t.Fatalf("Compile error of type %T: %v", err, err)
+		for _, opts := range []Options{{Arch: amd64}, old} {
+			if _, err := Compile(prog, info, opts); err != nil {
+				positioned(t, "Compile", err)
 			}
 		}
 	})

@@ -90,6 +90,14 @@ func (pr *printer) stmt(depth int, s Stmt) {
 		if s.Value != nil {
 			pr.expr(depth+1, s.Value)
 		}
+	case *WhileStmt:
+		pr.line(depth, "while")
+		pr.expr(depth+1, s.Cond)
+		pr.stmts(depth+1, s.Body)
+	case *UnrollStmt:
+		pr.line(depth, "unroll")
+		pr.expr(depth+1, s.N)
+		pr.stmts(depth+1, s.Body)
 	case *IfStmt:
 		pr.line(depth, "if")
 		pr.expr(depth+1, s.Cond)
@@ -137,6 +145,9 @@ func (pr *printer) expr(depth int, e Expr) {
 		for _, a := range e.Args {
 			pr.expr(depth+1, a)
 		}
+	case *Cast:
+		pr.line(depth, "(%s)%s", e.Type, ts)
+		pr.expr(depth+1, e.X)
 	case *Unary:
 		pr.line(depth, "%s%s", e.Op, ts)
 		pr.expr(depth+1, e.X)

@@ -50,8 +50,23 @@ func (o *Object) HandleRecord(w io.Writer, rec []byte, r *Resolver) (Record, err
 	return Record{}, err
 }
 
-// FormatPrintf formats a printf record.
+// FormatPrintf formats a printf record (or a time() or join() one).
 func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
+	switch pf.Kind {
+	case PrintfTime:
+		return Strftime(pf.Format, r.now())
+	case PrintfJoin:
+		n := u64(rec[8:]) // at most JoinArgs, unless the record is corrupt
+		parts := make([]string, min(n, JoinArgs))
+		for i := range parts {
+			s := rec[16+i*JoinArgSize : 16+(i+1)*JoinArgSize]
+			if j := bytes.IndexByte(s, 0); j >= 0 {
+				s = s[:j]
+			}
+			parts[i] = string(s)
+		}
+		return strings.Join(parts, pf.Format) + "\n"
+	}
 	verbs, _ := ParseFormat(pf.Format) // checked at compile time
 	var b strings.Builder
 	last := 0
@@ -96,6 +111,19 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 		return fmt.Sprintf(spec+"s", text)
 	}
 	n := u64(arg)
+	if v.Length != "l" && v.Length != "ll" && v.Conv != 'p' && v.Conv != 'c' {
+		// Without l or ll, bpftrace 0.17 hands the conversion to C's
+		// printf as it is written, which reads a 32-bit int: 0x100000005
+		// prints 5 with %x, (int8)-1 prints 4294967295 with %u, and
+		// (uint32)-1 prints -1 with %d.
+		if t.Signed && t.Size < 8 {
+			n = castValue(n, "int"+strconv.Itoa(8*t.Size))
+		}
+		n = uint64(uint32(n))
+		if v.Conv == 'd' || v.Conv == 'i' {
+			n = uint64(int64(int32(n)))
+		}
+	}
 	switch v.Length {
 	case "h":
 		n = uint64(uint16(n))

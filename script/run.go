@@ -67,6 +67,8 @@ type RunOptions struct {
 	CPID int
 	// StrLen is the size of str() strings (0: 64).
 	StrLen int
+	// Params are the positional parameters $1, $2, ...
+	Params []string
 	// FS is the tracefs to use; nil means tracefs.Find().
 	FS *tracefs.FS
 	// ForceOutput overrides the feature probe that picks the BPF ring
@@ -150,7 +152,8 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if r.fs != nil {
 		formats = TracefsFormats(r.fs)
 	}
-	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID})
+	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
+		Params: opts.Params, KernelSymbol: kernelSymbol})
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +414,18 @@ func (r *Run) handle(rec []byte) error {
 			if _, err := r.Object.HandleRecord(&b, rec, r.res); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(r.out, "{\"type\": \"printf\", \"data\": %s}\n", jsonString(b.String()))
+			// bpftrace's types: "time", "join" (its text without the
+			// newline) and "printf".
+			typ, data := "printf", b.String()
+			if id := u64(rec); id < uint64(len(r.Object.Printfs)) {
+				switch r.Object.Printfs[id].Kind {
+				case PrintfTime:
+					typ = "time"
+				case PrintfJoin:
+					typ, data = "join", strings.TrimSuffix(data, "\n")
+				}
+			}
+			_, err := fmt.Fprintf(r.out, "{\"type\": %q, \"data\": %s}\n", typ, jsonString(data))
 			return err
 		}
 	}

@@ -47,6 +47,7 @@ func runGated(t *testing.T, prog, src string, opts RunOptions, args ...string) s
 	var out strings.Builder
 	opts.Out = &out
 	opts.PID = g.Pid()
+	opts.CPID = g.Pid() // as tracelet run -c and bpftrace -c have it
 	src = strings.ReplaceAll(src, "WPID", fmt.Sprint(g.Pid()))
 	r, err := Prepare("-e", []byte(src), opts)
 	if err != nil {
@@ -278,6 +279,23 @@ func TestRunJSON(t *testing.T) {
 {"type": "map", "data": {"@c": {"7,x": 2}}}
 {"type": "hist", "data": {"@h": [{"min": 8, "max": 15, "count": 2}]}}
 `
+	if out != want {
+		t.Errorf("got %s\nwant %s", out, want)
+	}
+}
+
+// time() and join() records are JSON lines of their own types, as
+// bpftrace's -f json prints them: join's text without its newline.
+func TestRunJSONTimeJoin(t *testing.T) {
+	out := runWorkload(t, `tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/true"/ { time("%Y"); join(args->argv); join(args->argv, ","); }`,
+		RunOptions{Format: JSONOutput}, "exec", "/bin/true", "a", "bb")
+	want := fmt.Sprintf(`{"type": "attached_probes", "data": {"probes": 1}}
+{"type": "time", "data": "%d"}
+{"type": "join", "data": "/bin/true a bb"}
+{"type": "join", "data": "/bin/true,a,bb"}
+
+
+`, time.Now().Year())
 	if out != want {
 		t.Errorf("got %s\nwant %s", out, want)
 	}

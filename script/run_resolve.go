@@ -1,8 +1,15 @@
 package script
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/trace"
@@ -27,6 +34,13 @@ func NewResolver(stacks *bpf.Map) *Resolver {
 		Usym: func(pid uint32, addr uint64, offset bool) string {
 			return bpftraceSym(syms.User(int(pid), addr), offset)
 		},
+	}
+	// strftime() gets nsecs, CLOCK_MONOTONIC: the wall time is that plus
+	// the difference of the clocks, read once (as bpftrace does at start).
+	var mono unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono); err == nil {
+		base := time.Now().Add(-time.Duration(mono.Nano()))
+		r.MonoToWall = func(ns uint64) time.Time { return base.Add(time.Duration(ns)) }
 	}
 	if stacks != nil {
 		key := make([]byte, 4)
@@ -65,4 +79,36 @@ func bpftraceSym(s string, offset bool) string {
 		return s
 	}
 	return s[:i] + "+" + strconv.FormatUint(off, 10)
+}
+
+// kernelSymbol returns the address of a kernel symbol of any type (kaddr
+// names data, such as avenrun) from /proc/kallsyms. The first match wins,
+// as bpftrace takes it.
+func kernelSymbol(name string) (uint64, error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	want := []byte(name)
+	for sc.Scan() {
+		// "ffffffff81000000 T _stext\t[module]"
+		fields := bytes.Fields(sc.Bytes())
+		if len(fields) < 3 || !bytes.Equal(fields[2], want) {
+			continue
+		}
+		addr, err := strconv.ParseUint(string(fields[0]), 16, 64)
+		if err != nil {
+			return 0, err
+		}
+		if addr == 0 {
+			return 0, fmt.Errorf("/proc/kallsyms hides addresses (kernel.kptr_restrict; run as root)")
+		}
+		return addr, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no such kernel symbol in /proc/kallsyms")
 }

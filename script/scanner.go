@@ -18,8 +18,11 @@ type Scanner struct {
 	errs *ErrorList
 
 	off  int // next byte to read
+	end  int // where scanning stops: the source's end, or a macro body's
 	line int
 	col  int
+
+	pp *preproc // directives and macros, found before scanning
 }
 
 // NewScanner returns a scanner of src; file names it in errors.
@@ -37,21 +40,23 @@ func (s *Scanner) init(src *source, errs *ErrorList) {
 	s.src = src
 	s.errs = errs
 	s.off = 0
+	s.end = len(src.src)
 	s.line = 1
 	s.col = 1
+	s.pp = preprocess(src, errs)
 }
 
 func (s *Scanner) pos() Pos { return Pos{Offset: s.off, Line: s.line, Col: s.col} }
 
 func (s *Scanner) peek(n int) byte {
-	if s.off+n < len(s.src.src) {
+	if s.off+n < s.end {
 		return s.src.src[s.off+n]
 	}
 	return 0
 }
 
 func (s *Scanner) next() byte {
-	if s.off >= len(s.src.src) {
+	if s.off >= s.end {
 		return 0
 	}
 	c := s.src.src[s.off]
@@ -72,13 +77,24 @@ func (s *Scanner) errorf(p Pos, format string, args ...any) {
 // skipSpace skips white space and comments. An unterminated block comment
 // is an error at its start.
 func (s *Scanner) skipSpace() {
-	for s.off < len(s.src.src) {
+	for s.off < s.end {
+		if end, ok := s.pp.skip[s.off]; ok && end > s.off {
+			// A directive, the "#!" line or a branch not taken.
+			for s.off < end && s.off < s.end {
+				s.next()
+			}
+			continue
+		}
 		c := s.peek(0)
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			s.next()
+		case c == '\\' && s.peek(1) == '\n':
+			// a line continuation, in a macro body
+			s.next()
+			s.next()
 		case c == '/' && s.peek(1) == '/':
-			for s.off < len(s.src.src) && s.peek(0) != '\n' {
+			for s.off < s.end && s.peek(0) != '\n' {
 				s.next()
 			}
 		case c == '/' && s.peek(1) == '*':
@@ -86,7 +102,7 @@ func (s *Scanner) skipSpace() {
 			s.next()
 			s.next()
 			for {
-				if s.off >= len(s.src.src) {
+				if s.off >= s.end {
 					s.errorf(p, "comment not terminated: expected \"*/\"")
 					return
 				}
@@ -118,7 +134,7 @@ func (s *Scanner) ScanAttach() (Pos, string) {
 	s.skipSpace()
 	p := s.pos()
 	start := s.off
-	for s.off < len(s.src.src) && attachByte(s.peek(0)) {
+	for s.off < s.end && attachByte(s.peek(0)) {
 		if s.peek(0) == '/' && (s.peek(1) == '/' || s.peek(1) == '*') {
 			break
 		}
@@ -132,7 +148,7 @@ func (s *Scanner) ScanAttach() (Pos, string) {
 func (s *Scanner) Scan() (pos Pos, tok Token, lit string) {
 	s.skipSpace()
 	pos = s.pos()
-	if s.off >= len(s.src.src) {
+	if s.off >= s.end {
 		return pos, EOF, ""
 	}
 	c := s.next()
@@ -151,6 +167,9 @@ func (s *Scanner) Scan() (pos Pos, tok Token, lit string) {
 		return pos, INT, s.scanNumber(s.off - 1)
 	case c == '"':
 		return pos, STRING, s.scanString(pos)
+	case c == '$' && s.peek(0) == '#':
+		s.next()
+		return pos, VAR, "#"
 	case c == '$' || c == '@':
 		start := s.off
 		for isLetter(s.peek(0)) || isDigit(s.peek(0)) {
@@ -345,7 +364,7 @@ func (e constError) Error() string { return string(e) }
 func (s *Scanner) scanString(open Pos) string {
 	var b strings.Builder
 	for {
-		if s.off >= len(s.src.src) || s.peek(0) == '\n' {
+		if s.off >= s.end || s.peek(0) == '\n' {
 			s.errorf(open, "string literal not terminated: expected a closing '\"' on the same line")
 			return b.String()
 		}
@@ -401,7 +420,7 @@ func (s *Scanner) scanString(open Pos) string {
 			}
 			b.WriteByte(byte(v))
 		default:
-			if e == 0 && s.off >= len(s.src.src) {
+			if e == 0 && s.off >= s.end {
 				continue // reported as unterminated
 			}
 			s.errorf(ep, "unknown escape sequence \\%c: expected one of \\n \\t \\r \\\\ \\\" \\xHH \\NNN", e)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Entry is one element of a map as user space reads it: the BPF key, and
@@ -24,6 +25,11 @@ type Resolver struct {
 	Ksym  func(addr uint64, offset bool) string
 	Usym  func(pid uint32, addr uint64, offset bool) string
 	Stack func(id int64, user bool) []uint64 // frames, innermost first
+	// Now is the wall time of a time() record (nil: time.Now), and
+	// MonoToWall converts a CLOCK_MONOTONIC nanosecond count (nsecs) to
+	// the wall time, for strftime() (nil: as if the clocks were one).
+	Now        func() time.Time
+	MonoToWall func(ns uint64) time.Time
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
@@ -162,6 +168,12 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 		if i := u64(b); i < uint64(len(o.Attach)) {
 			return o.Attach[i].describe()
 		}
+	case KindTimestamp:
+		return Strftime(t.Fmt, r.wallTime(u64(b)))
+	case KindInet:
+		// The address's bytes in memory order, as inet_ntop(AF_INET)
+		// reads a struct in_addr.
+		return fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
 	}
 	return strconv.FormatInt(int64(u64(b)), 10)
 }

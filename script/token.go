@@ -87,6 +87,8 @@ const (
 	keywordBeg
 	IF
 	ELSE
+	WHILE
+	UNROLL
 	keywordEnd
 )
 
@@ -109,8 +111,10 @@ var tokens = [...]string{
 	ASSIGN: "=", NOT: "!", TILDE: "~", NEQ: "!=", LEQ: "<=", GEQ: ">=", ARROW: "->",
 	LPAREN: "(", LBRACK: "[", LBRACE: "{", COMMA: ",", PERIOD: ".",
 	RPAREN: ")", RBRACK: "]", RBRACE: "}", SEMICOLON: ";", COLON: ":", QUESTION: "?",
-	IF:   "if",
-	ELSE: "else",
+	IF:     "if",
+	ELSE:   "else",
+	WHILE:  "while",
+	UNROLL: "unroll",
 }
 
 func (t Token) String() string {
@@ -120,7 +124,7 @@ func (t Token) String() string {
 	return fmt.Sprintf("token(%d)", int(t))
 }
 
-var keywords = map[string]Token{"if": IF, "else": ELSE}
+var keywords = map[string]Token{"if": IF, "else": ELSE, "while": WHILE, "unroll": UNROLL}
 
 // precedence is C's binary operator precedence (higher binds tighter); 0
 // means not a binary operator. The ternary operator sits below LOR and is

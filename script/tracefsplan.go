@@ -205,6 +205,8 @@ func (t *tfsTranslator) stmt(s Stmt, hasPred bool) {
 		t.count(m, hasPred)
 	case *IfStmt:
 		t.errorf(s.Pos, "if cannot be expressed in tracefs: use a predicate (/.../)")
+	case *WhileStmt, *UnrollStmt:
+		t.errorf(s.Position(), "loops cannot be expressed in tracefs")
 	}
 }
 

@@ -29,7 +29,9 @@ const (
 	KindStats
 	KindHist
 	KindLhist
-	KindArgs // the tracepoint's args record (only its fields are values)
+	KindArgs      // the tracepoint's args record (only its fields are values)
+	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
+	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
 )
 
 var kindNames = [...]string{
@@ -37,7 +39,7 @@ var kindNames = [...]string{
 	KindKstack: "kstack", KindUstack: "ustack", KindKsym: "ksym", KindUsym: "usym",
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
-	KindArgs: "args",
+	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet",
 }
 
 func (k Kind) String() string {
@@ -62,6 +64,8 @@ type Type struct {
 
 	// Lhist bounds.
 	Min, Max, Step int64
+	// Fmt is a timestamp's strftime format.
+	Fmt string
 }
 
 // Common types.
@@ -112,7 +116,12 @@ func (t *Type) String() string {
 }
 
 // compatible reports whether a value of type u may be stored where t was.
+// An unknown type (nil, after an error) is compatible with anything: its
+// error has been reported.
 func (t *Type) compatible(u *Type) bool {
+	if t == nil || u == nil {
+		return true
+	}
 	if t.IsInt() && u.IsInt() {
 		return true
 	}

@@ -105,7 +105,7 @@ func (g *gen) stackID(r asm.Register, flags int32) {
 // (tp_prog_is_valid_access); narrower signed fields are sign-extended with
 // shifts, since the sign-extending load is only in 6.6.
 func (g *gen) field(e *FieldExpr, r asm.Register) {
-	fd := e.fd
+	fd := e.fieldAt(g.ap)
 	if fd == nil || fd.Layout != LayoutInt {
 		g.errorf(e.Pos, "field %s is not an integer", e.Field)
 		return
@@ -234,7 +234,7 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 		g.label(end)
 		return
 	case *FieldExpr:
-		fd := e.fd
+		fd := e.fieldAt(g.ap)
 		switch fd.Layout {
 		case LayoutCharArray:
 			n := min(fd.Size, t.Size)

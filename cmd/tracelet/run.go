@@ -17,7 +17,7 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a bpftrace-style script: compiled to BPF in-process (or to tracefs probes), maps printed on exit",
-		ArgsUsage: "[FILE]\n\n   e.g. tracelet run -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'",
+		ArgsUsage: "[FILE] [ARG...]\n\n   ARGs are the positional parameters $1, $2, ... ($# counts them)\n   e.g. tracelet run -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "e", Usage: "the `PROGRAM` text (instead of FILE)"},
 			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
@@ -37,22 +37,21 @@ func runCommand() *cli.Command {
 func runAction(c *cli.Context) error {
 	var file string
 	var src []byte
+	var params []string
 	switch {
-	case c.IsSet("e") && c.NArg() > 0:
-		return usageError("run: give -e PROGRAM or FILE, not both")
 	case c.IsSet("e"):
-		file, src = "-e", []byte(c.String("e"))
-	case c.NArg() == 1:
-		file = c.Args().First()
+		file, src, params = "-e", []byte(c.String("e")), c.Args().Slice()
+	case c.NArg() >= 1:
+		file, params = c.Args().First(), c.Args().Tail()
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 		}
 		src = b
 	default:
-		return usageError("run: want -e PROGRAM or one FILE")
+		return usageError("run: want -e PROGRAM or a FILE")
 	}
-	opts := script.RunOptions{}
+	opts := script.RunOptions{Params: params}
 	switch c.String("f") {
 	case "text":
 	case "json":

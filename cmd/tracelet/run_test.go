@@ -99,6 +99,27 @@ func TestRunSyntaxError(t *testing.T) {
 	}
 }
 
+// A script file with a "#!" line takes its positional parameters after the
+// file, and a one-liner after -e PROGRAM, as bpftrace does.
+func TestRunPositionalParams(t *testing.T) {
+	testenv.RequireRoot(t)
+	file := filepath.Join(t.TempDir(), "params.bt")
+	src := "#!/usr/bin/env -S tracelet run\nBEGIN { printf(\"%d [%s] [%s] %d\\n\", $1 + 1, str($2), str($3), $#); exit(); }\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, want := mustCLI(t, "run", file, "41", "abc"), "Attaching 1 probe...\n42 [abc] [] 2\n\n\n"; out != want {
+		t.Errorf("file: got %q, want %q", out, want)
+	}
+	if out, want := mustCLI(t, "run", "-e", `BEGIN { printf("%s\n", str($1)); exit(); }`, "x y"), "Attaching 1 probe...\nx y\n\n\n"; out != want {
+		t.Errorf("-e: got %q, want %q", out, want)
+	}
+	r := runCLI(t, "run", file, "abc")
+	if r.code != 2 || !strings.Contains(r.err, `:2:37: positional parameter $1 is "abc", not a number: use str($1) for its text`) {
+		t.Errorf("non-numeric $1: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
 // SIGINT stops a run the way Ctrl-C stops bpftrace: the maps are printed
 // and the exit status is 0. Nothing is left in the kernel: no probe of
 // the run's owner group in tracefs (the tracefs backend defines its
