@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,18 +41,27 @@ func (e *jsonEvent) str(name string) string {
 }
 
 func (e *jsonEvent) num(name string) (int64, bool) {
-	if e.Fields[name] == nil {
+	raw := e.Fields[name]
+	if raw == nil {
 		return 0, false
 	}
 	var n int64
-	if json.Unmarshal(e.Fields[name], &n) == nil {
+	if json.Unmarshal(raw, &n) == nil {
 		return n, true
 	}
-	// A u64 above MaxInt64, such as an int register argument that arm64
-	// sign-extends (dfd -100 in x0), is a JSON number too large for int64;
-	// its bits are what the test compares.
+	// Integers a double cannot hold come as strings of digits (README:
+	// JSON Lines), such as a u64 register argument that arm64
+	// sign-extends (dfd -100 in x0); its bits are what the test compares.
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, true
+		}
+		u, err := strconv.ParseUint(s, 10, 64)
+		return int64(u), err == nil
+	}
 	var u uint64
-	err := json.Unmarshal(e.Fields[name], &u)
+	err := json.Unmarshal(raw, &u)
 	return int64(u), err == nil
 }
 
