@@ -59,6 +59,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
+# Loopback, for the tests that serve and scrape on 127.0.0.1.
+ifconfig lo 127.0.0.1 up
 
 # Snapshot what kprobe_event= created before anything else opens a file.
 T=/sys/kernel/tracing
