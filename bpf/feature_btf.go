@@ -142,7 +142,9 @@ func probeBTFProgram(t ProgramType, at AttachType, target string) error {
 		var e *Error
 		if errors.As(err, &e) {
 			if errnoOf(err) == errENOTSUPP {
-				e.Err = fmt.Errorf("ENOTSUPP (524): the kernel cannot attach %s programs here (x86_64 needs CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, arm64 6.0+): %w", at, ErrNotSupported)
+				// Both stay in the chain: errors.Is(err, ErrNotSupported), and
+				// the errno for callers that compare it.
+				e.Err = fmt.Errorf("ENOTSUPP (524): the kernel cannot attach %s programs here (x86_64 needs CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, arm64 6.0+): %w (%w)", at, ErrNotSupported, errENOTSUPP)
 			} else {
 				e.Err = namedErrno(e.Err)
 			}
