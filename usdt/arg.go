@@ -89,7 +89,11 @@ func (a Arg) Fetcharg() string {
 
 // String describes the argument: "s32 %di", "u64 -16(%bp)".
 func (a Arg) String() string {
-	return a.Type() + " " + a.Fetcharg()[:len(a.Fetcharg())-len(a.Type())-1]
+	f := a.Fetcharg()
+	if f == "" {
+		return a.Kind.String() + " " + a.Spec
+	}
+	return a.Type() + " " + f[:len(f)-len(a.Type())-1]
 }
 
 // ArgError is an argument string that cannot be turned into fetches.
