@@ -69,7 +69,7 @@ func checkProbesX86(t *testing.T, path string, f *File) {
 		t.Fatalf("%d probes, want 4: %+v", len(f.Probes), f.Probes)
 	}
 	for _, p := range f.Probes {
-		if p.Offset >= uint64(len(raw)) || raw[p.Offset] != 0x90 {
+		if !isNop(f.Arch, raw, p.Offset) {
 			t.Errorf("%s: offset %#x does not hold a nop", p.String(), p.Offset)
 		}
 	}

@@ -77,7 +77,7 @@ func readelfNotes(t *testing.T, readelf, path string) []readelfNote {
 // TestReadelf parses every USDT note of the distribution binaries on this
 // machine and checks provider, name, addresses and argument string against
 // readelf, each argument list against the parser, and the file offset
-// against the file: on x86 a probe's offset holds its nop (0x90).
+// against the file: a probe's offset holds its nop.
 func TestReadelf(t *testing.T) {
 	readelf, err := exec.LookPath("readelf")
 	if err != nil {
@@ -92,8 +92,8 @@ func TestReadelf(t *testing.T) {
 			}
 		}
 	}
-	if p := filepath.Join("testdata", "probes-x86_64"); true {
-		paths = append(paths, p)
+	for _, f := range []string{"probes-x86_64", "probes-arm64.so", "probes-arm.so", "probes-riscv64.so"} {
+		paths = append(paths, filepath.Join("testdata", f))
 	}
 	total := 0
 	for _, path := range paths {
@@ -120,7 +120,7 @@ func TestReadelf(t *testing.T) {
 			if got != w {
 				t.Errorf("%s note %d: got %+v, readelf %+v", path, i, got, w)
 			}
-			if p.Offset >= uint64(len(raw)) || raw[p.Offset] != 0x90 {
+			if !isNop(f.Arch, raw, p.Offset) {
 				t.Errorf("%s %s: offset %#x does not hold a nop", path, p.String(), p.Offset)
 			}
 			if p.Semaphore != 0 && p.SemaphoreOffset == 0 {
@@ -129,7 +129,7 @@ func TestReadelf(t *testing.T) {
 			args, err := p.ParseArgs(f.Arch)
 			if err != nil {
 				t.Errorf("%s: %v", path, err)
-			} else if n := len(strings.Fields(w.args)); len(args) != n {
+			} else if n := strings.Count(w.args, "@"); len(args) != n {
 				t.Errorf("%s %s: %d args from %q", path, p.String(), len(args), w.args)
 			}
 		}

@@ -2,15 +2,21 @@
  * the SystemTap SDT note format (no sys/sdt.h needed): type 3, owner
  * "stapsdt", descriptor pc, .stapsdt.base, semaphore, then provider,
  * name and argument string. Sizes are written literally; the operands
- * are printed by the compiler. Build: gcc -O2 -g0 -o probes probes.c */
+ * are printed by the compiler. Build: gcc -O2 -g0 -o probes probes.c;
+ * without a target libc (the cross fixtures): CC -O2 -g0 -DTL_NOLIBC
+ * -nostdlib -shared -fPIC -o probes.so probes.c */
+#ifndef TL_NOLIBC
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#endif
 
 #if defined(__LP64__)
 #define TL_ADDR ".8byte"
+#define TL_LONG "8"
 #else
 #define TL_ADDR ".4byte"
+#define TL_LONG "4"
 #endif
 
 #define TL_NOTE(provider, name, sem, args)                                   \
@@ -38,24 +44,25 @@
 	".endif\n"
 
 unsigned short tracelet_fire_semaphore __attribute__((section(".probes"), used));
-long tracelet_global = 0x1122334455667788L;
+long long tracelet_global = 0x1122334455667788LL;
 
 __attribute__((noinline)) long work(int a, long b, short c, unsigned char d)
 {
 	volatile long local = b + 1;
 	__asm__ __volatile__(TL_NOTE("tracelet", "args", "0",
-		"-4@%[a] 8@%[b] -2@%[c] 1@%[d] -4@%[k]")
+		"-4@%[a] " TL_LONG "@%[b] -2@%[c] 1@%[d] -4@%[k]")
 		:: [a] "r"(a), [b] "r"(b), [c] "r"(c), [d] "r"(d), [k] "n"(-7));
-	__asm__ __volatile__(TL_NOTE("tracelet", "mem", "0", "8@%[m] 8@%[g]")
+	__asm__ __volatile__(TL_NOTE("tracelet", "mem", "0", TL_LONG "@%[m] 8@%[g]")
 		:: [m] "m"(local), [g] "m"(tracelet_global));
 	if (tracelet_fire_semaphore)
 		__asm__ __volatile__(TL_NOTE("tracelet", "fire", "tracelet_fire_semaphore",
-			"-4@%[a] 8@%[b]")
+			"-4@%[a] " TL_LONG "@%[b]")
 			:: [a] "r"(a), [b] "r"(b));
 	__asm__ __volatile__(TL_NOTE("other", "args", "0", "") ::);
 	return local + a + c + d;
 }
 
+#ifndef TL_NOLIBC
 /* Calls work(N, 1000+N, -N, N) N = 1.. every 10 ms and prints the
  * semaphore, until killed or argv[1] iterations. */
 int main(int argc, char **argv)
@@ -71,3 +78,4 @@ int main(int argc, char **argv)
 	}
 	return s == 42;
 }
+#endif
