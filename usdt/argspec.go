@@ -145,7 +145,28 @@ func parseArg(arch kprobeevents.Arch, spec string, sr *symbolResolver) (Arg, err
 	default:
 		err = fmt.Errorf("USDT arguments of %s are not supported (x86_64, i386, arm64, arm, riscv64 are)", arch)
 	}
+	if err == nil && a.Kind == KindConstant {
+		err = fitConstant(arch, &a)
+	}
 	return a, err
+}
+
+// fitConstant makes a constant the value a fetch of Size bytes would give
+// (gas prints the operand as written, so "1@$300" reaches us), and keeps it
+// to what the kernel's \IMM takes: an unsigned long, read with kstrtoul or,
+// after a '-', kstrtol, so a 32-bit kernel has no 64-bit constants.
+func fitConstant(arch kprobeevents.Arch, a *Arg) error {
+	if shift := 64 - 8*a.Size; shift > 0 {
+		if a.Signed {
+			a.Value = a.Value << shift >> shift
+		} else {
+			a.Value = int64(uint64(a.Value) << shift >> shift)
+		}
+	}
+	if arch.PtrBits() == 32 && (a.Value < math.MinInt32 || a.Value > math.MaxUint32) {
+		return fmt.Errorf("constant %d does not fit the 32-bit immediate of %s", a.Value, arch)
+	}
+	return nil
 }
 
 // parseNum reads a C-style integer as the assemblers print them: decimal,

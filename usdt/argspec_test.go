@@ -42,6 +42,9 @@ var argCases = []struct {
 	{x86, "-8@$42", `\42:s64`, ""},
 	{x86, "-4@$-7", `\-7:s32`, ""},
 	{x86, "8@$0xffffffffffffffff", `\-1:u64`, ""},
+	{x86, "1@$300", `\44:u8`, ""},
+	{x86, "-1@$255", `\-1:s8`, ""},
+	{x86, "4@$0xffffffff", `\4294967295:u32`, ""},
 	{x86, "%rdi", "%di:u64", ""}, // version-1 note: no size
 	{x86, "-4@%ah", "", "bits 8-15"},
 	{x86, "8@%xmm0", "", "not a general-purpose register"},
@@ -89,6 +92,8 @@ var argCases = []struct {
 	{arm, "4@#5", `\5:u32`, ""},
 	{arm, "-4@#-5", `\-5:s32`, ""},
 	{arm, "4@[r1, r2]", "", "two registers"},
+	{arm, "8@#0x100000000", "", "32-bit immediate"},
+	{arm, "4@#0x100000000", `\0:u32`, ""},
 	{arm, "4@r16", "", "unknown register"},
 	// riscv64
 	{rv64, "-4@a0", "%a0:s32", ""},
