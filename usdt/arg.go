@@ -17,8 +17,8 @@ const (
 	// KindConstant: the value is Value; nothing is fetched.
 	KindConstant
 	// KindStatic: the value is Size bytes of a static variable, at the
-	// link-time address Addr plus the load bias of the file, which is
-	// FileOffset in the file (a uprobe fetches it with @+FileOffset).
+	// link-time address Addr plus the load bias of the file (a uprobe
+	// fetches it with @+ProbeOffset).
 	KindStatic
 )
 
@@ -44,9 +44,16 @@ type Arg struct {
 	Reg    string
 	Offset int64 // KindMemory: added to Reg
 	Value  int64 // KindConstant
-	// Addr and FileOffset locate a KindStatic variable.
-	Addr       uint64
-	FileOffset uint64
+	// Addr is a KindStatic variable's link-time address. ProbeOffset is
+	// what a uprobe's @+OFFSET fetch needs for it: the kernel
+	// (translate_user_vaddr) reads at the probe's runtime address minus
+	// the probe's file offset plus OFFSET, as if the whole file were
+	// mapped like the probe's segment, so ProbeOffset is Addr - PC +
+	// Offset of the probe. It is the variable's file offset only when
+	// its segment lies at the same distance from its file offset as the
+	// code's, which the data segment of most files does not.
+	Addr        uint64
+	ProbeOffset uint64
 	// Spec is the argument as the note wrote it, "-4@%edi".
 	Spec string
 }
@@ -80,7 +87,7 @@ func (a Arg) Fetcharg() string {
 	case KindConstant:
 		s = `\` + strconv.FormatInt(a.Value, 10)
 	case KindStatic:
-		s = "@+0x" + strconv.FormatUint(a.FileOffset, 16)
+		s = "@+0x" + strconv.FormatUint(a.ProbeOffset, 16)
 	default:
 		return ""
 	}

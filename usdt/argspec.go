@@ -18,9 +18,9 @@ const maxArgs = 12
 // symbolResolver gives the x86 sym(%reg) operands an address and a file
 // offset; nil when the file has no symbols.
 type symbolResolver struct {
-	lookup     func(string) (elf.Symbol, bool)
-	addrOffset func(uint64) (uint64, error)
-	pie        bool
+	lookup func(string) (elf.Symbol, bool)
+	bias   uint64 // runtime address - file offset in the probe's segment, before load
+	pie    bool
 }
 
 // ParseArgs parses a probe's argument string in the assembler syntax of
@@ -35,7 +35,7 @@ func ParseArgs(arch kprobeevents.Arch, spec string) ([]Arg, error) {
 func (p *Probe) ParseArgs(arch kprobeevents.Arch) ([]Arg, error) {
 	var sr *symbolResolver
 	if p.symbols != nil {
-		sr = &symbolResolver{lookup: p.symbols, addrOffset: p.addrOffset, pie: p.pie}
+		sr = &symbolResolver{lookup: p.symbols, bias: p.bias, pie: p.pie}
 	}
 	args, err := parseArgs(arch, p.Args, sr)
 	if err != nil {

@@ -125,9 +125,15 @@ func checkProbesX86(t *testing.T, path string, f *File) {
 				t.Errorf("%s arg %d = %+v (%s), want %+v", name, i+1, a, a.Fetcharg(), w)
 			}
 			if a.Kind == KindStatic {
-				got := binary.LittleEndian.Uint64(raw[a.FileOffset:])
-				if got != 0x1122334455667788 {
-					t.Errorf("%s arg %d: file offset %#x holds %#x, not tracelet_global", name, i+1, a.FileOffset, got)
+				off, err := loadConverter(ef.Progs)(a.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := binary.LittleEndian.Uint64(raw[off:]); got != 0x1122334455667788 {
+					t.Errorf("%s arg %d: address %#x (file offset %#x) holds %#x, not tracelet_global", name, i+1, a.Addr, off, got)
+				}
+				if a.ProbeOffset != a.Addr-(p.PC-p.Offset) {
+					t.Errorf("%s arg %d: ProbeOffset %#x, want Addr - PC + Offset", name, i+1, a.ProbeOffset)
 				}
 			}
 		}

@@ -49,8 +49,8 @@ type Probe struct {
 	// symbols resolves the sym(%rip) operand form; nil when the file has
 	// no symbol table.
 	symbols func(string) (elf.Symbol, bool)
-	// addrOffset turns a symbol's address into a file offset.
-	addrOffset func(uint64) (uint64, error)
+	// bias is the probe's (prelink-adjusted) address minus Offset.
+	bias uint64
 	// pie: the file is relocated at load (ET_DYN).
 	pie bool
 }
@@ -159,7 +159,7 @@ func FromELF(ef *elf.File) (*File, error) {
 			if syms == nil && wantsSymbols(p.Args) {
 				syms = symbolLookup(ef)
 			}
-			p.symbols, p.addrOffset, p.pie = syms, conv, ef.Type == elf.ET_DYN
+			p.symbols, p.pie = syms, ef.Type == elf.ET_DYN
 			// prelink moves the whole image by one delta without
 			// rewriting the non-allocated notes; .stapsdt.base moved
 			// with it, so its shift is what every address in the note
@@ -175,6 +175,7 @@ func FromELF(ef *elf.File) (*File, error) {
 			if p.Offset, err = conv(pc); err != nil {
 				return nil, &Error{Probe: p.String(), Err: fmt.Errorf("probe address: %w", err)}
 			}
+			p.bias = pc - p.Offset
 			if sem != 0 {
 				if p.SemaphoreOffset, err = conv(sem); err != nil {
 					return nil, &Error{Probe: p.String(), Err: fmt.Errorf("semaphore: %w", err)}

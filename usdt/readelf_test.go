@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,7 +88,7 @@ func TestReadelf(t *testing.T) {
 	for _, g := range realBinaries {
 		m, _ := filepath.Glob(g)
 		for _, p := range m {
-			if r, err := filepath.EvalSymlinks(p); err == nil && !contains(paths, r) {
+			if r, err := filepath.EvalSymlinks(p); err == nil && !slices.Contains(paths, r) {
 				paths = append(paths, r)
 			}
 		}
@@ -139,13 +140,4 @@ func TestReadelf(t *testing.T) {
 	if total == 0 {
 		t.Skip("no binary on this machine carries USDT notes")
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -121,12 +121,9 @@ func parseX86(arch kprobeevents.Arch, op string, a *Arg, sr *symbolResolver) err
 	addr := s.Value + uint64(off)
 	if reg == "ip" {
 		// gas wrote the symbol's address, which the CPU forms from
-		// %rip; the data sits at a fixed place in the file.
-		fo, err := sr.addrOffset(addr)
-		if err != nil {
-			return fmt.Errorf("%s: %v", op, err)
-		}
-		a.Kind, a.Addr, a.FileOffset = KindStatic, addr, fo
+		// %rip: a fixed distance from the probe, whatever the load
+		// address.
+		a.Kind, a.Addr, a.ProbeOffset = KindStatic, addr, addr-sr.bias
 		return nil
 	}
 	// sym(%reg) indexes a table at the symbol's absolute address, which
