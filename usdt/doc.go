@@ -25,5 +25,5 @@
 //	args, err := p.ParseArgs(f.Arch)
 //	if err != nil { ... }
 //	line, err := p.UprobeEvent("mygroup", "entry", "/usr/bin/python3", f.Arch)
-//	// p:mygroup/entry /usr/bin/python3:0xf20a1(0x684260) arg1=%bp:u64 ...
+//	// p:mygroup/entry /usr/bin/python3:0xf20a1(0x683260) arg1=%bp:u64 arg2=%r12:u64 arg3=%ax:s32
 package usdt
