@@ -1,6 +1,7 @@
 package usdt
 
 import (
+	"debug/elf"
 	"strings"
 	"testing"
 
@@ -176,6 +177,42 @@ func TestArgKinds(t *testing.T) {
 	for k := KindInvalid; k <= KindStatic+1; k++ {
 		if k.String() == "" {
 			t.Errorf("Kind(%d) has no name", k)
+		}
+	}
+}
+
+// TestSymbolOperands: sym(%rip) is a static at a fixed distance from the
+// probe; sym(%reg) is a memory fetch at an absolute displacement, only in a
+// file that is not relocated.
+func TestSymbolOperands(t *testing.T) {
+	syms := map[string]elf.Symbol{"counter": {Name: "counter", Value: 0x4010}, "table": {Name: "table", Value: 0x601000}}
+	lookup := func(n string) (elf.Symbol, bool) { s, ok := syms[n]; return s, ok }
+	exec := &symbolResolver{lookup: lookup, bias: 0x1000}
+	pie := &symbolResolver{lookup: lookup, bias: 0x1000, pie: true}
+	for _, c := range []struct {
+		sr    *symbolResolver
+		spec  string
+		fetch string
+		err   string
+	}{
+		{pie, "8@counter(%rip)", "@+0x3010:u64", ""},
+		{pie, "-4@counter+8(%rip)", "@+0x3018:s32", ""},
+		{pie, "-4@counter-8(%rip)", "@+0x3008:s32", ""},
+		{exec, "8@table(%rbx)", "+6295552(%bx):u64", ""},
+		{exec, "8@table+16(%rbx)", "+6295568(%bx):u64", ""},
+		{pie, "8@table(%rbx)", "", "position-independent"},
+		{pie, "8@nosuch(%rip)", "", "not in the file's symbol tables"},
+		{pie, "8@1x(%rip)", "", "not a number"},
+	} {
+		a, err := parseArg(x86, c.spec, c.sr)
+		if c.fetch == "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.spec, err, c.err)
+			}
+			continue
+		}
+		if err != nil || a.Fetcharg() != c.fetch {
+			t.Errorf("%q: %q, %v; want %q", c.spec, a.Fetcharg(), err, c.fetch)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func parseX86(arch kprobeevents.Arch, op string, a *Arg, sr *symbolResolver) err
 	}
 	s, ok := sr.lookup(sym)
 	if !ok {
-		return fmt.Errorf("%s: symbol %q is not in the file's symbol tables", op, sym)
+		return fmt.Errorf("%s: symbol %q is not in the file's symbol tables (stripped?)", op, sym)
 	}
 	addr := s.Value + uint64(off)
 	if reg == "ip" {
