@@ -33,7 +33,7 @@ func isNop(arch kprobeevents.Arch, raw []byte, off uint64) bool {
 
 // TestCrossFixtures reads probes.c as the cross compilers of Debian 12
 // built it (see the comment at the top of probes.c): shared objects for
-// arm64, 32-bit arm (Thumb-2) and riscv64, so that every architecture's
+// i386 (gcc -m32), arm64, 32-bit arm (Thumb-2) and riscv64, so that every architecture's
 // operand syntax is read from a real compiler's output on any machine.
 func TestCrossFixtures(t *testing.T) {
 	cases := []struct {
@@ -41,6 +41,11 @@ func TestCrossFixtures(t *testing.T) {
 		arch kprobeevents.Arch
 		want map[string]string
 	}{
+		{"probes-i386.so", kprobeevents.ArchI386, map[string]string{
+			"args": `%bx:s32 %ax:u32 %cx:s16 %dx:u8 \-7:s32`,
+			"mem":  `+12(%sp):u32 +0(%di):u64`,
+			"fire": `%bx:s32 %ax:u32`,
+		}},
 		{"probes-arm64.so", kprobeevents.ArchARM64, map[string]string{
 			"args": `%x0:s32 %x1:u64 %x2:s16 %x3:u8 \-7:s32`,
 			"mem":  `+8(%sp):u64 +0(%x4):u64`,

@@ -93,7 +93,7 @@ func TestReadelf(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"probes-x86_64", "probes-arm64.so", "probes-arm.so", "probes-riscv64.so"} {
+	for _, f := range []string{"probes-x86_64", "probes-i386.so", "probes-arm64.so", "probes-arm.so", "probes-riscv64.so"} {
 		paths = append(paths, filepath.Join("testdata", f))
 	}
 	total := 0

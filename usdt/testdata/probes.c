@@ -2,9 +2,14 @@
  * the SystemTap SDT note format (no sys/sdt.h needed): type 3, owner
  * "stapsdt", descriptor pc, .stapsdt.base, semaphore, then provider,
  * name and argument string. Sizes are written literally; the operands
- * are printed by the compiler. Build: gcc -O2 -g0 -o probes probes.c;
- * without a target libc (the cross fixtures): CC -O2 -g0 -DTL_NOLIBC
- * -nostdlib -shared -fPIC -o probes.so probes.c */
+ * are printed by the compiler. The fixtures next to this file were built
+ * on Debian 12 (gcc 12) with:
+ *   gcc -O2 -g0 -o probes-x86_64 probes.c
+ *   gcc -m32 -O2 -g0 -DTL_NOLIBC -nostdlib -shared -fPIC -Wl,-z,noseparate-code -o probes-i386.so probes.c
+ *   aarch64-linux-gnu-gcc -O2 -g0 -DTL_NOLIBC -nostdlib -shared -fPIC -Wl,-z,max-page-size=4096 -o probes-arm64.so probes.c
+ *   arm-linux-gnueabihf-gcc -O2 -g0 -DTL_NOLIBC -nostdlib -shared -fPIC -o probes-arm.so probes.c
+ *   riscv64-linux-gnu-gcc -O2 -g0 -DTL_NOLIBC -nostdlib -shared -fPIC -o probes-riscv64.so probes.c
+ * (TL_NOLIBC: no target libc needed, no main). */
 #ifndef TL_NOLIBC
 #include <stdio.h>
 #include <stdlib.h>
