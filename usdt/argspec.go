@@ -33,6 +33,9 @@ func ParseArgs(arch kprobeevents.Arch, spec string) ([]Arg, error) {
 // ParseArgs parses the probe's argument string for arch, resolving symbol
 // operands through the file the probe was read from.
 func (p *Probe) ParseArgs(arch kprobeevents.Arch) ([]Arg, error) {
+	if p.Err != nil {
+		return nil, p.Err
+	}
 	var sr *symbolResolver
 	if p.symbols != nil {
 		sr = &symbolResolver{lookup: p.symbols, bias: p.bias, pie: p.pie}

@@ -45,6 +45,11 @@ type Probe struct {
 	// SemaphoreOffset is the file offset of the semaphore, the uprobe's
 	// ref_ctr_offset, 0 when the probe has no semaphore.
 	SemaphoreOffset uint64
+	// Err says why the probe cannot be attached: its address or its
+	// semaphore is in no file-backed part of a PT_LOAD segment. The
+	// offsets are then unset and ParseArgs, UprobeEvent and Resolve
+	// return Err.
+	Err error
 
 	// symbols resolves the sym(%rip) operand form; nil when the file has
 	// no symbol table.
@@ -172,13 +177,16 @@ func FromELF(ef *elf.File) (*File, error) {
 					sem += delta
 				}
 			}
+			// One bad note (a probe in code that --gc-sections
+			// dropped has pc 0) must not hide the file's other probes.
 			if p.Offset, err = conv(pc); err != nil {
-				return nil, &Error{Probe: p.String(), Err: fmt.Errorf("probe address: %w", err)}
+				p.Err = &Error{Probe: p.String(), Err: fmt.Errorf("probe address: %w", err)}
+				continue
 			}
 			p.bias = pc - p.Offset
 			if sem != 0 {
 				if p.SemaphoreOffset, err = conv(sem); err != nil {
-					return nil, &Error{Probe: p.String(), Err: fmt.Errorf("semaphore: %w", err)}
+					p.Err = &Error{Probe: p.String(), Err: fmt.Errorf("semaphore: %w", err)}
 				}
 			}
 		}

@@ -189,16 +189,33 @@ func TestSynthetic(t *testing.T) {
 
 func TestSyntheticErrors(t *testing.T) {
 	le := binary.LittleEndian
+	good := synthNote{"p", "good", "8@%rdi", textVA + 0x100, textVA + baseOff, 0}
 	for _, c := range []struct {
-		note synthNote
-		err  string
+		note    synthNote
+		err     string
+		perNote bool // the file reads, the probe carries the error
 	}{
-		{synthNote{"p", "bss", "", textVA + 0x100, textVA + baseOff, dataVA + 0x80}, "semaphore: address 0x601080 is in no file-backed part"},
-		{synthNote{"p", "nowhere", "", 0x100, textVA + baseOff, 0}, "probe address: address 0x100"},
-		{synthNote{"", "x", "", textVA + 0x100, textVA + baseOff, 0}, "empty provider"},
+		{synthNote{"p", "bss", "", textVA + 0x100, textVA + baseOff, dataVA + 0x80}, "semaphore: address 0x601080 is in no file-backed part", true},
+		{synthNote{"p", "nowhere", "8@%rdi", 0, 0, 0}, "probe address: address 0x0", true},
+		{synthNote{"", "x", "", textVA + 0x100, textVA + baseOff, 0}, "empty provider", false},
 	} {
-		raw := synthELF(t, elf.ELFCLASS64, le, elf.EM_X86_64, []synthNote{c.note})
-		_, err := NewFile(bytes.NewReader(raw))
+		raw := synthELF(t, elf.ELFCLASS64, le, elf.EM_X86_64, []synthNote{c.note, good})
+		f, err := NewFile(bytes.NewReader(raw))
+		if c.perNote {
+			if err != nil {
+				t.Fatalf("%s: %v", c.note.name, err)
+			}
+			err = f.Probes[0].Err
+			if _, perr := f.Probes[0].ParseArgs(f.Arch); perr != err {
+				t.Errorf("%s: ParseArgs error %v, want the probe's", c.note.name, perr)
+			}
+			if _, perr := f.Probes[0].UprobeEvent("g", "e", "/x", f.Arch); perr != err {
+				t.Errorf("%s: UprobeEvent error %v, want the probe's", c.note.name, perr)
+			}
+			if g := f.Probes[1]; g.Err != nil || g.Offset != 0x100 {
+				t.Errorf("%s: the next probe suffers: %+v", c.note.name, g)
+			}
+		}
 		var e *Error
 		if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &e) {
 			t.Errorf("%s: error %v, want an *Error containing %q", c.note.name, err, c.err)
