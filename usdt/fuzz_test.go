@@ -90,3 +90,29 @@ func FuzzArgs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFile feeds whole files to NewFile: a corrupt ELF gives an error or
+// probes, and every probe either has an error or parses its arguments
+// without panicking.
+func FuzzFile(f *testing.F) {
+	for _, fx := range []string{"probes-i386.so", "probes-arm.so", "probes-riscv64.so"} {
+		raw, err := os.ReadFile(filepath.Join("testdata", fx))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Add(synthELF(f, elf.ELFCLASS32, binary.BigEndian, elf.EM_ARM, []synthNote{{"p", "n", "-4@r0 4@[fp, #-8]", textVA + 0x104, textVA + baseOff, dataVA + 8}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := NewFile(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for i := range file.Probes {
+			p := &file.Probes[i]
+			if _, err := p.UprobeEvent("g", "e", "/x", file.Arch); err == nil && p.Err != nil {
+				t.Fatalf("%s: UprobeEvent ignored %v", p.String(), p.Err)
+			}
+		}
+	})
+}
