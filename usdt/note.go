@@ -111,6 +111,11 @@ func Open(path string) (*File, error) {
 		}
 		return nil, &Error{Path: path, Err: err}
 	}
+	for i := range f.Probes {
+		if e, ok := f.Probes[i].Err.(*Error); ok {
+			e.Path = path
+		}
+	}
 	return f, nil
 }
 
