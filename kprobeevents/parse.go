@@ -850,7 +850,7 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 		body, bodyCol = w[eq+1:], col+eq+1
 	} else {
 		a.Name = "arg" + strconv.Itoa(i+1)
-		if ps.opts.hasExt(ExtBTFArgs) {
+		if ps.opts.hasExt(ExtBTFArgs) || ps.opts.Offsets {
 			cand := body
 			if c := strings.IndexByte(cand, ':'); c >= 0 {
 				cand = cand[:c]
