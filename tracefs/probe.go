@@ -231,10 +231,6 @@ func ParseSpecNotes(spec string, opts kprobeevents.Options, defaultGroup string)
 }
 
 func parseSpec(spec string, opts kprobeevents.Options, defaultGroup string) (*kprobeevents.Probe, error) {
-	if opts.Offsets && opts.Extensions.Probed() && !opts.Extensions.Has(kprobeevents.ExtFprobe) {
-		// An fprobe is parsed as such and lowered to a kprobe after.
-		opts.Extensions |= kprobeevents.ExtensionSet(kprobeevents.ExtFprobe)
-	}
 	var p *kprobeevents.Probe
 	if kprobeevents.IsShorthand(spec) {
 		sh, err := kprobeevents.ParseShorthand(spec, opts)

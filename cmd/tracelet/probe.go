@@ -76,6 +76,19 @@ func btfFlags() []cli.Flag {
 // README, its BTF) and by --btf and --offsets.
 func kernelGrammar(c *cli.Context) (kprobeevents.Options, error) {
 	opts := parseOptions()
+	// The kernel's README says which fetch types it has; --dry-run too
+	// answers for this kernel.
+	if fs, err := tracefs.Find(); err == nil {
+		opts = fs.Grammar(opts)
+	}
+	return withBTF(c, opts, nil)
+}
+
+// withBTF sets where argument names and members are resolved: --btf FILE
+// (another kernel's types: tracelet compiles the offsets), else, with fs,
+// the running kernel's BTF where its tracefs cannot follow members
+// (tracefs.FS.Grammar); --offsets compiles them even where it could.
+func withBTF(c *cli.Context, opts kprobeevents.Options, fs *tracefs.FS) (kprobeevents.Options, error) {
 	if f := c.String("btf"); f != "" {
 		spec, err := btf.LoadFile(f)
 		if err != nil {
@@ -83,11 +96,11 @@ func kernelGrammar(c *cli.Context) (kprobeevents.Options, error) {
 		}
 		opts.BTF = tracefs.KernelBTF(spec)
 		opts.Offsets = true
+		return opts, nil
 	}
-	// The kernel's README says which fetch types it has; --dry-run too
-	// answers for this kernel.
-	if fs, err := tracefs.Find(); err == nil {
-		opts = fs.Grammar(opts)
+	if fs != nil && opts.BTF == nil && (opts.Arch == kprobeevents.ArchUnknown || opts.Arch == tracefs.KernelArch()) {
+		g := fs.Grammar(kprobeevents.Options{Kernel: opts.Kernel})
+		opts.BTF, opts.Offsets = g.BTF, g.Offsets
 	}
 	if c.Bool("offsets") {
 		opts.Offsets = true
