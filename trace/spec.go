@@ -17,6 +17,9 @@ type Spec struct {
 	Probe  *kprobeevents.Probe // nil for a tracepoint
 	System string              // the event's system: the owner group for probes
 	Event  string
+	// Where is the tracefs filter that Options.Where compiled to for
+	// this event ("" without one).
+	Where string
 }
 
 // IsTracepoint reports whether spec names a tracepoint as SYSTEM:EVENT.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 )
 
@@ -27,6 +28,7 @@ func traceCommand() *cli.Command {
 			"   or a tracepoint SYSTEM:EVENT (syscalls:sys_enter_openat)",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "kernel-side filter for every event, e.g. 'common_pid == 42' or 'a > 10'"},
+			&cli.StringFlag{Name: "where", Usage: "`EXPR` every event must pass, in the script language: comm, tid, arg0.., retval, args.NAME[->MEMBER...] compared with constants (strings with == and !=), && || !; e.g. 'arg0 == 7 && comm == \"bash\"'"},
 			&cli.IntFlag{Name: "pid", Aliases: []string{"p"}, Usage: "trace only process `PID` and all its threads, including threads created later"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after `DURATION` (e.g. 5s)"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `COUNT` events"},
@@ -68,6 +70,12 @@ func traceAction(c *cli.Context) (err error) {
 	grammar, err := kernelGrammar(c)
 	if err != nil {
 		return err
+	}
+	var where trace.Predicate
+	if e := c.String("where"); e != "" {
+		if where, err = script.ParseWhere(e); err != nil {
+			return usageError("trace: %v", err)
+		}
 	}
 	// Every SPEC is checked before anything runs or is written.
 	if _, err := trace.ParseSpecs(nil, specs, grammar, "tracelet_0"); err != nil {
@@ -117,6 +125,7 @@ func traceAction(c *cli.Context) (err error) {
 		Symbols:  syms,
 		RingSize: c.Int("ring-size"),
 		Grammar:  grammar,
+		Where:    where,
 	})
 	if err != nil {
 		return definitionError(err)
