@@ -596,7 +596,7 @@ func (ps *parser) parseArgs(p *Probe, fl argFlags, args []string, cols []int) er
 	// traceprobe_expand_meta_args() looks at unnamed "$arg..." words of a
 	// kprobe or fprobe before any argument is parsed (6.5+).
 	expanded := false
-	if fl.kernel && !fl.tevent && ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) {
+	if fl.kernel && !fl.tevent && (ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) || ps.opts.Offsets && ps.opts.BTF != nil) {
 		expanded = true
 		var err error
 		args, err = ps.expandMeta(fl, args, cols)
@@ -667,7 +667,7 @@ func (ps *parser) expandMeta(fl argFlags, args []string, cols []int) ([]string, 
 	if last < 0 {
 		return args, nil
 	}
-	if !ps.opts.hasExt(ExtBTFArgs) {
+	if !ps.opts.hasExt(ExtBTFArgs) && !ps.opts.Offsets {
 		if star >= 0 {
 			return nil, ps.noBTFArgs(cols[last], "$arg*")
 		}

@@ -83,6 +83,8 @@ func TestLowerMemberChain(t *testing.T) {
 				fmt.Sprintf("p:tracelet/rd vfs_read name=+0(+%d(+%d(%%di))):string buf=%%si:x64 pos=%%cx:x64", dentryName, fileDentry)},
 			{"f vfs_read%return $retval",
 				"r:tracelet/vfs_read__exit vfs_read arg1=$retval:s64"},
+			{"p:all vfs_read $arg*",
+				"p:tracelet/all vfs_read file=%di:x64 buf=%si:x64 count=%dx:u64 pos=%cx:x64"},
 			{"p:wk wake_up_new_task p->comm:string",
 				fmt.Sprintf("p:tracelet/wk wake_up_new_task arg1=+%d(%%di):string", taskComm)},
 		} {
