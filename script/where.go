@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/trace"
 )
@@ -293,4 +294,193 @@ func describeExpr(e Expr) string {
 		return x.Raw
 	}
 	return fmt.Sprintf("%T", e)
+}
+
+// goarchOf names arch as asm.ArchFor takes it.
+func goarchOf(a kprobeevents.Arch) string {
+	return map[kprobeevents.Arch]string{kprobeevents.ArchX86_64: "amd64", kprobeevents.ArchI386: "386",
+		kprobeevents.ArchARM64: "arm64", kprobeevents.ArchARM: "arm", kprobeevents.ArchRISCV64: "riscv64",
+		kprobeevents.ArchPPC64: "ppc64le"}[a]
+}
+
+// BPFFilter implements trace.Predicate: a program for the probe's event
+// that returns 1 for the events that pass. It reads the probe's pt_regs
+// (arguments, the return value) and the current task (pid, tid); what
+// else the predicate tests (comm, strings, members) is the tracefs
+// filter's, and gives an error here.
+func (w *where) BPFFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (asm.Instructions, error) {
+	if p == nil {
+		return nil, &WhereError{Expr: w.expr, Msg: "a tracepoint's program would get its record, not pt_regs"}
+	}
+	a, err := asm.ArchFor(goarchOf(arch))
+	if err != nil {
+		return nil, &WhereError{Expr: w.expr, Msg: err.Error()}
+	}
+	g := &bpfWhere{where: w, probe: p, arch: a}
+	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
+	if err := g.cond(w.pred, "pass", "drop"); err != nil {
+		return nil, err
+	}
+	g.label("pass")
+	g.emit(asm.Mov.Imm(asm.R0, 1))
+	g.emit(asm.Return())
+	g.label("drop")
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.emit(asm.Return())
+	return g.insns, nil
+}
+
+type bpfWhere struct {
+	*where
+	probe   *kprobeevents.Probe
+	arch    *asm.Arch
+	insns   asm.Instructions
+	pending []string
+	n       int
+}
+
+// emit appends ins, carrying the labels placed before it; a second label
+// at the same place gets a no-op of its own.
+func (g *bpfWhere) emit(ins asm.Instruction) {
+	for len(g.pending) > 1 {
+		g.insns = append(g.insns, asm.Mov.Reg(asm.R6, asm.R6).WithSymbol(g.pending[0]))
+		g.pending = g.pending[1:]
+	}
+	if len(g.pending) == 1 {
+		ins = ins.WithSymbol(g.pending[0])
+		g.pending = nil
+	}
+	g.insns = append(g.insns, ins)
+}
+
+func (g *bpfWhere) label(l string) { g.pending = append(g.pending, l) }
+
+func (g *bpfWhere) newLabel() string {
+	g.n++
+	return "l" + strconv.Itoa(g.n)
+}
+
+func (g *bpfWhere) fail(e Expr, msg string) error {
+	return &WhereError{Expr: g.expr, Construct: describeExpr(e), Msg: msg}
+}
+
+// cond jumps to yes when e holds, else to no.
+func (g *bpfWhere) cond(e Expr, yes, no string) error {
+	switch x := e.(type) {
+	case *Binary:
+		switch x.Op {
+		case LAND, LOR:
+			mid := g.newLabel()
+			var err error
+			if x.Op == LAND {
+				err = g.cond(x.X, mid, no)
+			} else {
+				err = g.cond(x.X, yes, mid)
+			}
+			if err != nil {
+				return err
+			}
+			g.label(mid)
+			return g.cond(x.Y, yes, no)
+		case EQL, NEQ, LSS, GTR, LEQ, GEQ, AND:
+			field, lit, op := x.X, x.Y, x.Op
+			if _, ok := intLit(field); ok {
+				field, lit = lit, field
+				if f, ok := map[Token]Token{LSS: GTR, GTR: LSS, LEQ: GEQ, GEQ: LEQ}[op]; ok {
+					op = f
+				}
+			}
+			s, ok := intLit(lit)
+			if !ok {
+				return g.fail(x, "a BPF filter compares a value with an integer constant")
+			}
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				u, uerr := strconv.ParseUint(s, 10, 64)
+				if uerr != nil {
+					return g.fail(lit, "not a 64-bit constant")
+				}
+				v = int64(u)
+			}
+			if err := g.load(field); err != nil {
+				return err
+			}
+			g.emit(asm.LoadImm64(asm.R2, v))
+			if op == AND {
+				g.emit(asm.And.Reg(asm.R1, asm.R2))
+				g.emit(asm.JNE.Imm(asm.R1, 0, yes))
+			} else {
+				// Signed, as the tracefs filter reads these fields (s64).
+				j := map[Token]asm.JumpOp{EQL: asm.JEq, NEQ: asm.JNE, LSS: asm.JSLT, GTR: asm.JSGT, LEQ: asm.JSLE, GEQ: asm.JSGE}[op]
+				g.emit(j.Reg(asm.R1, asm.R2, yes))
+			}
+			g.emit(asm.Ja.Label(no))
+			return nil
+		}
+	case *Unary:
+		if x.Op == NOT {
+			return g.cond(x.X, no, yes)
+		}
+	case *Builtin:
+		if err := g.load(x); err != nil {
+			return err
+		}
+		g.emit(asm.JNE.Imm(asm.R1, 0, yes))
+		g.emit(asm.Ja.Label(no))
+		return nil
+	}
+	return g.fail(e, "a BPF filter has comparisons of pid, tid, argN and retval with constants, joined by && || !")
+}
+
+// load puts the value of e into R1.
+func (g *bpfWhere) load(e Expr) error {
+	b, ok := e.(*Builtin)
+	if !ok {
+		return g.fail(e, "not a value a BPF filter reads (pid, tid, argN, retval)")
+	}
+	switch {
+	case b.Name == "pid" || b.Name == "tid":
+		g.emit(asm.FnGetCurrentPidTgid.Call())
+		g.emit(asm.Mov.Reg(asm.R1, asm.R0))
+		if b.Name == "pid" {
+			g.emit(asm.RSh.Imm(asm.R1, 32))
+		} else {
+			g.emit(asm.LSh.Imm(asm.R1, 32))
+			g.emit(asm.RSh.Imm(asm.R1, 32))
+		}
+		return nil
+	case b.Name == "retval":
+		if !g.probe.Type.IsReturn() {
+			return g.fail(e, "retval is only at a return probe")
+		}
+		ins, err := g.arch.Ret().Load(asm.R1, asm.R6)
+		if err != nil {
+			return g.fail(e, err.Error())
+		}
+		g.emit(ins)
+		return nil
+	case strings.HasPrefix(b.Name, "arg"):
+		n, err := strconv.Atoi(b.Name[3:])
+		if err != nil || n < 0 {
+			break
+		}
+		if g.probe.Type.IsReturn() {
+			return g.fail(e, "a return probe has no arguments")
+		}
+		abi := asm.KernelABI
+		if g.probe.Type.IsUser() {
+			abi = asm.FuncABI
+		}
+		loc, err := g.arch.Arg(abi, n)
+		if err != nil {
+			return g.fail(e, err.Error())
+		}
+		ins, err := loc.Load(asm.R1, asm.R6)
+		if err != nil {
+			return g.fail(e, err.Error())
+		}
+		g.emit(ins)
+		return nil
+	}
+	return g.fail(e, "not a value a BPF filter reads (pid, tid, argN, retval)")
 }

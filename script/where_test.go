@@ -52,3 +52,54 @@ func TestWhereTracefsFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestWhereBPFFilter: the program of a predicate on arguments and the
+// process id, as a listing; and what it cannot read.
+func TestWhereBPFFilter(t *testing.T) {
+	up, err := kprobeevents.ParseProbe("p:u /bin/true:0x100", kprobeevents.Options{Arch: kprobeevents.ArchX86_64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ParseWhere("arg0 == 7 && !(pid < 2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns, err := w.BPFFilter(up, kprobeevents.ArchX86_64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns, err = insns.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := insns.String()
+	if got != wantWhereListing {
+		t.Errorf("listing:\n%s\nwant:\n%s", got, wantWhereListing)
+	}
+	w, err = ParseWhere(`comm == "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.BPFFilter(up, kprobeevents.ArchX86_64); err == nil || !strings.Contains(err.Error(), "integer constant") {
+		t.Errorf("comm: %v", err)
+	}
+}
+
+// arg0 is pt_regs->di (offset 112) on x86_64; a failed arg0 == 7 jumps
+// to the r0 = 0 exit, and !(pid < 2) swaps the targets of pid < 2.
+const wantWhereListing = `   0: (bf) r6 = r1
+   1: (79) r1 = *(u64 *)(r6 +112)
+   2: (18) r2 = 0x7
+   4: (1d) if r1 == r2 goto pc+1
+   5: (05) goto pc+9
+   6: (85) call bpf_get_current_pid_tgid#14
+   7: (bf) r1 = r0
+   8: (77) r1 >>= 32
+   9: (18) r2 = 0x2
+  11: (cd) if r1 s< r2 goto pc+3
+  12: (05) goto pc+0
+  13: (b7) r0 = 1
+  14: (95) exit
+  15: (b7) r0 = 0
+  16: (95) exit
+`

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -105,6 +106,8 @@ type Session struct {
 	byID      map[uint16]*Event
 	defined   []*kprobeevents.Probe
 	perfEvs   []*perf.Event
+	progs     []*bpf.Program  // --where filters
+	links     []*bpf.PerfLink // and where they are attached
 	leaders   []*perf.Event
 	commEvs   []*perf.Event
 	reader    *perf.Reader
@@ -169,7 +172,14 @@ func New(opts Options) (_ *Session, err error) {
 	}
 	if opts.Where != nil {
 		for i := range specs {
-			if err := where(opts.Where, &specs[i], grammar); err != nil {
+			err := where(opts.Where, &specs[i], grammar)
+			if p := specs[i].whereProg; p != nil {
+				s.progs = append(s.progs, p)
+			}
+			if err != nil {
+				for _, p := range s.progs {
+					p.Close()
+				}
 				return nil, err
 			}
 		}
@@ -299,6 +309,20 @@ func (s *Session) open() error {
 			return fmt.Errorf("%s: %w", ev.Name(), err)
 		}
 		s.perfEvs = append(s.perfEvs, evs...)
+		if prog := ev.Spec.whereProg; prog != nil && len(evs) > 0 {
+			// One program per trace event: attaching through one of its
+			// perf events puts it in front of all of them.
+			dup, err := unix.Dup(evs[0].FD())
+			if err != nil {
+				return err
+			}
+			link, err := bpf.AttachPerfEvent(prog, dup, bpf.AttachOptions{Mode: bpf.AttachIoctl})
+			if err != nil {
+				unix.Close(dup)
+				return fmt.Errorf("%s: --where as a BPF filter: %w", ev.Name(), err)
+			}
+			s.links = append(s.links, link)
+		}
 		if f := s.filterOf(ev); f != "" {
 			for _, e := range evs {
 				if err := e.SetFilter(f); err != nil {
@@ -595,6 +619,14 @@ func (s *Session) Close() error {
 		s.stopped = true
 		s.stopMu.Unlock()
 		s.disable()
+		for _, l := range s.links {
+			if err := l.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, p := range s.progs {
+			p.Close()
+		}
 		// The kernel refuses to remove a probe that a perf fd holds (EBUSY),
 		// so the fds go first.
 		if err := perf.CloseAll(s.perfEvs); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -18,9 +19,16 @@ type Spec struct {
 	System string              // the event's system: the owner group for probes
 	Event  string
 	// Where is the tracefs filter that Options.Where compiled to for
-	// this event ("" without one).
+	// this event ("" without one, or when whereProg filters instead).
 	Where string
+	// whereProg is Options.Where as a BPF filter program, attached in
+	// front of the probe's fetchargs.
+	whereProg *bpf.Program
 }
+
+// WhereBPF reports whether Options.Where filters this event with a BPF
+// program rather than with the tracefs filter in Where.
+func (sp *Spec) WhereBPF() bool { return sp.whereProg != nil }
 
 // IsTracepoint reports whether spec names a tracepoint as SYSTEM:EVENT.
 // A probe definition always has a space (kernel syntax: "p:EV SYM") or

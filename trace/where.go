@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -23,6 +25,13 @@ type Predicate interface {
 	// with WherePrefix). An error names what a tracefs filter cannot
 	// express.
 	TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (filter string, fetchargs []string, err error)
+	// BPFFilter returns a program that returns non-zero for the events
+	// of probe p that pass, from its pt_regs and the current task. The
+	// kernel runs it in front of the probe's fetchargs, which it records
+	// only when the program passes the event (PERF_EVENT_IOC_SET_BPF on
+	// a tracefs probe, 4.1+). An error means a BPF filter cannot express
+	// the predicate; the tracefs filter is tried then.
+	BPFFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (asm.Instructions, error)
 	String() string
 }
 
@@ -33,8 +42,29 @@ func where(pred Predicate, sp *Spec, opts kprobeevents.Options) error {
 	if arch == kprobeevents.ArchUnknown {
 		arch = tracefs.KernelArch()
 	}
+	// BPF first: it reads what tracefs filters cannot (pid) and needs no
+	// fetchargs. Where the kernel or the permissions refuse the program,
+	// the tracefs filter does the job, if it can.
+	var bpfErr error
+	if sp.Probe != nil {
+		insns, err := pred.BPFFilter(sp.Probe, arch)
+		if err == nil {
+			prog, lerr := bpf.NewProgram(bpf.ProgramSpec{Name: "tracelet_where", Type: bpf.Kprobe, Instructions: insns, License: "GPL"})
+			if lerr == nil {
+				sp.whereProg = prog
+				sp.Where = ""
+				return nil
+			}
+			err = lerr
+		}
+		bpfErr = err
+	}
 	f, extra, err := pred.TracefsFilter(sp.Probe, arch)
 	if err != nil {
+		if bpfErr != nil {
+			why := strings.TrimPrefix(bpfErr.Error(), fmt.Sprintf("--where %q: ", pred))
+			return fmt.Errorf("%w (and as a BPF filter: %s)", err, why)
+		}
 		return err
 	}
 	if len(extra) > 0 {

@@ -40,14 +40,14 @@ func TestCLIWhereUprobe(t *testing.T) {
 	assertClean(t, r.cmd.Process.Pid)
 }
 
-// TestCLIWhereErrors: what a tracefs filter cannot express is refused
-// before anything is written, naming the construct.
+// TestCLIWhereErrors: what neither a BPF nor a tracefs filter can express
+// is refused before anything is written, naming the construct.
 func TestCLIWhereErrors(t *testing.T) {
 	spec, _ := cabiProbe(t, "wh", "b=%si:u64")
 	for _, c := range []struct{ where, err string }{
-		{"pid == 1", `tracelet: --where "pid == 1": pid: the tracefs filter has the thread id (tid, common_pid) but not the process id; use -p PID` + "\n"},
-		{"arg0 + 1 == 2", `tracelet: --where "arg0 + 1 == 2": operator +: not a field a tracefs filter can test (comm, tid, argN, retval, args.NAME[->MEMBER...])` + "\n"},
-		{`comm < "a"`, `tracelet: --where "comm < \"a\"": operator <: strings compare with == and != only` + "\n"},
+		{`pid == 1 && comm == "x"`, `tracelet: --where "pid == 1 && comm == \"x\"": pid: the tracefs filter has the thread id (tid, common_pid) but not the process id; use -p PID (and as a BPF filter: operator ==: a BPF filter compares a value with an integer constant)` + "\n"},
+		{"arg0 + 1 == 2", `tracelet: --where "arg0 + 1 == 2": operator +: not a field a tracefs filter can test (comm, tid, argN, retval, args.NAME[->MEMBER...]) (and as a BPF filter: operator +: not a value a BPF filter reads (pid, tid, argN, retval))` + "\n"},
+		{`comm < "a"`, `tracelet: --where "comm < \"a\"": operator <: strings compare with == and != only (and as a BPF filter: operator <: a BPF filter compares a value with an integer constant)` + "\n"},
 	} {
 		out, err := exec.Command(tracelet(t), "trace", "--where", c.where, spec).CombinedOutput()
 		if err == nil || string(out) != c.err {
@@ -85,5 +85,33 @@ func TestCLIWhereMember(t *testing.T) {
 		t.Errorf("events %+v, want one rd: (...) count=77:\n%s", lines, r.stdout())
 	}
 	wantSummary(t, r, 1)
+	assertClean(t, r.cmd.Process.Pid)
+}
+
+// TestCLIWhereBPF: a predicate on the process id, which no tracefs filter
+// can test, runs as a BPF filter in front of the uprobe's fetchargs: of
+// two processes making the same calls, only the one whose pid is named is
+// recorded, and nothing else reaches the rings (3 events, 0 lost).
+func TestCLIWhereBPF(t *testing.T) {
+	spec, ip := cabiProbe(t, "wb", "b=%si:u64")
+	w := startWaiting(t, "calls", "3", "7", "1")
+	r := startTrace(t, "--where", fmt.Sprintf("pid == %d && arg0 == 7", w.cmd.Process.Pid), spec)
+	waitTracing(t, r)
+	if out, err := exec.Command(testenv.TestProg(t), "calls", "3", "7", "1").CombinedOutput(); err != nil {
+		t.Fatalf("testprog: %v\n%s", err, out)
+	}
+	w.run(t)
+	r.stop(t)
+	lines, _ := eventLines(t, r.stdout())
+	want := fmt.Sprintf("wb: (%#x) b=1", ip)
+	for _, l := range lines {
+		if l.rest != want || l.tid != w.cmd.Process.Pid {
+			t.Errorf("event %q of %d, want %q of %d", l.rest, l.tid, want, w.cmd.Process.Pid)
+		}
+	}
+	if len(lines) != 3 {
+		t.Errorf("%d events, want 3:\n%s", len(lines), r.stdout())
+	}
+	wantSummary(t, r, 3)
 	assertClean(t, r.cmd.Process.Pid)
 }
