@@ -24,7 +24,7 @@ func probeCommand() *cli.Command {
 				Usage:     "define probes: kernel syntax ('p:myopen do_sys_openat2 path=+0($arg2):ustring') or perf-tools shorthand ('p:bash:readline')",
 				ArgsUsage: "SPEC...",
 				Flags: append([]cli.Flag{
-					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the exact definitions that would be written, or the error with its column; write nothing"},
+					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n", "d"}, Usage: "print the exact definitions that would be written, or the error with its column; write nothing"},
 				}, btfFlags()...),
 				Action: probeAdd,
 			},
