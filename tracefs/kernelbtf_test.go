@@ -19,6 +19,11 @@ const btfFixture = "../btf/testdata/vmlinux-6.18.44-fc-v1300.btf.gz"
 func loadBTFFixture(t *testing.T) *btf.Spec {
 	t.Helper()
 	f, err := os.Open(btfFixture)
+	if os.IsNotExist(err) && os.Getenv("TRACELET_VM") != "" {
+		// The VM suite's guests get a package's testdata and ../testdata
+		// only; the host runs these tests on the fixture.
+		t.Skip("no BTF fixture in the guest:", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,11 @@ import (
 func btfFile(t *testing.T) string {
 	t.Helper()
 	f, err := os.Open("../../btf/testdata/vmlinux-6.18.44-fc-v1300.btf.gz")
+	if os.IsNotExist(err) && os.Getenv("TRACELET_VM") != "" {
+		// The VM suite's guests get a package's testdata and ../testdata
+		// only; the host runs these tests on the fixture.
+		t.Skip("no BTF fixture in the guest:", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
