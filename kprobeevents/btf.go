@@ -59,6 +59,16 @@ type BTFType struct {
 	Signed bool     // ints
 	Elem   *BTFType // BTFPtr: the pointee; BTFArray: the element
 	Len    int      // BTFArray: the number of elements
+
+	// ID identifies the type to the BTF implementation (a BTF type ID),
+	// so that Member can look into a struct it returned.
+	ID uint32
+	// BitOffset and BitSize place a type returned by Member: its offset
+	// in bits from the start of the struct or union it was looked up in
+	// (members of anonymous members included), and its width when it is
+	// a bitfield (0 otherwise). Options.Offsets compiles member access
+	// with them.
+	BitOffset, BitSize int
 }
 
 func (t *BTFType) isChar() bool {

@@ -32,10 +32,10 @@ func (ps *parser) parseBTFVar(s string, col int, fl argFlags) (*Fetch, int, erro
 	if more && !arrow {
 		return nil, 0, ps.err(NOSUP_DAT_ARG, col+len(name)+1, "an argument is not a struct: use -> on a pointer", "'.' after the argument %q", name)
 	}
-	if !ps.opts.hasExt(ExtBTFArgs) {
+	if !ps.opts.hasExt(ExtBTFArgs) && !ps.opts.Offsets {
 		return nil, 0, ps.noBTFArgs(col, "the BTF name "+name)
 	}
-	if more {
+	if more && !ps.opts.Offsets {
 		if err := ps.needExt(NOT_SUPPORTED, ExtBTFFields, col+len(name)+2); err != nil {
 			return nil, 0, err
 		}

@@ -146,8 +146,12 @@ func (ps *parser) parseFprobe() (*Probe, error) {
 	if tp {
 		ext = ExtTprobe
 	}
-	if err := ps.needExt(NOT_SUPPORTED, ext, 0); err != nil {
-		return nil, err
+	// With Offsets, Lower turns an fprobe into a kprobe where the kernel
+	// has none.
+	if tp || !ps.opts.Offsets {
+		if err := ps.needExt(NOT_SUPPORTED, ext, 0); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

@@ -37,7 +37,7 @@ func (ps *parser) parseFetch(s string, col int, fl argFlags) (*Fetch, int, error
 		f, err := ps.parseImm(s, col)
 		return f, 0, err
 	}
-	if (isAlpha(s[0]) || s[0] == '_') && ps.opts.has(featBareName) {
+	if (isAlpha(s[0]) || s[0] == '_') && (ps.opts.has(featBareName) || ps.opts.Offsets) {
 		if !fl.kernel || !fl.fentry && !fl.ret {
 			return nil, 0, ps.err(NOSUP_BTFARG, col, "BTF names work on kprobes and fprobes at a function entry or return; use a register or $argN", "%q is not a fetcharg here", s)
 		}
@@ -79,12 +79,12 @@ func (ps *parser) parseVar(s string, col int, fl argFlags) (*Fetch, error) {
 	}
 	switch {
 	case hasPrefix(name, "retval"):
-		if name == "retval" || newer {
+		if name == "retval" || newer || ps.opts.Offsets {
 			if !fl.ret {
 				return nil, ps.err(RETVAL_ON_PROBE, col, "$retval needs a return probe: r:EVENT SYM or p:EVENT SYM%return", "$retval is only valid on return probes")
 			}
 		}
-		if fl.kernel && newer && ps.opts.hasExt(ExtBTFArgs) && (name != "retval" || ps.opts.BTF != nil) {
+		if fl.kernel && (newer && ps.opts.hasExt(ExtBTFArgs) || ps.opts.Offsets) && (name != "retval" || ps.opts.BTF != nil) {
 			f, _, err := ps.parseBTFVar(s, col, fl)
 			return f, err
 		}

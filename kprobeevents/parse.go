@@ -596,7 +596,7 @@ func (ps *parser) parseArgs(p *Probe, fl argFlags, args []string, cols []int) er
 	// traceprobe_expand_meta_args() looks at unnamed "$arg..." words of a
 	// kprobe or fprobe before any argument is parsed (6.5+).
 	expanded := false
-	if fl.kernel && !fl.tevent && ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) {
+	if fl.kernel && !fl.tevent && (ps.opts.Kernel.AtLeast(kernelCtxOffset.Major, kernelCtxOffset.Minor) || ps.opts.Offsets && ps.opts.BTF != nil) {
 		expanded = true
 		var err error
 		args, err = ps.expandMeta(fl, args, cols)
@@ -667,7 +667,7 @@ func (ps *parser) expandMeta(fl argFlags, args []string, cols []int) ([]string, 
 	if last < 0 {
 		return args, nil
 	}
-	if !ps.opts.hasExt(ExtBTFArgs) {
+	if !ps.opts.hasExt(ExtBTFArgs) && !ps.opts.Offsets {
 		if star >= 0 {
 			return nil, ps.noBTFArgs(cols[last], "$arg*")
 		}
@@ -850,7 +850,7 @@ func (ps *parser) parseArg(p *Probe, i int, w string, col int, fl argFlags, size
 		body, bodyCol = w[eq+1:], col+eq+1
 	} else {
 		a.Name = "arg" + strconv.Itoa(i+1)
-		if ps.opts.hasExt(ExtBTFArgs) {
+		if ps.opts.hasExt(ExtBTFArgs) || ps.opts.Offsets {
 			cand := body
 			if c := strings.IndexByte(cand, ':'); c >= 0 {
 				cand = cand[:c]

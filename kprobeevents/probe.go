@@ -446,6 +446,14 @@ type Options struct {
 	// such an argument formats the way that kernel prints it back: expanded
 	// into dereferences (see VFSLayout). Zero keeps FETCH:%pd as written.
 	VFS VFSLayout
+	// Offsets makes tracelet do the member access instead of the kernel:
+	// argument names, $retval and their ->/. member chains are accepted
+	// whatever the kernel's README says, and Compile turns them into the
+	// architecture's argument registers and +OFFS() dereferences with
+	// BTF's offsets. It needs BTF, and is for kernels whose tracefs
+	// has no BTF arguments (before 6.5/6.6) or for writing definitions
+	// for another kernel from its BTF.
+	Offsets bool
 }
 
 func (o Options) arch() Arch {

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -63,7 +64,7 @@ func (p *Printer) AppendText(b []byte, s *Sample) []byte {
 		b = append(b, ')')
 	}
 	for i, f := range ev.Format.Fields {
-		if i == ev.probeIP || i == ev.probeFunc || i == ev.probeRetIP {
+		if i == ev.probeIP || i == ev.probeFunc || i == ev.probeRetIP || strings.HasPrefix(f.Name, WherePrefix) {
 			continue
 		}
 		b = append(b, ' ')
@@ -122,10 +123,15 @@ func (p *Printer) AppendJSON(b []byte, s *Sample) []byte {
 	b = append(b, `,"event":`...)
 	b = tracefs.AppendJSONString(b, s.Event.Name())
 	b = append(b, `,"fields":{`...)
+	n := 0
 	for i, f := range s.Event.Format.Fields {
-		if i > 0 {
+		if strings.HasPrefix(f.Name, WherePrefix) {
+			continue // --where's own
+		}
+		if n > 0 {
 			b = append(b, ',')
 		}
+		n++
 		b = tracefs.AppendJSONString(b, f.Name)
 		b = append(b, ':')
 		b = s.Record.Values[i].AppendJSON(b)

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -47,6 +48,12 @@ type Options struct {
 	// its first event is not held back (a poll costs the tracer a few
 	// microseconds; a per-record wakeup costs the traced task an IPI).
 	Latency time.Duration
+	// Where is a predicate (script.ParseWhere) that every event must
+	// pass. It becomes each event's tracefs filter, with the fetchargs
+	// it tests added to the probe (named WherePrefix+N, not printed);
+	// members are followed by the kernel or, where it cannot, by
+	// tracelet's offsets from BTF. It is combined with Filter by &&.
+	Where Predicate
 	// Grammar describes the running kernel to the probe grammar. What it
 	// leaves zero comes from the kernel itself (tracefs.FS.Grammar): the
 	// host architecture, the running version and the fetch types its
@@ -99,6 +106,8 @@ type Session struct {
 	byID      map[uint16]*Event
 	defined   []*kprobeevents.Probe
 	perfEvs   []*perf.Event
+	progs     []*bpf.Program  // --where filters
+	links     []*bpf.PerfLink // and where they are attached
 	leaders   []*perf.Event
 	commEvs   []*perf.Event
 	reader    *perf.Reader
@@ -156,9 +165,24 @@ func New(opts Options) (_ *Session, err error) {
 			return nil, err
 		}
 	}
-	specs, err := ParseSpecs(s.fs, opts.Specs, s.fs.Grammar(opts.Grammar), s.group)
+	grammar := s.fs.Grammar(opts.Grammar)
+	specs, err := ParseSpecs(s.fs, opts.Specs, grammar, s.group)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Where != nil {
+		for i := range specs {
+			err := where(opts.Where, &specs[i], grammar)
+			if p := specs[i].whereProg; p != nil {
+				s.progs = append(s.progs, p)
+			}
+			if err != nil {
+				for _, p := range s.progs {
+					p.Close()
+				}
+				return nil, err
+			}
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -285,9 +309,23 @@ func (s *Session) open() error {
 			return fmt.Errorf("%s: %w", ev.Name(), err)
 		}
 		s.perfEvs = append(s.perfEvs, evs...)
-		if s.opts.Filter != "" {
+		if prog := ev.Spec.whereProg; prog != nil && len(evs) > 0 {
+			// One program per trace event: attaching through one of its
+			// perf events puts it in front of all of them.
+			dup, err := unix.Dup(evs[0].FD())
+			if err != nil {
+				return err
+			}
+			link, err := bpf.AttachPerfEvent(prog, dup, bpf.AttachOptions{Mode: bpf.AttachIoctl})
+			if err != nil {
+				unix.Close(dup)
+				return fmt.Errorf("%s: --where as a BPF filter: %w", ev.Name(), err)
+			}
+			s.links = append(s.links, link)
+		}
+		if f := s.filterOf(ev); f != "" {
 			for _, e := range evs {
-				if err := e.SetFilter(s.opts.Filter); err != nil {
+				if err := e.SetFilter(f); err != nil {
 					return s.filterError(ev, err)
 				}
 			}
@@ -388,15 +426,28 @@ func (s *Session) traced(pid int) bool { return s.tree == nil || s.tree[pid] }
 // would change it for every other user, so the expression is tried in a
 // private instance, which has its own filter file per event.
 func (s *Session) filterError(ev *Event, ioctlErr error) error {
+	f := s.filterOf(ev)
 	in, err := s.fs.NewInstance(s.group + "_filter")
 	if err != nil {
-		return fmt.Errorf("%s: filter %q: %w", ev.Name(), s.opts.Filter, ioctlErr)
+		return fmt.Errorf("%s: filter %q: %w", ev.Name(), f, ioctlErr)
 	}
 	defer in.Close()
-	if err := in.SetFilter(ev.Spec.System, ev.Spec.Event, s.opts.Filter); err != nil {
+	if err := in.SetFilter(ev.Spec.System, ev.Spec.Event, f); err != nil {
 		return err
 	}
-	return fmt.Errorf("%s: filter %q: %w", ev.Name(), s.opts.Filter, ioctlErr)
+	return fmt.Errorf("%s: filter %q: %w", ev.Name(), f, ioctlErr)
+}
+
+// filterOf is the event's filter: --filter and the --where compiled for
+// it, both when there are both.
+func (s *Session) filterOf(ev *Event) string {
+	switch {
+	case ev.Spec.Where == "":
+		return s.opts.Filter
+	case s.opts.Filter == "":
+		return ev.Spec.Where
+	}
+	return "(" + s.opts.Filter + ") && (" + ev.Spec.Where + ")"
 }
 
 // Events are the traced events, in SPEC order.
@@ -568,6 +619,14 @@ func (s *Session) Close() error {
 		s.stopped = true
 		s.stopMu.Unlock()
 		s.disable()
+		for _, l := range s.links {
+			if err := l.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, p := range s.progs {
+			p.Close()
+		}
 		// The kernel refuses to remove a probe that a perf fd holds (EBUSY),
 		// so the fds go first.
 		if err := perf.CloseAll(s.perfEvs); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -17,7 +18,17 @@ type Spec struct {
 	Probe  *kprobeevents.Probe // nil for a tracepoint
 	System string              // the event's system: the owner group for probes
 	Event  string
+	// Where is the tracefs filter that Options.Where compiled to for
+	// this event ("" without one, or when whereProg filters instead).
+	Where string
+	// whereProg is Options.Where as a BPF filter program, attached in
+	// front of the probe's fetchargs.
+	whereProg *bpf.Program
 }
+
+// WhereBPF reports whether Options.Where filters this event with a BPF
+// program rather than with the tracefs filter in Where.
+func (sp *Spec) WhereBPF() bool { return sp.whereProg != nil }
 
 // IsTracepoint reports whether spec names a tracepoint as SYSTEM:EVENT.
 // A probe definition always has a space (kernel syntax: "p:EV SYM") or

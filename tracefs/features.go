@@ -94,21 +94,36 @@ func (fs *FS) Features() (Features, error) {
 // kernel lacks (%pd before 6.5, char before 6.3, a backport either way)
 // would only be refused by the write itself. Event probes are checked
 // against this tracefs's events (EventFields) where o names no Events.
+// Argument names and members are checked against the running kernel's BTF
+// (LazyBTF of VmlinuxBTF) where o names no BTF; where this kernel's tracefs
+// cannot follow members itself (before 6.6), o.Offsets is set so that
+// ParseSpec compiles them to registers and offsets (kprobeevents.Lower).
 func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 	if o.Arch == kprobeevents.ArchUnknown {
 		o.Arch = KernelArch()
 	}
-	if o.Kernel == (kprobeevents.Kernel{}) {
-		var u unix.Utsname
-		if unix.Uname(&u) == nil {
-			if k, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:])); err == nil {
-				o.Kernel = k
-			}
+	var running kprobeevents.Kernel
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		if k, err := kprobeevents.ParseKernel(unix.ByteSliceToString(u.Release[:])); err == nil {
+			running = k
 		}
+	}
+	if o.Kernel == (kprobeevents.Kernel{}) {
+		o.Kernel = running
+	}
+	// The running kernel's BTF, for a grammar of the running kernel only.
+	if o.BTF == nil && o.Kernel == running && fileExists(VmlinuxBTF) {
+		o.BTF = LazyBTF(VmlinuxBTF)
 	}
 	if o.Types == 0 {
 		if f, err := fs.Features(); err == nil {
 			o = f.Options(o)
+			// A kernel whose tracefs cannot follow members gets
+			// tracelet's own member access, from the kernel's BTF.
+			if !f.BTFFields && o.BTF != nil {
+				o.Offsets = true
+			}
 		}
 	}
 	if o.Events == nil {

@@ -209,8 +209,28 @@ func (fs *FS) ClearProbes(staleOnly bool) ([]OwnProbe, error) {
 // (p|r:BINARY:SYMBOL[+OFFS] [ARGS], BINARY a path, a command in PATH or a
 // library name), whose binary and symbol are resolved here to a file and
 // file offset. A probe with no group is put in defaultGroup. Nothing is
-// written to the kernel.
+// written to the kernel. With opts.Offsets the probe comes back lowered
+// (kprobeevents.Lower); ParseSpecNotes also says what was changed.
 func ParseSpec(spec string, opts kprobeevents.Options, defaultGroup string) (*kprobeevents.Probe, error) {
+	p, _, err := ParseSpecNotes(spec, opts, defaultGroup)
+	return p, err
+}
+
+// ParseSpecNotes is ParseSpec, with a note for each change that
+// kprobeevents.Lower made for a kernel that lacks fprobes or member access.
+func ParseSpecNotes(spec string, opts kprobeevents.Options, defaultGroup string) (*kprobeevents.Probe, []string, error) {
+	p, err := parseSpec(spec, opts, defaultGroup)
+	if err != nil || !opts.Offsets {
+		return p, nil, err
+	}
+	notes, err := kprobeevents.Lower(p, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, notes, nil
+}
+
+func parseSpec(spec string, opts kprobeevents.Options, defaultGroup string) (*kprobeevents.Probe, error) {
 	var p *kprobeevents.Probe
 	if kprobeevents.IsShorthand(spec) {
 		sh, err := kprobeevents.ParseShorthand(spec, opts)

@@ -31,16 +31,20 @@ const planUsage = `SCRIPT
 
 // planFlags name the plan a SCRIPT makes and size its instance.
 func planFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "name", Usage: "the plan's `NAME` (group and instance tracelet_NAME; default: the SCRIPT's base name)"},
 		&cli.IntFlag{Name: "buffer-kb", Usage: "per-CPU ring of the instance in `KiB` (default: the kernel's)"},
-	}
+	}, btfFlags()...)
 }
 
 // loadPlan reads a SCRIPT (or a .plan file) for the kernel described by
 // opts. fs types tracepoint args; it may be nil (bootargs for another
 // machine).
 func loadPlan(c *cli.Context, path string, opts kprobeevents.Options, fs *tracefs.FS) (*tracefs.Plan, error) {
+	opts, err := withBTF(c, opts, fs)
+	if err != nil {
+		return nil, err
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)

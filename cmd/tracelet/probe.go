@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/tracefs"
@@ -22,9 +23,9 @@ func probeCommand() *cli.Command {
 				Name:      "add",
 				Usage:     "define probes: kernel syntax ('p:myopen do_sys_openat2 path=+0($arg2):ustring') or perf-tools shorthand ('p:bash:readline')",
 				ArgsUsage: "SPEC...",
-				Flags: []cli.Flag{
-					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the exact definitions that would be written, or the error with its column; write nothing"},
-				},
+				Flags: append([]cli.Flag{
+					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n", "d"}, Usage: "print the exact definitions that would be written, or the error with its column; write nothing"},
+				}, btfFlags()...),
 				Action: probeAdd,
 			},
 			{
@@ -63,21 +64,68 @@ func parseOptions() kprobeevents.Options {
 	return opts
 }
 
-func probeAdd(c *cli.Context) error {
-	specs := c.Args().Slice()
-	if len(specs) == 0 {
-		return usageError("probe add: no SPEC given (e.g. 'p:myopen do_sys_openat2' or 'p:bash:readline')")
+// btfFlags choose where argument names and members are resolved.
+func btfFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "btf", Usage: "kernel types from `FILE` (raw BTF or an ELF vmlinux with .BTF) instead of " + tracefs.VmlinuxBTF + "; implies --offsets"},
+		&cli.BoolFlag{Name: "offsets", Usage: "compile argument names and ->/. member access to registers and +OFFS() dereferences from BTF, even where the kernel could follow them itself"},
 	}
+}
+
+// kernelGrammar is parseOptions completed by this kernel's tracefs (its
+// README, its BTF) and by --btf and --offsets.
+func kernelGrammar(c *cli.Context) (kprobeevents.Options, error) {
 	opts := parseOptions()
 	// The kernel's README says which fetch types it has; --dry-run too
 	// answers for this kernel.
 	if fs, err := tracefs.Find(); err == nil {
 		opts = fs.Grammar(opts)
 	}
+	return withBTF(c, opts, nil)
+}
+
+// withBTF sets where argument names and members are resolved: --btf FILE
+// (another kernel's types: tracelet compiles the offsets), else, with fs,
+// the running kernel's BTF where its tracefs cannot follow members
+// (tracefs.FS.Grammar); --offsets compiles them even where it could.
+func withBTF(c *cli.Context, opts kprobeevents.Options, fs *tracefs.FS) (kprobeevents.Options, error) {
+	if f := c.String("btf"); f != "" {
+		spec, err := btf.LoadFile(f)
+		if err != nil {
+			return opts, usageError("--btf %s: %v", f, err)
+		}
+		opts.BTF = tracefs.KernelBTF(spec)
+		opts.Offsets = true
+		return opts, nil
+	}
+	if fs != nil && opts.BTF == nil && (opts.Arch == kprobeevents.ArchUnknown || opts.Arch == tracefs.KernelArch()) {
+		g := fs.Grammar(kprobeevents.Options{Kernel: opts.Kernel})
+		opts.BTF, opts.Offsets = g.BTF, g.Offsets
+	}
+	if c.Bool("offsets") {
+		opts.Offsets = true
+		if opts.BTF == nil {
+			opts.BTF = tracefs.LazyBTF(tracefs.VmlinuxBTF)
+		}
+	}
+	return opts, nil
+}
+
+func probeAdd(c *cli.Context) error {
+	specs := c.Args().Slice()
+	if len(specs) == 0 {
+		return usageError("probe add: no SPEC given (e.g. 'p:myopen do_sys_openat2' or 'p:bash:readline')")
+	}
+	opts, err := kernelGrammar(c)
+	if err != nil {
+		return err
+	}
 	// Every definition is validated before the first one is written.
 	probes := make([]*kprobeevents.Probe, 0, len(specs))
+	notes := make([][]string, 0, len(specs))
 	for _, s := range specs {
-		p, err := tracefs.ParseSpec(s, opts, tracefs.PersistentGroup)
+		p, n, err := tracefs.ParseSpecNotes(s, opts, tracefs.PersistentGroup)
+		notes = append(notes, n)
 		if err != nil {
 			return definitionError(err)
 		}
@@ -95,7 +143,14 @@ func probeAdd(c *cli.Context) error {
 		probes = append(probes, p)
 	}
 	if c.Bool("dry-run") {
-		for _, p := range probes {
+		for i, p := range probes {
+			if len(notes[i]) > 0 {
+				// Rewritten for this kernel: what was written, and why.
+				fmt.Fprintf(c.App.Writer, "# %s\n", specs[i])
+				for _, n := range notes[i] {
+					fmt.Fprintf(c.App.Writer, "#   %s\n", n)
+				}
+			}
 			fmt.Fprintf(c.App.Writer, "%s >> %s\n", p, tracefs.ControlFile(p.Type))
 		}
 		return nil

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 )
 
@@ -25,8 +26,9 @@ func traceCommand() *cli.Command {
 		Usage: "define probes, stream their events live, remove them on exit (kprobes, uprobes, tracepoints; no BPF needed)",
 		ArgsUsage: "SPEC...\n\n   SPEC is a probe as 'probe add' takes it ('p:bash:readline', 'p:myopen do_sys_openat2 path=+0($arg2):ustring')\n" +
 			"   or a tracepoint SYSTEM:EVENT (syscalls:sys_enter_openat)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "kernel-side filter for every event, e.g. 'common_pid == 42' or 'a > 10'"},
+			&cli.StringFlag{Name: "where", Usage: "`EXPR` every event must pass, in the script language: comm, tid, arg0.., retval, args.NAME[->MEMBER...] compared with constants (strings with == and !=), && || !; e.g. 'arg0 == 7 && comm == \"bash\"'"},
 			&cli.IntFlag{Name: "pid", Aliases: []string{"p"}, Usage: "trace only process `PID` and all its threads, including threads created later"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after `DURATION` (e.g. 5s)"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `COUNT` events"},
@@ -35,7 +37,7 @@ func traceCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT`: text (like the kernel's trace file) or json (JSON Lines)"},
 			&cli.BoolFlag{Name: "headers", Aliases: []string{"H"}, Usage: "print each event's format first"},
 			&cli.IntFlag{Name: "ring-size", Usage: "per-CPU ring size in `BYTES` (rounded up to a power of two pages)"},
-		},
+		}, btfFlags()...),
 		Action: traceAction,
 	}
 }
@@ -65,7 +67,16 @@ func traceAction(c *cli.Context) (err error) {
 	case c.Int("count") < 0 || c.Duration("duration") < 0 || c.Int("ring-size") < 0:
 		return usageError("trace: -n, -d and --ring-size must not be negative")
 	}
-	grammar := parseOptions()
+	grammar, err := kernelGrammar(c)
+	if err != nil {
+		return err
+	}
+	var where trace.Predicate
+	if e := c.String("where"); e != "" {
+		if where, err = script.ParseWhere(e); err != nil {
+			return usageError("trace: %v", err)
+		}
+	}
 	// Every SPEC is checked before anything runs or is written.
 	if _, err := trace.ParseSpecs(nil, specs, grammar, "tracelet_0"); err != nil {
 		return definitionError(err)
@@ -114,6 +125,7 @@ func traceAction(c *cli.Context) (err error) {
 		Symbols:  syms,
 		RingSize: c.Int("ring-size"),
 		Grammar:  grammar,
+		Where:    where,
 	})
 	if err != nil {
 		return definitionError(err)
