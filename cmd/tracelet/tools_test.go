@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -127,7 +128,8 @@ func TestToolsText(t *testing.T) {
 			cmd := exec.Command(prog, "open", path)
 			cmd.Run()
 			pid := strconv.Itoa(cmd.Process.Pid)
-			return fieldIs(0, pid), func(string) string { return pid + " testprog -1 2 00000000 " + path }
+			flags := fmt.Sprintf("%08o", testenv.GoOpenFlags()) // O_RDONLY, and O_LARGEFILE on 32-bit
+			return fieldIs(0, pid), func(string) string { return pid + " testprog -1 2 " + flags + " " + path }
 		}},
 		{[]string{"killsnoop", "-s", "SIGUSR2"}, "TIME     " + tools.SignalHeader(), func(t *testing.T) (func(string) bool, func(string) string) {
 			sl := exec.Command("sleep", "30")
