@@ -143,19 +143,27 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 		if !p.OnArch(arch) {
 			continue
 		}
-		name := strings.ReplaceAll(p.Name(), "/", "_") + ".test"
-		out := filepath.Join(dir, "tests", name)
+		// A compat build keeps the binary's own name (tests compare the
+		// comm with it) in a directory of its GOARCH.
+		name := strings.ReplaceAll(p.Dir, "/", "_") + ".test"
+		sub := ""
 		env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + p.GOARCH}
 		if p.GOARCH == "" {
 			env = spec.goEnv()
+		} else {
+			sub = p.GOARCH + "/"
+			if err := os.MkdirAll(filepath.Join(dir, "tests", p.GOARCH), 0o755); err != nil {
+				return nil, err
+			}
 		}
+		out := filepath.Join(dir, "tests", filepath.FromSlash(sub), name)
 		if err := b.goBuildEnv(ctx, env, "test", "-c", "-o", out, "./"+p.Dir); err != nil {
 			return nil, fmt.Errorf("packages.txt:%d: %w", p.Line, err)
 		}
 		if !fileExists(out) {
 			return nil, fmt.Errorf("packages.txt:%d: %s has no tests (go test -c wrote no binary); remove the line", p.Line, p.Dir)
 		}
-		gp := guestTests + "/" + name
+		gp := guestTests + "/" + sub + name
 		bins[gp] = out
 		img.tests = append(img.tests, guestTest{pkg: p, bin: gp})
 	}

@@ -143,6 +143,7 @@ func Run(ctx context.Context, o Options) ([]*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	listed := pkgs
 	if pkgs, err = Narrow(pkgs, o.Only, o.Run, module); err != nil {
 		return nil, err
 	}
@@ -157,7 +158,9 @@ func Run(ctx context.Context, o Options) ([]*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	compat, err := Narrow(pkgs, o.Compat386, o.Run, module)
+	// The compat packages keep their packages.txt lines whatever -pkg
+	// narrowed the native run to.
+	compat, err := Narrow(listed, o.Compat386, o.Run, module)
 	if err != nil {
 		return nil, fmt.Errorf("-compat386: %w", err)
 	}
