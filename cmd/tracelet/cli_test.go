@@ -143,6 +143,11 @@ func TestDryRunRejectsMalformed(t *testing.T) {
 				t.Fatalf("dry run accepted %q (want %s at col %d):\n%s", r.def, r.kind, r.col, res.out)
 			}
 			want := fmt.Sprintf("col %d: %s:", r.col, r.kind)
+			if !tracefs.KernelArch().HasArgN() && strings.Contains(r.def, "$arg") {
+				// 32-bit arm and mips: every $argN is BAD_VAR, as their
+				// kernels say (the guest's agreement test checks that).
+				want = "BAD_VAR:"
+			}
 			if !strings.Contains(res.err, want) {
 				t.Fatalf("dry run of %q:\n%s\nwant %q", r.def, res.err, want)
 			}

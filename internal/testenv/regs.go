@@ -20,7 +20,7 @@ func X86ToARM64(def string) string { return x86ToARM64.Replace(def) }
 // HostRegs rewrites the registers of a definition written for x86_64 for
 // the running kernel's architecture, keeping each name's length so that
 // error-table columns stay right: arm64 and arm get x0..x5 and r0..r5,
-// riscv64 a0..a5. i386 names di, si, dx, cx and ax too, so x86 kernels keep
+// riscv64 a0..a5, mips r4..r7. i386 names di, si, dx, cx and ax too, so x86 kernels keep
 // the definition as it is (r8 and r9 do not exist there: an error table
 // that needs a register on i386 uses those five).
 func HostRegs(def string) string {
@@ -31,6 +31,8 @@ func HostRegs(def string) string {
 		return x86ToARM.Replace(def)
 	case "riscv64":
 		return x86ToRISCV.Replace(def)
+	case "mips":
+		return x86ToMIPS.Replace(def)
 	}
 	return def
 }
@@ -39,6 +41,12 @@ var (
 	x86ToARM = strings.NewReplacer(
 		"%di", "%r0", "%si", "%r1", "%dx", "%r2", "%cx", "%r3", "%r8", "%r4", "%r9", "%r5",
 		"%ax", "%r0", "%ip", "%pc",
+	)
+	// o32: a0-a3 are r4-r7, v0 is r2; r8 and r9 exist (t0, t1), and lo
+	// stands in for the instruction pointer's length (c0_epc is longer).
+	x86ToMIPS = strings.NewReplacer(
+		"%di", "%r4", "%si", "%r5", "%dx", "%r6", "%cx", "%r7",
+		"%ax", "%r2", "%ip", "%lo",
 	)
 	x86ToRISCV = strings.NewReplacer(
 		"%di", "%a0", "%si", "%a1", "%dx", "%a2", "%cx", "%a3", "%r8", "%a4", "%r9", "%a5",
