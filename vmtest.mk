@@ -1,7 +1,8 @@
 # VM suite: Debian's kernels in QEMU, running the packages listed in
 # internal/vmtest/packages.txt. Included from the Makefile.
 #
-#   make vmtest                      make release, then all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64),
+#   make vmtest                      make release, then all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64,
+#                                    6.1-i386),
 #                                    2 guests at a time, each running its release binary as /bin/tracelet
 #   make vmtest KERNEL=6.1-amd64     one kernel (or a comma-separated list)
 #   make vmtest KERNEL=6.1-amd64 VMPKG=./perf VMRUN=TestKprobe
@@ -18,12 +19,23 @@
 #
 # TRACELET_VM_ACCEL=auto|tcg|kvm picks the accelerator (default auto: KVM when
 # /dev/kvm really runs a guest, else TCG).
+#
+# COMPAT386_IN_GUEST=1 also builds the GOARCH=386 tests of COMPAT_PKGS
+# (compat.mk: the packages make compat386 runs on the host) and runs them in
+# the amd64 guests after the native packages, as "<pkg>@386" rows of the
+# summary: a 32-bit tracer on a 64-bit kernel. Set it where the host cannot
+# exec i386 binaries (IA-32 emulation off: execve gives ENOEXEC), so that
+# the 32-bit proof moves into the guests instead of disappearing; compat.mk's
+# host probe sets it, and it can be forced for a try:
+#   make vmtest KERNEL=6.1-amd64 COMPAT386_IN_GUEST=1
 
 GO ?= go
 KERNEL ?= all
 VMPKG ?=
 VMRUN ?=
-VMTEST_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -kernel '$(KERNEL)' -pkg '$(VMPKG)' -run '$(VMRUN)'
+COMPAT386_IN_GUEST ?=
+VMTEST_COMPAT = $(if $(filter 1,$(COMPAT386_IN_GUEST)),$(foreach p,$(COMPAT_PKGS),./$(p)))
+VMTEST_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -kernel '$(KERNEL)' -pkg '$(VMPKG)' -run '$(VMRUN)' -compat386 '$(VMTEST_COMPAT)'
 
 .PHONY: vmtest vmtest-fetch vmtest-fixtures
 

@@ -275,6 +275,24 @@ var Arches = []*Arch{
 		ret:         "ax", sp: "sp", ip: "ip", fp: "bp", sysnr: "orig_ax",
 	},
 	{
+		GOARCH: "mipsle", Kernel: "mips", Word: 4,
+		// arch/mips/include/asm/ptrace.h, CONFIG_32BIT: pad0[8] (the o32
+		// argument save area, not registers), regs[32], cp0_status, hi,
+		// lo, cp0_badvaddr, cp0_cause, cp0_epc (no SMARTMIPS acx on the
+		// malta flavour)
+		Regs: regsOf(4, cat(make([]string, 8), seq("r", 0, 31),
+			[]string{"c0_status", "hi", "lo", "c0_badvaddr", "c0_cause", "c0_epc"})...),
+		args: seq("r", 4, 7), // o32: a0-a3
+		// o32 passes syscall arguments 5-8 on the user stack, not in
+		// registers.
+		syscallArgs: seq("r", 4, 7),
+		// The caller reserves 16 bytes of home space for a0-a3, so the
+		// fifth argument is the fifth stack word.
+		stackBase: 4,
+		pairAlign: true,
+		ret:       "r2", sp: "r29", ip: "c0_epc", fp: "r30", sysnr: "r2",
+	},
+	{
 		GOARCH: "ppc64le", Kernel: "ppc64le", Word: 8,
 		// arch/powerpc/include/asm/ptrace.h (user_pt_regs first): gpr[32],
 		// nip, msr, orig_gpr3, ctr, link, xer, ccr, softe, trap, dar, dsisr
@@ -292,15 +310,18 @@ var Arches = []*Arch{
 // ArchFor returns the table entry for a GOARCH ("amd64", "arm64", "arm",
 // "riscv64", "386", "ppc64le"/"ppc64").
 func ArchFor(goarch string) (*Arch, error) {
-	if goarch == "ppc64" {
+	switch goarch {
+	case "ppc64":
 		goarch = "ppc64le" // same pt_regs; the stack base differs (ELFv1), see stackBase
+	case "mips":
+		goarch = "mipsle" // the same pt_regs in the other byte order
 	}
 	for _, a := range Arches {
 		if a.GOARCH == goarch {
 			return a, nil
 		}
 	}
-	return nil, fmt.Errorf("no pt_regs table for GOARCH %q (have amd64, arm64, arm, riscv64, 386, ppc64le)", goarch)
+	return nil, fmt.Errorf("no pt_regs table for GOARCH %q (have amd64, arm64, arm, riscv64, 386, mipsle, ppc64le)", goarch)
 }
 
 // ArchForMachine returns the table entry for a kernel architecture as
@@ -322,11 +343,13 @@ func ArchForMachine(machine string) (*Arch, error) {
 		return ArchFor("riscv64")
 	case "ppc64le", "ppc64":
 		return ArchFor("ppc64le")
+	case "mips": // 32-bit MIPS of either byte order
+		return ArchFor("mipsle")
 	}
 	if strings.HasPrefix(machine, "armv") { // armv7l, armv6l, armv7b
 		return ArchFor("arm")
 	}
-	return nil, fmt.Errorf("no pt_regs table for kernel machine %q (have x86_64, i686, aarch64, armv7l, riscv64, ppc64le)", machine)
+	return nil, fmt.Errorf("no pt_regs table for kernel machine %q (have x86_64, i686, aarch64, armv7l, riscv64, mips, ppc64le)", machine)
 }
 
 // HostArch is the entry for the GOARCH this binary was built for. That is

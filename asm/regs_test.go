@@ -80,9 +80,24 @@ func TestArchTable(t *testing.T) {
 		a.SP()
 		a.IP()
 		a.SyscallNr()
-		if _, err := a.Arg(SyscallABI, 5); err != nil {
+		if _, err := a.Arg(SyscallABI, 5); err != nil && a.GOARCH != "mipsle" {
 			t.Errorf("%s: %v", a.GOARCH, err)
 		}
+	}
+	// o32: a0-a3 (r4-r7) after the 8-word pad0, the fifth argument above
+	// the 16-byte home space, and syscall arguments 5-8 on the user stack.
+	mips, _ := ArchFor("mips")
+	if l, _ := mips.Arg(FuncABI, 0); l.Reg != "r4" || l.Offset != 48 || l.Size != 4 {
+		t.Errorf("mips arg 0 = %+v, want r4 at 48", l)
+	}
+	if l, _ := mips.Arg(FuncABI, 4); l.FetchArg() != "$stack4" {
+		t.Errorf("mips arg 4 = %s, want $stack4", l.FetchArg())
+	}
+	if r := mips.Ret(); r.Reg != "r2" || r.Offset != 40 {
+		t.Errorf("mips return = %+v, want r2 at 40", r)
+	}
+	if _, err := mips.Arg(SyscallABI, 4); err == nil {
+		t.Error("mips: a fifth syscall argument was placed in pt_regs")
 	}
 	if _, err := x86.Arg(SyscallABI, 6); err == nil {
 		t.Error("a seventh syscall argument was placed")

@@ -281,3 +281,34 @@ func fieldOffset(t testing.TB, evdir, name string) int {
 	t.Fatalf("format of %s has no field %s", evdir, name)
 	return 0
 }
+
+// argLoad sets dst to argument loc of a uprobe's function, with ctx (not
+// R1-R5, which a helper call clobbers) holding the pt_regs pointer. A
+// register argument is one load; an argument on the stack (every one on
+// i386, the fifth and sixth on arm) is read from the user stack with
+// bpf_probe_read_user (5.5) at sp + Stack words, through the 8 bytes at
+// fp-16. R0-R5 are clobbered.
+func argLoad(t testing.TB, arch *asm.Arch, loc asm.Loc, dst, ctx asm.Register) asm.Instructions {
+	t.Helper()
+	if loc.InRegister() {
+		ins, err := loc.Load(dst, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return asm.Instructions{ins}
+	}
+	sp, err := arch.SP().Load(asm.R3, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asm.Instructions{
+		asm.StoreImm(asm.R10, -16, 0, asm.DWord),
+		sp,
+		asm.Add.Imm(asm.R3, int32(loc.Stack*arch.Word)),
+		asm.Mov.Reg(asm.R1, asm.R10),
+		asm.Add.Imm(asm.R1, -16),
+		asm.Mov.Imm(asm.R2, int32(arch.Word)),
+		asm.FnProbeReadUser.Call(),
+		asm.LoadMem(dst, asm.R10, -16, asm.DWord),
+	}
+}

@@ -190,6 +190,10 @@ func TestKprobeArgsFromArchTable(t *testing.T) {
 			if c.ret {
 				enoent := -int64(unix.ENOENT)
 				loc, want = arch.Ret(), uint64(enoent)
+				if loc.Size == 4 {
+					// A 32-bit register, loaded zero-extended.
+					want = uint64(uint32(enoent))
+				}
 			}
 			vals := mustMap(t, MapSpec{Name: "vals", Type: Array, KeySize: 4, ValueSize: 8, MaxEntries: 2})
 			prog := mustProgram(t, ProgramSpec{Name: "kargs", Type: Kprobe, Instructions: tidValueProgram(t, unix.Gettid(), loc), Maps: map[string]*Map{"vals": vals}})

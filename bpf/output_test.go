@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -199,7 +200,7 @@ func TestRingBufOutput(t *testing.T) {
 				return
 			}
 			if len(s) != 16 || binary.NativeEndian.Uint64(s[8:]) != marker {
-				readErr = errors.New("malformed record")
+				readErr = fmt.Errorf("malformed record of %d bytes: %x (available %d)", len(s), s[:min(len(s), 64)], reader.Available())
 				return
 			}
 			got = append(got, binary.NativeEndian.Uint64(s))

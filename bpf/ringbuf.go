@@ -31,11 +31,16 @@ var ErrClosed = errors.New("reader closed")
 // still one contiguous slice. Records are returned as views into that
 // mapping, without copying.
 type RingBufReader struct {
-	m        *Map
-	cons     []byte // consumer page (rw)
-	prod     []byte // producer page + 2 × data (ro)
-	data     []byte
-	mask     uint64
+	m    *Map
+	cons []byte // consumer page (rw)
+	prod []byte // producer page + 2 × data (ro)
+	data []byte
+	mask uint64
+	// word32 is set where the kernel's unsigned long is 4 bytes: its
+	// consumer_pos and producer_pos are that wide, and since the fix for
+	// CVE-2024-41009 (backported to 6.1) pending_pos follows producer_pos
+	// at once, so an 8-byte read there takes it as the high half.
+	word32   bool
 	epfd     int
 	evfd     int // wakes a blocked Read when its context ends or on Close
 	pending  uint64
@@ -52,7 +57,7 @@ func NewRingBufReader(m *Map) (*RingBufReader, error) {
 	}
 	page := os.Getpagesize()
 	size := int(m.spec.MaxEntries)
-	r := &RingBufReader{m: m, mask: uint64(size - 1), epfd: -1, evfd: -1}
+	r := &RingBufReader{m: m, mask: uint64(size - 1), epfd: -1, evfd: -1, word32: kernelWord() == 4}
 	var err error
 	if r.cons, err = unix.Mmap(m.fd, 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		return nil, &Error{Op: "mmap consumer page of", Object: "ring buffer " + m.name, Err: err}
@@ -80,16 +85,50 @@ func NewRingBufReader(m *Map) (*RingBufReader, error) {
 	return r, nil
 }
 
-func (r *RingBufReader) consumerPos() *uint64 { return (*uint64)(unsafe.Pointer(&r.cons[0])) }
-func (r *RingBufReader) producerPos() *uint64 { return (*uint64)(unsafe.Pointer(&r.prod[0])) }
+// The positions are the kernel's unsigned long: 8 bytes on a 64-bit kernel
+// (a 386 reader in compat mode too), 4 on a 32-bit one, where they wrap at
+// 2^32; the reader keeps them as uint64 and compares them modulo that.
+func (r *RingBufReader) loadCons() uint64 { return r.load(r.cons) }
+func (r *RingBufReader) loadProd() uint64 { return r.load(r.prod) }
+
+func (r *RingBufReader) load(page []byte) uint64 {
+	if r.word32 {
+		return uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(&page[0]))))
+	}
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&page[0])))
+}
+
+func (r *RingBufReader) storeCons(v uint64) {
+	if r.word32 {
+		atomic.StoreUint32((*uint32)(unsafe.Pointer(&r.cons[0])), uint32(v))
+		return
+	}
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&r.cons[0])), v)
+}
+
+// span is prod - cons modulo the width of the positions.
+func (r *RingBufReader) span(prod, cons uint64) uint64 {
+	if r.word32 {
+		return uint64(uint32(prod - cons))
+	}
+	return prod - cons
+}
+
+// kernelWord is the running kernel's unsigned long in bytes.
+func kernelWord() int {
+	if a, err := KernelArch(); err == nil {
+		return a.Word
+	}
+	return int(unsafe.Sizeof(uintptr(0)))
+}
 
 // next returns the next submitted record at or after the consumer position,
 // skipping discarded ones. ok is false when none is ready.
 func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
-	cons := atomic.LoadUint64(r.consumerPos())
+	cons := r.loadCons()
 	for {
-		prod := atomic.LoadUint64(r.producerPos())
-		if cons >= prod {
+		prod := r.loadProd()
+		if d := r.span(prod, cons); d == 0 || d > r.mask+1 {
 			return nil, cons, false
 		}
 		off := cons & r.mask
@@ -102,7 +141,7 @@ func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
 		n := uint64(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
 		end = cons + (n+ringbufHdrSize+7)&^7
 		if hdr&ringbufDiscardBit != 0 {
-			atomic.StoreUint64(r.consumerPos(), end)
+			r.storeCons(end)
 			cons = end
 			continue
 		}
@@ -115,7 +154,7 @@ func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
 // producer.
 func (r *RingBufReader) release() {
 	if r.havePend {
-		atomic.StoreUint64(r.consumerPos(), r.pending)
+		r.storeCons(r.pending)
 		r.havePend = false
 	}
 }
@@ -178,7 +217,7 @@ func (r *RingBufReader) kick() {
 // Available is the number of bytes the producer has written and the
 // consumer not yet released.
 func (r *RingBufReader) Available() uint64 {
-	return atomic.LoadUint64(r.producerPos()) - atomic.LoadUint64(r.consumerPos())
+	return r.span(r.loadProd(), r.loadCons())
 }
 
 // Close unmaps the ring; it does not close the map. A Read blocked in

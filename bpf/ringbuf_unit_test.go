@@ -64,3 +64,32 @@ func TestRingBufRecordWalk(t *testing.T) {
 	}
 	_ = pos
 }
+
+// TestRingBufWord32: on a 32-bit kernel the positions are 4-byte unsigned
+// longs that wrap at 2^32, and pending_pos (CVE-2024-41009's fix) follows
+// producer_pos at once: an 8-byte read took it as the high half and saw a
+// ring terabytes full.
+func TestRingBufWord32(t *testing.T) {
+	r := fakeRing(64)
+	r.word32 = true
+	start := uint64(1<<32 - 16)
+	binary.NativeEndian.PutUint32(r.cons, uint32(start))
+	end := r.put(start, 3, []byte("abc"))
+	binary.NativeEndian.PutUint32(r.prod, uint32(end))
+	binary.NativeEndian.PutUint32(r.prod[4:], 0x6d8) // pending_pos
+	if got := r.Available(); got != 16 {
+		t.Fatalf("available %d, want 16", got)
+	}
+	s, e, ok := r.next()
+	if !ok || string(s) != "abc" {
+		t.Fatalf("record %q %v", s, ok)
+	}
+	r.pending, r.havePend = e, true
+	r.release()
+	if got := binary.NativeEndian.Uint32(r.cons); got != 0 {
+		t.Fatalf("consumer at %#x, want 0 (wrapped)", got)
+	}
+	if s, _, ok := r.next(); ok || r.Available() != 0 {
+		t.Fatalf("read %q from an empty ring (available %d)", s, r.Available())
+	}
+}

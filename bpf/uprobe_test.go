@@ -21,6 +21,17 @@ func argsProgram(t *testing.T) asm.Instructions {
 	arch := hostArch(t)
 	insns := asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}
 	for i := 0; i <= 6; i++ {
+		// The value goes to R7 first: reading a stack argument calls a
+		// helper, which would clobber the map value pointer.
+		if i < 6 {
+			loc, err := arch.Arg(asm.FuncABI, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			insns = append(insns, argLoad(t, arch, loc, asm.R7, asm.R6)...)
+		} else {
+			insns = append(insns, asm.Mov.Imm(asm.R7, 1))
+		}
 		insns = append(insns,
 			asm.StoreImm(asm.R10, -4, int32(i), asm.Word),
 			asm.Mov.Reg(asm.R2, asm.R10),
@@ -28,21 +39,8 @@ func argsProgram(t *testing.T) asm.Instructions {
 			asm.LoadMapPtr(asm.R1, "sums"),
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, "out"),
+			asm.AtomicAdd.Mem(asm.R0, 0, asm.R7, asm.DWord),
 		)
-		if i < 6 {
-			loc, err := arch.Arg(asm.FuncABI, i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			load, err := loc.Load(asm.R1, asm.R6)
-			if err != nil {
-				t.Fatal(err)
-			}
-			insns = append(insns, load)
-		} else {
-			insns = append(insns, asm.Mov.Imm(asm.R1, 1))
-		}
-		insns = append(insns, asm.AtomicAdd.Mem(asm.R0, 0, asm.R1, asm.DWord))
 	}
 	return append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return())
 }
@@ -116,17 +114,13 @@ func TestFilterMode(t *testing.T) {
 	evdir, prog := cabiUprobe(t, "filtered", fmt.Sprintf("a=%s:u64 b=%s:u64", a0.FetchArg(), a1.FetchArg()))
 	id := readEventID(t, evdir)
 	const match = 4242
-	load, err := a0.Load(asm.R1, asm.R1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := mustProgram(t, ProgramSpec{Name: "filter", Type: Kprobe, Instructions: asm.Instructions{
-		load,
+	insns := append(asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}, argLoad(t, arch, a0, asm.R1, asm.R6)...)
+	filter := mustProgram(t, ProgramSpec{Name: "filter", Type: Kprobe, Instructions: append(insns,
 		asm.Mov.Imm(asm.R0, 0),
 		asm.JNE.Imm(asm.R1, match, "out"),
 		asm.Mov.Imm(asm.R0, 1),
 		asm.Return().WithSymbol("out"),
-	}})
+	)})
 
 	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: id, Sample_type: unix.PERF_SAMPLE_RAW, Sample: 1, Wakeup: 1}
 	var rings []*perfRing

@@ -23,6 +23,7 @@ const (
 	ArchARM
 	ArchRISCV64
 	ArchPPC64
+	ArchMIPS // 32-bit MIPS (o32), either byte order
 )
 
 var archNames = [...]string{
@@ -33,10 +34,11 @@ var archNames = [...]string{
 	ArchARM:     "arm",
 	ArchRISCV64: "riscv64",
 	ArchPPC64:   "powerpc64",
+	ArchMIPS:    "mips",
 }
 
 // Arches lists every architecture with a register table, in a stable order.
-var Arches = []Arch{ArchX86_64, ArchI386, ArchARM64, ArchARM, ArchRISCV64, ArchPPC64}
+var Arches = []Arch{ArchX86_64, ArchI386, ArchARM64, ArchARM, ArchRISCV64, ArchPPC64, ArchMIPS}
 
 // String returns the kernel-style architecture name (uname -m spelling).
 func (a Arch) String() string {
@@ -61,8 +63,10 @@ func ParseArch(s string) (Arch, error) {
 		return ArchRISCV64, nil
 	case "ppc64", "ppc64le", "powerpc64", "powerpc64le", "powerpc":
 		return ArchPPC64, nil
+	case "mips", "mipsle", "mipsel", "mips32":
+		return ArchMIPS, nil
 	}
-	return ArchUnknown, fmt.Errorf("kprobeevents: unknown architecture %q (known: x86_64, i386, arm64, arm, riscv64, powerpc64)", s)
+	return ArchUnknown, fmt.Errorf("kprobeevents: unknown architecture %q (known: x86_64, i386, arm64, arm, riscv64, powerpc64, mips)", s)
 }
 
 // HostArch is the architecture this binary was built for (GOARCH). It is the
@@ -77,12 +81,18 @@ func HostArch() Arch {
 	return a
 }
 
+// HasArgN reports whether the architecture's kernel resolves $argN
+// (CONFIG_HAVE_FUNCTION_ARG_ACCESS_API, regs_get_kernel_argument): x86,
+// arm64, riscv and powerpc do; 32-bit arm does not, and its kernel refuses
+// every $argN with BAD_VAR (its tracefs README lists no $arg<N>).
+func (a Arch) HasArgN() bool { return a != ArchARM && a != ArchMIPS }
+
 // PtrBits is the width of unsigned long on the architecture: it decides the
 // default fetch type (x64 or x32), the size of :symbol, how the kernel prints
 // addresses (0x%p, 0x%0*lx) and the range of kstrtoul/kstrtol.
 func (a Arch) PtrBits() int {
 	switch a {
-	case ArchI386, ArchARM:
+	case ArchI386, ArchARM, ArchMIPS:
 		return 32
 	}
 	return 64
@@ -113,6 +123,9 @@ var regTables = func() map[Arch][]string {
 			"s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
 			"t3", "t4", "t5", "t6", "status", "badaddr", "cause", "orig_a0"},
 	}
+	// arch/mips/kernel/ptrace.c, without CONFIG_CPU_HAS_SMARTMIPS (acx)
+	// and the Octeon registers
+	m[ArchMIPS] = append(seqNames("r", 0, 31), "c0_status", "hi", "lo", "c0_badvaddr", "c0_cause", "c0_epc")
 	// arch/arm64/kernel/ptrace.c: x0..x30, "lr" aliases x30.
 	m[ArchARM64] = append(seqNames("x", 0, 30), "lr", "sp", "pc", "pstate")
 	// arch/powerpc/kernel/ptrace/ptrace.c: GPR_OFFSET_NAME(n) names both
@@ -151,6 +164,8 @@ func registerSummary(a Arch) string {
 		return "%a0..%a7, %s0..%s11, %t0..%t6, %ra, %sp, %gp, %tp, %epc, %status, %badaddr, %cause, %orig_a0"
 	case ArchPPC64:
 		return "%r0..%r31 (or %gpr0..%gpr31), %nip, %msr, %ctr, %link, %xer, %ccr, %softe, %trap, %dar, %dsisr"
+	case ArchMIPS:
+		return "%r0..%r31, %c0_status, %hi, %lo, %c0_badvaddr, %c0_cause, %c0_epc"
 	}
 	return "(unknown architecture)"
 }

@@ -322,3 +322,20 @@ func TestForeignRegister(t *testing.T) {
 		t.Errorf("unknown register: %v", err)
 	}
 }
+
+// TestArgNOnARM: the 32-bit arm kernel has no $argN
+// (CONFIG_HAVE_FUNCTION_ARG_ACCESS_API) and refuses it with BAD_VAR at the
+// '$', as the VM suite's armhf guest showed; the registers are the way.
+func TestArgNOnARM(t *testing.T) {
+	opts := Options{Arch: ArchARM, Target: TargetKprobe}
+	var pe *Error
+	if _, err := Parse("p:g/e vfs_read a=$arg1", opts); !errors.As(err, &pe) || pe.Kind != BAD_VAR || pe.Col != 17 {
+		t.Errorf("$arg1 on arm: %v, want BAD_VAR at column 17", err)
+	}
+	if _, err := Parse("p:g/e vfs_read a=%r0", opts); err != nil {
+		t.Errorf("%%r0 on arm: %v", err)
+	}
+	if _, err := Parse("p:g/e vfs_read a=$arg1", Options{Arch: ArchI386, Target: TargetKprobe}); err != nil {
+		t.Errorf("$arg1 on i386: %v", err)
+	}
+}

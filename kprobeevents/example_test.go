@@ -76,12 +76,13 @@ func ExampleProbe_String() {
 
 func ExampleBootParam() {
 	// BootParam validates for the host architecture, so these
-	// definitions use no registers.
-	p, _ := kprobeevents.ParseProbe("p:myprobe do_sys_open dfd=$arg1:s32", kprobeevents.Options{})
+	// definitions use no registers (nor $argN, which 32-bit arm and
+	// mips kernels lack).
+	p, _ := kprobeevents.ParseProbe("p:myprobe do_sys_open comm=$comm", kprobeevents.Options{})
 	r, _ := kprobeevents.ParseProbe("r:myret do_sys_open $retval", kprobeevents.Options{})
 	s, err := kprobeevents.BootParam([]*kprobeevents.Probe{p, r})
 	fmt.Println(s, err)
-	// Output: kprobe_event=p:kprobes/myprobe,do_sys_open,dfd=$arg1:s32;r:kprobes/myret,do_sys_open,arg1=$retval <nil>
+	// Output: kprobe_event=p:kprobes/myprobe,do_sys_open,comm=$comm;r:kprobes/myret,do_sys_open,arg1=$retval <nil>
 }
 
 func ExampleParseShorthand() {

@@ -111,6 +111,9 @@ func (ps *parser) parseVar(s string, col int, fl argFlags) (*Fetch, error) {
 	case name == "comm" || name == "COMM":
 		return &Fetch{Kind: FetchComm}, nil
 	case hasPrefix(name, "arg"):
+		if !ps.arch.HasArgN() {
+			return nil, ps.err(BAD_VAR, col, "name the argument registers ("+registerSummary(ps.arch)+")", "the %s kernel has no $argN (no regs_get_kernel_argument)", ps.arch)
+		}
 		entry := fl.kernel && fl.fentry
 		if !newer && !entry {
 			return nil, ps.err(BAD_VAR, col, argNHint(fl), "$argN is only available at a function entry")

@@ -174,7 +174,7 @@ func BenchmarkEndToEndUprobe(b *testing.B) {
 		b.ResetTimer()
 		run(b.N)
 	})
-	r0, r1 := argRegs()
+	r0, r1 := argRegs(b)
 	group, ev := addUprobe(b, prog, testenv.CABITarget, "a="+r0+":u64 b="+r1+":u64")
 	id := eventID(b, group, ev)
 	for _, m := range wakeModes {

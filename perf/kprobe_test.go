@@ -52,8 +52,9 @@ func TestKprobeTracefsArgs(t *testing.T) {
 	name := fmt.Sprintf("tracelet-perf-kprobe-%d-missing", os.Getpid())
 	const n = 5
 
-	group, ev, _ := testenv.Kprobe(t, "p", "do_sys_openat2 dfd=$arg1:s32 path=+0($arg2):ustring")
-	_, rev, _ := testenv.Kprobe(t, "r", "do_sys_openat2 ret=$retval:s64")
+	group, ev, _ := testenv.Kprobe(t, "p", testenv.KernelArgs(t, "do_sys_openat2 dfd=$arg1:s32 path=+0($arg2):ustring"))
+	// The return value is read as the register it is (testenv.ABI.SLong).
+	_, rev, _ := testenv.Kprobe(t, "r", "do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 	open := func() {
 		for i := 0; i < n; i++ {
 			if _, err := unix.Openat(dir, name, unix.O_RDONLY, 0); err != unix.ENOENT {
@@ -97,7 +98,11 @@ func TestKprobeTracefsArgs(t *testing.T) {
 	}
 	retOff, retSize := fieldOffset(t, group, rev, "ret")
 	for _, raw := range raws {
-		if got := int64(rawUint(t, raw, retOff, retSize)); got != -int64(unix.ENOENT) {
+		got := int64(rawUint(t, raw, retOff, retSize))
+		if retSize == 4 {
+			got = int64(int32(got))
+		}
+		if got != -int64(unix.ENOENT) {
 			t.Errorf("ret = %d, want -ENOENT", got)
 		}
 	}
@@ -141,8 +146,11 @@ func TestKprobePMU(t *testing.T) {
 			// __probe_ret_ip after the 8 bytes of common fields, a
 			// kprobe only __probe_ip (plus the u32 padding perf adds
 			// to the raw data): the kernel really made a return probe.
-			if got := len(raws[0]); ret && got < 8+16 || !ret && (got < 8+8 || got >= 8+16) {
-				t.Errorf("raw record of %d bytes for ret=%v: want the kprobe (16-23) or kretprobe (24+) layout", got, ret)
+			// The addresses are unsigned longs, 4 bytes on a 32-bit
+			// kernel.
+			w := testenv.KernelABI(t).Word
+			if got := len(raws[0]); ret && got < 8+2*w || !ret && (got < 8+w || got >= 8+2*w) {
+				t.Errorf("raw record of %d bytes for ret=%v: want the kprobe (%d-%d) or kretprobe (%d+) layout", got, ret, 8+w, 8+2*w-1, 8+2*w)
 			}
 		})
 	}

@@ -4,19 +4,17 @@ import (
 	"bufio"
 	"io"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/tracelet/tracelet/internal/testenv"
 )
 
-// argRegs are the first two C-ABI argument registers as uprobe_events names them.
-func argRegs() (string, string) {
-	if runtime.GOARCH == "arm64" {
-		return "%x0", "%x1"
-	}
-	return "%di", "%si"
+// argRegs are the first two C-ABI arguments as uprobe_events fetches them
+// at a function's entry (registers, or the stack on i386).
+func argRegs(t testing.TB) (string, string) {
+	a := testenv.KernelABI(t).UserArgs
+	return a[0], a[1]
 }
 
 // waitingProg starts testprog behind "wait": it has printed "ready" and
@@ -62,7 +60,7 @@ func (p *waitingProg) release(t testing.TB) {
 // exactly N times, with the argument values the program passed.
 func TestUprobeExactCount(t *testing.T) {
 	prog := testenv.TestProg(t)
-	r0, r1 := argRegs()
+	r0, r1 := argRegs(t)
 	group, ev := addUprobe(t, prog, testenv.CABITarget, "a="+r0+":u64 b="+r1+":u64")
 	id := eventID(t, group, ev)
 	aOff, _ := fieldOffset(t, group, ev, "a")
@@ -145,7 +143,7 @@ func TestUprobePMU(t *testing.T) {
 // three threads: every call from every one of them is caught.
 func TestProcessTargetFollowsNewThreads(t *testing.T) {
 	prog := testenv.TestProg(t)
-	r0, r1 := argRegs()
+	r0, r1 := argRegs(t)
 	group, ev := addUprobe(t, prog, testenv.CABITarget, "a="+r0+":u64 b="+r1+":u64")
 	id := eventID(t, group, ev)
 	aOff, _ := fieldOffset(t, group, ev, "a")

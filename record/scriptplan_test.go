@@ -89,7 +89,7 @@ func TestScriptApplyRevertStatus(t *testing.T) {
 	name := uniq("app")
 	p := scriptPlan(t, fs, name, src)
 
-	path, off, _ := tracefs.ResolveSymbol(prog, "main.cabiTarget.abi0")
+	path, off, _ := tracefs.ResolveSymbol(prog, testenv.CABITarget)
 	fg := fmt.Sprintf("othertool%d", os.Getpid())
 	foreign := fmt.Sprintf("p:%s/foreign %s:%#x", fg, path, off)
 	writeRaw(t, fs, tracefs.UprobeEvents, foreign)

@@ -293,6 +293,7 @@ kretprobe:do_sys_openat2 /retval < 0/ { printf("%d\n", retval); }
 		t.Errorf("status:\n%s", st)
 	}
 	evs := collectJSON(t, "--instance", group)
+	x86 := testenv.KernelABI(t).X86()
 	var entries, rets int
 	for _, e := range evs {
 		switch {
@@ -301,7 +302,7 @@ kretprobe:do_sys_openat2 /retval < 0/ { printf("%d\n", retval); }
 			// the address spaces do not overlap (x86); elsewhere it may
 			// be a fault, which collect prints as null. Other opens of
 			// this thread (os/exec's /dev/null) are not counted.
-			if s := e.str("str_arg1"); s == missing || e.Pid == tid && s == "" && runtime.GOARCH != "amd64" {
+			if s := e.str("str_arg1"); s == missing || e.Pid == tid && s == "" && !x86 {
 				entries++
 			}
 		case testenv.HasKprobes() && e.Event == group+":"+retEv && e.Pid == tid:

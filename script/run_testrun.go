@@ -142,7 +142,16 @@ const bpfNoPrealloc = 1
 // dropped the restriction for all tracing programs at once. So a
 // perf_event program that looks up such a map loads exactly where they are
 // safe. It never warns: the perf_event case was an error, not a warning.
+//
+// A 32-bit kernel keeps preallocated maps: bpf_mem_alloc hands out each
+// element behind a 4-byte llist_node there, so map values are only 4-byte
+// aligned, and a 64-bit atomic add on one (ldrexd on arm) takes an
+// alignment fault. The VM suite's Debian 6.1 armmp guest panicked so in
+// ___bpf_prog_run, from an interval probe's count().
 var haveSafeNoPrealloc = sync.OnceValue(func() bool {
+	if a, err := bpf.KernelArch(); err != nil || a.Word == 4 {
+		return false
+	}
 	m, err := bpf.NewMap(bpf.MapSpec{Name: "tl_noprealloc", Type: bpf.PerCPUHash, KeySize: 4, ValueSize: 8,
 		MaxEntries: 1, Flags: bpfNoPrealloc})
 	if err != nil {

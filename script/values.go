@@ -52,6 +52,13 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.load(b, loc, r)
 	case "retval":
 		g.load(b, arch.Ret(), r)
+		if arch.Word == 4 {
+			// A 32-bit kernel's return register is a long: sign-extend
+			// it, as the tracefs path reads it as s32, so that
+			// retval == -2 holds for -ENOENT.
+			g.emit(asm.LSh.Imm(r, 32))
+			g.emit(asm.ArSh.Imm(r, 32))
+		}
 	case "kstack":
 		g.stackID(r, 0)
 	case "func":
@@ -82,12 +89,38 @@ func (g *gen) haveHelper(fn asm.BuiltinFunc) bool {
 // load reads a pt_regs register of the context. BEGIN, END, interval and
 // profile have no function registers: the checker refused arguments there.
 func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
+	if !loc.InRegister() && g.ap.Type == Uprobe {
+		g.userStackArg(loc, r, b.Pos)
+		return
+	}
 	ins, err := loc.Load(r, asm.R6)
 	if err != nil {
 		g.errorf(b.Pos, "%s: %v", b.Name, err)
 		return
 	}
 	g.emit(ins)
+}
+
+// userStackArg reads a uprobe argument that the C ABI passes on the stack
+// (every one on i386, the fifth and later on arm and mips): one word at the
+// user's sp + Stack words, with bpf_probe_read_user, zero-extended. A
+// kprobe's stack arguments stay an error: a kernel-mode trap on i386 saves
+// no sp in pt_regs.
+func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
+	arch := g.c.opts.Arch
+	off := g.alloc(8, at)
+	sp, err := arch.SP().Load(asm.R3, asm.R6)
+	if err != nil {
+		g.errorf(at, "%v", err)
+		return
+	}
+	g.zero(off, 8)
+	g.emit(sp)
+	g.emit(asm.Add.Imm(asm.R3, int32(loc.Stack*arch.Word)))
+	g.stackPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(loc.Size)))
+	g.call(g.helper(asm.FnProbeReadUser))
+	g.emit(asm.LoadMem(r, asm.R10, off, asm.DWord))
 }
 
 // stackID sets r to bpf_get_stackid(ctx, stacks, flags).

@@ -249,6 +249,15 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	ldArgv, _ := ctxField(asm.R1, f[1])
 	e = append(e, ldArgv...)
 	e = append(e, asm.StoreMem(asm.R10, argv, asm.R1, asm.DWord))
+	// argv is an array of the user's pointers, as wide as the syscall
+	// tracepoint's unsigned long fields (4 bytes on a 32-bit kernel, where
+	// an 8-byte stride read every other argument). A narrower read leaves
+	// the upper half of argp at the zero stored here.
+	ptr := f[1].Size
+	if ptr != 4 && ptr != 8 {
+		return fmt.Errorf("tracepoint syscalls:sys_enter_%s: argv is %d bytes, want a 4- or 8-byte pointer", sc, ptr)
+	}
+	e = append(e, asm.StoreImm(asm.R10, argp, 0, asm.DWord))
 	e = append(e, ldFile...)
 	e = append(e, asm.Mov.Reg(asm.R1, asm.R7), asm.Add.Imm(asm.R1, execOffArgs),
 		asm.Mov.Imm(asm.R2, ArgSize), readStr.Call(),
@@ -257,9 +266,9 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	for i := 1; i <= o.MaxArgs; i++ {
 		e = append(e,
 			asm.Mov.Reg(asm.R1, asm.R10), asm.Add.Imm(asm.R1, argp),
-			asm.Mov.Imm(asm.R2, 8),
+			asm.Mov.Imm(asm.R2, int32(ptr)),
 			asm.LoadMem(asm.R3, asm.R10, argv, asm.DWord),
-			asm.Add.Imm(asm.R3, int32(8*i)),
+			asm.Add.Imm(asm.R3, int32(ptr*i)),
 			read.Call(),
 			asm.JNE.Imm(asm.R0, 0, "save"),
 			asm.LoadMem(asm.R3, asm.R10, argp, asm.DWord),

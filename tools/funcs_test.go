@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,14 +43,14 @@ func testFunccount(t *testing.T, pattern string, o FunccountOptions, prog string
 func TestFunccountUprobe(t *testing.T) {
 	testenv.RequireRoot(t)
 	prog := testenv.TestProg(t)
-	want := map[string]uint64{testenv.CABITarget: 250, "main.cabi6.abi0": 250}
+	want := map[string]uint64{testenv.CABITarget: 250, testenv.CABICaller: 250}
 	testFunccount(t, prog+":main.cabi*", FunccountOptions{}, prog, want)
 }
 
 func TestFunccountUprobeTracefs(t *testing.T) {
 	testenv.RequireRoot(t)
 	prog := testenv.TestProg(t)
-	want := map[string]uint64{testenv.CABITarget: 250, "main.cabi6.abi0": 250}
+	want := map[string]uint64{testenv.CABITarget: 250, testenv.CABICaller: 250}
 	testFunccount(t, "u:"+prog+":main.cabi*", FunccountOptions{Common: Common{Backend: BackendTracefs}}, prog, want)
 }
 
@@ -89,11 +88,8 @@ func TestFunccountTracepoint(t *testing.T) {
 
 // sysGetppid is the kernel's syscall entry point of getppid (wrapped per
 // architecture since 4.17).
-func sysGetppid() string {
-	if runtime.GOARCH == "arm64" {
-		return "__arm64_sys_getppid"
-	}
-	return "__x64_sys_getppid"
+func sysGetppid(t testing.TB) string {
+	return testenv.KernelABI(t).SyscallPrefix + "getppid"
 }
 
 func TestFunccountKprobe(t *testing.T) {
@@ -104,7 +100,7 @@ func TestFunccountKprobe(t *testing.T) {
 			reports := make(chan *FunccountReport, 1)
 			stop := runTool(t, func(ctx context.Context, ready func()) error {
 				o := FunccountOptions{Pid: pid, Common: Common{Ready: ready, Backend: b}}
-				pattern := "k:" + strings.TrimSuffix(sysGetppid(), "id") + "*"
+				pattern := "k:" + strings.TrimSuffix(sysGetppid(t), "id") + "*"
 				return Funccount(ctx, pattern, o, func(r *FunccountReport) error { reports <- r; return nil })
 			})
 			release()
@@ -112,8 +108,8 @@ func TestFunccountKprobe(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := <-reports
-			if len(r.Rows) != 1 || r.Rows[0].Name != sysGetppid() || r.Rows[0].Count != 77 {
-				t.Errorf("rows %+v, want %s 77 times", r.Rows, sysGetppid())
+			if len(r.Rows) != 1 || r.Rows[0].Name != sysGetppid(t) || r.Rows[0].Count != 77 {
+				t.Errorf("rows %+v, want %s 77 times", r.Rows, sysGetppid(t))
 			}
 		})
 	}
@@ -125,7 +121,7 @@ func TestFunclatencyKprobe(t *testing.T) {
 	hists := make(chan *Histogram, 1)
 	stop := runTool(t, func(ctx context.Context, ready func()) error {
 		o := FunclatencyOptions{Pid: pid, Unit: Nanoseconds, Common: Common{Ready: ready}}
-		return Funclatency(ctx, sysGetppid(), o, func(h *Histogram) error { hists <- h; return nil })
+		return Funclatency(ctx, sysGetppid(t), o, func(h *Histogram) error { hists <- h; return nil })
 	})
 	release()
 	stop()

@@ -35,7 +35,7 @@ func testOpensnoop(t *testing.T, o OpenOptions) {
 		pid = cmd.Process.Pid
 	}
 	ev := c.waitFor(t, "open of "+path, func(e *OpenEvent) bool { return e.Pid == pid && e.Path == path })
-	want := OpenEvent{Pid: pid, Tid: ev.Tid, UID: 0, Comm: comm, FD: -1, Err: 2, Flags: 0 /* O_RDONLY */, Path: path}
+	want := OpenEvent{Pid: pid, Tid: ev.Tid, UID: 0, Comm: comm, FD: -1, Err: 2, Flags: uint64(testenv.GoOpenFlags()) /* O_RDONLY */, Path: path}
 	got := *ev
 	got.Time = time.Time{}
 	if got != want {

@@ -1,4 +1,4 @@
-//go:build !amd64 && !arm64
+//go:build !amd64 && !arm64 && !386 && !arm && !riscv64 && !mipsle
 
 package tools
 

@@ -43,7 +43,7 @@ func report(b *testing.B, s *Session, elapsed time.Duration) {
 // formatting) for a uprobe on a function testprog calls b.N times.
 func BenchmarkSessionUprobe(b *testing.B) {
 	r := cabiRegs(b)
-	spec := cabiSpec(b, fmt.Sprintf("a=%%%s:u64 b=%%%s:s64", r[0], r[1]))
+	spec := cabiSpec(b, fmt.Sprintf("a=%s:u64 b=%s:s64", r[0], r[1]))
 	w := startWaiting(b, "calls", fmt.Sprint(b.N), "1", "2")
 	s := newSession(b, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid})
 	if err := s.Start(); err != nil {

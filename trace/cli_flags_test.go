@@ -373,7 +373,7 @@ func TestCLIStacks(t *testing.T) {
 	// A uprobe fires on user registers, so the chain has no kernel part.
 	// Frame-pointer unwinding at a function's first instruction skips its
 	// caller: cabi6 has no frame of its own, so main.main comes next.
-	checkFrames(t, prog, stacks[0], []string{testenv.CABITarget, "main.main", "runtime.main", "runtime.goexit.abi0"})
+	checkFrames(t, prog, stacks[0], []string{testenv.CABITarget, "main.main", "runtime.main", "runtime.goexit" + testenv.ABI0Suffix})
 	assertClean(t, r.cmd.Process.Pid)
 
 	r = startTrace(t, "-s", "--filter", `comm == "`+comm+`"`, "sched:sched_process_exit")
@@ -430,7 +430,7 @@ func TestCLIStacksCommand(t *testing.T) {
 			if want := fmt.Sprintf("stc: (%#x) a=5", ip); l.rest != want || l.comm != comm {
 				t.Errorf("run %d: event %q of %s-%d, want %q of %s", run, l.rest, l.comm, l.tid, want, comm)
 			}
-			checkFrames(t, prog, stacks[i], []string{testenv.CABITarget, "main.main", "runtime.main", "runtime.goexit.abi0"})
+			checkFrames(t, prog, stacks[i], []string{testenv.CABITarget, "main.main", "runtime.main", "runtime.goexit" + testenv.ABI0Suffix})
 		}
 		wantSummary(t, r, 2)
 		assertClean(t, r.cmd.Process.Pid)
@@ -442,6 +442,12 @@ func TestCLIStacksCommand(t *testing.T) {
 // (the probed instruction).
 func checkFrames(t *testing.T, prog string, stack, want []string) {
 	t.Helper()
+	if !testenv.GoFramePointers {
+		// The kernel's unwinder then follows whatever the frame
+		// register holds: the frames after the first are noise.
+		t.Logf("Go keeps no frame pointers on %s: checking only the probed frame of the user stack", testenv.KernelABI(t).Arch)
+		want, stack = want[:1], stack[:min(len(stack), 1)]
+	}
 	var got []string
 	for i, f := range stack {
 		m := frameRE.FindStringSubmatch(f)

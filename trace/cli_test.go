@@ -46,7 +46,7 @@ func tracelet(t testing.TB) string {
 // arguments' registers as on x86_64 (%di, %si), translated for this machine.
 func cabiSpec(t testing.TB, args string) string {
 	r := cabiRegs(t)
-	args = strings.NewReplacer("%di", "%"+r[0], "%si", "%"+r[1]).Replace(args)
+	args = strings.NewReplacer("%di", r[0], "%si", r[1]).Replace(args)
 	prog := testenv.TestProg(t)
 	return fmt.Sprintf("p %s:%#x %s", prog, symbol(t, prog, testenv.CABITarget).Offset, args)
 }
@@ -232,7 +232,7 @@ func TestCLIJSON(t *testing.T) {
 	bin := tracelet(t)
 	r := cabiRegs(t)
 	cmd := exec.Command(bin, "trace", "-o", "json", "-c", testenv.TestProg(t)+" str jsonval",
-		cabiSpec(t, fmt.Sprintf("s=+0(%%%s):ustring n=%%%s:s32", r[0], r[1])))
+		cabiSpec(t, fmt.Sprintf("s=+0(%s):ustring n=%s:s32", r[0], r[1])))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

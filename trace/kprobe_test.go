@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,14 +21,7 @@ import (
 // kprobeArgReg is the register of the second argument of a kernel
 // function (do_sys_openat2(dfd, filename, how)).
 func kprobeArgReg(t testing.TB) string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "si"
-	case "arm64":
-		return "x1"
-	}
-	t.Skipf("no register table for %s in this test", runtime.GOARCH)
-	return ""
+	return strings.TrimPrefix(testenv.KernelABI(t).ArgRegs[1], "%")
 }
 
 // TestKprobeOpenat reads a known filename through a kprobe on
@@ -38,7 +30,7 @@ func TestKprobeOpenat(t *testing.T) {
 	testenv.RequireKprobes(t)
 	known := fmt.Sprintf("/tmp/tracelet-kprobe-%d-known", os.Getpid())
 	w := startWaiting(t, "open", known)
-	spec := fmt.Sprintf("p:openat2 do_sys_openat2 path=+0(%%%s):ustring dfd=$arg1:s32 path2=+0($arg2):ustring", kprobeArgReg(t))
+	spec := testenv.KernelArgs(t, fmt.Sprintf("p:openat2 do_sys_openat2 path=+0(%%%s):ustring dfd=$arg1:s32 path2=+0($arg2):ustring", kprobeArgReg(t)))
 	s := newSession(t, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -77,7 +69,7 @@ func TestKprobeFileName(t *testing.T) {
 	if err := os.WriteFile(known, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	spec := "p:fileopen security_file_open name=$arg1:%pD"
+	spec := testenv.KernelArgs(t, "p:fileopen security_file_open name=$arg1:%pD")
 	if !feat.Types.Has(kprobeevents.TypeFile) {
 		_, err := New(Options{Specs: []string{spec}, FS: fs})
 		var pe *kprobeevents.Error
@@ -110,7 +102,7 @@ func TestKretprobeFilter(t *testing.T) {
 	testenv.RequireKprobes(t)
 	missing := fmt.Sprintf("/tmp/tracelet-kretprobe-%d-missing", os.Getpid())
 	w := startWaiting(t, "open", missing)
-	s := newSession(t, Options{Specs: []string{"r:openret do_sys_openat2 ret=$retval:s64"}, PID: w.cmd.Process.Pid, Filter: "ret == -2"})
+	s := newSession(t, Options{Specs: []string{"r:openret do_sys_openat2 ret=$retval:" + testenv.KernelABI(t).SLong()}, PID: w.cmd.Process.Pid, Filter: "ret == -2"})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +177,7 @@ func TestKprobeFetchargTypes(t *testing.T) {
 	// it; last, the record ends at its NUL.
 	symstr := testenv.HasFetchargType(t, "symstr")
 	if symstr {
-		if runtime.GOARCH == "amd64" {
+		if testenv.KernelABI(t).X86() {
 			// At entry $stack0 is the return address into the caller:
 			// the same value as symbol and as symstr.
 			args = append(args, "ra=$stack0:symbol", "rs=$stack0:symstr")
@@ -199,7 +191,7 @@ func TestKprobeFetchargTypes(t *testing.T) {
 	} else {
 		t.Log("no symstr type on this kernel (Linux 6.2)")
 	}
-	spec := "p:types do_sys_openat2 " + strings.Join(args, " ")
+	spec := testenv.KernelArgs(t, "p:types do_sys_openat2 "+strings.Join(args, " "))
 	s := newSession(t, Options{Specs: []string{spec}, PID: os.Getpid()})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -225,12 +217,12 @@ func TestKprobeFetchargTypes(t *testing.T) {
 			t.Errorf("%s = %q, want %q (%s)", name, g, w, spec)
 		}
 	}
-	if symstr && runtime.GOARCH != "amd64" {
+	if symstr && !testenv.KernelABI(t).X86() {
 		if got, want := f["ss"].String(), fmt.Sprintf("%#x", f["d64"].Uint); got != want {
 			t.Errorf("symstr of $arg1 = %q, want %q", got, want)
 		}
 	}
-	if symstr && runtime.GOARCH == "amd64" {
+	if symstr && testenv.KernelABI(t).X86() {
 		ra := f["ra"].Uint
 		names, off := kallsymsLookup(t, ra)
 		rs := f["rs"].String()
@@ -255,7 +247,7 @@ func TestCLIKprobe(t *testing.T) {
 	bin := tracelet(t)
 	missing := fmt.Sprintf("/tmp/tracelet-cli-kprobe-%d-missing", os.Getpid())
 	cmd := exec.Command(bin, "trace", "-o", "json", "-c", testenv.TestProg(t)+" open "+missing,
-		"p:kopen do_sys_openat2 path=+0($arg2):ustring", "r:kret do_sys_openat2 ret=$retval:s64")
+		testenv.KernelArgs(t, "p:kopen do_sys_openat2 path=+0($arg2):ustring"), "r:kret do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -303,7 +295,7 @@ func TestCLIKprobe(t *testing.T) {
 // cleanly and remove its owner group from kprobe_events.
 func TestCLIKprobeSignals(t *testing.T) {
 	testenv.RequireKprobes(t)
-	testSignalCleanup(t, "p:kopen do_sys_openat2 dfd=$arg1:s32", "r:kret do_sys_openat2 ret=$retval:s64")
+	testSignalCleanup(t, testenv.KernelArgs(t, "p:kopen do_sys_openat2 dfd=$arg1:s32"), "r:kret do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 }
 
 // kallsymsLookup returns the names of the kernel text symbol that holds

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,26 +17,12 @@ import (
 
 // cabiRegs are the C ABI's argument registers as the kernel names them.
 func cabiRegs(t testing.TB) [6]string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return [6]string{"di", "si", "dx", "cx", "r8", "r9"}
-	case "arm64":
-		return [6]string{"x0", "x1", "x2", "x3", "x4", "x5"}
-	}
-	t.Skipf("no C-ABI register table for %s in this test", runtime.GOARCH)
-	return [6]string{}
+	return testenv.KernelABI(t).UserArgs
 }
 
 // ipReg is the tracefs name of the instruction pointer.
 func ipReg(t testing.TB) string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "ip"
-	case "arm64":
-		return "pc"
-	}
-	t.Skipf("no instruction pointer name for %s in this test", runtime.GOARCH)
-	return ""
+	return testenv.KernelABI(t).PCReg
 }
 
 func symbol(t testing.TB, bin, name string) tracefs.Symbol {
@@ -58,8 +43,8 @@ func TestUprobeIntegerTypes(t *testing.T) {
 	// Values chosen so that truncation and sign extension show: A=0x1f2,
 	// B = -3 as u64.
 	const a, b = 0x1f2, uint64(1<<64 - 3)
-	spec := fmt.Sprintf("p:ints %[1]s:%#[2]x u8=%%%[3]s:u8 s16=%%%[4]s:s16 x32=%%%[5]s:x32 u64=%%%[6]s:u64 s8=%%%[7]s:s8 x64=%%%[8]s:x64 "+
-		"def=%%%[3]s s64=%%%[4]s:s64 u16=%%%[5]s:u16 s32=%%%[4]s:s32 u32=%%%[5]s:u32 x8=%%%[3]s:x8 x16=%%%[3]s:x16",
+	spec := fmt.Sprintf("p:ints %[1]s:%#[2]x u8=%[3]s:u8 s16=%[4]s:s16 x32=%[5]s:x32 u64=%[6]s:u64 s8=%[7]s:s8 x64=%[8]s:x64 "+
+		"def=%[3]s s64=%[4]s:s64 u16=%[5]s:u16 s32=%[4]s:s32 u32=%[5]s:u32 x8=%[3]s:x8 x16=%[3]s:x16",
 		prog, symbol(t, prog, testenv.CABITarget).Offset, r[0], r[1], r[2], r[3], r[4], r[5])
 	w := startWaiting(t, "calls", "3", fmt.Sprint(a), fmt.Sprint(b))
 	s := newSession(t, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid})
@@ -77,6 +62,11 @@ func TestUprobeIntegerTypes(t *testing.T) {
 		"s32": "-3", "u32": "499", "x8": "242", "x16": "498",
 	}
 	// r[0]=A=0x1f2, r[1]=B=-3, r[2]=A+1, r[3]=B+1=-2, r[4]=A+2=0x1f4 (s8: 0xf4 = -12), r[5]=B+2=-1.
+	if testenv.KernelABI(t).Word == 4 {
+		// A 32-bit register or stack word holds the low half; the kernel
+		// widens the unsigned long it fetched to 64 bits without a sign.
+		want["u64"], want["x64"], want["s64"] = fmt.Sprint(uint32(1<<32-2)), fmt.Sprint(uint32(1<<32-1)), fmt.Sprint(uint32(1<<32-3))
+	}
 	for _, e := range evs {
 		if e.Pid != w.cmd.Process.Pid {
 			t.Errorf("event from pid %d, want %d", e.Pid, w.cmd.Process.Pid)
@@ -112,8 +102,8 @@ func TestUprobeMemoryTypes(t *testing.T) {
 		t.Log("this kernel's tracefs README lists no char type (Linux 6.3): reading ch as u8")
 		charType = "u8"
 	}
-	spec := fmt.Sprintf("p:mem %[1]s:%#[2]x s=+0(%%%[3]s):ustring st=+0(%%%[3]s):string ch=+1(%%%[3]s):%[5]s arr=+0(%%%[3]s):u8[4] sarr=+0(%%%[3]s):s8[2] "+
-		"bf=%%%[4]s:b4@2/32 cm=$comm magic=@+0:x32 ip=%%%[6]s:x64 sk=$stack st0=$stack0 im=\\42 idx=+2(%%%[3]s):x16",
+	spec := fmt.Sprintf("p:mem %[1]s:%#[2]x s=+0(%[3]s):ustring st=+0(%[3]s):string ch=+1(%[3]s):%[5]s arr=+0(%[3]s):u8[4] sarr=+0(%[3]s):s8[2] "+
+		"bf=%[4]s:b4@2/32 cm=$comm magic=@+0:x32 ip=%[6]s:x64 sk=$stack st0=$stack0 im=\\42 idx=+2(%[3]s):x16",
 		prog, target.Offset, r[0], r[1], charType, ipReg(t))
 	w := startWaiting(t, "str", "hello, world")
 	s := newSession(t, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid})
@@ -145,11 +135,11 @@ func TestUprobeMemoryTypes(t *testing.T) {
 	if got := f["ip"].Uint; got != target.Value {
 		t.Errorf("ip = %#x, want cabiTarget at %#x", got, target.Value)
 	}
-	// $stack0 on amd64 is the return address into cabi6 (the CALL pushed
-	// it); on arm64 the return address is in the link register, so only the
-	// stack pointer is checked there.
-	if runtime.GOARCH == "amd64" {
-		caller := symbol(t, prog, "main.cabi6.abi0")
+	// $stack0 on x86 is the return address into cabi6 (the CALL pushed
+	// it); elsewhere the return address is in the link register, so only
+	// the stack pointer is checked there.
+	if arch := testenv.KernelABI(t).Arch; arch == "amd64" || arch == "386" {
+		caller := symbol(t, prog, testenv.CABICaller)
 		if got := f["st0"].Uint; got <= caller.Value || got >= caller.Value+caller.Size {
 			t.Errorf("$stack0 = %#x, want a return address inside cabi6 [%#x, %#x)", got, caller.Value, caller.Value+caller.Size)
 		}
@@ -168,7 +158,7 @@ func TestUprobeMemoryTypes(t *testing.T) {
 func TestProcessThreads(t *testing.T) {
 	prog := testenv.TestProg(t)
 	r := cabiRegs(t)
-	spec := fmt.Sprintf("p %s:%#x a=%%%s:u64 tid=%%%s:u64", prog, symbol(t, prog, testenv.CABITarget).Offset, r[0], r[1])
+	spec := fmt.Sprintf("p %s:%#x a=%s:u64 tid=%s:u64", prog, symbol(t, prog, testenv.CABITarget).Offset, r[0], r[1])
 	w := startWaiting(t, "threads", "8", "5", "77")
 	pid := w.cmd.Process.Pid
 	before, err := perf.Threads(pid)
@@ -311,7 +301,7 @@ func TestOverflow(t *testing.T) {
 	prog := testenv.TestProg(t)
 	r := cabiRegs(t)
 	const calls = 20000
-	spec := fmt.Sprintf("p %s:%#x a=%%%s:u64", prog, symbol(t, prog, testenv.CABITarget).Offset, r[0])
+	spec := fmt.Sprintf("p %s:%#x a=%s:u64", prog, symbol(t, prog, testenv.CABITarget).Offset, r[0])
 	w := startWaiting(t, "calls", fmt.Sprint(calls), "1", "2")
 	s := newSession(t, Options{Specs: []string{spec}, PID: w.cmd.Process.Pid, RingSize: os.Getpagesize()})
 	if err := s.Start(); err != nil {
@@ -379,7 +369,12 @@ func TestStacks(t *testing.T) {
 	}
 	// Frame-pointer unwinding at a function's first instruction skips its
 	// caller (cabi6 has no frame of its own), so main.main comes next.
-	for _, want := range []string{"=> main.cabiTarget.abi0+0x0\n", "=> main.main+0x"} {
+	wants := []string{"=> " + testenv.CABITarget + "+0x0\n", "=> main.main+0x"}
+	if !testenv.GoFramePointers {
+		t.Logf("Go keeps no frame pointers on %s: checking only the probed frame of the user stack", testenv.KernelABI(t).Arch)
+		wants = wants[:1]
+	}
+	for _, want := range wants {
 		if !strings.Contains(text, want) {
 			t.Errorf("stack lacks %q:\n%s", want, text)
 		}

@@ -123,7 +123,7 @@ var cabiLoop = workload{
 	},
 	tracelet: func(b *testing.B, l *loop) Options {
 		r := cabiRegs(b)
-		return Options{Specs: []string{cabiSpec(b, fmt.Sprintf("a=%%%s:u64 b=%%%s:s64", r[0], r[1]))}}
+		return Options{Specs: []string{cabiSpec(b, fmt.Sprintf("a=%s:u64 b=%s:s64", r[0], r[1]))}}
 	},
 	bpftrace: func(b *testing.B, l *loop) string {
 		return fmt.Sprintf(`uprobe:%s:"%s" { printf("E %%d %%d\n", arg0, arg1); }`, testenv.TestProg(b), testenv.CABITarget)
@@ -137,7 +137,7 @@ var cabiLoop = workload{
 		// A file offset: perf-tools' own symbol lookup would use objdump
 		// and name the event after the symbol, whose dots the kernel
 		// refuses in an event name.
-		def := fmt.Sprintf("p:%s %s:%#x a=%%%s:u64 b=%%%s:s64", name, path, off, r[0], r[1])
+		def := fmt.Sprintf("p:%s %s:%#x a=%s:u64 b=%s:s64", name, path, off, r[0], r[1])
 		return "uprobe", []string{def}, " " + name + ": "
 	},
 }

@@ -18,6 +18,15 @@ func bootPlan(t *testing.T, src string, k kprobeevents.Kernel) *Plan {
 	return p
 }
 
+func bootPlanFor(t *testing.T, src string, arch kprobeevents.Arch) *Plan {
+	t.Helper()
+	p, err := ParsePlan("boot.plan", []byte(src), kprobeevents.Options{Arch: arch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestBootArgs(t *testing.T) {
 	x86 := kprobeevents.Options{Arch: kprobeevents.ArchX86_64}
 	p := bootPlan(t, "p:open do_sys_openat2 dfd=$arg1:s32 path=+0($arg2):ustring\nr:open_ret do_sys_openat2 ret=$retval:s64\n", kprobeevents.Kernel{})
@@ -30,7 +39,7 @@ func TestBootArgs(t *testing.T) {
 		t.Fatalf("BootArgs =\n%s\nwant\n%s", got, want)
 	}
 	// What the kernel's parser splits back is the plan.
-	back, err := kprobeevents.DecodeBootParam(strings.TrimPrefix(got, "kprobe_event="))
+	back, err := kprobeevents.DecodeBootParamFor(strings.TrimPrefix(got, "kprobe_event="), x86)
 	if err != nil || len(back) != 2 || back[0].String() != p.Probes[0].String() || back[1].String() != p.Probes[1].String() {
 		t.Fatalf("decoded %v, %v", back, err)
 	}
@@ -50,8 +59,10 @@ func TestBootArgs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "of the 2048") {
 		t.Errorf("40 probes on x86: %v", err)
 	}
+	// arm has no $argN: the same probes with its argument registers.
 	eight := strings.Join(strings.SplitAfter(many.String(), "\n")[:8], "")
-	_, err = bootPlan(t, eight, kprobeevents.Kernel{}).BootArgs(BootArgsOptions{Grammar: kprobeevents.Options{Arch: kprobeevents.ArchARM}, Reserve: 700})
+	eight = strings.NewReplacer("$arg1", "%r0", "$arg3", "%r2").Replace(eight)
+	_, err = bootPlanFor(t, eight, kprobeevents.ArchARM).BootArgs(BootArgsOptions{Grammar: kprobeevents.Options{Arch: kprobeevents.ArchARM}, Reserve: 700})
 	if err == nil || !strings.Contains(err.Error(), "of the 1024") {
 		t.Errorf("arm's 1024-byte command line: %v", err)
 	}

@@ -154,7 +154,7 @@ func testTarget(t *testing.T) target {
 	if !ok {
 		t.Fatalf("%s: no %s", p, testenv.CABITarget)
 	}
-	c, ok := r.symbol(".symtab", "main.cabi6.abi0")
+	c, ok := r.symbol(".symtab", testenv.CABICaller)
 	if !ok {
 		t.Fatalf("%s: no main.cabi6.abi0", p)
 	}
@@ -189,7 +189,7 @@ func appendRaw(t *testing.T, fs *FS, file, cmd string) {
 func foreignProbe(t *testing.T, fs *FS, tg target) (group, event string) {
 	t.Helper()
 	group, event = fmt.Sprintf("othertool%d", os.Getpid()), "foreign"
-	appendRaw(t, fs, UprobeEvents, archRegs(fmt.Sprintf("p:%s/%s %s:%#x x=%%di:u64", group, event, tg.path, tg.off)))
+	appendRaw(t, fs, UprobeEvents, archRegs(t, fmt.Sprintf("p:%s/%s %s:%#x x=%%di:u64", group, event, tg.path, tg.off)))
 	t.Cleanup(func() {
 		appendRaw(t, fs, UprobeEvents, "-:"+group+"/"+event)
 	})
@@ -215,17 +215,41 @@ func uniq(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e9)
 }
 
-// rawELF is a minimal ELF64 little-endian reader used to check the package's
-// debug/elf-based results independently.
+// rawELF is a minimal ELF reader (32- and 64-bit, either byte order: the
+// VM suite's guests run i386, arm and mips binaries too) used to check the
+// package's debug/elf-based results independently.
 type rawELFFile struct {
 	b     []byte
+	is64  bool
+	be    bool
 	secs  map[string][2]uint64 // name -> offset, size
 	links map[string]uint32
-	shdrs [][]byte
+	shdrs []int       // offset of each section header
 	loads [][3]uint64 // offset, vaddr, filesz
 }
 
 type rawSym struct{ value, size uint64 }
+
+// u reads an n-byte unsigned integer at o in the file's byte order.
+func (r *rawELFFile) u(o uint64, n int) uint64 {
+	var v uint64
+	for i := 0; i < n; i++ {
+		k := n - 1 - i // most significant byte first
+		if r.be {
+			k = i
+		}
+		v = v<<8 | uint64(r.b[o+uint64(k)])
+	}
+	return v
+}
+
+// word reads an address-sized field: 8 bytes in ELF64, 4 in ELF32.
+func (r *rawELFFile) word(o uint64) uint64 {
+	if r.is64 {
+		return r.u(o, 8)
+	}
+	return r.u(o, 4)
+}
 
 func rawELF(t *testing.T, p string) *rawELFFile {
 	t.Helper()
@@ -233,33 +257,33 @@ func rawELF(t *testing.T, p string) *rawELFFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 64 || string(b[:4]) != "\x7fELF" || b[4] != 2 || b[5] != 1 {
-		t.Fatalf("%s: not ELF64 LE", p)
+	if len(b) < 52 || string(b[:4]) != "\x7fELF" || b[4] < 1 || b[4] > 2 || b[5] < 1 || b[5] > 2 {
+		t.Fatalf("%s: not ELF", p)
 	}
-	le := func(o, n int) uint64 {
-		var v uint64
-		for i := n - 1; i >= 0; i-- {
-			v = v<<8 | uint64(b[o+i])
-		}
-		return v
+	r := &rawELFFile{b: b, is64: b[4] == 2, be: b[5] == 2, secs: map[string][2]uint64{}, links: map[string]uint32{}}
+	// Header, program and section header field offsets of ELF32 / ELF64.
+	phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx := r.u(28, 4), r.u(32, 4), r.u(42, 2), r.u(44, 2), r.u(46, 2), r.u(48, 2), r.u(50, 2)
+	pOff, pVaddr, pFilesz := uint64(4), uint64(8), uint64(16)
+	sOff, sSize, sLink := uint64(16), uint64(20), uint64(24)
+	if r.is64 {
+		phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx = r.u(32, 8), r.u(40, 8), r.u(54, 2), r.u(56, 2), r.u(58, 2), r.u(60, 2), r.u(62, 2)
+		pOff, pVaddr, pFilesz = 8, 16, 32
+		sOff, sSize, sLink = 24, 32, 40
 	}
-	r := &rawELFFile{b: b, secs: map[string][2]uint64{}, links: map[string]uint32{}}
-	phoff, phentsize, phnum := le(32, 8), le(54, 2), le(56, 2)
 	for i := uint64(0); i < phnum; i++ {
-		o := int(phoff + i*phentsize)
-		if le(o, 4) == uint64(elf.PT_LOAD) {
-			r.loads = append(r.loads, [3]uint64{le(o+8, 8), le(o+16, 8), le(o+32, 8)})
+		o := phoff + i*phentsize
+		if r.u(o, 4) == uint64(elf.PT_LOAD) {
+			r.loads = append(r.loads, [3]uint64{r.word(o + pOff), r.word(o + pVaddr), r.word(o + pFilesz)})
 		}
 	}
-	shoff, shentsize, shnum, shstrndx := le(40, 8), le(58, 2), le(60, 2), le(62, 2)
-	hdr := func(i uint64) int { return int(shoff + i*shentsize) }
-	strOff := le(hdr(shstrndx)+24, 8)
+	hdr := func(i uint64) uint64 { return shoff + i*shentsize }
+	strOff := r.word(hdr(shstrndx) + sOff)
 	for i := uint64(0); i < shnum; i++ {
 		o := hdr(i)
-		r.shdrs = append(r.shdrs, b[o:o+64])
-		name := cstr(b[strOff+le(o, 4):])
-		r.secs[name] = [2]uint64{le(o+24, 8), le(o+32, 8)}
-		r.links[name] = uint32(le(o+40, 4))
+		r.shdrs = append(r.shdrs, int(o))
+		name := cstr(b[strOff+r.u(o, 4):])
+		r.secs[name] = [2]uint64{r.word(o + sOff), r.word(o + sSize)}
+		r.links[name] = uint32(r.u(o+sLink, 4))
 	}
 	return r
 }
@@ -278,19 +302,17 @@ func (r *rawELFFile) symbol(sec, name string) (rawSym, bool) {
 	if !ok {
 		return rawSym{}, false
 	}
-	strs := r.shdrs[r.links[sec]]
-	strOff := uint64(strs[24]) | uint64(strs[25])<<8 | uint64(strs[26])<<16 | uint64(strs[27])<<24
-	le := func(o uint64, n int) uint64 {
-		var v uint64
-		for i := n - 1; i >= 0; i-- {
-			v = v<<8 | uint64(r.b[o+uint64(i)])
-		}
-		return v
+	// Elf32_Sym: name, value, size, info...; Elf64_Sym: name, info,
+	// other, shndx, value, size.
+	entsize, valOff, sizeOff, strField := uint64(16), uint64(4), uint64(8), uint64(16)
+	if r.is64 {
+		entsize, valOff, sizeOff, strField = 24, 8, 16, 24
 	}
-	for o := s[0]; o+24 <= s[0]+s[1]; o += 24 {
-		n := cstr(r.b[strOff+le(o, 4):])
-		if n == name && le(o+8, 8) != 0 {
-			return rawSym{value: le(o+8, 8), size: le(o+16, 8)}, true
+	strOff := r.word(uint64(r.shdrs[r.links[sec]]) + strField)
+	for o := s[0]; o+entsize <= s[0]+s[1]; o += entsize {
+		n := cstr(r.b[strOff+r.u(o, 4):])
+		if v := r.word(o + valOff); n == name && v != 0 {
+			return rawSym{value: v, size: r.word(o + sizeOff)}, true
 		}
 	}
 	return rawSym{}, false

@@ -83,7 +83,7 @@ func TestUprobeLifecycle(t *testing.T) {
 
 	group := OwnerGroup(os.Getpid())
 	ev := uniq("life")
-	def := archRegs(fmt.Sprintf("p:%s/%s %s:%#x a=%%di:s64", group, ev, tg.path, tg.off))
+	def := archRegs(t, fmt.Sprintf("p:%s/%s %s:%#x a=%%di:s64", group, ev, tg.path, tg.off))
 	if err := fsys.AddDynamicEvent(UprobeEvents, def); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestWriteErrors(t *testing.T) {
 	if err := fsys.AddDynamicEvent(UprobeEvents, dup); err != nil {
 		t.Fatal(err)
 	}
-	if err := fsys.AddDynamicEvent(UprobeEvents, dup+archRegs(" x=%di")); !errors.Is(err, ErrExist) {
+	if err := fsys.AddDynamicEvent(UprobeEvents, dup+archRegs(t, " x=%di")); !errors.Is(err, ErrExist) {
 		t.Errorf("duplicate event: %v, want ErrExist", err)
 	}
 
@@ -242,7 +242,7 @@ func TestSweepKilledOwner(t *testing.T) {
 	fsys := mustFS(t)
 	tg := testTarget(t)
 	fg, fe := foreignProbe(t, fsys, tg)
-	def := func(ev string) string { return archRegs(fmt.Sprintf("%s %s:%#x a=%%di:u64", ev, tg.path, tg.off)) }
+	def := func(ev string) string { return archRegs(t, fmt.Sprintf("%s %s:%#x a=%%di:u64", ev, tg.path, tg.off)) }
 
 	dead := startChild(t, def("victim"))
 	live := startChild(t, def("survivor"))

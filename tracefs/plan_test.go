@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,16 +12,11 @@ import (
 	"github.com/tracelet/tracelet/kprobeevents"
 )
 
-// argRegs are the C ABI's first argument registers, as %REG fetchargs.
+// argRegs are the fetchargs of the C ABI's first arguments at a function's
+// entry: %REG, or $stackN where the ABI passes them on the stack.
 func argRegs(t testing.TB) []string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return []string{"di", "si", "dx", "cx", "r8", "r9"}
-	case "arm64":
-		return []string{"x0", "x1", "x2", "x3", "x4", "x5"}
-	}
-	t.Skipf("no argument register table for %s in this test", runtime.GOARCH)
-	return nil
+	a := testenv.KernelABI(t).UserArgs
+	return a[:]
 }
 
 func TestParsePlan(t *testing.T) {
@@ -126,14 +120,14 @@ func planFile(t *testing.T, fs *FS, tg target, name string) *Plan {
 	t.Helper()
 	regs := argRegs(t)
 	src := fmt.Sprintf(`name %s
-p:cabi %s:%#x a=%%%s:u64 b=%%%s:u64 c=%%%s:s64
+p:cabi %s:%#x a=%s:u64 b=%s:u64 c=%s:s64
 sched:sched_process_exec
 filter sched:sched_process_exec filename ~ "*/testprog"
 filter cabi a >= 10
 trigger cabi stacktrace:3
 instance tracelet_%s 256
 `, name, tg.path, tg.off, regs[0], regs[1], regs[2], name)
-	p, err := ParsePlan(name+".plan", []byte(src), kprobeevents.Options{})
+	p, err := ParsePlan(name+".plan", []byte(src), kprobeevents.Options{Arch: KernelArch()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +149,7 @@ func TestApplyRevertStatus(t *testing.T) {
 	// A foreign probe on the same function, and a probe of ours in the
 	// plan's group that the plan does not list: revert must leave both.
 	fg := fmt.Sprintf("othertool%d", os.Getpid())
-	appendRaw(t, fs, UprobeEvents, fmt.Sprintf("p:%s/foreign %s:%#x x=%%%s:u64", fg, tg.path, tg.off, regs[0]))
+	appendRaw(t, fs, UprobeEvents, fmt.Sprintf("p:%s/foreign %s:%#x x=%s:u64", fg, tg.path, tg.off, regs[0]))
 	t.Cleanup(func() { appendRaw(t, fs, UprobeEvents, "-:"+fg+"/foreign") })
 	extra := &kprobeevents.Probe{Type: kprobeevents.Uprobe, Group: p.Group, Event: "extra", Path: tg.path, Offset: tg.off}
 	if err := fs.AddProbe(extra); err != nil {
@@ -290,12 +284,12 @@ func TestApplyKprobes(t *testing.T) {
 	testenv.RequireKprobes(t)
 	fs := mustFS(t)
 	name := uniq("kp")
-	src := fmt.Sprintf(`name %s
+	src := testenv.KernelArgs(t, fmt.Sprintf(`name %s
 p:open do_sys_openat2 dfd=$arg1:s32
 r:open_ret do_sys_openat2 ret=$retval:s64
 filter open dfd == -100
-`, name)
-	p, err := ParsePlan(name+".plan", []byte(src), kprobeevents.Options{})
+`, name))
+	p, err := ParsePlan(name+".plan", []byte(src), kprobeevents.Options{Arch: KernelArch()})
 	if err != nil {
 		t.Fatal(err)
 	}

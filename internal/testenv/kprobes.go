@@ -95,8 +95,11 @@ func ReadmeMentions(t testing.TB, s string) bool {
 // the __do_sys_ body may be inlined into one wrapper and kept out of line
 // for the other (ia32), so only the exact native wrapper is safe.
 var syscallPrefix = map[string]string{
-	"amd64":   "__x64_sys_",
-	"arm64":   "__arm64_sys_",
+	"amd64": "__x64_sys_",
+	"arm64": "__arm64_sys_",
+	// A 386 process enters through the ia32 wrappers on an i386 kernel
+	// and, in compat mode, on an x86_64 one alike.
+	"386":     "__ia32_sys_",
 	"riscv64": "__riscv_sys_",
 	"s390x":   "__s390x_sys_",
 }

@@ -7,17 +7,54 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
-// Symbols of internal/testprog that tests put probes on. Go writes assembly
-// (ABI0) functions into .symtab with an ".abi0" suffix.
-const (
-	// CABITarget is entered with six arguments in the C ABI's registers and
-	// returns their sum.
-	CABITarget = "main.cabiTarget.abi0"
-	// GoTarget takes (a, b int64) in Go's register ABI and returns a*1000+b.
-	GoTarget = "main.goTarget"
+// Symbols of internal/testprog that tests put probes on.
+var (
+	// CABITarget is entered with six arguments where the C ABI puts them
+	// (registers, and the stack on i386 and for the fifth and sixth on
+	// arm and mips) and returns their sum.
+	CABITarget = "main.cabiTarget" + ABI0Suffix
+	// CABICaller is the assembly trampoline that calls CABITarget.
+	CABICaller = "main.cabi6" + ABI0Suffix
 )
+
+// GoTarget takes (a, b int64) in Go's register ABI and returns a*1000+b.
+const GoTarget = "main.goTarget"
+
+// ABI0Suffix is what Go appends to the .symtab name of an assembly (ABI0)
+// function, such as runtime.goexit, in testprog: ".abi0" where Go has a
+// register ABI (amd64, arm64, riscv64, ppc64), "" where it has none (386,
+// arm, mips). It follows testprog's architecture, which is the running
+// kernel's (the guest image's, or the host go tool's default), not this
+// test binary's: a 386 test binary on an x86_64 kernel (make compat386)
+// traces an amd64 testprog.
+var ABI0Suffix = abi0Suffix(kernelMachine())
+
+// GoFramePointers reports whether testprog's Go code keeps a frame-pointer
+// chain, which the kernel's user-stack unwinder (perf callchains, the
+// stacktrace trigger) follows: Go keeps one on amd64 and arm64 only. On
+// the other architectures a user stack taken in testprog has its first
+// frame, the probed one, and no callers.
+var GoFramePointers = map[string]bool{"x86_64": true, "aarch64": true}[kernelMachine()]
+
+func abi0Suffix(machine string) string {
+	switch machine {
+	case "x86_64", "aarch64", "riscv64", "ppc64le", "ppc64", "loongarch64":
+		return ".abi0"
+	}
+	return ""
+}
+
+func kernelMachine() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return runtime.GOARCH
+	}
+	return unix.ByteSliceToString(u.Machine[:])
+}
 
 // prebuilt is a program the VM suite's image carries prebuilt (its path in
 // env) and the host builds once per test binary, during the test.

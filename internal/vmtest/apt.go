@@ -22,7 +22,7 @@ import (
 type aptRoot struct {
 	dir    string // .cache/vmtest/apt/<arch>
 	arch   string
-	suite  string // bookworm
+	suite  string // bookworm; the architecture's own where archSpec names one
 	mirror string // http://deb.debian.org/debian
 	secure string // http://deb.debian.org/debian-security
 	log    io.Writer
@@ -33,10 +33,14 @@ type aptRoot struct {
 const listsMaxAge = 6 * time.Hour
 
 func newAptRoot(cache, arch string, log io.Writer) aptRoot {
+	suite := envOr("TRACELET_VM_SUITE", hostSuite())
+	if spec, err := archOf(arch); err == nil && spec.suite != "" {
+		suite = spec.suite
+	}
 	return aptRoot{
 		dir:    filepath.Join(cache, "apt", arch),
 		arch:   arch,
-		suite:  envOr("TRACELET_VM_SUITE", hostSuite()),
+		suite:  suite,
 		mirror: envOr("TRACELET_VM_MIRROR", "http://deb.debian.org/debian"),
 		secure: envOr("TRACELET_VM_SECURITY_MIRROR", "http://deb.debian.org/debian-security"),
 		log:    log,

@@ -1,18 +1,37 @@
 package vmtest
 
-import "fmt"
+import (
+	"debug/elf"
+	"fmt"
+	"sort"
+	"strings"
+)
 
-// archSpec is how QEMU boots one architecture. Debian's amd64 vmlinuz is a
-// bzImage that -kernel takes as it is; arm64's may be a gzip'd Image, which
-// QEMU's virt machine does not unpack, so the fetcher stores it uncompressed.
+// archSpec is how one Debian architecture is built for and booted. Debian's
+// amd64 and i386 vmlinuz is a bzImage that -kernel takes as it is; arm64's
+// and riscv64's may be a gzip'd Image, which QEMU's virt machine does not
+// unpack, so the fetcher stores it uncompressed; armhf's is a zImage, which
+// carries its own decompressor; mipsel's malta kernel is an ELF vmlinux.
 type archSpec struct {
+	// The Go side: a Debian architecture is not a GOARCH (i386 is 386,
+	// armhf is arm with GOARM=7, mipsel is mipsle with GOMIPS=softfloat,
+	// as the release builds them).
+	goarch  string   // GOARCH of the guest's binaries
+	goenv   []string // GOARM=, GOMIPS=: what make release sets for the target
+	release string   // dist/tracelet-linux-<release> (release.mk's target name)
+	elf     elf.Machine
+
 	qemu    string   // emulator binary
 	pkg     string   // Debian package that provides it
-	machine []string // machine and CPU arguments
+	machine []string // machine, CPU and firmware arguments
 	console string   // serial console device as the kernel names it
 	kvmOK   bool     // KVM can run this guest on an amd64 host
 	triplet string   // Debian multiarch directory of its libraries
 	loader  string   // the dynamic loader's file name in that directory
+	// suite is the Debian release the architecture's packages come from
+	// when it is not the host's: riscv64 is an official architecture only
+	// from trixie on (bookworm's riscv64 lived in debian-ports).
+	suite string
 	// singleTCG runs all of a guest's vCPUs on one host thread under TCG.
 	// x86 needs it: with multi-threaded TCG, the kernel's live code
 	// patching (text_poke_bp: an int3, an IPI, then the new bytes, as when
@@ -23,10 +42,15 @@ type archSpec struct {
 	// stop_machine and runs its tests in half the time with a thread per
 	// vCPU, so it keeps them.
 	singleTCG bool
+	// memory replaces Options.Memory where the machine caps RAM lower.
+	memory string
+	// cpus replaces Options.CPUs where the kernel is uniprocessor.
+	cpus int
 }
 
 var archs = map[string]archSpec{
 	"amd64": {
+		goarch: "amd64", release: "amd64", elf: elf.EM_X86_64,
 		qemu:      "qemu-system-x86_64",
 		pkg:       "qemu-system-x86",
 		machine:   []string{"-M", "pc"},
@@ -37,6 +61,7 @@ var archs = map[string]archSpec{
 		singleTCG: true,
 	},
 	"arm64": {
+		goarch: "arm64", release: "arm64", elf: elf.EM_AARCH64,
 		qemu: "qemu-system-aarch64",
 		pkg:  "qemu-system-arm",
 		// cortex-a57 would do for the 6.1 kernel, but max gives the kernel
@@ -46,12 +71,71 @@ var archs = map[string]archSpec{
 		triplet: "aarch64-linux-gnu",
 		loader:  "ld-linux-aarch64.so.1",
 	},
+	"i386": {
+		goarch: "386", release: "386", elf: elf.EM_386,
+		qemu: "qemu-system-i386",
+		pkg:  "qemu-system-x86",
+		// The 686-pae kernel needs PAE and NX, which the default qemu32
+		// model lacks (NX); max has both.
+		machine:   []string{"-M", "pc", "-cpu", "max"},
+		console:   "ttyS0",
+		triplet:   "i386-linux-gnu",
+		loader:    "ld-linux.so.2",
+		singleTCG: true, // the x86 live-patching race, as for amd64
+	},
+	"armhf": {
+		goarch: "arm", goenv: []string{"GOARM=7"}, release: "armv7", elf: elf.EM_ARM,
+		qemu: "qemu-system-arm",
+		pkg:  "qemu-system-arm",
+		// The armmp kernel has no LPAE: highmem=off keeps the virt
+		// machine's devices below 4 GiB, where it can reach them.
+		machine: []string{"-M", "virt,highmem=off", "-cpu", "cortex-a15"},
+		console: "ttyAMA0",
+		triplet: "arm-linux-gnueabihf",
+		loader:  "ld-linux-armhf.so.3",
+	},
+	"riscv64": {
+		goarch: "riscv64", release: "riscv64", elf: elf.EM_RISCV,
+		qemu: "qemu-system-riscv64",
+		pkg:  "qemu-system-misc",
+		// -bios default is QEMU's OpenSBI (qemu-system-data ships
+		// opensbi-riscv64-generic-fw_dynamic.bin), which jumps to -kernel.
+		machine: []string{"-M", "virt", "-bios", "default"},
+		console: "ttyS0",
+		triplet: "riscv64-linux-gnu",
+		loader:  "ld-linux-riscv64-lp64d.so.1",
+		suite:   "trixie",
+	},
+	"mipsel": {
+		goarch: "mipsle", goenv: []string{"GOMIPS=softfloat"}, release: "mipsle", elf: elf.EM_MIPS,
+		qemu:    "qemu-system-mipsel",
+		pkg:     "qemu-system-mips",
+		machine: []string{"-M", "malta"},
+		console: "ttyS0",
+		triplet: "mipsel-linux-gnu",
+		loader:  "ld.so.1",
+		// The 4kc-malta kernel has no HIGHMEM: it uses the 256 MiB below
+		// the malta's I/O hole and no more, initramfs included.
+		memory: "256M",
+		cpus:   1, // the 4kc flavour is built without SMP
+	},
 }
 
 func archOf(arch string) (archSpec, error) {
 	a, ok := archs[arch]
 	if !ok {
-		return archSpec{}, fmt.Errorf("no QEMU setup for architecture %q (have amd64, arm64)", arch)
+		var have []string
+		for n := range archs {
+			have = append(have, n)
+		}
+		sort.Strings(have)
+		return archSpec{}, fmt.Errorf("no QEMU setup for architecture %q (have %s)", arch, strings.Join(have, ", "))
 	}
 	return a, nil
+}
+
+// goEnv is the environment that builds a guest binary: static, linux, the
+// architecture's GOARCH and its GOARM/GOMIPS.
+func (a archSpec) goEnv() []string {
+	return append([]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + a.goarch}, a.goenv...)
 }

@@ -2,8 +2,10 @@ package vmtest
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
+	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/kprobeevents"
 )
 
@@ -36,6 +38,11 @@ func BootKprobeEvent(k Kernel, defs []string) (string, error) {
 		return "", err
 	}
 	opts := kprobeevents.Options{Arch: arch, Kernel: kv, Target: kprobeevents.TargetKprobe}
+	if !arch.HasArgN() {
+		if defs, err = argNToRegs(k, defs); err != nil {
+			return "", err
+		}
+	}
 	var probes []*kprobeevents.Probe
 	for _, d := range defs {
 		p, err := kprobeevents.ParseProbe(d, opts)
@@ -89,4 +96,35 @@ func checkBootParam(v string) error {
 		return fmt.Errorf("kprobe_event= value is %d bytes; the command line holds 2048 on x86 and the rest is needed", len(v))
 	}
 	return nil
+}
+
+var argNRE = regexp.MustCompile(`\$arg([1-9])`)
+
+// argNToRegs names the kernel's argument registers for $argN, on a kernel
+// that has no $argN (32-bit arm): $arg1 is %r0 there.
+func argNToRegs(k Kernel, defs []string) ([]string, error) {
+	spec, err := archOf(k.Arch)
+	if err != nil {
+		return nil, err
+	}
+	a, err := asm.ArchFor(spec.goarch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(defs))
+	for i, d := range defs {
+		var bad error
+		out[i] = argNRE.ReplaceAllStringFunc(d, func(m string) string {
+			loc, err := a.Arg(asm.KernelABI, int(m[4]-'1'))
+			if err != nil || !loc.InRegister() {
+				bad = fmt.Errorf("boot probe %q for %s: %s is not in a register", d, k.Name, m)
+				return m
+			}
+			return loc.FetchArg()
+		})
+		if bad != nil {
+			return nil, bad
+		}
+	}
+	return out, nil
 }

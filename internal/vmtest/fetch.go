@@ -22,7 +22,7 @@ type Assets struct {
 	Kernel  Kernel
 	Package debPackage // the linux-image package it came from
 	Release string     // uname -r of the guest: "6.1.0-56-cloud-amd64"
-	Image   string     // bootable kernel: bzImage (amd64), uncompressed Image (arm64)
+	Image   string     // bootable kernel: bzImage (x86), uncompressed Image (arm64, riscv64), zImage (armhf), ELF (mipsel)
 	Config  string     // the kernel's config, kept for diagnosing missing features
 	Busybox string     // static busybox for the guest's architecture
 	// Libc maps guest paths to host files of Debian's shared C library
@@ -196,14 +196,16 @@ func extractKernel(deb, dir string) (string, error) {
 		if dirName != "boot/" {
 			return nil
 		}
-		for _, kind := range []string{"vmlinuz", "config", "System.map"} {
+		for _, kind := range []string{"vmlinuz", "vmlinux", "config", "System.map"} {
 			rel, ok := strings.CutPrefix(base, kind+"-")
 			if !ok {
 				continue
 			}
-			if kind == "vmlinuz" {
+			// mipsel's malta flavour ships an ELF vmlinux, which is
+			// what QEMU's -kernel loads there.
+			if kind == "vmlinuz" || kind == "vmlinux" {
 				release = rel
-				return writeKernelImage(filepath.Join(dir, kind), r)
+				return writeKernelImage(filepath.Join(dir, "vmlinuz"), r)
 			}
 			return writeFile(filepath.Join(dir, kind), r, 0o644)
 		}
@@ -213,7 +215,7 @@ func extractKernel(deb, dir string) (string, error) {
 		return "", fmt.Errorf("unpacking %s: %w", deb, err)
 	}
 	if release == "" {
-		return "", fmt.Errorf("%s has no boot/vmlinuz-*", deb)
+		return "", fmt.Errorf("%s has no boot/vmlinuz-* or boot/vmlinux-*", deb)
 	}
 	return release, os.WriteFile(filepath.Join(dir, "release"), []byte(release+"\n"), 0o644)
 }
@@ -239,7 +241,7 @@ func writeKernelImage(dst string, r io.Reader) error {
 }
 
 // extractFiles copies named members of a .deb to host paths, unless they are
-// all there already.
+// all there already. A name is found under usr/ too.
 func extractFiles(deb string, want map[string]string) error {
 	done := true
 	for _, dst := range want {
@@ -253,6 +255,11 @@ func extractFiles(deb string, want map[string]string) error {
 	found := 0
 	err := walkDeb(deb, func(name string, r io.Reader) error {
 		dst, ok := want[name]
+		if !ok {
+			// Packages built for a merged /usr (trixie's) ship
+			// bin/busybox as usr/bin/busybox, lib/… as usr/lib/….
+			dst, ok = want[strings.TrimPrefix(name, "usr/")]
+		}
 		if !ok {
 			return nil
 		}

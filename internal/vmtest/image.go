@@ -32,19 +32,31 @@ type builder struct {
 	module string
 	work   string // .cache/vmtest/build
 	pkgs   []GuestPackage
+	// compat are the packages whose GOARCH=386 tests the amd64 guests run
+	// as well (vmrun -compat386): a 32-bit tracer on a 64-bit kernel.
+	compat []GuestPackage
 	log    io.Writer
 }
 
 // goBuild runs the go tool for the guest: static (CGO_ENABLED=0), linux,
-// GOARCH of the guest. Symbols stay in: uprobe tests resolve their targets
-// through .symtab.
+// GOARCH (and GOARM, GOMIPS) of the guest's Debian architecture. Symbols
+// stay in: uprobe tests resolve their targets through .symtab.
 func (b *builder) goBuild(ctx context.Context, arch string, args ...string) error {
+	spec, err := archOf(arch)
+	if err != nil {
+		return err
+	}
+	return b.goBuildEnv(ctx, spec.goEnv(), args...)
+}
+
+// goBuildEnv runs the go tool with env (CGO_ENABLED, GOOS, GOARCH, ...).
+func (b *builder) goBuildEnv(ctx context.Context, env []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = b.repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("GOARCH=%s go %s: %v\n%s", arch, strings.Join(args, " "), err, out)
+		return fmt.Errorf("%s go %s: %v\n%s", strings.Join(env[2:], " "), strings.Join(args, " "), err, out)
 	}
 	return nil
 }
@@ -79,6 +91,10 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "tests"), 0o755); err != nil {
+		return nil, err
+	}
+	spec, err := archOf(arch)
+	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(b.log, "vmtest: building the %s guest image (%d test packages)\n", arch, len(b.pkgs))
@@ -119,16 +135,35 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 		bins[g] = h
 	}
 	img := &image{arch: arch}
-	for _, p := range b.pkgs {
+	pkgs := b.pkgs
+	if arch == "amd64" {
+		pkgs = append(append([]GuestPackage(nil), pkgs...), b.compat...)
+	}
+	for _, p := range pkgs {
+		if !p.OnArch(arch) {
+			continue
+		}
+		// A compat build keeps the binary's own name (tests compare the
+		// comm with it) in a directory of its GOARCH.
 		name := strings.ReplaceAll(p.Dir, "/", "_") + ".test"
-		out := filepath.Join(dir, "tests", name)
-		if err := b.goBuild(ctx, arch, "test", "-c", "-o", out, "./"+p.Dir); err != nil {
+		sub := ""
+		env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + p.GOARCH}
+		if p.GOARCH == "" {
+			env = spec.goEnv()
+		} else {
+			sub = p.GOARCH + "/"
+			if err := os.MkdirAll(filepath.Join(dir, "tests", p.GOARCH), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		out := filepath.Join(dir, "tests", filepath.FromSlash(sub), name)
+		if err := b.goBuildEnv(ctx, env, "test", "-c", "-o", out, "./"+p.Dir); err != nil {
 			return nil, fmt.Errorf("packages.txt:%d: %w", p.Line, err)
 		}
 		if !fileExists(out) {
 			return nil, fmt.Errorf("packages.txt:%d: %s has no tests (go test -c wrote no binary); remove the line", p.Line, p.Dir)
 		}
-		gp := guestTests + "/" + name
+		gp := guestTests + "/" + sub + name
 		bins[gp] = out
 		img.tests = append(img.tests, guestTest{pkg: p, bin: gp})
 	}
@@ -146,8 +181,12 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 func (b *builder) tracelet(ctx context.Context, arch, dir string) (string, error) {
 	// TRACELET_VM_DIST puts the release binary dist/tracelet-linux-ARCH
 	// (make release) in the guest instead (make vmtest-release).
+	spec, err := archOf(arch)
+	if err != nil {
+		return "", err
+	}
 	if d := os.Getenv("TRACELET_VM_DIST"); d != "" {
-		p := filepath.Join(d, "tracelet-linux-"+arch)
+		p := filepath.Join(d, "tracelet-linux-"+spec.release)
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("TRACELET_VM_DIST: %w", err)
 		}
@@ -163,8 +202,7 @@ func (b *builder) tracelet(ctx context.Context, arch, dir string) (string, error
 		return "", nil
 	}
 	defer f.Close()
-	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[arch]
-	if f.Machine != want {
+	if f.Machine != spec.elf {
 		return "", nil
 	}
 	for _, prog := range f.Progs {

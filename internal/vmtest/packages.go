@@ -19,7 +19,29 @@ type GuestPackage struct {
 	Run     string        // -test.run regexp, "" for all tests
 	Skip    string        // -test.skip regexp
 	Timeout time.Duration // -test.timeout inside the guest
-	Line    int           // line in packages.txt, for errors
+	// Arches is -arch: a comma-separated list of the Debian architectures
+	// whose guests run the package, or of those that do not when it starts
+	// with '!'; "" is every guest.
+	Arches string
+	// GOARCH, when set, builds the package's tests for another GOARCH than
+	// the guest's: "386" runs them in compat mode on an x86_64 kernel
+	// (vmrun -compat386).
+	GOARCH string
+	Line   int // line in packages.txt, for errors
+}
+
+// OnArch reports whether the guests of Debian architecture arch run p.
+func (p GuestPackage) OnArch(arch string) bool {
+	if p.Arches == "" {
+		return true
+	}
+	list, not := strings.CutPrefix(p.Arches, "!")
+	for _, a := range strings.Split(list, ",") {
+		if a == arch {
+			return !not
+		}
+	}
+	return not
 }
 
 // DefaultPackageTimeout bounds one package's run inside a guest. Under TCG
@@ -30,15 +52,23 @@ type GuestPackage struct {
 // package sets -timeout on its packages.txt line.
 const DefaultPackageTimeout = 3 * time.Minute
 
-// Name is how results and the summary name the package: its directory.
-func (p GuestPackage) Name() string { return p.Dir }
+// Name is how results and the summary name the package: its directory,
+// with "@386" for the compat-mode build of a 386 tracer.
+func (p GuestPackage) Name() string {
+	if p.GOARCH != "" {
+		return p.Dir + "@" + p.GOARCH
+	}
+	return p.Dir
+}
 
 // ParsePackages reads packages.txt. Each non-blank line that is not a
 // comment names one package, by import path or as ./dir, optionally followed
-// by -run REGEXP, -skip REGEXP and -timeout DURATION:
+// by -run REGEXP, -skip REGEXP, -timeout DURATION and -arch LIST (Debian
+// architectures, comma-separated; a leading '!' excludes them instead):
 //
 //	github.com/tracelet/tracelet/tracefs -run Kprobe|Uprobe -timeout 15m
 //	./internal/vmtest/guest
+//	./tools -arch !riscv64,mipsel
 func ParsePackages(r io.Reader, module string) ([]GuestPackage, error) {
 	var pkgs []GuestPackage
 	seen := map[string]int{}
@@ -77,6 +107,13 @@ func ParsePackages(r io.Reader, module string) ([]GuestPackage, error) {
 				} else {
 					p.Skip = v
 				}
+			case "-arch":
+				for _, a := range strings.Split(strings.TrimPrefix(v, "!"), ",") {
+					if _, err := archOf(a); err != nil {
+						return nil, fmt.Errorf("packages.txt:%d: -arch %q: %v", n, v, err)
+					}
+				}
+				p.Arches = v
 			case "-timeout":
 				d, err := time.ParseDuration(v)
 				if err != nil || d <= 0 {
@@ -84,7 +121,7 @@ func ParsePackages(r io.Reader, module string) ([]GuestPackage, error) {
 				}
 				p.Timeout = d
 			default:
-				return nil, fmt.Errorf("packages.txt:%d: unknown option %q (want -run, -skip or -timeout)", n, f[i])
+				return nil, fmt.Errorf("packages.txt:%d: unknown option %q (want -run, -skip, -timeout or -arch)", n, f[i])
 			}
 		}
 		pkgs = append(pkgs, p)

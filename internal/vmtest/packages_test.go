@@ -18,6 +18,7 @@ func TestParsePackages(t *testing.T) {
 github.com/tracelet/tracelet/kprobeevents
 ./internal/vmtest/guest   -run 'x' # trailing comment
 github.com/tracelet/tracelet/tracefs -run Kprobe|Uprobe -skip Slow -timeout 15m
+./tools -arch !riscv64,mipsel
 
 `
 	got, err := ParsePackages(strings.NewReader(strings.Replace(in, "'x'", "Boot", 1)), module)
@@ -28,6 +29,7 @@ github.com/tracelet/tracelet/tracefs -run Kprobe|Uprobe -skip Slow -timeout 15m
 		{Dir: "kprobeevents", Timeout: DefaultPackageTimeout, Line: 2},
 		{Dir: "internal/vmtest/guest", Run: "Boot", Timeout: DefaultPackageTimeout, Line: 3},
 		{Dir: "tracefs", Run: "Kprobe|Uprobe", Skip: "Slow", Timeout: 15 * time.Minute, Line: 4},
+		{Dir: "tools", Arches: "!riscv64,mipsel", Timeout: DefaultPackageTimeout, Line: 5},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -48,6 +50,7 @@ func TestParsePackagesErrors(t *testing.T) {
 		"./a -run (":                   "-run",
 		"./a -timeout soon":            "want a positive Go duration",
 		"./a -count 3":                 "unknown option",
+		"./a -arch sparc64":            "no QEMU setup",
 		"./a$(reboot)":                 "not a package directory",
 		"github.com/tracelet/tracelet": "not a package directory",
 	} {
@@ -127,8 +130,15 @@ func TestKernelCmdline(t *testing.T) {
 			t.Fatalf("%s: %v", k.Name, err)
 		}
 		// The encoder's output, decoded again, is the probes.
-		back, err := kprobeevents.DecodeBootParam(ev)
-		if err != nil || len(back) != len(DefaultBootProbes) || back[0].String() != DefaultBootProbes[0] {
+		arch, _ := kprobeevents.ParseArch(k.Arch)
+		back, err := kprobeevents.DecodeBootParamFor(ev, kprobeevents.Options{Arch: arch})
+		want := DefaultBootProbes[0]
+		if !arch.HasArgN() {
+			// 32-bit arm and mips: the kernel's argument registers.
+			regs := map[kprobeevents.Arch][2]string{kprobeevents.ArchARM: {"%r0", "%r1"}, kprobeevents.ArchMIPS: {"%r4", "%r5"}}[arch]
+			want = strings.NewReplacer("$arg1", regs[0], "$arg2", regs[1]).Replace(want)
+		}
+		if err != nil || len(back) != len(DefaultBootProbes) || back[0].String() != want {
 			t.Errorf("%s: kprobe_event=%s decodes to %v, %v", k.Name, ev, back, err)
 		}
 		got, err := kernelCmdline("ttyS0", ev, false)
@@ -169,5 +179,25 @@ func TestWriteFixturesStaysInside(t *testing.T) {
 		if err := writeFixtures(dir, &Report{Release: rel, Files: r.Files}); err == nil {
 			t.Errorf("release %q accepted", rel)
 		}
+	}
+}
+
+func TestGuestPackageOnArch(t *testing.T) {
+	for _, c := range []struct {
+		arches, arch string
+		want         bool
+	}{
+		{"", "mipsel", true},
+		{"amd64,arm64", "arm64", true},
+		{"amd64,arm64", "i386", false},
+		{"!riscv64,mipsel", "mipsel", false},
+		{"!riscv64,mipsel", "armhf", true},
+	} {
+		if got := (GuestPackage{Arches: c.arches}).OnArch(c.arch); got != c.want {
+			t.Errorf("-arch %q on %s: %v, want %v", c.arches, c.arch, got, c.want)
+		}
+	}
+	if n := (GuestPackage{Dir: "perf", GOARCH: "386"}).Name(); n != "perf@386" {
+		t.Errorf("compat name %q", n)
 	}
 }

@@ -41,10 +41,17 @@ func (m machine) args() ([]string, error) {
 	if accel == "tcg" && a.singleTCG {
 		accel = "tcg,thread=single"
 	}
+	mem, cpus := m.memory, m.cpus
+	if a.memory != "" {
+		mem = a.memory
+	}
+	if a.cpus > 0 {
+		cpus = a.cpus
+	}
 	args = append(args,
 		"-accel", accel,
-		"-m", m.memory,
-		"-smp", strconv.Itoa(m.cpus),
+		"-m", mem,
+		"-smp", strconv.Itoa(cpus),
 		// No default NIC, VGA or option ROMs: the guest needs only a serial
 		// console, and iPXE's ROM costs boot time under TCG.
 		"-nodefaults", "-display", "none",

@@ -27,12 +27,19 @@ type Options struct {
 	Only []string
 	// Run replaces the -run regexp of every package that runs, and drops
 	// its -skip: `make vmtest VMRUN=TestX`.
-	Run      string
-	Parallel int           // guests at once; default 2, which fits 2 host cores
-	CPUs     int           // guest CPUs; default 2
-	Memory   string        // guest RAM; default 1G
-	Timeout  time.Duration // per guest, from QEMU's start to power-off
-	Idle     time.Duration // per guest, longest console silence; default 5m
+	Run string
+	// Compat386 are packages (./dir or import paths) whose tests are also
+	// built with GOARCH=386 and run in the amd64 guests after the native
+	// ones, in compat mode as make compat386 runs them on a host that can
+	// exec i386 binaries: for hosts that cannot (IA-32 emulation off), so
+	// that the 32-bit proof never silently disappears. Each keeps its
+	// packages.txt options when it is listed there.
+	Compat386 []string
+	Parallel  int           // guests at once; default 2, which fits 2 host cores
+	CPUs      int           // guest CPUs; default 2
+	Memory    string        // guest RAM; default 1G
+	Timeout   time.Duration // per guest, from QEMU's start to power-off
+	Idle      time.Duration // per guest, longest console silence; default 5m
 
 	// BootProbes are kprobe definitions put on each test boot's command
 	// line, encoded by kprobeevents as kprobe_event=<value> (see
@@ -136,6 +143,7 @@ func Run(ctx context.Context, o Options) ([]*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	listed := pkgs
 	if pkgs, err = Narrow(pkgs, o.Only, o.Run, module); err != nil {
 		return nil, err
 	}
@@ -150,7 +158,19 @@ func Run(ctx context.Context, o Options) ([]*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	b := &builder{repo: o.Repo, module: module, work: work, pkgs: pkgs, log: out}
+	// The compat packages keep their packages.txt lines whatever -pkg
+	// narrowed the native run to.
+	compat, err := Narrow(listed, o.Compat386, o.Run, module)
+	if err != nil {
+		return nil, fmt.Errorf("-compat386: %w", err)
+	}
+	if len(o.Compat386) == 0 {
+		compat = nil
+	}
+	for i := range compat {
+		compat[i].GOARCH, compat[i].Arches = "386", "amd64"
+	}
+	b := &builder{repo: o.Repo, module: module, work: work, pkgs: pkgs, compat: compat, log: out}
 	images := map[string]*image{}
 	for _, a := range assets {
 		if images[a.Kernel.Arch] != nil {

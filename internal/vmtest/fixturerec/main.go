@@ -306,7 +306,8 @@ func kretprobeArgs(a testenv.ABI) []string {
 // offset: uprobe_events wants an offset into the file, not a virtual
 // address, so the symbol's address goes through its PT_LOAD segment.
 func (r *recorder) uprobeDef() (string, error) {
-	const bin, sym = "/bin/testprog", "main.cabiTarget.abi0"
+	const bin = "/bin/testprog"
+	sym := testenv.CABITarget
 	f, err := elf.Open(bin)
 	if err != nil {
 		return "", err

@@ -23,7 +23,8 @@ func kernelVersion(t *testing.T) (int, int) {
 // rejects each with the expected errno and that its error_log entry quotes
 // the definition with the caret under the offending token.
 func TestErrorLogCaret(t *testing.T) {
-	fs, _, group := setup(t)
+	fs, abi, group := setup(t)
+	a1, a2 := argN(abi)
 	maj, min := kernelVersion(t)
 	// Since 6.11 a missing symbol is EINVAL; before, ENOENT.
 	missingSym := syscall.ENOENT
@@ -37,8 +38,8 @@ func TestErrorLogCaret(t *testing.T) {
 		{"maxactive on kprobe", "p1:" + group + "/e do_sys_openat2", "1:", syscall.EINVAL},
 		{"retval on kprobe", "p:" + group + "/e do_sys_openat2 r=$retval", "$retval", syscall.EINVAL},
 		{"bad register", "p:" + group + "/e do_sys_openat2 a=%nosuchreg", "%nosuchreg", syscall.EINVAL},
-		{"bad type", "p:" + group + "/e do_sys_openat2 a=$arg1:u7", "u7", syscall.EINVAL},
-		{"used arg name", "p:" + group + "/e do_sys_openat2 a=$arg1 a=$arg2", "a=$arg2", syscall.EINVAL},
+		{"bad type", "p:" + group + "/e do_sys_openat2 a=" + a1 + ":u7", "u7", syscall.EINVAL},
+		{"used arg name", "p:" + group + "/e do_sys_openat2 a=" + a1 + " a=" + a2, "a=" + a2, syscall.EINVAL},
 		{"missing symbol", "p:" + group + "/e no_such_function_tracelet", "no_such_function_tracelet", missingSym},
 	} {
 		t.Run(c.name, func(t *testing.T) {

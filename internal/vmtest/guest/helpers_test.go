@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,10 +23,7 @@ func setup(t *testing.T) (*tracefs.FS, testenv.ABI, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := testenv.ABIFor(runtime.GOARCH)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := testenv.KernelABI(t)
 	group := fmt.Sprintf("tracelet_%d_%s", os.Getpid(), strings.ToLower(strings.TrimPrefix(t.Name(), "Test")))
 	t.Cleanup(func() {
 		if err := fsys.RemoveGroup(tracefs.KprobeEvents, group); err != nil {
@@ -38,6 +34,16 @@ func setup(t *testing.T) (*tracefs.FS, testenv.ABI, string) {
 		}
 	})
 	return fsys, a, group
+}
+
+// argN are the fetchargs of a kernel function's first two arguments: $arg1
+// and $arg2, or the argument registers where the kernel has no $argN
+// (32-bit arm).
+func argN(abi testenv.ABI) (string, string) {
+	if !tracefs.KernelArch().HasArgN() {
+		return abi.ArgRegs[0], abi.ArgRegs[1]
+	}
+	return "$arg1", "$arg2"
 }
 
 // groupEvents lists the kprobe events of group.

@@ -78,10 +78,11 @@ func TestSyscallWrapperReadsUserPath(t *testing.T) {
 // TestKprobeProfileCountsHits checks that kprobe_profile counts each hit of
 // an enabled probe.
 func TestKprobeProfileCountsHits(t *testing.T) {
-	fs, _, group := setup(t)
+	fs, abi, group := setup(t)
 	inst := instance(t, fs)
 	name := "profiled"
-	define(t, fs, fmt.Sprintf("p:%s/%s do_sys_openat2 dfd=$arg1:s32", group, name))
+	a1, _ := argN(abi)
+	define(t, fs, fmt.Sprintf("p:%s/%s do_sys_openat2 dfd=%s:s32", group, name, a1))
 	before, _ := hits(t, fs, name)
 	enable(t, inst, group+"/"+name)
 	const n = 5

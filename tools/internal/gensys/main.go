@@ -20,7 +20,7 @@ var line = regexp.MustCompile(`^\s*SYS_([A-Z0-9_]+)\s*=\s*(\d+)`)
 
 func main() {
 	dir := os.Args[1]
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range []string{"amd64", "arm64", "386", "arm", "riscv64", "mipsle"} {
 		f, err := os.Open(filepath.Join(dir, "zsysnum_linux_"+arch+".go"))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

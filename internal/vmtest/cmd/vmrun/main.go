@@ -6,6 +6,8 @@
 //	go run ./internal/vmtest/cmd/vmrun -kernel 6.1-amd64 -pkg ./perf -run 'TestKprobe'
 //	go run ./internal/vmtest/cmd/vmrun -fixtures             # record testdata/kernels/<release>/
 //	go run ./internal/vmtest/cmd/vmrun -fetch                # download only
+//	go run ./internal/vmtest/cmd/vmrun -kernel 6.1-amd64 -compat386 ./perf,./bpf
+//	                                                         # also their 386 tests, in compat mode
 //
 // It exits 1 when any kernel fails.
 package main
@@ -39,6 +41,7 @@ func main() {
 	fetch := flag.Bool("fetch", false, "install QEMU, download and unpack kernels and busybox, then stop")
 	pkgs := flag.String("pkg", os.Getenv("VMPKG"), "only these packages, comma- or space-separated (./dir or import path; need not be in packages.txt)")
 	run := flag.String("run", os.Getenv("VMRUN"), "only the tests matching this regexp (replaces each package's -run and -skip)")
+	compat := flag.String("compat386", "", "also build these packages' tests with GOARCH=386 and run them in the amd64 guests (compat mode), comma- or space-separated")
 	parallel := flag.Int("j", 2, "guests to run at once")
 	timeout := flag.Duration("timeout", vmtest.DefaultTimeout, "time limit per guest")
 	idle := flag.Duration("idle", vmtest.DefaultIdle, "fail a guest whose console stays silent this long")
@@ -78,6 +81,7 @@ func main() {
 		FetchOnly:   *fetch,
 		Only:        strings.FieldsFunc(*pkgs, func(r rune) bool { return r == ',' || r == ' ' }),
 		Run:         *run,
+		Compat386:   strings.FieldsFunc(*compat, func(r rune) bool { return r == ',' || r == ' ' }),
 		BootArgs:    bootArgs,
 		Out:         os.Stdout,
 	})
