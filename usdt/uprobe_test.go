@@ -129,7 +129,7 @@ func TestUprobeHost(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		want = append(want,
 			fmt.Sprintf("args arg1=%d arg2=%d arg3=%d arg4=%d arg5=-7", i, 1000+i, -i, i),
-			fmt.Sprintf("mem arg1=%d arg2=%d", 1001+i, 0x1122334455667788),
+			fmt.Sprintf("mem arg1=%d arg2=%d", 1001+i, uint64(0x1122334455667788)),
 			fmt.Sprintf("fire arg1=%d arg2=%d", i, 1000+i))
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
