@@ -23,7 +23,7 @@ COMPAT_DIR  ?= $(or $(TMPDIR),/tmp)/tracelet-compat386
 
 .PHONY: compat386
 compat386:
-	@case "$$(uname -m)" in x86_64|i?86) ;; *) echo "compat386: skipped, a $$(uname -m) kernel runs no i386 binaries"; exit 0;; esac; \
+	@case "$$(uname -m)" in x86_64|i?86) ;; *) echo "compat386: skipped on the host, a $$(uname -m) kernel runs no i386 binaries; make vmtest runs the same 386 test binaries in its x86_64 guests"; exit 0;; esac; \
 	mkdir -p $(COMPAT_DIR); \
 	why=$$(COMPAT_DIR=$(COMPAT_DIR) GO=$(GO) scripts/can-exec-386); rc=$$?; \
 	case $$rc in \

@@ -25,15 +25,17 @@
 # the amd64 guests after the native packages, as "<pkg>@386" rows of the
 # summary: a 32-bit tracer on a 64-bit kernel. Set it where the host cannot
 # exec i386 binaries (IA-32 emulation off: execve gives ENOEXEC), so that
-# the 32-bit proof moves into the guests instead of disappearing; compat.mk's
-# host probe sets it, and it can be forced for a try:
+# the 32-bit proof moves into the guests instead of disappearing; the host
+# probe below sets it, and it can be forced for a try:
 #   make vmtest KERNEL=6.1-amd64 COMPAT386_IN_GUEST=1
 
 GO ?= go
 KERNEL ?= all
 VMPKG ?=
 VMRUN ?=
-COMPAT386_IN_GUEST ?=
+# Set from the host probe (scripts/can-exec-386 exits 1 when the kernel
+# refuses to exec an i386 binary), unless given on the command line.
+COMPAT386_IN_GUEST ?= $(shell GO=$(GO) scripts/can-exec-386 >/dev/null 2>&1; [ $$? -eq 1 ] && echo 1)
 VMTEST_COMPAT = $(if $(filter 1,$(COMPAT386_IN_GUEST)),$(foreach p,$(COMPAT_PKGS),./$(p)))
 VMTEST_CMD = CGO_ENABLED=0 $(GO) run ./internal/vmtest/cmd/vmrun -kernel '$(KERNEL)' -pkg '$(VMPKG)' -run '$(VMRUN)' -compat386 '$(VMTEST_COMPAT)'
 
