@@ -43,16 +43,19 @@ type Report struct {
 	Done     bool
 	RC       int
 	Fatal    []string // kernel panics and oopses
-	Warnings []string // soft lockups, RCU stalls, WARN splats
-	Files    map[string][]byte
-	FileErrs []string
-	Elapsed  time.Duration
-	TimedOut time.Duration // non-zero when the guest ran out of time
-	Stalled  time.Duration // non-zero when the console stayed silent this long
-	RunErr   error         // QEMU could not start or failed
-	LogPath  string        // the whole console output
-	cur      *PackageResult
-	file     *fileFrame
+	// BootCrash is set on a second boot: the kernel crash, before /init,
+	// that ended the first (see EarlyCrash).
+	BootCrash string
+	Warnings  []string // soft lockups, RCU stalls, WARN splats
+	Files     map[string][]byte
+	FileErrs  []string
+	Elapsed   time.Duration
+	TimedOut  time.Duration // non-zero when the guest ran out of time
+	Stalled   time.Duration // non-zero when the console stayed silent this long
+	RunErr    error         // QEMU could not start or failed
+	LogPath   string        // the whole console output
+	cur       *PackageResult
+	file      *fileFrame
 }
 
 type fileFrame struct {
@@ -68,7 +71,7 @@ type fileFrame struct {
 var (
 	fatalPatterns = []*regexp.Regexp{
 		regexp.MustCompile(`Kernel panic - not syncing`),
-		regexp.MustCompile(`\bOops: [0-9a-fx]+ \[#\d+\]`),
+		regexp.MustCompile(`\bOops: [^[]*\[#\d+\]`), // "Oops: 0002 [#1]", "Oops: double fault: 0000 [#1]"
 		regexp.MustCompile(`Internal error: .*\[#\d+\]`),
 		regexp.MustCompile(`kernel BUG at `),
 		regexp.MustCompile(`BUG: (unable to handle|kernel NULL pointer dereference|KASAN|Bad page|scheduling while atomic)`),
@@ -219,6 +222,16 @@ func validFixtureName(n string) bool {
 		return false
 	}
 	return true
+}
+
+// EarlyCrash returns the first kernel crash when the guest crashed before
+// /init printed its boot line and before QEMU or the harness failed: the
+// only case in which runGuest boots again. "" otherwise.
+func (r *Report) EarlyCrash() string {
+	if r.Booted || r.RunErr != nil || len(r.Fatal) == 0 || r.BootCrash != "" {
+		return ""
+	}
+	return strings.TrimSpace(r.Fatal[0])
 }
 
 // Err says why the kernel's run failed, or nil when it passed: it booted,

@@ -238,3 +238,24 @@ func TestSoftLockup(t *testing.T) {
 		t.Errorf("574s lockup: fatal %q", r.Fatal)
 	}
 }
+
+// TestEarlyCrash: only a kernel crash before /init's boot line is one the
+// harness boots again after; a crash during the tests is not.
+func TestEarlyCrash(t *testing.T) {
+	early := feed(&Report{Expected: []string{"p"}}, "[    0.420970] traps: PANIC: double fault, error_code: 0x0\n[    0.420970] Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI\n")
+	if c := early.EarlyCrash(); !strings.Contains(c, "Oops: double fault") {
+		t.Errorf("a crash before /init: EarlyCrash %q", c)
+	}
+	late := feed(&Report{Expected: []string{"p"}}, "=== TRACELET-VM-BOOT release=r machine=m\n=== TRACELET-VM-BEGIN pkg=p\n[   40.1] Oops: general protection fault: 0000 [#1] SMP\n")
+	if c := late.EarlyCrash(); c != "" {
+		t.Errorf("a crash after /init started: EarlyCrash %q, want none", c)
+	}
+	silent := feed(&Report{Expected: []string{"p"}}, "[    0.1] booting\n")
+	if c := silent.EarlyCrash(); c != "" {
+		t.Errorf("no crash at all: EarlyCrash %q", c)
+	}
+	again := feed(&Report{Expected: []string{"p"}, BootCrash: "first"}, "[    0.4] Oops: double fault: 0000 [#1] SMP\n")
+	if c := again.EarlyCrash(); c != "" {
+		t.Errorf("a second boot is never tried again: EarlyCrash %q", c)
+	}
+}

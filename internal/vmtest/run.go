@@ -278,6 +278,24 @@ func runGuest(ctx context.Context, o Options, a *Assets, img *image, rep *Report
 	fmt.Fprintf(out, "vmtest: booting %s (%s, %s, -append %q)\n", a.Kernel.Name, a.Release, accel, cmdline)
 	m := machine{assets: a, initrd: img.initrd, cmdline: cmdline, accel: accel, memory: o.Memory, cpus: o.CPUs, timeout: o.Timeout, idle: o.Idle}
 	boot(ctx, m, rep, &prefixWriter{w: out, prefix: "[" + a.Kernel.Name + "] "}, lf)
+	if crash := rep.EarlyCrash(); crash != "" && ctx.Err() == nil {
+		// The kernel died before /init ran: nothing of tracelet's had
+		// run yet, so no test can have caused it. Under TCG on a loaded
+		// host this happens now and then (a double fault in
+		// kmem_cache_alloc_node at 0.42 s, with EFLAGS no real CPU
+		// produces, on 6.12-amd64). Such a boot, and only such a boot,
+		// is tried once more; the summary names the first crash.
+		fmt.Fprintf(out, "vmtest: %s crashed before /init ran (%s): booting it once more (log %s)\n", a.Kernel.Name, crash, rep.LogPath)
+		fresh := &Report{Kernel: rep.Kernel, Release: rep.Release, Expected: rep.Expected, LogPath: rep.LogPath + ".reboot", BootCrash: crash + " (first boot; log " + rep.LogPath + ")"}
+		lf2, err := os.Create(fresh.LogPath)
+		if err != nil {
+			rep.RunErr = err
+			return
+		}
+		defer lf2.Close()
+		*rep = *fresh
+		boot(ctx, m, rep, &prefixWriter{w: out, prefix: "[" + a.Kernel.Name + "] "}, lf2)
+	}
 	verdict := "PASS"
 	if err := rep.Err(); err != nil {
 		verdict = "FAIL"

@@ -26,6 +26,11 @@ func WriteSummary(w io.Writer, reports []*Report) int {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", r.Kernel.Name, r.Release, r.Elapsed.Round(100*time.Millisecond), res)
 	}
 	tw.Flush()
+	for _, r := range reports {
+		if r.BootCrash != "" {
+			fmt.Fprintf(w, "%s booted twice: its first boot crashed before /init: %s\n", r.Kernel.Name, r.BootCrash)
+		}
+	}
 
 	type key struct{ pkg, test string }
 	cells := map[key]map[string]string{}
