@@ -1,5 +1,7 @@
 package script
 
+import "github.com/tracelet/tracelet/btf"
+
 // Program is a parsed script: its probes in source order.
 type Program struct {
 	File   string
@@ -182,12 +184,37 @@ type (
 		param *StrLit // a positional parameter's text, set by Check
 	}
 	// Cast is (uint8)X ... (int64)X: X truncated to the type's size, then
-	// zero- or sign-extended.
+	// zero- or sign-extended; or (struct NAME *)X, (union NAME *)X,
+	// (TYPEDEF *)X: X becomes a pointer to a kernel type from BTF.
 	Cast struct {
 		typed
+		Pos   Pos
+		Type  string // uint8, int8, ..., uint64, int64; or "struct task_struct"
+		Stars int    // the *s of a pointer cast
+		X     Expr
+	}
+	// Index is X[I]: an element of an array member, or of the array a
+	// pointer points to.
+	Index struct {
+		typed
 		Pos  Pos
-		Type string // uint8, int8, ..., uint64, int64
+		X, I Expr
+	}
+	// Sizeof is sizeof(TYPE) or sizeof(X), and Offsetof is offsetof(TYPE,
+	// a.b): constants, from BTF, that Check computes.
+	Sizeof struct {
+		typed
+		Pos  Pos
+		Type string // "" when X is set
 		X    Expr
+		v    uint64
+	}
+	Offsetof struct {
+		typed
+		Pos    Pos
+		Type   string
+		Member string // a.b.c
+		v      uint64
 	}
 	// MapExpr is @name or @name[key, ...]. Name is "" for the anonymous @.
 	MapExpr struct {
@@ -206,6 +233,7 @@ type (
 
 		fd  *FormatField                  // resolved by Check: the first attach point's
 		fds map[*AttachPoint]*FormatField // each attach point's own
+		mem *btf.Field                    // a kernel struct's member, resolved by Check
 	}
 	// Call is a function call: printf(...), count(), str(p).
 	Call struct {
@@ -293,6 +321,9 @@ func (e *Var) Position() Pos       { return e.Pos }
 func (e *MapExpr) Position() Pos   { return e.Pos }
 func (e *FieldExpr) Position() Pos { return e.Pos }
 func (e *Call) Position() Pos      { return e.Pos }
+func (e *Index) Position() Pos     { return e.Pos }
+func (e *Sizeof) Position() Pos    { return e.Pos }
+func (e *Offsetof) Position() Pos  { return e.Pos }
 func (e *Cast) Position() Pos      { return e.Pos }
 func (e *Unary) Position() Pos     { return e.Pos }
 func (e *Binary) Position() Pos    { return e.Pos }
@@ -305,6 +336,9 @@ func (*Var) exprNode()       {}
 func (*MapExpr) exprNode()   {}
 func (*FieldExpr) exprNode() {}
 func (*Call) exprNode()      {}
+func (*Index) exprNode()     {}
+func (*Sizeof) exprNode()    {}
+func (*Offsetof) exprNode()  {}
 func (*Cast) exprNode()      {}
 func (*Unary) exprNode()     {}
 func (*Binary) exprNode()    {}

@@ -244,7 +244,7 @@ func TestCheckErrors(t *testing.T) {
 		// Found by FuzzParse: a wildcard's error had no position.
 		{"t:syscalls:sys_enter_*{@[args]}", "-e:1:26: args must be followed by a field, as in args->FIELD"},
 		{"BEGIN { @x = func; }", "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"},
-		{"BEGIN { comm.x; }", "only args has fields (args->x), not builtin comm"},
+		{"BEGIN { comm.x; }", "only args and kernel structs have fields (args->x, curtask->x), not builtin comm"},
 		// A key whose type is unknown after an error must not break the
 		// checks of the map's later uses.
 		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd] = 1; } END { $x = 1; @f[$x] = 2; }",

@@ -296,9 +296,18 @@ func (g *gen) value(e Expr, r asm.Register) {
 	case *MapExpr:
 		g.mapRead(e, r)
 	case *FieldExpr:
+		if e.mem != nil {
+			g.memberValue(e, r)
+			return
+		}
 		g.field(e, r)
+	case *Index:
+		g.memberValue(e, r)
 	case *Cast:
 		g.value(e.X, r)
+		if e.Stars > 0 {
+			return // a pointer cast changes the type, not the value
+		}
 		size := castTypes[e.Type]
 		switch {
 		case size == 8:

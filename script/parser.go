@@ -500,7 +500,15 @@ func (p *parser) parseUnary() Expr {
 }
 
 func (p *parser) parsePostfix(x Expr) Expr {
-	for p.tok == PERIOD || p.tok == ARROW {
+	for p.tok == PERIOD || p.tok == ARROW || p.tok == LBRACK {
+		if p.tok == LBRACK {
+			pos := p.pos
+			p.next()
+			i := p.parseExpr()
+			p.expect(RBRACK, "']' to close the index")
+			x = &Index{Pos: pos, X: x, I: i}
+			continue
+		}
 		arrow := p.tok == ARROW
 		p.next()
 		pos := p.pos
@@ -546,22 +554,26 @@ func (p *parser) parsePrimary() Expr {
 		return m
 	case LPAREN:
 		p.next()
-		if p.tok == IDENT && p.lit == "struct" {
-			p.errorf(p.pos, "struct types need the kernel's BTF, which tracelet does not read yet: casts to (struct ...) and their fields are not supported")
-			panic(bail{})
-		}
-		if _, ok := castTypes[p.lit]; ok && p.tok == IDENT {
-			typ := p.lit
-			p.next()
-			if p.tok == MUL {
-				p.errorf(p.pos, "pointer casts ((%s *)) need the kernel's BTF, which tracelet does not read yet", typ)
+		if p.isTypeName(false) {
+			typ := p.parseTypeName()
+			stars := 0
+			for p.tok == MUL {
+				stars++
+				p.next()
+			}
+			if _, ok := castTypes[typ]; ok && stars > 0 {
+				p.errorf(pos, "pointer casts to (%s *) are not supported: cast to a struct pointer, (struct NAME *)", typ)
 				panic(bail{})
 			}
-			p.expect(RPAREN, "')' to close the cast ("+typ+")")
+			if _, ok := castTypes[typ]; !ok && stars == 0 {
+				p.errorf(p.pos, "a cast to %s must be to a pointer, as in (%s *)", typ, typ)
+				panic(bail{})
+			}
+			p.expect(RPAREN, "')' to close the cast ("+typ+strings.Repeat(" *", stars)+")")
 			p.enter()
 			x := p.parseUnary()
 			p.leave()
-			return &Cast{Pos: pos, Type: typ, X: x}
+			return &Cast{Pos: pos, Type: typ, Stars: stars, X: x}
 		}
 		x := p.parseExpr()
 		p.expect(RPAREN, "')'")
@@ -584,6 +596,9 @@ func (p *parser) parsePrimary() Expr {
 			return p.expandMacro(m, pos)
 		}
 		p.next()
+		if (name == "sizeof" || name == "offsetof") && p.tok == LPAREN {
+			return p.parseSizeof(pos, name)
+		}
 		if p.tok == LPAREN {
 			p.next()
 			args := p.parseList(RPAREN, "')' to close the argument list")
@@ -606,6 +621,94 @@ func (p *parser) parsePrimary() Expr {
 	}
 	p.errorf(pos, "expected an expression, found %s", p.tokDesc())
 	panic(bail{})
+}
+
+// isTypeName reports whether the current token starts a type name inside
+// parentheses: struct, union or enum, an integer type of a cast, or any
+// other name followed by '*' (or, in sizeof, ')') that is not a builtin, constant or
+// macro (a typedef such as sk_buff_t or u64).
+func (p *parser) isTypeName(inSizeof bool) bool {
+	if p.tok != IDENT {
+		return false
+	}
+	switch p.lit {
+	case "struct", "union", "enum":
+		return true
+	}
+	if _, ok := castTypes[p.lit]; ok {
+		return true
+	}
+	if builtinSet[p.lit] || funcSet[p.lit] || p.sc.pp.macro(p.lit, p.pos.Offset) != nil {
+		return false
+	}
+	if _, ok := constants[p.lit]; ok {
+		return false
+	}
+	if p.frame != nil {
+		if _, ok := p.frame.args[p.lit]; ok {
+			return false
+		}
+	}
+	next := p.peek()
+	return next == MUL || inSizeof && (next == RPAREN || next == COMMA)
+}
+
+// parseTypeName parses "struct NAME", "union NAME", "enum NAME" or a single
+// name, without the stars.
+func (p *parser) parseTypeName() string {
+	typ := p.lit
+	p.next()
+	switch typ {
+	case "struct", "union", "enum":
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected the name of the %s, found %s", typ, p.tokDesc())
+			panic(bail{})
+		}
+		typ += " " + p.lit
+		p.next()
+	}
+	return typ
+}
+
+// parseSizeof parses sizeof(TYPE), sizeof(X) or offsetof(TYPE, a.b); the
+// name has been read and the current token is '('.
+func (p *parser) parseSizeof(pos Pos, name string) Expr {
+	p.next()
+	if name == "sizeof" {
+		e := &Sizeof{Pos: pos}
+		if p.isTypeName(true) {
+			e.Type = p.parseTypeName()
+			for p.tok == MUL {
+				e.Type += " *"
+				p.next()
+			}
+		} else {
+			e.X = p.parseExpr()
+		}
+		p.expect(RPAREN, "')' to close sizeof")
+		return e
+	}
+	if p.tok != IDENT {
+		p.errorf(p.pos, "offsetof needs a type first, as in offsetof(struct task_struct, comm)")
+		panic(bail{})
+	}
+	e := &Offsetof{Pos: pos, Type: p.parseTypeName()}
+	p.expect(COMMA, "',' after the type of offsetof")
+	for {
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected a member name, found %s", p.tokDesc())
+			panic(bail{})
+		}
+		e.Member += p.lit
+		p.next()
+		if p.tok != PERIOD {
+			break
+		}
+		e.Member += "."
+		p.next()
+	}
+	p.expect(RPAREN, "')' to close offsetof")
+	return e
 }
 
 // expandMacro parses the use of macro m at pos (the current token is its
@@ -705,7 +808,9 @@ func describe(x Expr) string {
 	case *FieldExpr:
 		return "field " + x.Field
 	case *Cast:
-		return "a cast to " + x.Type
+		return "a cast to " + x.Type + strings.Repeat(" *", x.Stars)
+	case *Index:
+		return "an array element"
 	}
 	return "an expression"
 }

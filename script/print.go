@@ -146,8 +146,21 @@ func (pr *printer) expr(depth int, e Expr) {
 			pr.expr(depth+1, a)
 		}
 	case *Cast:
-		pr.line(depth, "(%s)%s", e.Type, ts)
+		pr.line(depth, "(%s%s)%s", e.Type, strings.Repeat(" *", e.Stars), ts)
 		pr.expr(depth+1, e.X)
+	case *Index:
+		pr.line(depth, "[]%s", ts)
+		pr.expr(depth+1, e.X)
+		pr.expr(depth+1, e.I)
+	case *Sizeof:
+		if e.X != nil {
+			pr.line(depth, "sizeof%s", ts)
+			pr.expr(depth+1, e.X)
+		} else {
+			pr.line(depth, "sizeof(%s)%s", e.Type, ts)
+		}
+	case *Offsetof:
+		pr.line(depth, "offsetof(%s, %s)%s", e.Type, e.Member, ts)
 	case *Unary:
 		pr.line(depth, "%s%s", e.Op, ts)
 		pr.expr(depth+1, e.X)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -77,6 +78,10 @@ type RunOptions struct {
 	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
 	// multiple of the page size (0: 256 KiB).
 	RingSize uint32
+	// BTF is the file of kernel types (raw BTF, or an ELF with a .BTF
+	// section) for curtask, struct casts and members; "" means the
+	// running kernel's, /sys/kernel/btf/vmlinux.
+	BTF string
 
 	// hookType forces the program type of BEGIN and END (tests of the
 	// uprobe fallback); zero means the feature probe decides.
@@ -152,8 +157,25 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if r.fs != nil {
 		formats = TracefsFormats(r.fs)
 	}
-	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
-		Params: opts.Params, KernelSymbol: kernelSymbol})
+	copts := CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
+		Params: opts.Params, KernelSymbol: kernelSymbol}
+	btfPath := opts.BTF
+	if btfPath == "" {
+		btfPath = btf.KernelPath
+	}
+	// The spec is mapped, and its types read only where the script asks:
+	// loading costs little, and a script that names no kernel type never
+	// sees a missing file.
+	if spec, err := btf.LoadFile(btfPath); err != nil {
+		copts.BTFError = err
+		if opts.BTF != "" {
+			return nil, fmt.Errorf("--btf: %w", err)
+		}
+	} else {
+		defer spec.Close()
+		copts.BTF = spec
+	}
+	info, err := Check(prog, copts)
 	if err != nil {
 		return nil, err
 	}
@@ -178,15 +200,15 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 			hooks = hooks || a.Type == Begin || a.Type == End
 		}
 	}
-	copts := hostOptions(hooks)
+	gopts := hostOptions(hooks)
 	if opts.ForceOutput != nil {
-		copts.Output = *opts.ForceOutput
+		gopts.Output = *opts.ForceOutput
 	}
 	if opts.hookType != 0 {
-		copts.HookType = opts.hookType
+		gopts.HookType = opts.hookType
 	}
-	copts.RingSize = opts.RingSize
-	r.Object, err = Compile(prog, info, copts)
+	gopts.RingSize = opts.RingSize
+	r.Object, err = Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,9 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.load(b, arch.IP(), r)
 	case "probe":
 		g.constant(r, uint64(g.index))
+	case "curtask":
+		g.call(asm.FnGetCurrentTask)
+		g.emit(asm.Mov.Reg(r, asm.R0))
 	default:
 		g.errorf(b.Pos, "%s has no integer value", b.Name)
 	}
@@ -233,7 +236,14 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 		g.strBuf(e.Else, off, size)
 		g.label(end)
 		return
+	case *Index:
+		g.memberString(e, off, size)
+		return
 	case *FieldExpr:
+		if e.mem != nil {
+			g.memberString(e, off, size)
+			return
+		}
 		fd := e.fieldAt(g.ap)
 		switch fd.Layout {
 		case LayoutCharArray:

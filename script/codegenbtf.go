@@ -1,0 +1,131 @@
+package script
+
+import (
+	"github.com/tracelet/tracelet/asm"
+)
+
+// This file generates the reads of kernel memory that BTF types describe:
+// curtask->real_parent->comm is two reads, of a pointer at its offset in
+// task_struct and of 16 bytes at comm's. Every read goes through
+// bpf_probe_read_kernel (bpf_probe_read before 5.5), which works in every
+// program type; offsets are the running kernel's, from its BTF.
+
+// kernelAddr computes into r the address of a value that lies in kernel
+// memory (a member, an element) minus the constant it returns: a chain of
+// members and constant indexes folds into one offset.
+func (g *gen) kernelAddr(e Expr, r asm.Register) int32 {
+	switch e := e.(type) {
+	case *FieldExpr:
+		if e.mem == nil {
+			break
+		}
+		if TypeOf(e.X).Ptr {
+			g.value(e.X, r)
+			return int32(e.mem.Offset)
+		}
+		return g.kernelAddr(e.X, r) + int32(e.mem.Offset)
+	case *Index:
+		xt := TypeOf(e.X)
+		size := int32(elemSize(g.c.info.BTF, xt))
+		var off int32
+		if xt.Ptr {
+			g.value(e.X, r)
+		} else {
+			off = g.kernelAddr(e.X, r)
+		}
+		if v, ok := foldConst(e.I); ok {
+			return off + int32(v)*size
+		}
+		ry := nextReg(r)
+		if ry == regNone || clobbers(e.I) {
+			g.errorf(e.Pos, "this index is too complex here: assign it to a variable first")
+			return 0
+		}
+		g.value(e.I, ry)
+		g.emit(asm.Mul.Imm(ry, size))
+		g.emit(asm.Add.Reg(r, ry))
+		return off
+	}
+	g.errorf(e.Position(), "%s has no address in kernel memory", describe(e))
+	return 0
+}
+
+// memberValue reads an integer or pointer member or element into r.
+func (g *gen) memberValue(e Expr, r asm.Register) {
+	t := TypeOf(e)
+	if t.Kind != KindInt {
+		g.errorf(e.Position(), "%s is %s, not a value: read one of its members", describe(e), t)
+		return
+	}
+	off := g.kernelAddr(e, r)
+	size, bit, bits := t.Size, 0, 0
+	if f, ok := e.(*FieldExpr); ok && f.mem.BitfieldSize != 0 {
+		// The bytes that hold the bitfield, little-endian (x86_64,
+		// arm64): read them, shift the field down, mask it.
+		bit, bits = int(f.mem.BitOffset%8), int(f.mem.BitfieldSize)
+		size = 1
+		for size < 8 && size*8 < bit+bits {
+			size *= 2
+		}
+	}
+	g.readMem(r, off, size, t.User, e.Position())
+	if bits != 0 {
+		if bit != 0 {
+			g.emit(asm.RSh.Imm(r, int32(bit)))
+		}
+		if t.Signed {
+			sh := int32(64 - bits)
+			g.emit(asm.LSh.Imm(r, sh))
+			g.emit(asm.ArSh.Imm(r, sh))
+		} else if bits < 32 {
+			g.emit(asm.And.Imm(r, int32(1)<<bits-1))
+		} else if bits < 64 {
+			g.emit(asm.LSh.Imm(r, int32(64-bits)))
+			g.emit(asm.RSh.Imm(r, int32(64-bits)))
+		}
+		return
+	}
+	if t.Signed && size < 8 {
+		sh := int32(64 - 8*size)
+		g.emit(asm.LSh.Imm(r, sh))
+		g.emit(asm.ArSh.Imm(r, sh))
+	}
+}
+
+// readMem replaces r with the size bytes at address r+off, in user memory
+// when user is set, else in the kernel's. The
+// load is of the size read, so the slot needs no zeroing: the helper
+// writes all of it, zeros when the address is unreadable.
+func (g *gen) readMem(r asm.Register, off int32, size int, user bool, at Pos) {
+	slot := g.alloc(8, at)
+	g.stackPtr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)))
+	g.emit(asm.Mov.Reg(asm.R3, r))
+	if off != 0 {
+		g.emit(asm.Add.Imm(asm.R3, off))
+	}
+	g.call(g.helper(readHelper(user)))
+	g.emit(asm.LoadMem(r, asm.R10, slot, map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]))
+}
+
+// memberString copies a char array member into size bytes at off.
+func (g *gen) memberString(e Expr, off int16, size int) {
+	t := TypeOf(e)
+	n := min(t.Size, size)
+	a := g.kernelAddr(e, asm.R7)
+	g.zeroTail(off, n, size)
+	g.stackPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(n)))
+	g.emit(asm.Mov.Reg(asm.R3, asm.R7))
+	if a != 0 {
+		g.emit(asm.Add.Imm(asm.R3, a))
+	}
+	g.call(g.helper(readHelper(t.User)))
+}
+
+func readHelper(user bool) asm.BuiltinFunc {
+	if user {
+		return asm.FnProbeReadUser
+	}
+	return asm.FnProbeReadKernel
+}
