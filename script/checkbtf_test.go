@@ -1,0 +1,171 @@
+package script
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tracelet/tracelet/asm"
+)
+
+func checkBTF(t *testing.T, src string) (*Program, *Info, error) {
+	t.Helper()
+	prog, err := Parse("-e", []byte(src))
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := Check(prog, CheckOptions{Formats: fixtureFormats, BTF: fixtureBTF(t)})
+	return prog, info, err
+}
+
+// The members a script reaches are typed and placed from the BTF of the
+// recorded 6.18 kernel: -d prints this tree and these lines.
+func TestCheckBTFResolved(t *testing.T) {
+	prog, info, err := checkBTF(t, `tracepoint:syscalls:sys_enter_getppid /curtask->mm != 0/ { printf("%s %d %d\n", curtask->real_parent->comm, ((struct task_struct *)curtask)->mm->map_count, curtask->sched_reset_on_fork); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(prog.String())
+	for _, r := range info.Resolved {
+		fmt.Fprintln(&b, r)
+	}
+	want := `Program
+ tracepoint:syscalls:sys_enter_getppid
+  predicate
+   != :: bool
+    ->mm :: struct mm_struct *
+     builtin: curtask :: struct task_struct *
+    int: 0 :: int64
+  call: printf :: void
+   string: "%s %d %d\n" :: string[10]
+   ->comm :: char [16]
+    ->real_parent :: struct task_struct *
+     builtin: curtask :: struct task_struct *
+   ->map_count :: int32
+    ->mm :: struct mm_struct *
+     (struct task_struct *) :: struct task_struct *
+      builtin: curtask :: struct task_struct *
+   ->sched_reset_on_fork :: uint32
+    builtin: curtask :: struct task_struct *
+1:49: curtask->mm: struct mm_struct *, offset 1136
+1:90: curtask->real_parent: struct task_struct *, offset 1280
+1:103: curtask->real_parent->comm: char [16], offset 1752
+1:142: ((struct task_struct *)curtask)->mm: struct mm_struct *, offset 1136
+1:146: ((struct task_struct *)curtask)->mm->map_count: int32, offset 176
+1:166: curtask->sched_reset_on_fork: uint32, offset 1188, bits 9504:1
+`
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestCheckBTFConstants(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want uint64
+	}{
+		{"sizeof(struct task_struct)", 3264},
+		{"offsetof(struct task_struct, comm)", 1752},
+		{"offsetof(struct task_struct, se.vruntime)", 248},
+		{"sizeof(curtask->comm)", 16},
+		{"sizeof(curtask)", 8},
+		{"sizeof(uint32)", 4},
+		{"sizeof(pid_t)", 4},
+		{"sizeof(union bpf_attr)", 168},
+	} {
+		prog, _, err := checkBTF(t, "BEGIN { @ = "+c.src+"; }")
+		if err != nil {
+			t.Errorf("%s: %v", c.src, err)
+			continue
+		}
+		v, ok := foldConst(prog.Probes[0].Body[0].(*AssignStmt).Value)
+		if !ok {
+			t.Errorf("%s: not a constant", c.src)
+			continue
+		}
+		if v != c.want {
+			t.Errorf("%s = %d, want %d", c.src, v, c.want)
+		}
+	}
+}
+
+func TestCheckBTFErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{`BEGIN { @ = curtask->nosuch; }`, `-e:1:22: struct task_struct has no field "nosuch"`},
+		{`BEGIN { @ = (struct nosuch *)0; }`, `-e:1:13: struct nosuch: no such type in the kernel's BTF`},
+		{`BEGIN { @ = curtask->pid->x; }`, `-e:1:27: only args and kernel structs have fields (args->x, curtask->x), not field pid`},
+		{`BEGIN { @ = offsetof(struct task_struct, in_iowait); }`, `-e:1:13: offsetof(struct task_struct, in_iowait): a bitfield has no byte offset`},
+		{`BEGIN { @ = curtask->comm[16]; }`, `-e:1:27: index 16 is beyond the 16 elements of char [16]`},
+		{`BEGIN { @ = comm->x; }`, `-e:1:19: only args and kernel structs have fields (args->x, curtask->x), not builtin comm`},
+	} {
+		_, _, err := checkBTF(t, c.src)
+		if err == nil {
+			t.Errorf("%s: no error", c.src)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %s", c.src, err, c.want)
+		}
+	}
+}
+
+// Without BTF, a script that needs it fails before anything is loaded,
+// and says what to do.
+func TestCheckNoBTF(t *testing.T) {
+	prog, err := Parse("-e", []byte(`BEGIN { printf("%d\n", curtask->pid); }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Check(prog, CheckOptions{BTFError: fmt.Errorf("open /sys/kernel/btf/vmlinux: no such file or directory")})
+	want := "-e:1:24: curtask needs the kernel's type information (BTF), and open /sys/kernel/btf/vmlinux: no such file or directory: give a BTF file with --btf FILE (raw BTF, or a vmlinux with a .BTF section)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// Each member read is one bpf_probe_read_kernel at the member's offset,
+// the offsets of a chain of members folded into one; a bitfield is read
+// as the bytes that hold it, shifted and masked.
+func TestCompileBTFListing(t *testing.T) {
+	amd64, _ := asm.ArchFor("amd64")
+	prog, info, err := checkBTF(t, `tracepoint:syscalls:sys_enter_getppid { @ = curtask->in_iowait; @s[curtask->real_parent->comm] = count(); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := Compile(prog, info, Options{Arch: amd64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.Programs[0].Insns.String()
+	want := `   1: (85) call bpf_get_current_task#35
+   2: (bf) r7 = r0
+   3: (bf) r1 = r10
+   4: (07) r1 += -24
+   5: (b7) r2 = 1
+   6: (bf) r3 = r7
+   7: (07) r3 += 1193
+   8: (85) call bpf_probe_read_kernel#113
+   9: (71) r7 = *(u8 *)(r10 -24)
+  10: (57) r7 &= 1
+`
+	want2 := `  20: (85) call bpf_get_current_task#35
+  21: (bf) r7 = r0
+  22: (bf) r1 = r10
+  23: (07) r1 += -24
+  24: (b7) r2 = 8
+  25: (bf) r3 = r7
+  26: (07) r3 += 1280
+  27: (85) call bpf_probe_read_kernel#113
+  28: (79) r7 = *(u64 *)(r10 -24)
+  29: (bf) r1 = r10
+  30: (07) r1 += -16
+  31: (b7) r2 = 16
+  32: (bf) r3 = r7
+  33: (07) r3 += 1752
+  34: (85) call bpf_probe_read_kernel#113
+`
+	if !strings.Contains(got, want) || !strings.Contains(got, want2) {
+		t.Errorf("got\n%s\nwant it to hold\n%s\nand\n%s", got, want, want2)
+	}
+}
