@@ -139,31 +139,28 @@ func TestCompileBTFListing(t *testing.T) {
 	}
 	got := obj.Programs[0].Insns.String()
 	want := `   1: (85) call bpf_get_current_task#35
-   2: (bf) r7 = r0
-   3: (bf) r1 = r10
-   4: (07) r1 += -24
-   5: (b7) r2 = 1
-   6: (bf) r3 = r7
-   7: (07) r3 += 1193
-   8: (85) call bpf_probe_read_kernel#113
-   9: (71) r7 = *(u8 *)(r10 -24)
-  10: (57) r7 &= 1
+   2: (bf) r3 = r0
+   3: (07) r3 += 1193
+   4: (bf) r1 = r10
+   5: (07) r1 += -24
+   6: (b7) r2 = 1
+   7: (85) call bpf_probe_read_kernel#113
+   8: (71) r7 = *(u8 *)(r10 -24)
+   9: (57) r7 &= 1
 `
-	want2 := `  20: (85) call bpf_get_current_task#35
-  21: (bf) r7 = r0
+	want2 := `  19: (85) call bpf_get_current_task#35
+  20: (bf) r3 = r0
+  21: (07) r3 += 1280
   22: (bf) r1 = r10
   23: (07) r1 += -24
   24: (b7) r2 = 8
-  25: (bf) r3 = r7
-  26: (07) r3 += 1280
-  27: (85) call bpf_probe_read_kernel#113
-  28: (79) r7 = *(u64 *)(r10 -24)
-  29: (bf) r1 = r10
-  30: (07) r1 += -16
-  31: (b7) r2 = 16
-  32: (bf) r3 = r7
-  33: (07) r3 += 1752
-  34: (85) call bpf_probe_read_kernel#113
+  25: (85) call bpf_probe_read_kernel#113
+  26: (79) r3 = *(u64 *)(r10 -24)
+  27: (07) r3 += 1752
+  28: (bf) r1 = r10
+  29: (07) r1 += -16
+  30: (b7) r2 = 16
+  31: (85) call bpf_probe_read_kernel#113
 `
 	if !strings.Contains(got, want) || !strings.Contains(got, want2) {
 		t.Errorf("got\n%s\nwant it to hold\n%s\nand\n%s", got, want, want2)

@@ -10,9 +10,11 @@ import (
 // bpf_probe_read_kernel (bpf_probe_read before 5.5), which works in every
 // program type; offsets are the running kernel's, from its BTF.
 
-// kernelAddr computes into r the address of a value that lies in kernel
-// memory (a member, an element) minus the constant it returns: a chain of
-// members and constant indexes folds into one offset.
+// kernelAddr sets R3 to the address of a value that lies in kernel memory
+// (a member, an element) minus the constant it returns, which the read adds:
+// a chain of members and constant indexes folds into one offset. R3 is
+// where the read helpers take the address, so a pointer read on the way
+// is loaded straight there; r (R7 and up) is scratch for anything else.
 func (g *gen) kernelAddr(e Expr, r asm.Register) int32 {
 	switch e := e.(type) {
 	case *FieldExpr:
@@ -20,34 +22,68 @@ func (g *gen) kernelAddr(e Expr, r asm.Register) int32 {
 			break
 		}
 		if TypeOf(e.X).Ptr {
-			g.value(e.X, r)
+			g.ptrToR3(e.X, r)
 			return int32(e.mem.Offset)
 		}
 		return g.kernelAddr(e.X, r) + int32(e.mem.Offset)
 	case *Index:
 		xt := TypeOf(e.X)
 		size := int32(elemSize(g.c.info.BTF, xt))
-		var off int32
-		if xt.Ptr {
-			g.value(e.X, r)
-		} else {
-			off = g.kernelAddr(e.X, r)
-		}
 		if v, ok := foldConst(e.I); ok {
-			return off + int32(v)*size
+			if xt.Ptr {
+				g.ptrToR3(e.X, r)
+				return int32(v) * size
+			}
+			return g.kernelAddr(e.X, r) + int32(v)*size
 		}
 		ry := nextReg(r)
 		if ry == regNone || clobbers(e.I) {
 			g.errorf(e.Pos, "this index is too complex here: assign it to a variable first")
 			return 0
 		}
+		// The index may call helpers, which clobber R3: the base waits in r.
+		var off int32
+		if xt.Ptr {
+			g.value(e.X, r)
+		} else {
+			off = g.kernelAddr(e.X, r)
+			g.emit(asm.Mov.Reg(r, asm.R3))
+		}
 		g.value(e.I, ry)
 		g.emit(asm.Mul.Imm(ry, size))
 		g.emit(asm.Add.Reg(r, ry))
+		g.emit(asm.Mov.Reg(asm.R3, r))
 		return off
 	}
 	g.errorf(e.Position(), "%s has no address in kernel memory", describe(e))
 	return 0
+}
+
+// ptrToR3 sets R3 to the value of pointer x.
+func (g *gen) ptrToR3(x Expr, r asm.Register) {
+	switch x := x.(type) {
+	case *Builtin:
+		if x.Name == "curtask" {
+			g.call(asm.FnGetCurrentTask)
+			g.emit(asm.Mov.Reg(asm.R3, asm.R0))
+			return
+		}
+	case *FieldExpr:
+		if x.mem != nil && x.mem.BitfieldSize == 0 {
+			g.readMem(asm.R3, g.kernelAddr(x, r), 8, TypeOf(x).User, x.Pos)
+			return
+		}
+	case *Index:
+		g.readMem(asm.R3, g.kernelAddr(x, r), 8, TypeOf(x).User, x.Pos)
+		return
+	case *Cast:
+		if x.Stars > 0 {
+			g.ptrToR3(x.X, r) // a pointer cast changes the type only
+			return
+		}
+	}
+	g.value(x, r)
+	g.emit(asm.Mov.Reg(asm.R3, r))
 }
 
 // memberValue reads an integer or pointer member or element into r.
@@ -92,18 +128,17 @@ func (g *gen) memberValue(e Expr, r asm.Register) {
 	}
 }
 
-// readMem replaces r with the size bytes at address r+off, in user memory
+// readMem sets r to the size bytes at address R3+off, in user memory
 // when user is set, else in the kernel's. The
 // load is of the size read, so the slot needs no zeroing: the helper
 // writes all of it, zeros when the address is unreadable.
 func (g *gen) readMem(r asm.Register, off int32, size int, user bool, at Pos) {
 	slot := g.alloc(8, at)
-	g.stackPtr(asm.R1, slot)
-	g.emit(asm.Mov.Imm(asm.R2, int32(size)))
-	g.emit(asm.Mov.Reg(asm.R3, r))
 	if off != 0 {
 		g.emit(asm.Add.Imm(asm.R3, off))
 	}
+	g.stackPtr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)))
 	g.call(g.helper(readHelper(user)))
 	g.emit(asm.LoadMem(r, asm.R10, slot, map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]))
 }
@@ -113,13 +148,12 @@ func (g *gen) memberString(e Expr, off int16, size int) {
 	t := TypeOf(e)
 	n := min(t.Size, size)
 	a := g.kernelAddr(e, asm.R7)
-	g.zeroTail(off, n, size)
-	g.stackPtr(asm.R1, off)
-	g.emit(asm.Mov.Imm(asm.R2, int32(n)))
-	g.emit(asm.Mov.Reg(asm.R3, asm.R7))
 	if a != 0 {
 		g.emit(asm.Add.Imm(asm.R3, a))
 	}
+	g.zeroTail(off, n, size)
+	g.stackPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(n)))
 	g.call(g.helper(readHelper(t.User)))
 }
 

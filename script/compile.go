@@ -151,7 +151,8 @@ func printID(index, top int) uint64 { return ActionID(ActionPrint, top<<16|index
 const (
 	EventsMap = "events"
 	StacksMap = "stacks"
-	// LostMap counts, per CPU, the records a full BPF ring buffer refused.
+	// LostMap counts the records a full BPF ring buffer refused: one u64
+	// in an array, added to atomically.
 	LostMap = "lost"
 )
 
@@ -208,7 +209,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		}
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: spec})
 		if opts.Output != OutputPerfEventArray {
-			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
+			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
 		}
 	}
 	c.errs.Sort()
