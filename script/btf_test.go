@@ -42,3 +42,10 @@ func fixtureBTF(t testing.TB) *btf.Spec {
 	}
 	return spec
 }
+
+func enumConstants(spec *btf.Spec) func(string) (uint64, bool) {
+	return func(name string) (uint64, bool) {
+		c, err := spec.EnumConstant(name)
+		return c.Value, err == nil
+	}
+}

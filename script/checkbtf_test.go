@@ -166,3 +166,23 @@ func TestCompileBTFListing(t *testing.T) {
 		t.Errorf("got\n%s\nwant it to hold\n%s\nand\n%s", got, want, want2)
 	}
 }
+
+// Names that are no builtin, constant or macro are the kernel's
+// enumerators when BTF is there, as in bpftrace.
+func TestParseEnumConstant(t *testing.T) {
+	spec := fixtureBTF(t)
+	prog, err := ParseWith("-e", []byte(`BEGIN { @ = SKB_DROP_REASON_NOT_SPECIFIED + BPF_MAP_TYPE_HASH * 100; }`), ParseOptions{Constant: enumConstants(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(prog, CheckOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := foldConst(prog.Probes[0].Body[0].(*AssignStmt).Value); !ok || v != 2+1*100 {
+		t.Errorf("got %d, %v; want 102", v, ok)
+	}
+	if _, err := ParseWith("-e", []byte(`BEGIN { @ = NO_SUCH_ENUMERATOR; }`), ParseOptions{Constant: enumConstants(spec)}); err == nil ||
+		!strings.HasPrefix(err.Error(), `-e:1:13: unknown builtin "NO_SUCH_ENUMERATOR"`) {
+		t.Errorf("got %v", err)
+	}
+}

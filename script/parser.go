@@ -11,7 +11,21 @@ import (
 // the command line). On failure the error is an ErrorList with every
 // problem found, sorted by position. Parse never panics.
 func Parse(file string, src []byte) (*Program, error) {
-	p := &parser{src: newSource(file, src)}
+	return ParseWith(file, src, ParseOptions{})
+}
+
+// ParseOptions extend what Parse knows.
+type ParseOptions struct {
+	// Constant resolves a name that is not a builtin, built-in constant
+	// or macro, such as an enumerator of the kernel's BTF
+	// (SKB_DROP_REASON_NOT_SPECIFIED): the runtime passes one that asks
+	// btf.Spec.EnumConstant. Nil: such a name is an error.
+	Constant func(name string) (uint64, bool)
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
+	p := &parser{src: newSource(file, src), constant: opts.Constant}
 	p.sc.init(p.src, &p.errs)
 	p.next()
 	prog := p.parseProgram()
@@ -43,6 +57,8 @@ type parser struct {
 	// expanded counts the macro bodies and arguments parsed: macros that
 	// use each other twice over grow exponentially, so they are bounded.
 	expanded int
+
+	constant func(string) (uint64, bool) // ParseOptions.Constant
 }
 
 // maxExpansions bounds the macro bodies and arguments a script may expand.
@@ -609,6 +625,11 @@ func (p *parser) parsePrimary() Expr {
 		}
 		if v, ok := constants[name]; ok && !builtinSet[name] {
 			return &IntLit{Pos: pos, Raw: name, Value: v}
+		}
+		if p.constant != nil && !builtinSet[name] && !funcSet[name] {
+			if v, ok := p.constant(name); ok {
+				return &IntLit{Pos: pos, Raw: name, Value: v}
+			}
 		}
 		if !builtinSet[name] {
 			if funcSet[name] {

@@ -146,19 +146,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		// the attach step says so for anything else.
 		r.fs, _ = tracefs.Find()
 	}
-	prog, err := Parse(file, src)
-	if err != nil {
-		return nil, err
-	}
-	if err := Expand(prog, r.fs); err != nil {
-		return nil, err
-	}
-	var formats FormatSource
-	if r.fs != nil {
-		formats = TracefsFormats(r.fs)
-	}
-	copts := CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
-		Params: opts.Params, KernelSymbol: kernelSymbol}
+	copts := CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol}
 	btfPath := opts.BTF
 	if btfPath == "" {
 		btfPath = btf.KernelPath
@@ -175,6 +163,26 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		defer spec.Close()
 		copts.BTF = spec
 	}
+	var popts ParseOptions
+	if copts.BTF != nil {
+		spec := copts.BTF
+		popts.Constant = func(name string) (uint64, bool) {
+			c, err := spec.EnumConstant(name)
+			return c.Value, err == nil
+		}
+	}
+	prog, err := ParseWith(file, src, popts)
+	if err != nil {
+		return nil, err
+	}
+	if err := Expand(prog, r.fs); err != nil {
+		return nil, err
+	}
+	var formats FormatSource
+	if r.fs != nil {
+		formats = TracefsFormats(r.fs)
+	}
+	copts.Formats = formats
 	info, err := Check(prog, copts)
 	if err != nil {
 		return nil, err
