@@ -69,12 +69,13 @@ const (
 	End
 	Interval
 	Profile
+	RawTracepoint
 )
 
 var probeTypeNames = [...]string{
 	InvalidProbe: "invalid", Kprobe: "kprobe", Kretprobe: "kretprobe", Uprobe: "uprobe",
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
-	Interval: "interval", Profile: "profile",
+	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
 }
 
 func (t ProbeType) String() string {
@@ -231,6 +232,7 @@ type (
 		Field string
 		Arrow bool
 
+		arg int                           // a raw tracepoint's args->NAME: 1 + the index of its argument
 		fd  *FormatField                  // resolved by Check: the first attach point's
 		fds map[*AttachPoint]*FormatField // each attach point's own
 		mem *btf.Field                    // a kernel struct's member, resolved by Check

@@ -33,6 +33,7 @@ var probeTypeAliases = map[string]ProbeType{
 	"BEGIN": Begin, "END": End,
 	"interval": Interval, "i": Interval,
 	"profile": Profile, "p": Profile,
+	"rawtracepoint": RawTracepoint, "rt": RawTracepoint,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

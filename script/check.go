@@ -535,10 +535,10 @@ func builtinAllowed(name string, t ProbeType) string {
 	switch {
 	case name == "retval" && !t.IsReturn():
 		return "retval is only valid in kretprobe and uretprobe probes"
-	case name == "args" && t != Tracepoint:
-		return "args is only valid in tracepoint probes"
-	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe:
-		return name + " is only valid in kprobe and uprobe probes (function entry)"
+	case name == "args" && t != Tracepoint && t != RawTracepoint:
+		return "args is only valid in tracepoint and rawtracepoint probes"
+	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe && t != RawTracepoint:
+		return name + " is only valid in kprobe, uprobe and rawtracepoint probes (function entry)"
 	case name == "func" && t != Kprobe && t != Kretprobe && t != Uprobe && t != Uretprobe:
 		return "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"
 	}
@@ -812,6 +812,9 @@ func (c *checker) field(e *FieldExpr) *Type {
 		return nil
 	}
 	b.setType(ArgsRec)
+	if c.probe.Attach[0].Type == RawTracepoint {
+		return c.rawArg(e)
+	}
 	// Each attach point compiles to its own program, with its own
 	// layout (sys_enter_open and sys_enter_openat have filename at
 	// different offsets), as bpftrace does; only the type must agree.

@@ -360,3 +360,67 @@ func (in *Info) addResolved(pos Pos, expr string, t *Type, f btf.Field) {
 	in.Resolved = append(in.Resolved, Resolved{Pos: pos, Expr: expr, Type: ts, Offset: f.Offset,
 		BitOffset: f.BitOffset, BitfieldSize: f.BitfieldSize})
 }
+
+// rawArg types args->NAME (or args.NAME) of a raw tracepoint: argument
+// NAME of the tracepoint's prototype, from BTF. The names are those of
+// __probestub_EVENT (or __traceiter_EVENT, before 6.5), whose first
+// parameter is the kernel's own void *: btf_trace_EVENT has the types but
+// no names. Every attach point of the probe must agree.
+func (c *checker) rawArg(e *FieldExpr) *Type {
+	spec := c.needBTF(e.Pos, "args of a rawtracepoint")
+	if spec == nil {
+		return nil
+	}
+	var typ *Type
+	for _, a := range c.probe.Attach {
+		if a.Type != RawTracepoint || a.Wildcard() {
+			c.errorf(e.Pos, "args of %s: every attach point of the probe must be one rawtracepoint, without wildcards", a.Raw)
+			return nil
+		}
+		params, err := rawTracepointParams(spec, a.Func)
+		if err != nil {
+			c.errorf(a.Pos, "rawtracepoint %s: no prototype in the kernel's BTF: %v", a.Func, err)
+			return nil
+		}
+		i := -1
+		var names []string
+		for j, p := range params {
+			names = append(names, p.Name)
+			if p.Name == e.Field {
+				i = j
+			}
+		}
+		if i < 0 {
+			c.errorf(e.Pos, "rawtracepoint %s has no argument %q%s (arguments: %s)", a.Func, e.Field, didYouMean(e.Field, names), strings.Join(names, ", "))
+			return nil
+		}
+		t := btfType(spec, params[i].Type)
+		if t == nil || t.Kind != KindInt {
+			c.errorf(e.Pos, "argument %s of %s is %s, which scripts cannot use", e.Field, a.Func, spec.TypeString(params[i].Type))
+			return nil
+		}
+		if typ != nil && (e.arg != i+1 || typ.C != t.C) {
+			c.errorf(e.Pos, "argument %s differs between the attach points of the probe", e.Field)
+			return nil
+		}
+		typ, e.arg = t, i+1
+	}
+	if c.pass == 2 {
+		c.info.addResolved(e.Pos, srcText(e), typ, btf.Field{Offset: uint32(8 * (e.arg - 1))})
+	}
+	return typ
+}
+
+func rawTracepointParams(spec *btf.Spec, event string) ([]btf.Param, error) {
+	proto, err := spec.FuncProto("__probestub_" + event)
+	if err != nil {
+		proto, err = spec.FuncProto("__traceiter_" + event)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(proto.Params) == 0 {
+		return nil, fmt.Errorf("__probestub_%s has no parameters", event)
+	}
+	return proto.Params[1:], nil
+}

@@ -186,3 +186,24 @@ func TestParseEnumConstant(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A raw tracepoint's args->NAME and args.NAME are its prototype's
+// parameters, the context's u64s in order.
+func TestCheckRawTracepointArgs(t *testing.T) {
+	_, info, err := checkBTF(t, `rawtracepoint:sched_switch { @[args.next->comm, args->prev_state] = count(); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range info.Resolved {
+		got = append(got, r.String())
+	}
+	want := "1:37: args.next: struct task_struct *, offset 16|1:43: args.next->comm: char [16], offset 1752|1:55: args->prev_state: uint32, offset 24"
+	if s := strings.Join(got, "|"); s != want {
+		t.Errorf("got  %s\nwant %s", s, want)
+	}
+	_, _, err = checkBTF(t, `rawtracepoint:sched_switch { @ = args->nxt; }`)
+	if err == nil || !strings.HasPrefix(err.Error(), `-e:1:40: rawtracepoint sched_switch has no argument "nxt"; did you mean "next"? (arguments: preempt, prev, next, prev_state)`) {
+		t.Errorf("got %v", err)
+	}
+}

@@ -69,6 +69,10 @@ func (g *gen) ptrToR3(x Expr, r asm.Register) {
 			return
 		}
 	case *FieldExpr:
+		if x.arg > 0 && TypeOf(x).Size == 8 {
+			g.emit(asm.LoadMem(asm.R3, asm.R6, int16(8*(x.arg-1)), asm.DWord))
+			return
+		}
 		if x.mem != nil && x.mem.BitfieldSize == 0 {
 			g.readMem(asm.R3, g.kernelAddr(x, r), 8, TypeOf(x).User, x.Pos)
 			return

@@ -236,6 +236,8 @@ func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 	switch t {
 	case Tracepoint:
 		return bpf.TracePoint
+	case RawTracepoint:
+		return bpf.RawTracepoint
 	case Interval, Profile:
 		return bpf.PerfEvent
 	case Begin, End:

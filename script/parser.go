@@ -274,7 +274,7 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {
-		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, BEGIN, END, interval, profile)",
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, BEGIN, END, interval, profile)",
 			parts[0], didYouMean(parts[0], probeTypeSpellings()))
 		return a
 	}
@@ -326,6 +326,12 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 			}
 			a.Func, a.Offset, a.HasOffset = "", off, true
 		}
+	case RawTracepoint:
+		// rawtracepoint:EVENT, as bpftrace 0.17 spells it
+		if !want(2, "rawtracepoint:EVENT") {
+			return a
+		}
+		a.Func = parts[1]
 	case Tracepoint:
 		if !want(3, "tracepoint:SYSTEM:EVENT") {
 			return a

@@ -40,6 +40,11 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.constant(asm.R1, g.c.opts.StartNs)
 		g.emit(asm.Sub.Reg(r, asm.R1))
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		if g.ap.Type == RawTracepoint {
+			// struct bpf_raw_tracepoint_args: the arguments as u64s
+			g.emit(asm.LoadMem(r, asm.R6, int16(8*(b.Name[3]-'0')), asm.DWord))
+			return
+		}
 		abi := asm.KernelABI
 		if g.ap.Type == Uprobe {
 			abi = asm.FuncABI
@@ -108,6 +113,21 @@ func (g *gen) stackID(r asm.Register, flags int32) {
 // (tp_prog_is_valid_access); narrower signed fields are sign-extended with
 // shifts, since the sign-extending load is only in 6.6.
 func (g *gen) field(e *FieldExpr, r asm.Register) {
+	if e.arg > 0 {
+		// A raw tracepoint's argument, a u64 of its context; narrower
+		// types are the low bytes.
+		g.emit(asm.LoadMem(r, asm.R6, int16(8*(e.arg-1)), asm.DWord))
+		if t := TypeOf(e); t.Size < 8 {
+			sh := int32(64 - 8*t.Size)
+			g.emit(asm.LSh.Imm(r, sh))
+			if t.Signed {
+				g.emit(asm.ArSh.Imm(r, sh))
+			} else {
+				g.emit(asm.RSh.Imm(r, sh))
+			}
+		}
+		return
+	}
 	fd := e.fieldAt(g.ap)
 	if fd == nil || fd.Layout != LayoutInt {
 		g.errorf(e.Pos, "field %s is not an integer", e.Field)
