@@ -70,12 +70,16 @@ const (
 	Interval
 	Profile
 	RawTracepoint
+	Fentry
+	Fexit
+	LSM
 )
 
 var probeTypeNames = [...]string{
 	InvalidProbe: "invalid", Kprobe: "kprobe", Kretprobe: "kretprobe", Uprobe: "uprobe",
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
 	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
+	Fentry: "fentry", Fexit: "fexit", LSM: "lsm",
 }
 
 func (t ProbeType) String() string {
@@ -87,7 +91,13 @@ func (t ProbeType) String() string {
 
 // IsReturn reports whether the probe fires on function return (retval is
 // valid there).
-func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe }
+func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe || t == Fexit }
+
+// isBTFArgs reports whether the probe's context is the u64 array of its
+// arguments that BTF names: raw tracepoints, fentry, fexit and lsm.
+func (t ProbeType) isBTFArgs() bool {
+	return t == RawTracepoint || t == Fentry || t == Fexit || t == LSM
+}
 
 // AttachPoint is one "type:target:func" of a probe.
 type AttachPoint struct {
@@ -110,6 +120,12 @@ type AttachPoint struct {
 	// "ms"/"us", with their count.
 	Unit string
 	Rate uint64
+
+	// BTFID is the kernel function (fentry, fexit) or bpf_lsm_ hook (lsm)
+	// that the program attaches to, and NArgs its parameters; set by
+	// Check from BTF.
+	BTFID btf.TypeID
+	NArgs int
 }
 
 // Wildcard reports whether Target or Func hold glob characters.

@@ -34,6 +34,9 @@ var probeTypeAliases = map[string]ProbeType{
 	"interval": Interval, "i": Interval,
 	"profile": Profile, "p": Profile,
 	"rawtracepoint": RawTracepoint, "rt": RawTracepoint,
+	"fentry": Fentry, "kfunc": Fentry, "f": Fentry,
+	"fexit": Fexit, "kretfunc": Fexit, "fr": Fexit,
+	"lsm": LSM,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

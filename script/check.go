@@ -174,6 +174,8 @@ func (c *checker) attach(a *AttachPoint) {
 	case Tracepoint:
 		// wildcards are expanded by the caller; the fields are checked
 		// only where args is used.
+	case Fentry, Fexit, LSM:
+		c.attachBTF(a)
 	case Interval, Profile:
 		if a.Unit == "hz" && a.Rate > 1_000_000 || a.Rate > 1<<40 {
 			c.errorf(a.Pos, "%s rate %d is too high", a.Type, a.Rate)
@@ -506,6 +508,9 @@ func (c *checker) builtin(b *Builtin) *Type {
 		t.User = c.probe.Attach[0].Type == Uprobe
 		return t
 	case "retval":
+		if a := c.probe.Attach[0]; a.Type == Fexit {
+			return c.fexitRetval(b, a)
+		}
 		t := IntType(8, true)
 		t.User = c.probe.Attach[0].Type == Uretprobe
 		return t
@@ -534,9 +539,9 @@ func isUser(t ProbeType) bool { return t == Uprobe || t == Uretprobe }
 func builtinAllowed(name string, t ProbeType) string {
 	switch {
 	case name == "retval" && !t.IsReturn():
-		return "retval is only valid in kretprobe and uretprobe probes"
-	case name == "args" && t != Tracepoint && t != RawTracepoint:
-		return "args is only valid in tracepoint and rawtracepoint probes"
+		return "retval is only valid in kretprobe, uretprobe and fexit probes"
+	case name == "args" && t != Tracepoint && !t.isBTFArgs():
+		return "args is only valid in tracepoint, rawtracepoint, fentry, fexit and lsm probes"
 	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe && t != RawTracepoint:
 		return name + " is only valid in kprobe, uprobe and rawtracepoint probes (function entry)"
 	case name == "func" && t != Kprobe && t != Kretprobe && t != Uprobe && t != Uretprobe:
@@ -812,7 +817,7 @@ func (c *checker) field(e *FieldExpr) *Type {
 		return nil
 	}
 	b.setType(ArgsRec)
-	if c.probe.Attach[0].Type == RawTracepoint {
+	if c.probe.Attach[0].Type.isBTFArgs() {
 		return c.rawArg(e)
 	}
 	// Each attach point compiles to its own program, with its own

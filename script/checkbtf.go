@@ -373,13 +373,13 @@ func (c *checker) rawArg(e *FieldExpr) *Type {
 	}
 	var typ *Type
 	for _, a := range c.probe.Attach {
-		if a.Type != RawTracepoint || a.Wildcard() {
-			c.errorf(e.Pos, "args of %s: every attach point of the probe must be one rawtracepoint, without wildcards", a.Raw)
+		if a.Type != c.probe.Attach[0].Type || a.Wildcard() {
+			c.errorf(e.Pos, "args of %s: the attach points of the probe must be of one type, without wildcards", a.Raw)
 			return nil
 		}
-		params, err := rawTracepointParams(spec, a.Func)
+		params, err := btfParams(spec, a)
 		if err != nil {
-			c.errorf(a.Pos, "rawtracepoint %s: no prototype in the kernel's BTF: %v", a.Func, err)
+			c.errorf(a.Pos, "%s %s: no prototype in the kernel's BTF: %v", a.Type, a.Func, err)
 			return nil
 		}
 		i := -1
@@ -391,7 +391,7 @@ func (c *checker) rawArg(e *FieldExpr) *Type {
 			}
 		}
 		if i < 0 {
-			c.errorf(e.Pos, "rawtracepoint %s has no argument %q%s (arguments: %s)", a.Func, e.Field, didYouMean(e.Field, names), strings.Join(names, ", "))
+			c.errorf(e.Pos, "%s %s has no argument %q%s (arguments: %s)", a.Type, a.Func, e.Field, didYouMean(e.Field, names), strings.Join(names, ", "))
 			return nil
 		}
 		t := btfType(spec, params[i].Type)
@@ -423,4 +423,76 @@ func rawTracepointParams(spec *btf.Spec, event string) ([]btf.Param, error) {
 		return nil, fmt.Errorf("__probestub_%s has no parameters", event)
 	}
 	return proto.Params[1:], nil
+}
+
+// btfParams are the named arguments of an attach point whose context is
+// their u64s: a raw tracepoint's, or a function's (fentry, fexit) or LSM
+// hook's (bpf_lsm_HOOK) prototype.
+func btfParams(spec *btf.Spec, a *AttachPoint) ([]btf.Param, error) {
+	switch a.Type {
+	case RawTracepoint:
+		return rawTracepointParams(spec, a.Func)
+	case LSM:
+		proto, err := spec.FuncProto("bpf_lsm_" + a.Func)
+		if err != nil {
+			return nil, err
+		}
+		return proto.Params, nil
+	}
+	proto, err := spec.FuncProto(a.Func)
+	if err != nil {
+		return nil, err
+	}
+	return proto.Params, nil
+}
+
+// attachBTF finds the function or LSM hook an fentry, fexit or lsm probe
+// attaches to.
+func (c *checker) attachBTF(a *AttachPoint) {
+	spec := c.needBTF(a.Pos, a.Type.String()+" probes")
+	if spec == nil {
+		return
+	}
+	if a.Wildcard() || a.Target != "" {
+		c.errorf(a.Pos, "%s: wildcards and module functions are not supported yet: name one function of vmlinux", a.Raw)
+		return
+	}
+	name := a.Func
+	if a.Type == LSM {
+		name = "bpf_lsm_" + a.Func
+	}
+	id, err := spec.TypeByName(name, btf.BTF_KIND_FUNC)
+	if err != nil {
+		c.errorf(a.Pos, "%s: no function %s in the kernel's BTF", a.Raw, name)
+		return
+	}
+	params, err := btfParams(spec, a)
+	if err != nil {
+		c.errorf(a.Pos, "%s: %v", a.Raw, err)
+		return
+	}
+	a.BTFID, a.NArgs = id, len(params)
+}
+
+// fexitRetval types retval of an fexit probe: the function's return type,
+// the u64 after its arguments in the context.
+func (c *checker) fexitRetval(b *Builtin, a *AttachPoint) *Type {
+	spec := c.needBTF(b.Pos, "retval of fexit")
+	if spec == nil {
+		return nil
+	}
+	proto, err := spec.FuncProto(a.Func)
+	if err != nil {
+		return nil // attachBTF reported it
+	}
+	if proto.Type == 0 {
+		c.errorf(b.Pos, "%s returns void: it has no retval", a.Func)
+		return nil
+	}
+	t := btfType(spec, proto.Type)
+	if t == nil || t.Kind != KindInt {
+		c.errorf(b.Pos, "%s returns %s, which scripts cannot use", a.Func, spec.TypeString(proto.Type))
+		return nil
+	}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/btf"
 )
 
 // OutputKind selects how programs send printf records and actions to user
@@ -89,6 +90,10 @@ type Prog struct {
 	Attach *AttachPoint
 	Type   bpf.ProgramType
 	Insns  asm.Instructions
+	// AttachType and AttachBTFID are the expected_attach_type and
+	// attach_btf_id of fentry, fexit and lsm programs.
+	AttachType  bpf.AttachType
+	AttachBTFID btf.TypeID
 }
 
 // Map is a BPF map the programs use: a script map (Info set), the stack
@@ -190,7 +195,16 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			insns := c.program(p, a, idx)
-			c.obj.Programs = append(c.obj.Programs, &Prog{Name: progName(idx, a), Attach: a, Type: c.progType(a.Type), Insns: insns})
+			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progType(a.Type), Insns: insns, AttachBTFID: a.BTFID}
+			switch a.Type {
+			case Fentry:
+				pr.AttachType = bpf.AttachTraceFentry
+			case Fexit:
+				pr.AttachType = bpf.AttachTraceFexit
+			case LSM:
+				pr.AttachType = bpf.AttachLSMMac
+			}
+			c.obj.Programs = append(c.obj.Programs, pr)
 			idx++
 		}
 	}
@@ -238,6 +252,10 @@ func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 		return bpf.TracePoint
 	case RawTracepoint:
 		return bpf.RawTracepoint
+	case Fentry, Fexit:
+		return bpf.Tracing
+	case LSM:
+		return bpf.LSM
 	case Interval, Profile:
 		return bpf.PerfEvent
 	case Begin, End:

@@ -274,7 +274,7 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {
-		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, BEGIN, END, interval, profile)",
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile)",
 			parts[0], didYouMean(parts[0], probeTypeSpellings()))
 		return a
 	}
@@ -326,9 +326,19 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 			}
 			a.Func, a.Offset, a.HasOffset = "", off, true
 		}
-	case RawTracepoint:
-		// rawtracepoint:EVENT, as bpftrace 0.17 spells it
-		if !want(2, "rawtracepoint:EVENT") {
+	case RawTracepoint, LSM:
+		// rawtracepoint:EVENT, as bpftrace 0.17 spells it; lsm:HOOK
+		if !want(2, t.String()+":NAME") {
+			return a
+		}
+		a.Func = parts[1]
+	case Fentry, Fexit:
+		// fentry:[MODULE:]FUNCTION
+		if len(parts) == 3 {
+			a.Target = parts[1]
+			parts = []string{parts[0], parts[2]}
+		}
+		if !want(2, t.String()+":[MODULE:]FUNCTION") {
 			return a
 		}
 		a.Func = parts[1]

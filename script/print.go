@@ -68,7 +68,10 @@ func (a *AttachPoint) describe() string {
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
 	case Tracepoint:
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
-	case RawTracepoint:
+	case RawTracepoint, LSM, Fentry, Fexit:
+		if a.Target != "" {
+			return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
+		}
 		return fmt.Sprintf("%s:%s", a.Type, a.Func)
 	case Interval, Profile:
 		return fmt.Sprintf("%s:%s:%d", a.Type, a.Unit, a.Rate)

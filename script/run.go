@@ -305,7 +305,7 @@ func (r *Run) load() error {
 	}
 	for _, p := range r.Object.Programs {
 		prog, err := bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type, License: "GPL",
-			Instructions: p.Insns, Maps: r.maps})
+			Instructions: p.Insns, Maps: r.maps, AttachType: p.AttachType, AttachBTFID: p.AttachBTFID})
 		if err != nil {
 			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.describe(), err)
 		}

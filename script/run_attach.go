@@ -52,6 +52,13 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 		fds, err = r.openDynamic(a)
 	case Interval, Profile:
 		fds, err = openClock(a)
+	case Fentry, Fexit, LSM:
+		l, err := bpf.AttachTracing(prog)
+		if err != nil {
+			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+		}
+		r.links = append(r.links, l)
+		return nil
 	case RawTracepoint:
 		l, err := bpf.AttachRawTracepoint(prog, a.Func)
 		if err != nil {

@@ -56,6 +56,12 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		}
 		g.load(b, loc, r)
 	case "retval":
+		if g.ap.Type == Fexit {
+			// the u64 after the arguments in the context
+			g.emit(asm.LoadMem(r, asm.R6, int16(8*g.ap.NArgs), asm.DWord))
+			g.narrow(r, TypeOf(b))
+			return
+		}
 		g.load(b, arch.Ret(), r)
 	case "kstack":
 		g.stackID(r, 0)
@@ -117,15 +123,7 @@ func (g *gen) field(e *FieldExpr, r asm.Register) {
 		// A raw tracepoint's argument, a u64 of its context; narrower
 		// types are the low bytes.
 		g.emit(asm.LoadMem(r, asm.R6, int16(8*(e.arg-1)), asm.DWord))
-		if t := TypeOf(e); t.Size < 8 {
-			sh := int32(64 - 8*t.Size)
-			g.emit(asm.LSh.Imm(r, sh))
-			if t.Signed {
-				g.emit(asm.ArSh.Imm(r, sh))
-			} else {
-				g.emit(asm.RSh.Imm(r, sh))
-			}
-		}
+		g.narrow(r, TypeOf(e))
 		return
 	}
 	fd := e.fieldAt(g.ap)
@@ -333,5 +331,19 @@ func (g *gen) zeroTail(off int16, n, size int) {
 	start := n &^ 7
 	if start < size {
 		g.zero(off+int16(start), size-start)
+	}
+}
+
+// narrow keeps the low t.Size bytes of r, sign- or zero-extended.
+func (g *gen) narrow(r asm.Register, t *Type) {
+	if t == nil || t.Size >= 8 {
+		return
+	}
+	sh := int32(64 - 8*t.Size)
+	g.emit(asm.LSh.Imm(r, sh))
+	if t.Signed {
+		g.emit(asm.ArSh.Imm(r, sh))
+	} else {
+		g.emit(asm.RSh.Imm(r, sh))
 	}
 }

@@ -1,0 +1,42 @@
+package script
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/internal/testenv"
+)
+
+// fentry, fexit and lsm run in the VM suite (the host's sandbox refuses
+// their loads). fentry names do_unlinkat's arguments from BTF and reads
+// the path through struct filename; fexit's retval is the kretprobe's on
+// the same call (ENOENT, -2).
+func TestRunFentryFexit(t *testing.T) {
+	testenv.RequireKprobes(t)
+	if err := bpf.HaveFentry(); err != nil {
+		t.Skip(err)
+	}
+	src := `fentry:do_unlinkat /pid == WPID/ { printf("%s\n", str(args.name->name)); }
+fexit:do_unlinkat /pid == WPID/ { @f[retval] = count(); }
+kretprobe:do_unlinkat /pid == WPID/ { @k[retval] = count(); }`
+	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "unlink", "/nonexistent-tracelet-unlink")
+	if want := "Attaching 3 probes...\n/nonexistent-tracelet-unlink\n\n\n@f[-2]: 1\n@k[-2]: 1\n"; out != want {
+		t.Errorf("got %q\nwant %q", out, want)
+	}
+}
+
+// An lsm probe observes (its program returns 0: allow): the workload's
+// open of its own binary is counted through file_open's struct file.
+func TestRunLSM(t *testing.T) {
+	testenv.RequireRoot(t)
+	if err := bpf.HaveLSM(); err != nil {
+		t.Skip(err)
+	}
+	prog := testenv.TestProg(t)
+	src := `lsm:file_open /pid == WPID && str(args->file->f_path.dentry->d_name.name) == "` + filepath.Base(prog) + `"/ { @opens = count(); }`
+	out := runGated(t, prog, src, RunOptions{}, "open", prog)
+	if want := "Attaching 1 probe...\n\n\n@opens: 1\n"; out != want {
+		t.Errorf("got %q\nwant %q", out, want)
+	}
+}
