@@ -52,6 +52,14 @@
 //     bpftrace 0.17 spells typed arguments args->NAME (its kfunc probes);
 //     later bpftrace versions write args.NAME: both are accepted.
 //
+//   - fentry:FUNC (kfunc:) and fexit:FUNC (kretfunc:) are tracing
+//     programs (5.5) and lsm:HOOK an LSM program (5.7) that only observes:
+//     it returns 0, allow. Each attaches to the FUNC (bpf_lsm_HOOK) that
+//     Check finds in BTF (AttachPoint.BTFID, Prog.AttachType); args->NAME
+//     and args.NAME are the prototype's parameters, and fexit's retval is
+//     typed from its return type (the u64 after the arguments in the
+//     context). Wildcards and module functions are not supported yet.
+//
 //   - Compile generates one asm program per attach point, and the maps they
 //     use: per-CPU maps for the aggregations, constant folding, stack
 //     zeroing only where a helper leaves bytes unwritten, and
