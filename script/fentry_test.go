@@ -11,7 +11,8 @@ import (
 // fentry, fexit and lsm run in the VM suite (the host's sandbox refuses
 // their loads). fentry names do_unlinkat's arguments from BTF and reads
 // the path through struct filename; fexit's retval is the kretprobe's on
-// the same call (ENOENT, -2).
+// the same call (ENOENT, -2): fexit's is typed int from BTF, where a
+// kretprobe's is the whole register, cast here.
 func TestRunFentryFexit(t *testing.T) {
 	testenv.RequireKprobes(t)
 	if err := bpf.HaveFentry(); err != nil {
@@ -19,15 +20,17 @@ func TestRunFentryFexit(t *testing.T) {
 	}
 	src := `fentry:do_unlinkat /pid == WPID/ { printf("%s\n", str(args.name->name)); }
 fexit:do_unlinkat /pid == WPID/ { @f[retval] = count(); }
-kretprobe:do_unlinkat /pid == WPID/ { @k[retval] = count(); }`
+kretprobe:do_unlinkat /pid == WPID/ { @k[(int32)retval] = count(); }`
 	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "unlink", "/nonexistent-tracelet-unlink")
 	if want := "Attaching 3 probes...\n/nonexistent-tracelet-unlink\n\n\n@f[-2]: 1\n@k[-2]: 1\n"; out != want {
 		t.Errorf("got %q\nwant %q", out, want)
 	}
 }
 
-// An lsm probe observes (its program returns 0: allow): the workload's
-// open of its own binary is counted through file_open's struct file.
+// An lsm probe observes (its program returns 0: allow): the opens of the
+// workload's binary are counted through file_open's struct file: the
+// exec's (the workload is exec'd once the probe is attached) and its own
+// open(2).
 func TestRunLSM(t *testing.T) {
 	testenv.RequireRoot(t)
 	if err := bpf.HaveLSM(); err != nil {
@@ -36,7 +39,7 @@ func TestRunLSM(t *testing.T) {
 	prog := testenv.TestProg(t)
 	src := `lsm:file_open /pid == WPID && str(args->file->f_path.dentry->d_name.name) == "` + filepath.Base(prog) + `"/ { @opens = count(); }`
 	out := runGated(t, prog, src, RunOptions{}, "open", prog)
-	if want := "Attaching 1 probe...\n\n\n@opens: 1\n"; out != want {
+	if want := "Attaching 1 probe...\n\n\n@opens: 2\n"; out != want {
 		t.Errorf("got %q\nwant %q", out, want)
 	}
 }
