@@ -207,3 +207,27 @@ func TestCheckRawTracepointArgs(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// fentry and lsm wildcards expand over the FUNCs of BTF.
+func TestExpandBTF(t *testing.T) {
+	prog, err := Parse("-e", []byte(`fentry:do_unlink* { @[probe] = count(); } lsm:file_ope* { @o = count(); } kprobe:vfs_read { }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ExpandBTF(prog, fixtureBTF(t)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			got = append(got, a.Raw)
+		}
+	}
+	if s := strings.Join(got, " "); s != "fentry:do_unlinkat lsm:file_open kprobe:vfs_read" {
+		t.Errorf("got %s", s)
+	}
+	prog, _ = Parse("-e", []byte(`fexit:no_such_fn* { }`))
+	if err := ExpandBTF(prog, fixtureBTF(t)); err == nil || !strings.HasPrefix(err.Error(), "-e:1:1: fexit:no_such_fn* matches no function in the kernel's BTF") {
+		t.Errorf("got %v", err)
+	}
+}

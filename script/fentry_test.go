@@ -43,3 +43,15 @@ func TestRunLSM(t *testing.T) {
 		t.Errorf("got %q\nwant %q", out, want)
 	}
 }
+
+// A wildcard fentry expands over the FUNCs of the kernel's BTF.
+func TestRunFentryWildcard(t *testing.T) {
+	testenv.RequireRoot(t)
+	if err := bpf.HaveFentry(); err != nil {
+		t.Skip(err)
+	}
+	out := runGated(t, testenv.TestProg(t), `fentry:do_unlink* /pid == WPID/ { @[probe] = count(); }`, RunOptions{}, "unlink", "/nonexistent-tracelet-unlink")
+	if want := "Attaching 1 probe...\n\n\n@[fentry:do_unlinkat]: 1\n"; out != want {
+		t.Errorf("got %q\nwant %q", out, want)
+	}
+}

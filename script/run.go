@@ -175,6 +175,9 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ExpandBTF(prog, copts.BTF); err != nil {
+		return nil, err
+	}
 	if err := Expand(prog, r.fs); err != nil {
 		return nil, err
 	}
