@@ -74,7 +74,12 @@ func (g *gen) ptrToR3(x Expr, r asm.Register) {
 			return
 		}
 		if x.mem != nil && x.mem.BitfieldSize == 0 {
-			g.readMem(asm.R3, g.kernelAddr(x, r), 8, TypeOf(x).User, x.Pos)
+			off := g.kernelAddr(x, r)
+			if g.direct(x, off) {
+				g.emit(asm.LoadMem(asm.R3, asm.R3, int16(off), asm.DWord))
+				return
+			}
+			g.readMem(asm.R3, off, 8, TypeOf(x).User, x.Pos)
 			return
 		}
 	case *Index:
@@ -108,7 +113,11 @@ func (g *gen) memberValue(e Expr, r asm.Register) {
 			size *= 2
 		}
 	}
-	g.readMem(r, off, size, t.User, e.Position())
+	if bits == 0 && g.direct(e, off) {
+		g.emit(asm.LoadMem(r, asm.R3, int16(off), loadSize[size]))
+	} else {
+		g.readMem(r, off, size, t.User, e.Position())
+	}
 	if bits != 0 {
 		if bit != 0 {
 			g.emit(asm.RSh.Imm(r, int32(bit)))
@@ -144,7 +153,7 @@ func (g *gen) readMem(r asm.Register, off int32, size int, user bool, at Pos) {
 	g.stackPtr(asm.R1, slot)
 	g.emit(asm.Mov.Imm(asm.R2, int32(size)))
 	g.call(g.helper(readHelper(user)))
-	g.emit(asm.LoadMem(r, asm.R10, slot, map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]))
+	g.emit(asm.LoadMem(r, asm.R10, slot, loadSize[size]))
 }
 
 // memberString copies a char array member into size bytes at off.
@@ -166,4 +175,50 @@ func readHelper(user bool) asm.BuiltinFunc {
 		return asm.FnProbeReadUser
 	}
 	return asm.FnProbeReadKernel
+}
+
+var loadSize = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}
+
+// direct reports whether member e, at R3+off, may be loaded with an
+// ordinary load rather than bpf_probe_read_kernel: in fentry, fexit and
+// lsm programs, a pointer argument is a PTR_TO_BTF_ID, and so is a
+// pointer member loaded from one; the verifier checks such a load
+// against BTF (btf_struct_access) and turns a fault into a zero.
+func (g *gen) direct(e Expr, off int32) bool {
+	switch g.ap.Type {
+	case Fentry, Fexit, LSM:
+	default:
+		return false
+	}
+	f, ok := e.(*FieldExpr)
+	if !ok || f.mem == nil || f.mem.BitfieldSize != 0 || off < 0 || off > 1<<15-1 {
+		return false
+	}
+	return g.rootDirect(f)
+}
+
+// rootDirect reports whether the base kernelAddr puts in R3 for member e
+// is a PTR_TO_BTF_ID.
+func (g *gen) rootDirect(e *FieldExpr) bool {
+	if TypeOf(e.X).Ptr {
+		return g.ptrDirect(e.X)
+	}
+	x, ok := e.X.(*FieldExpr)
+	return ok && x.mem != nil && g.rootDirect(x)
+}
+
+// ptrDirect reports whether pointer x, as ptrToR3 loads it, is a
+// PTR_TO_BTF_ID: an argument of the context, or a pointer member loaded
+// directly from one.
+func (g *gen) ptrDirect(x Expr) bool {
+	f, ok := x.(*FieldExpr)
+	switch {
+	case !ok:
+		return false
+	case f.arg > 0:
+		return TypeOf(f).Size == 8
+	case f.mem != nil && f.mem.BitfieldSize == 0:
+		return g.rootDirect(f) && int64(f.mem.Offset) < 1<<15
+	}
+	return false
 }
