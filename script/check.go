@@ -176,6 +176,8 @@ func (c *checker) attach(a *AttachPoint) {
 		// only where args is used.
 	case Fentry, Fexit, LSM:
 		c.attachBTF(a)
+	case RawTracepoint:
+		c.attachTPBTF(a)
 	case Interval, Profile:
 		if a.Unit == "hz" && a.Rate > 1_000_000 || a.Rate > 1<<40 {
 			c.errorf(a.Pos, "%s rate %d is too high", a.Type, a.Rate)
@@ -504,6 +506,12 @@ func (c *checker) builtin(b *Builtin) *Type {
 	case "comm":
 		return StringType(16)
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		for _, a := range c.probe.Attach {
+			if n := int(b.Name[3] - '0'); a.Type == RawTracepoint && a.BTFID != 0 && n >= a.NArgs {
+				c.errorf(b.Pos, "%s: rawtracepoint %s has %d arguments (arg0 to arg%d)", b.Name, a.Func, a.NArgs, a.NArgs-1)
+				return nil
+			}
+		}
 		t := IntType(8, false)
 		t.User = c.probe.Attach[0].Type == Uprobe
 		return t

@@ -496,3 +496,22 @@ func (c *checker) fexitRetval(b *Builtin, a *AttachPoint) *Type {
 	}
 	return t
 }
+
+// attachTPBTF notes the btf_trace_EVENT typedef of a raw tracepoint, which
+// makes it a tp_btf program where the kernel has them (Options.TPBTF).
+// Without BTF it stays a raw_tp program, and nothing is reported.
+func (c *checker) attachTPBTF(a *AttachPoint) {
+	spec := c.opts.BTF
+	if spec == nil || a.Wildcard() {
+		return
+	}
+	id, err := spec.TypeByName(btf.TracepointPrefix+a.Func, btf.BTF_KIND_TYPEDEF)
+	if err != nil {
+		return
+	}
+	params, err := spec.TracepointArgs(a.Func)
+	if err != nil {
+		return
+	}
+	a.BTFID, a.NArgs = id, len(params)
+}

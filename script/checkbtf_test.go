@@ -231,3 +231,33 @@ func TestExpandBTF(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// With BTF, a rawtracepoint is a tp_btf program where Options.TPBTF says
+// the kernel has them, and a raw_tp one otherwise; arguments past the
+// prototype's are refused.
+func TestCompileRawTracepointTPBTF(t *testing.T) {
+	amd64, _ := asm.ArchFor("amd64")
+	for _, tpbtf := range []bool{false, true} {
+		prog, info, err := checkBTF(t, `rawtracepoint:sched_switch { @[args.prev->pid] = count(); }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := Compile(prog, info, Options{Arch: amd64, TPBTF: tpbtf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := obj.Programs[0]
+		got := fmt.Sprintf("%v %v %v %v", p.Type, p.AttachType, p.AttachBTFID != 0, strings.Contains(p.Insns.String(), "call bpf_probe_read_kernel"))
+		want := "raw_tracepoint AttachType(0) false true"
+		if tpbtf {
+			want = "tracing tp_btf true false"
+		}
+		if got != want {
+			t.Errorf("TPBTF %v: got %s, want %s", tpbtf, got, want)
+		}
+	}
+	if _, _, err := checkBTF(t, `rawtracepoint:sched_switch { @ = arg4; }`); err == nil ||
+		!strings.HasPrefix(err.Error(), "-e:1:34: arg4: rawtracepoint sched_switch has 4 arguments (arg0 to arg3)") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -40,7 +40,7 @@ func nextReg(r asm.Register) asm.Register {
 }
 
 func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions {
-	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progType(a.Type),
+	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progTypeAt(a),
 		alias: map[string]string{}, locals: map[string]int16{}}
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	g.allocLocals(p.Body)

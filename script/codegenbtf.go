@@ -2,6 +2,7 @@ package script
 
 import (
 	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
 )
 
 // This file generates the reads of kernel memory that BTF types describe:
@@ -185,8 +186,9 @@ var loadSize = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DW
 // pointer member loaded from one; the verifier checks such a load
 // against BTF (btf_struct_access) and turns a fault into a zero.
 func (g *gen) direct(e Expr, off int32) bool {
-	switch g.ap.Type {
-	case Fentry, Fexit, LSM:
+	switch {
+	case g.ap.Type == Fentry || g.ap.Type == Fexit || g.ap.Type == LSM:
+	case g.ap.Type == RawTracepoint && g.ptype == bpf.Tracing: // tp_btf
 	default:
 		return false
 	}

@@ -67,6 +67,11 @@ type Options struct {
 	// RingSize is the size in bytes of the ring buffer (a power of two
 	// multiple of the page size); zero means 256 KiB.
 	RingSize uint32
+	// TPBTF makes a rawtracepoint whose btf_trace_EVENT Check found a
+	// tp_btf program (BPF_TRACE_RAW_TP, 5.5; bpf.HaveTPBTF) instead of a
+	// raw_tp one: the same context, and members of its pointer arguments
+	// are loaded directly.
+	TPBTF bool
 }
 
 // Object is a compiled script: the maps to create and one program per
@@ -195,8 +200,14 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			insns := c.program(p, a, idx)
-			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progType(a.Type), Insns: insns, AttachBTFID: a.BTFID}
+			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progTypeAt(a), Insns: insns, AttachBTFID: a.BTFID}
 			switch a.Type {
+			case RawTracepoint:
+				if pr.Type == bpf.Tracing {
+					pr.AttachType = bpf.AttachTraceRawTp
+				} else {
+					pr.AttachBTFID = 0
+				}
 			case Fentry:
 				pr.AttachType = bpf.AttachTraceFentry
 			case Fexit:
@@ -244,6 +255,14 @@ func CompileSource(file string, src []byte, copts CheckOptions, opts Options) (*
 		return nil, err
 	}
 	return Compile(prog, info, opts)
+}
+
+// progTypeAt is the program type of attach point a.
+func (c *compiler) progTypeAt(a *AttachPoint) bpf.ProgramType {
+	if a.Type == RawTracepoint && c.opts.TPBTF && a.BTFID != 0 {
+		return bpf.Tracing
+	}
+	return c.progType(a.Type)
 }
 
 func (c *compiler) progType(t ProbeType) bpf.ProgramType {

@@ -51,6 +51,10 @@
 //     the prototype of __probestub_EVENT (__traceiter_EVENT before 6.5).
 //     bpftrace 0.17 spells typed arguments args->NAME (its kfunc probes);
 //     later bpftrace versions write args.NAME: both are accepted.
+//     Where btf_trace_EVENT is in BTF and the kernel has tp_btf (5.5,
+//     Options.TPBTF from bpf.HaveTPBTF), the program is a tp_btf one: the
+//     same context, the arguments counted (arg4 of a 4-argument event is
+//     an error), and members of pointer arguments loaded directly.
 //
 //   - fentry:FUNC (kfunc:) and fexit:FUNC (kretfunc:) are tracing
 //     programs (5.5) and lsm:HOOK an LSM program (5.7) that only observes:

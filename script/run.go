@@ -86,6 +86,9 @@ type RunOptions struct {
 	// hookType forces the program type of BEGIN and END (tests of the
 	// uprobe fallback); zero means the feature probe decides.
 	hookType bpf.ProgramType
+	// rawTP keeps rawtracepoints raw_tp programs where tp_btf is there
+	// (tests of both).
+	rawTP bool
 }
 
 // Run is a script prepared for running: parsed, wildcards expanded,
@@ -219,6 +222,13 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		gopts.HookType = opts.hookType
 	}
 	gopts.RingSize = opts.RingSize
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			if a.Type == RawTracepoint && a.BTFID != 0 && !opts.rawTP {
+				gopts.TPBTF = bpf.HaveTPBTF() == nil
+			}
+		}
+	}
 	r.Object, err = Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
