@@ -1,5 +1,7 @@
 package script
 
+import "github.com/tracelet/tracelet/btf"
+
 // Program is a parsed script: its probes in source order.
 type Program struct {
 	File   string
@@ -67,12 +69,17 @@ const (
 	End
 	Interval
 	Profile
+	RawTracepoint
+	Fentry
+	Fexit
+	LSM
 )
 
 var probeTypeNames = [...]string{
 	InvalidProbe: "invalid", Kprobe: "kprobe", Kretprobe: "kretprobe", Uprobe: "uprobe",
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
-	Interval: "interval", Profile: "profile",
+	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
+	Fentry: "fentry", Fexit: "fexit", LSM: "lsm",
 }
 
 func (t ProbeType) String() string {
@@ -84,7 +91,13 @@ func (t ProbeType) String() string {
 
 // IsReturn reports whether the probe fires on function return (retval is
 // valid there).
-func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe }
+func (t ProbeType) IsReturn() bool { return t == Kretprobe || t == Uretprobe || t == Fexit }
+
+// isBTFArgs reports whether the probe's context is the u64 array of its
+// arguments that BTF names: raw tracepoints, fentry, fexit and lsm.
+func (t ProbeType) isBTFArgs() bool {
+	return t == RawTracepoint || t == Fentry || t == Fexit || t == LSM
+}
 
 // AttachPoint is one "type:target:func" of a probe.
 type AttachPoint struct {
@@ -107,6 +120,12 @@ type AttachPoint struct {
 	// "ms"/"us", with their count.
 	Unit string
 	Rate uint64
+
+	// BTFID is the kernel function (fentry, fexit) or bpf_lsm_ hook (lsm)
+	// that the program attaches to, and NArgs its parameters; set by
+	// Check from BTF.
+	BTFID btf.TypeID
+	NArgs int
 }
 
 // Wildcard reports whether Target or Func hold glob characters.
@@ -182,12 +201,37 @@ type (
 		param *StrLit // a positional parameter's text, set by Check
 	}
 	// Cast is (uint8)X ... (int64)X: X truncated to the type's size, then
-	// zero- or sign-extended.
+	// zero- or sign-extended; or (struct NAME *)X, (union NAME *)X,
+	// (TYPEDEF *)X: X becomes a pointer to a kernel type from BTF.
 	Cast struct {
 		typed
+		Pos   Pos
+		Type  string // uint8, int8, ..., uint64, int64; or "struct task_struct"
+		Stars int    // the *s of a pointer cast
+		X     Expr
+	}
+	// Index is X[I]: an element of an array member, or of the array a
+	// pointer points to.
+	Index struct {
+		typed
 		Pos  Pos
-		Type string // uint8, int8, ..., uint64, int64
+		X, I Expr
+	}
+	// Sizeof is sizeof(TYPE) or sizeof(X), and Offsetof is offsetof(TYPE,
+	// a.b): constants, from BTF, that Check computes.
+	Sizeof struct {
+		typed
+		Pos  Pos
+		Type string // "" when X is set
 		X    Expr
+		v    uint64
+	}
+	Offsetof struct {
+		typed
+		Pos    Pos
+		Type   string
+		Member string // a.b.c
+		v      uint64
 	}
 	// MapExpr is @name or @name[key, ...]. Name is "" for the anonymous @.
 	MapExpr struct {
@@ -204,8 +248,10 @@ type (
 		Field string
 		Arrow bool
 
+		arg int                           // a raw tracepoint's args->NAME: 1 + the index of its argument
 		fd  *FormatField                  // resolved by Check: the first attach point's
 		fds map[*AttachPoint]*FormatField // each attach point's own
+		mem *btf.Field                    // a kernel struct's member, resolved by Check
 	}
 	// Call is a function call: printf(...), count(), str(p).
 	Call struct {
@@ -293,6 +339,9 @@ func (e *Var) Position() Pos       { return e.Pos }
 func (e *MapExpr) Position() Pos   { return e.Pos }
 func (e *FieldExpr) Position() Pos { return e.Pos }
 func (e *Call) Position() Pos      { return e.Pos }
+func (e *Index) Position() Pos     { return e.Pos }
+func (e *Sizeof) Position() Pos    { return e.Pos }
+func (e *Offsetof) Position() Pos  { return e.Pos }
 func (e *Cast) Position() Pos      { return e.Pos }
 func (e *Unary) Position() Pos     { return e.Pos }
 func (e *Binary) Position() Pos    { return e.Pos }
@@ -305,6 +354,9 @@ func (*Var) exprNode()       {}
 func (*MapExpr) exprNode()   {}
 func (*FieldExpr) exprNode() {}
 func (*Call) exprNode()      {}
+func (*Index) exprNode()     {}
+func (*Sizeof) exprNode()    {}
+func (*Offsetof) exprNode()  {}
 func (*Cast) exprNode()      {}
 func (*Unary) exprNode()     {}
 func (*Binary) exprNode()    {}

@@ -6,7 +6,7 @@ import "sort"
 var builtinNames = []string{
 	"pid", "tid", "uid", "gid", "comm", "cpu", "nsecs", "elapsed",
 	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
-	"retval", "args", "func", "probe", "kstack", "ustack", "cpid",
+	"retval", "args", "func", "probe", "kstack", "ustack", "cpid", "curtask",
 }
 
 // funcNames are the functions the language knows.
@@ -33,6 +33,10 @@ var probeTypeAliases = map[string]ProbeType{
 	"BEGIN": Begin, "END": End,
 	"interval": Interval, "i": Interval,
 	"profile": Profile, "p": Profile,
+	"rawtracepoint": RawTracepoint, "rt": RawTracepoint,
+	"fentry": Fentry, "kfunc": Fentry, "f": Fentry,
+	"fexit": Fexit, "kretfunc": Fexit, "fr": Fexit,
+	"lsm": LSM,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

@@ -2,8 +2,11 @@ package script
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tracelet/tracelet/btf"
 )
 
 // CheckOptions configure semantic analysis.
@@ -25,6 +28,12 @@ type CheckOptions struct {
 	// nil when the symbol table is not available. The runtime reads
 	// /proc/kallsyms; this package reads nothing.
 	KernelSymbol func(name string) (uint64, error)
+	// BTF is the kernel's type information, for curtask, pointer casts,
+	// members, sizeof and offsetof; the runtime reads it. Nil means none,
+	// and BTFError, if set, says why (it is part of the message of a
+	// script that needs BTF).
+	BTF      *btf.Spec
+	BTFError error
 }
 
 // MaxUnroll bounds unroll (N), as bpftrace does: the body is repeated in
@@ -43,6 +52,10 @@ type Info struct {
 	CPID int
 	// MaxEntries is the config block's max_map_keys (0: none).
 	MaxEntries uint32
+	// Resolved are the members reached through BTF, in source order.
+	Resolved []Resolved
+	// BTF is CheckOptions.BTF, for the code generator.
+	BTF *btf.Spec
 }
 
 // Map returns the named map ("" is the anonymous @), or nil.
@@ -88,7 +101,7 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID, MaxEntries: maxEntries}, formats: map[string]*Format{}}
+	c := &checker{prog: prog, opts: opts, info: &Info{maps: map[string]*MapInfo{}, CPID: opts.CPID, MaxEntries: maxEntries, BTF: opts.BTF}, formats: map[string]*Format{}}
 
 	// Maps are global and may be read in a probe that comes before the
 	// one that assigns them: the first pass only infers map types, the
@@ -106,6 +119,7 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 		}
 	}
 	c.program()
+	sort.Slice(c.info.Resolved, func(i, j int) bool { return c.info.Resolved[i].Pos.Offset < c.info.Resolved[j].Pos.Offset })
 	c.errs.Sort()
 	return c.info, c.errs.Err()
 }
@@ -160,6 +174,10 @@ func (c *checker) attach(a *AttachPoint) {
 	case Tracepoint:
 		// wildcards are expanded by the caller; the fields are checked
 		// only where args is used.
+	case Fentry, Fexit, LSM:
+		c.attachBTF(a)
+	case RawTracepoint:
+		c.attachTPBTF(a)
 	case Interval, Profile:
 		if a.Unit == "hz" && a.Rate > 1_000_000 || a.Rate > 1<<40 {
 			c.errorf(a.Pos, "%s rate %d is too high", a.Type, a.Rate)
@@ -221,6 +239,9 @@ func (c *checker) stmt(s Stmt) {
 // storable normalises a value type to how it is stored in a variable or
 // map: integers widen to 64 bits, as bpftrace does.
 func storable(t *Type) *Type {
+	if t.Ptr {
+		return t // a kernel pointer keeps its type: $t = curtask; $t->pid
+	}
 	if t.IsInt() {
 		st := Uint64
 		if t.Signed {
@@ -485,10 +506,19 @@ func (c *checker) builtin(b *Builtin) *Type {
 	case "comm":
 		return StringType(16)
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		for _, a := range c.probe.Attach {
+			if n := int(b.Name[3] - '0'); a.Type == RawTracepoint && a.BTFID != 0 && n >= a.NArgs {
+				c.errorf(b.Pos, "%s: rawtracepoint %s has %d arguments (arg0 to arg%d)", b.Name, a.Func, a.NArgs, a.NArgs-1)
+				return nil
+			}
+		}
 		t := IntType(8, false)
 		t.User = c.probe.Attach[0].Type == Uprobe
 		return t
 	case "retval":
+		if a := c.probe.Attach[0]; a.Type == Fexit {
+			return c.fexitRetval(b, a)
+		}
 		t := IntType(8, true)
 		t.User = c.probe.Attach[0].Type == Uretprobe
 		return t
@@ -505,6 +535,8 @@ func (c *checker) builtin(b *Builtin) *Type {
 		return Kstack
 	case "ustack":
 		return Ustack
+	case "curtask":
+		return c.curtask(b)
 	}
 	return nil
 }
@@ -515,11 +547,11 @@ func isUser(t ProbeType) bool { return t == Uprobe || t == Uretprobe }
 func builtinAllowed(name string, t ProbeType) string {
 	switch {
 	case name == "retval" && !t.IsReturn():
-		return "retval is only valid in kretprobe and uretprobe probes"
-	case name == "args" && t != Tracepoint:
-		return "args is only valid in tracepoint probes"
-	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe:
-		return name + " is only valid in kprobe and uprobe probes (function entry)"
+		return "retval is only valid in kretprobe, uretprobe and fexit probes"
+	case name == "args" && t != Tracepoint && !t.isBTFArgs():
+		return "args is only valid in tracepoint, rawtracepoint, fentry, fexit and lsm probes"
+	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe && t != RawTracepoint:
+		return name + " is only valid in kprobe, uprobe and rawtracepoint probes (function entry)"
 	case name == "func" && t != Kprobe && t != Kretprobe && t != Uprobe && t != Uretprobe:
 		return "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"
 	}
@@ -562,6 +594,9 @@ func (c *checker) expr(e Expr) (t *Type) {
 		if xt == nil {
 			return nil
 		}
+		if e.Stars > 0 {
+			return c.ptrCast(e, xt)
+		}
 		if !xt.IsInt() {
 			c.errorf(e.Pos, "cannot cast %s to %s: only integers can be cast", xt, e.Type)
 			return nil
@@ -584,6 +619,12 @@ func (c *checker) expr(e Expr) (t *Type) {
 		return m.Value
 	case *FieldExpr:
 		return c.field(e)
+	case *Index:
+		return c.index(e)
+	case *Sizeof:
+		return c.sizeof(e)
+	case *Offsetof:
+		return c.offsetof(e)
 	case *Call:
 		return c.call(e)
 	case *Unary:
@@ -769,8 +810,14 @@ func (c *checker) format(a *AttachPoint, pos Pos) *Format {
 func (c *checker) field(e *FieldExpr) *Type {
 	b, ok := e.X.(*Builtin)
 	if !ok || b.Name != "args" {
-		c.expr(e.X)
-		c.errorf(e.Pos, "only args has fields (args->%s), not %s", e.Field, describe(e.X))
+		xt := c.expr(e.X)
+		if xt == nil {
+			return nil
+		}
+		if xt.Ptr || inKernel(xt) {
+			return c.member(e, xt)
+		}
+		c.errorf(e.Pos, "only args and kernel structs have fields (args->%s, curtask->%s), not %s", e.Field, e.Field, describe(e.X))
 		return nil
 	}
 	bt := c.builtin(b)
@@ -778,6 +825,9 @@ func (c *checker) field(e *FieldExpr) *Type {
 		return nil
 	}
 	b.setType(ArgsRec)
+	if c.probe.Attach[0].Type.isBTFArgs() {
+		return c.rawArg(e)
+	}
 	// Each attach point compiles to its own program, with its own
 	// layout (sys_enter_open and sys_enter_openat have filename at
 	// different offsets), as bpftrace does; only the type must agree.
@@ -835,6 +885,13 @@ func (c *checker) fieldType(fd *FormatField, a *AttachPoint) *Type {
 		// Syscall tracepoints record the user's arguments: their pointers
 		// address user memory.
 		t.User = fd.isPointer() && a.Target == "syscalls"
+		if fd.Size == 8 && fd.isPointer() && c.opts.BTF != nil {
+			// "struct sk_buff * skbaddr": a pointer to a kernel type,
+			// whose members the script may read.
+			if id, err := namedType(c.opts.BTF, pointee(fd.CType)); err == nil {
+				return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: pointee(fd.CType) + " *", User: t.User}
+			}
+		}
 		return t
 	case LayoutCharArray:
 		return StringType(min(fd.Size, MaxStrLen))

@@ -193,13 +193,13 @@ func TestCheckMapOrder(t *testing.T) {
 
 func TestCheckErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
-		{"kprobe:f { @x = retval; }", "-e:1:17: retval is only valid in kretprobe and uretprobe probes (in probe kprobe:f)\nkprobe:f { @x = retval; }\n                ^"},
-		{"kprobe:f { @x = args->x; }", "-e:1:17: args is only valid in tracepoint probes (in probe kprobe:f)"},
-		{"t:syscalls:sys_enter_read { @x = arg0; }", "-e:1:34: arg0 is only valid in kprobe and uprobe probes (function entry) (in probe t:syscalls:sys_enter_read)"},
-		{"BEGIN { @x = arg1; }", "arg1 is only valid in kprobe and uprobe probes"},
-		{"interval:s:1 { @x = arg1; }", "arg1 is only valid in kprobe and uprobe probes"},
-		{"kretprobe:f { @x = arg0; }", "arg0 is only valid in kprobe and uprobe probes"},
-		{"k:f, kr:f { @x = retval; }", "retval is only valid in kretprobe and uretprobe probes (in probe k:f)"},
+		{"kprobe:f { @x = retval; }", "-e:1:17: retval is only valid in kretprobe, uretprobe and fexit probes (in probe kprobe:f)\nkprobe:f { @x = retval; }\n                ^"},
+		{"kprobe:f { @x = args->x; }", "-e:1:17: args is only valid in tracepoint, rawtracepoint, fentry, fexit and lsm probes (in probe kprobe:f)"},
+		{"t:syscalls:sys_enter_read { @x = arg0; }", "-e:1:34: arg0 is only valid in kprobe, uprobe and rawtracepoint probes (function entry) (in probe t:syscalls:sys_enter_read)"},
+		{"BEGIN { @x = arg1; }", "arg1 is only valid in kprobe, uprobe and rawtracepoint probes"},
+		{"interval:s:1 { @x = arg1; }", "arg1 is only valid in kprobe, uprobe and rawtracepoint probes"},
+		{"kretprobe:f { @x = arg0; }", "arg0 is only valid in kprobe, uprobe and rawtracepoint probes"},
+		{"k:f, kr:f { @x = retval; }", "retval is only valid in kretprobe, uretprobe and fexit probes (in probe k:f)"},
 		{"t:syscalls:sys_enter_read { @x = args->fdd; }", `-e:1:40: tracepoint syscalls:sys_enter_read has no field "fdd"; did you mean "fd"? (fields: __syscall_nr, fd, buf, count)`},
 		{"t:syscalls:sys_enter_nope { @x = args->fd; }", "-e:1:1: tracepoint syscalls:sys_enter_nope: no such tracepoint (no format file)"},
 		{"t:syscalls:sys_enter_* { @x = args->fd; }", "args cannot be used with the wildcard tracepoint t:syscalls:sys_enter_*"},
@@ -239,12 +239,12 @@ func TestCheckErrors(t *testing.T) {
 		{"BEGIN { @x = 1 ? 1 : \"a\"; }", "the branches of ?: have different types: int64 and string[2]"},
 		{"BEGIN { if (comm) { exit(); } }", "if condition must be an integer or a comparison, not string[16]"},
 		{"BEGIN /comm/ { exit(); }", "predicate must be an integer or a comparison, not string[16]"},
-		{"BEGIN { @x = args; }", "args is only valid in tracepoint probes"},
+		{"BEGIN { @x = args; }", "args is only valid in tracepoint, rawtracepoint, fentry, fexit and lsm probes"},
 		{"t:syscalls:sys_enter_read { @x = args; }", "args must be followed by a field, as in args->count"},
 		// Found by FuzzParse: a wildcard's error had no position.
 		{"t:syscalls:sys_enter_*{@[args]}", "-e:1:26: args must be followed by a field, as in args->FIELD"},
 		{"BEGIN { @x = func; }", "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"},
-		{"BEGIN { comm.x; }", "only args has fields (args->x), not builtin comm"},
+		{"BEGIN { comm.x; }", "only args and kernel structs have fields (args->x, curtask->x), not builtin comm"},
 		// A key whose type is unknown after an error must not break the
 		// checks of the map's later uses.
 		{"tracepoint:syscalls:sys_enter_openat { @f[args->fd] = 1; } END { $x = 1; @f[$x] = 2; }",

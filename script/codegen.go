@@ -40,7 +40,7 @@ func nextReg(r asm.Register) asm.Register {
 }
 
 func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions {
-	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progType(a.Type),
+	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progTypeAt(a),
 		alias: map[string]string{}, locals: map[string]int16{}}
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	g.allocLocals(p.Body)
@@ -296,9 +296,18 @@ func (g *gen) value(e Expr, r asm.Register) {
 	case *MapExpr:
 		g.mapRead(e, r)
 	case *FieldExpr:
+		if e.mem != nil {
+			g.memberValue(e, r)
+			return
+		}
 		g.field(e, r)
+	case *Index:
+		g.memberValue(e, r)
 	case *Cast:
 		g.value(e.X, r)
+		if e.Stars > 0 {
+			return // a pointer cast changes the type, not the value
+		}
 		size := castTypes[e.Type]
 		switch {
 		case size == 8:

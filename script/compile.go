@@ -6,6 +6,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/btf"
 )
 
 // OutputKind selects how programs send printf records and actions to user
@@ -66,6 +67,11 @@ type Options struct {
 	// RingSize is the size in bytes of the ring buffer (a power of two
 	// multiple of the page size); zero means 256 KiB.
 	RingSize uint32
+	// TPBTF makes a rawtracepoint whose btf_trace_EVENT Check found a
+	// tp_btf program (BPF_TRACE_RAW_TP, 5.5; bpf.HaveTPBTF) instead of a
+	// raw_tp one: the same context, and members of its pointer arguments
+	// are loaded directly.
+	TPBTF bool
 }
 
 // Object is a compiled script: the maps to create and one program per
@@ -89,6 +95,10 @@ type Prog struct {
 	Attach *AttachPoint
 	Type   bpf.ProgramType
 	Insns  asm.Instructions
+	// AttachType and AttachBTFID are the expected_attach_type and
+	// attach_btf_id of fentry, fexit and lsm programs.
+	AttachType  bpf.AttachType
+	AttachBTFID btf.TypeID
 }
 
 // Map is a BPF map the programs use: a script map (Info set), the stack
@@ -151,7 +161,8 @@ func printID(index, top int) uint64 { return ActionID(ActionPrint, top<<16|index
 const (
 	EventsMap = "events"
 	StacksMap = "stacks"
-	// LostMap counts, per CPU, the records a full BPF ring buffer refused.
+	// LostMap counts the records a full BPF ring buffer refused: one u64
+	// in an array, added to atomically.
 	LostMap = "lost"
 )
 
@@ -189,7 +200,22 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			insns := c.program(p, a, idx)
-			c.obj.Programs = append(c.obj.Programs, &Prog{Name: progName(idx, a), Attach: a, Type: c.progType(a.Type), Insns: insns})
+			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progTypeAt(a), Insns: insns, AttachBTFID: a.BTFID}
+			switch a.Type {
+			case RawTracepoint:
+				if pr.Type == bpf.Tracing {
+					pr.AttachType = bpf.AttachTraceRawTp
+				} else {
+					pr.AttachBTFID = 0
+				}
+			case Fentry:
+				pr.AttachType = bpf.AttachTraceFentry
+			case Fexit:
+				pr.AttachType = bpf.AttachTraceFexit
+			case LSM:
+				pr.AttachType = bpf.AttachLSMMac
+			}
+			c.obj.Programs = append(c.obj.Programs, pr)
 			idx++
 		}
 	}
@@ -208,7 +234,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		}
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: spec})
 		if opts.Output != OutputPerfEventArray {
-			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
+			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
 		}
 	}
 	c.errs.Sort()
@@ -231,10 +257,24 @@ func CompileSource(file string, src []byte, copts CheckOptions, opts Options) (*
 	return Compile(prog, info, opts)
 }
 
+// progTypeAt is the program type of attach point a.
+func (c *compiler) progTypeAt(a *AttachPoint) bpf.ProgramType {
+	if a.Type == RawTracepoint && c.opts.TPBTF && a.BTFID != 0 {
+		return bpf.Tracing
+	}
+	return c.progType(a.Type)
+}
+
 func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 	switch t {
 	case Tracepoint:
 		return bpf.TracePoint
+	case RawTracepoint:
+		return bpf.RawTracepoint
+	case Fentry, Fexit:
+		return bpf.Tracing
+	case LSM:
+		return bpf.LSM
 	case Interval, Profile:
 		return bpf.PerfEvent
 	case Begin, End:

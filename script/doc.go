@@ -25,6 +25,45 @@
 //     parameters ($1, $#, str($1)) come from CheckOptions.Params, and
 //     kaddr() from CheckOptions.KernelSymbol: this package reads no file.
 //
+//   - Kernel types come from BTF (CheckOptions.BTF, a *btf.Spec the
+//     runtime maps from /sys/kernel/btf/vmlinux or `run --btf FILE`):
+//     curtask is a struct task_struct *; (struct X *)e, (union X *)e and
+//     (TYPEDEF *)e cast an integer to a pointer; -> and . read members
+//     through pointers ('.' through a pointer too, as bpftrace allows),
+//     in embedded and anonymous structs and unions; e[i] reads an array
+//     member's or a pointer's element; bitfields are shifted and masked;
+//     a char array member is a string (str() of it is itself), str() of a
+//     char * reads the string; pointers compare with 0 as integers.
+//     sizeof(TYPE), sizeof(e) and offsetof(TYPE, a.b) are constants, and
+//     with ParseWith's Constant the kernel's enumerators are names. A
+//     tracepoint field "struct sk_buff *" is such a pointer. Every read
+//     is one bpf_probe_read_kernel (_user under a syscall's user pointer)
+//     at the offsets of the BTF given, so it works in every probe type;
+//     a chain a->b.c->d folds constant offsets and loads each pointer
+//     straight into the helper's address register. Info.Resolved lists
+//     each member reached, its C type and offset (run -d prints them).
+//     Without BTF, a script that needs it fails in Check, before anything
+//     is loaded, naming what needed it and suggesting --btf FILE.
+//
+//   - rawtracepoint:EVENT (rt:) is a raw_tp program (4.17): arg0...argN
+//     are the tracepoint's arguments, u64s in its context, as in bpftrace
+//     0.17; with BTF, args->NAME (and args.NAME) name and type them from
+//     the prototype of __probestub_EVENT (__traceiter_EVENT before 6.5).
+//     bpftrace 0.17 spells typed arguments args->NAME (its kfunc probes);
+//     later bpftrace versions write args.NAME: both are accepted.
+//     Where btf_trace_EVENT is in BTF and the kernel has tp_btf (5.5,
+//     Options.TPBTF from bpf.HaveTPBTF), the program is a tp_btf one: the
+//     same context, the arguments counted (arg4 of a 4-argument event is
+//     an error), and members of pointer arguments loaded directly.
+//
+//   - fentry:FUNC (kfunc:) and fexit:FUNC (kretfunc:) are tracing
+//     programs (5.5) and lsm:HOOK an LSM program (5.7) that only observes:
+//     it returns 0, allow. Each attaches to the FUNC (bpf_lsm_HOOK) that
+//     Check finds in BTF (AttachPoint.BTFID, Prog.AttachType); args->NAME
+//     and args.NAME are the prototype's parameters, and fexit's retval is
+//     typed from its return type (the u64 after the arguments in the
+//     context). Wildcards and module functions are not supported yet.
+//
 //   - Compile generates one asm program per attach point, and the maps they
 //     use: per-CPU maps for the aggregations, constant folding, stack
 //     zeroing only where a helper leaves bytes unwritten, and

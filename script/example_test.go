@@ -36,7 +36,7 @@ func ExampleCheck() {
 	_, err := script.Check(prog, script.CheckOptions{})
 	fmt.Println(err)
 	// Output:
-	// -e:1:24: retval is only valid in kretprobe and uretprobe probes (in probe kprobe:vfs_read)
+	// -e:1:24: retval is only valid in kretprobe, uretprobe and fexit probes (in probe kprobe:vfs_read)
 	// kprobe:vfs_read { @x = retval; }
 	//                        ^
 }

@@ -9,6 +9,10 @@ func foldConst(e Expr) (uint64, bool) {
 	switch e := e.(type) {
 	case *IntLit:
 		return e.Value, true
+	case *Sizeof:
+		return e.v, e.typ() != nil
+	case *Offsetof:
+		return e.v, e.typ() != nil
 	case *Var:
 		if e.param != nil && e.typ() != nil && e.typ().IsInt() {
 			if e.param.Value == "" {
@@ -21,6 +25,9 @@ func foldConst(e Expr) (uint64, bool) {
 		x, ok := foldConst(e.X)
 		if !ok {
 			return 0, false
+		}
+		if e.Stars > 0 {
+			return x, true
 		}
 		return castValue(x, e.Type), true
 	case *Unary:

@@ -109,7 +109,7 @@ func TestFunctionErrors(t *testing.T) {
 		{`BEGIN { @x = strftime("%H", comm); }`, "-e:1:29: strftime() needs nanoseconds (nsecs), not string[16]"},
 		{`BEGIN { strftime("%H", nsecs); }`, "-e:1:9: strftime() is evaluated but not used"},
 		{`BEGIN { join(comm); }`, "-e:1:14: join() needs the address of an array of string pointers (args->argv), not string[16]"},
-		{`BEGIN { join(arg0, 1); }`, "arg0 is only valid in kprobe and uprobe probes"},
+		{`BEGIN { join(arg0, 1); }`, "arg0 is only valid in kprobe, uprobe and rawtracepoint probes"},
 		{`kprobe:f { join(arg0, 1); }`, `-e:1:23: join() needs a string literal here, as in join(args->argv, ",")`},
 	} {
 		prog, err := Parse("-e", []byte(c.src))

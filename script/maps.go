@@ -152,22 +152,19 @@ func (g *gen) aggregate(m *MapExpr, call *Call) {
 	g.lookup(bm, key)
 	initL, end := g.newLabel("init"), g.newLabel("end")
 	g.emit(asm.JEq.Imm(asm.R0, 0, initL))
+	// Adds are BPF_XADD (any kernel with BPF): one instruction in place of
+	// a load, add and store. The value is this CPU's, so the lock is
+	// never contended.
 	switch t.Kind {
 	case KindCount, KindHist, KindLhist:
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
-		g.emit(asm.Add.Imm(asm.R1, 1))
-		g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+		g.emit(asm.Mov.Imm(asm.R1, 1))
+		g.emit(asm.AtomicAdd.Mem(asm.R0, 0, asm.R1, asm.DWord))
 	case KindSum:
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
-		g.emit(asm.Add.Reg(asm.R1, asm.R7))
-		g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+		g.emit(asm.AtomicAdd.Mem(asm.R0, 0, asm.R7, asm.DWord))
 	case KindAvg, KindStats:
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
-		g.emit(asm.Add.Imm(asm.R1, 1))
-		g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
-		g.emit(asm.Add.Reg(asm.R1, asm.R7))
-		g.emit(asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+		g.emit(asm.Mov.Imm(asm.R1, 1))
+		g.emit(asm.AtomicAdd.Mem(asm.R0, 0, asm.R1, asm.DWord))
+		g.emit(asm.AtomicAdd.Mem(asm.R0, 8, asm.R7, asm.DWord))
 	case KindMin, KindMax:
 		// Keep the current value unless this CPU has none yet or the new
 		// one is beyond it.

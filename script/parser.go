@@ -11,7 +11,21 @@ import (
 // the command line). On failure the error is an ErrorList with every
 // problem found, sorted by position. Parse never panics.
 func Parse(file string, src []byte) (*Program, error) {
-	p := &parser{src: newSource(file, src)}
+	return ParseWith(file, src, ParseOptions{})
+}
+
+// ParseOptions extend what Parse knows.
+type ParseOptions struct {
+	// Constant resolves a name that is not a builtin, built-in constant
+	// or macro, such as an enumerator of the kernel's BTF
+	// (SKB_DROP_REASON_NOT_SPECIFIED): the runtime passes one that asks
+	// btf.Spec.EnumConstant. Nil: such a name is an error.
+	Constant func(name string) (uint64, bool)
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
+	p := &parser{src: newSource(file, src), constant: opts.Constant}
 	p.sc.init(p.src, &p.errs)
 	p.next()
 	prog := p.parseProgram()
@@ -43,6 +57,8 @@ type parser struct {
 	// expanded counts the macro bodies and arguments parsed: macros that
 	// use each other twice over grow exponentially, so they are bounded.
 	expanded int
+
+	constant func(string) (uint64, bool) // ParseOptions.Constant
 }
 
 // maxExpansions bounds the macro bodies and arguments a script may expand.
@@ -258,7 +274,7 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {
-		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, BEGIN, END, interval, profile)",
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile)",
 			parts[0], didYouMean(parts[0], probeTypeSpellings()))
 		return a
 	}
@@ -310,6 +326,22 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 			}
 			a.Func, a.Offset, a.HasOffset = "", off, true
 		}
+	case RawTracepoint, LSM:
+		// rawtracepoint:EVENT, as bpftrace 0.17 spells it; lsm:HOOK
+		if !want(2, t.String()+":NAME") {
+			return a
+		}
+		a.Func = parts[1]
+	case Fentry, Fexit:
+		// fentry:[MODULE:]FUNCTION
+		if len(parts) == 3 {
+			a.Target = parts[1]
+			parts = []string{parts[0], parts[2]}
+		}
+		if !want(2, t.String()+":[MODULE:]FUNCTION") {
+			return a
+		}
+		a.Func = parts[1]
 	case Tracepoint:
 		if !want(3, "tracepoint:SYSTEM:EVENT") {
 			return a
@@ -500,7 +532,15 @@ func (p *parser) parseUnary() Expr {
 }
 
 func (p *parser) parsePostfix(x Expr) Expr {
-	for p.tok == PERIOD || p.tok == ARROW {
+	for p.tok == PERIOD || p.tok == ARROW || p.tok == LBRACK {
+		if p.tok == LBRACK {
+			pos := p.pos
+			p.next()
+			i := p.parseExpr()
+			p.expect(RBRACK, "']' to close the index")
+			x = &Index{Pos: pos, X: x, I: i}
+			continue
+		}
 		arrow := p.tok == ARROW
 		p.next()
 		pos := p.pos
@@ -546,22 +586,26 @@ func (p *parser) parsePrimary() Expr {
 		return m
 	case LPAREN:
 		p.next()
-		if p.tok == IDENT && p.lit == "struct" {
-			p.errorf(p.pos, "struct types need the kernel's BTF, which tracelet does not read yet: casts to (struct ...) and their fields are not supported")
-			panic(bail{})
-		}
-		if _, ok := castTypes[p.lit]; ok && p.tok == IDENT {
-			typ := p.lit
-			p.next()
-			if p.tok == MUL {
-				p.errorf(p.pos, "pointer casts ((%s *)) need the kernel's BTF, which tracelet does not read yet", typ)
+		if p.isTypeName(false) {
+			typ := p.parseTypeName()
+			stars := 0
+			for p.tok == MUL {
+				stars++
+				p.next()
+			}
+			if _, ok := castTypes[typ]; ok && stars > 0 {
+				p.errorf(pos, "pointer casts to (%s *) are not supported: cast to a struct pointer, (struct NAME *)", typ)
 				panic(bail{})
 			}
-			p.expect(RPAREN, "')' to close the cast ("+typ+")")
+			if _, ok := castTypes[typ]; !ok && stars == 0 {
+				p.errorf(p.pos, "a cast to %s must be to a pointer, as in (%s *)", typ, typ)
+				panic(bail{})
+			}
+			p.expect(RPAREN, "')' to close the cast ("+typ+strings.Repeat(" *", stars)+")")
 			p.enter()
 			x := p.parseUnary()
 			p.leave()
-			return &Cast{Pos: pos, Type: typ, X: x}
+			return &Cast{Pos: pos, Type: typ, Stars: stars, X: x}
 		}
 		x := p.parseExpr()
 		p.expect(RPAREN, "')'")
@@ -584,6 +628,9 @@ func (p *parser) parsePrimary() Expr {
 			return p.expandMacro(m, pos)
 		}
 		p.next()
+		if (name == "sizeof" || name == "offsetof") && p.tok == LPAREN {
+			return p.parseSizeof(pos, name)
+		}
 		if p.tok == LPAREN {
 			p.next()
 			args := p.parseList(RPAREN, "')' to close the argument list")
@@ -594,6 +641,11 @@ func (p *parser) parsePrimary() Expr {
 		}
 		if v, ok := constants[name]; ok && !builtinSet[name] {
 			return &IntLit{Pos: pos, Raw: name, Value: v}
+		}
+		if p.constant != nil && !builtinSet[name] && !funcSet[name] {
+			if v, ok := p.constant(name); ok {
+				return &IntLit{Pos: pos, Raw: name, Value: v}
+			}
 		}
 		if !builtinSet[name] {
 			if funcSet[name] {
@@ -606,6 +658,94 @@ func (p *parser) parsePrimary() Expr {
 	}
 	p.errorf(pos, "expected an expression, found %s", p.tokDesc())
 	panic(bail{})
+}
+
+// isTypeName reports whether the current token starts a type name inside
+// parentheses: struct, union or enum, an integer type of a cast, or any
+// other name followed by '*' (or, in sizeof, ')') that is not a builtin, constant or
+// macro (a typedef such as sk_buff_t or u64).
+func (p *parser) isTypeName(inSizeof bool) bool {
+	if p.tok != IDENT {
+		return false
+	}
+	switch p.lit {
+	case "struct", "union", "enum":
+		return true
+	}
+	if _, ok := castTypes[p.lit]; ok {
+		return true
+	}
+	if builtinSet[p.lit] || funcSet[p.lit] || p.sc.pp.macro(p.lit, p.pos.Offset) != nil {
+		return false
+	}
+	if _, ok := constants[p.lit]; ok {
+		return false
+	}
+	if p.frame != nil {
+		if _, ok := p.frame.args[p.lit]; ok {
+			return false
+		}
+	}
+	next := p.peek()
+	return next == MUL || inSizeof && (next == RPAREN || next == COMMA)
+}
+
+// parseTypeName parses "struct NAME", "union NAME", "enum NAME" or a single
+// name, without the stars.
+func (p *parser) parseTypeName() string {
+	typ := p.lit
+	p.next()
+	switch typ {
+	case "struct", "union", "enum":
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected the name of the %s, found %s", typ, p.tokDesc())
+			panic(bail{})
+		}
+		typ += " " + p.lit
+		p.next()
+	}
+	return typ
+}
+
+// parseSizeof parses sizeof(TYPE), sizeof(X) or offsetof(TYPE, a.b); the
+// name has been read and the current token is '('.
+func (p *parser) parseSizeof(pos Pos, name string) Expr {
+	p.next()
+	if name == "sizeof" {
+		e := &Sizeof{Pos: pos}
+		if p.isTypeName(true) {
+			e.Type = p.parseTypeName()
+			for p.tok == MUL {
+				e.Type += " *"
+				p.next()
+			}
+		} else {
+			e.X = p.parseExpr()
+		}
+		p.expect(RPAREN, "')' to close sizeof")
+		return e
+	}
+	if p.tok != IDENT {
+		p.errorf(p.pos, "offsetof needs a type first, as in offsetof(struct task_struct, comm)")
+		panic(bail{})
+	}
+	e := &Offsetof{Pos: pos, Type: p.parseTypeName()}
+	p.expect(COMMA, "',' after the type of offsetof")
+	for {
+		if p.tok != IDENT {
+			p.errorf(p.pos, "expected a member name, found %s", p.tokDesc())
+			panic(bail{})
+		}
+		e.Member += p.lit
+		p.next()
+		if p.tok != PERIOD {
+			break
+		}
+		e.Member += "."
+		p.next()
+	}
+	p.expect(RPAREN, "')' to close offsetof")
+	return e
 }
 
 // expandMacro parses the use of macro m at pos (the current token is its
@@ -705,7 +845,9 @@ func describe(x Expr) string {
 	case *FieldExpr:
 		return "field " + x.Field
 	case *Cast:
-		return "a cast to " + x.Type
+		return "a cast to " + x.Type + strings.Repeat(" *", x.Stars)
+	case *Index:
+		return "an array element"
 	}
 	return "an expression"
 }

@@ -68,6 +68,11 @@ func (a *AttachPoint) describe() string {
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
 	case Tracepoint:
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
+	case RawTracepoint, LSM, Fentry, Fexit:
+		if a.Target != "" {
+			return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
+		}
+		return fmt.Sprintf("%s:%s", a.Type, a.Func)
 	case Interval, Profile:
 		return fmt.Sprintf("%s:%s:%d", a.Type, a.Unit, a.Rate)
 	}
@@ -146,8 +151,21 @@ func (pr *printer) expr(depth int, e Expr) {
 			pr.expr(depth+1, a)
 		}
 	case *Cast:
-		pr.line(depth, "(%s)%s", e.Type, ts)
+		pr.line(depth, "(%s%s)%s", e.Type, strings.Repeat(" *", e.Stars), ts)
 		pr.expr(depth+1, e.X)
+	case *Index:
+		pr.line(depth, "[]%s", ts)
+		pr.expr(depth+1, e.X)
+		pr.expr(depth+1, e.I)
+	case *Sizeof:
+		if e.X != nil {
+			pr.line(depth, "sizeof%s", ts)
+			pr.expr(depth+1, e.X)
+		} else {
+			pr.line(depth, "sizeof(%s)%s", e.Type, ts)
+		}
+	case *Offsetof:
+		pr.line(depth, "offsetof(%s, %s)%s", e.Type, e.Member, ts)
 	case *Unary:
 		pr.line(depth, "%s%s", e.Op, ts)
 		pr.expr(depth+1, e.X)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -77,10 +78,17 @@ type RunOptions struct {
 	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
 	// multiple of the page size (0: 256 KiB).
 	RingSize uint32
+	// BTF is the file of kernel types (raw BTF, or an ELF with a .BTF
+	// section) for curtask, struct casts and members; "" means the
+	// running kernel's, /sys/kernel/btf/vmlinux.
+	BTF string
 
 	// hookType forces the program type of BEGIN and END (tests of the
 	// uprobe fallback); zero means the feature probe decides.
 	hookType bpf.ProgramType
+	// rawTP keeps rawtracepoints raw_tp programs where tp_btf is there
+	// (tests of both).
+	rawTP bool
 }
 
 // Run is a script prepared for running: parsed, wildcards expanded,
@@ -141,8 +149,36 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		// the attach step says so for anything else.
 		r.fs, _ = tracefs.Find()
 	}
-	prog, err := Parse(file, src)
+	copts := CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol}
+	btfPath := opts.BTF
+	if btfPath == "" {
+		btfPath = btf.KernelPath
+	}
+	// The spec is mapped, and its types read only where the script asks:
+	// loading costs little, and a script that names no kernel type never
+	// sees a missing file.
+	if spec, err := btf.LoadFile(btfPath); err != nil {
+		copts.BTFError = err
+		if opts.BTF != "" {
+			return nil, fmt.Errorf("--btf: %w", err)
+		}
+	} else {
+		defer spec.Close()
+		copts.BTF = spec
+	}
+	var popts ParseOptions
+	if copts.BTF != nil {
+		spec := copts.BTF
+		popts.Constant = func(name string) (uint64, bool) {
+			c, err := spec.EnumConstant(name)
+			return c.Value, err == nil
+		}
+	}
+	prog, err := ParseWith(file, src, popts)
 	if err != nil {
+		return nil, err
+	}
+	if err := ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
 	}
 	if err := Expand(prog, r.fs); err != nil {
@@ -152,8 +188,8 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if r.fs != nil {
 		formats = TracefsFormats(r.fs)
 	}
-	info, err := Check(prog, CheckOptions{Formats: formats, StrLen: opts.StrLen, CPID: opts.CPID,
-		Params: opts.Params, KernelSymbol: kernelSymbol})
+	copts.Formats = formats
+	info, err := Check(prog, copts)
 	if err != nil {
 		return nil, err
 	}
@@ -178,15 +214,22 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 			hooks = hooks || a.Type == Begin || a.Type == End
 		}
 	}
-	copts := hostOptions(hooks)
+	gopts := hostOptions(hooks)
 	if opts.ForceOutput != nil {
-		copts.Output = *opts.ForceOutput
+		gopts.Output = *opts.ForceOutput
 	}
 	if opts.hookType != 0 {
-		copts.HookType = opts.hookType
+		gopts.HookType = opts.hookType
 	}
-	copts.RingSize = opts.RingSize
-	r.Object, err = Compile(prog, info, copts)
+	gopts.RingSize = opts.RingSize
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			if a.Type == RawTracepoint && a.BTFID != 0 && !opts.rawTP {
+				gopts.TPBTF = bpf.HaveTPBTF() == nil
+			}
+		}
+	}
+	r.Object, err = Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +318,7 @@ func (r *Run) load() error {
 	}
 	for _, p := range r.Object.Programs {
 		prog, err := bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type, License: "GPL",
-			Instructions: p.Insns, Maps: r.maps})
+			Instructions: p.Insns, Maps: r.maps, AttachType: p.AttachType, AttachBTFID: p.AttachBTFID})
 		if err != nil {
 			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.describe(), err)
 		}

@@ -52,6 +52,28 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 		fds, err = r.openDynamic(a)
 	case Interval, Profile:
 		fds, err = openClock(a)
+	case Fentry, Fexit, LSM:
+		l, err := bpf.AttachTracing(prog)
+		if err != nil {
+			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+		}
+		r.links = append(r.links, l)
+		return nil
+	case RawTracepoint:
+		if p.Type == bpf.Tracing { // tp_btf
+			l, err := bpf.AttachTracing(prog)
+			if err != nil {
+				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+			}
+			r.links = append(r.links, l)
+			return nil
+		}
+		l, err := bpf.AttachRawTracepoint(prog, a.Func)
+		if err != nil {
+			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+		}
+		r.links = append(r.links, l)
+		return nil
 	default:
 		err = fmt.Errorf("cannot attach %s probes", a.Type)
 	}

@@ -139,6 +139,11 @@ var benchInsns = []string{
 	`tracepoint:syscalls:sys_exit_read { @ = hist(args->ret); }`,
 	`tracepoint:syscalls:sys_enter_read /pid == 1/ { @[tid] = sum(args->count); }`,
 	`tracepoint:raw_syscalls:sys_enter { @[pid, comm] = count(); }`,
+	// kernel structs through BTF
+	`tracepoint:syscalls:sys_enter_getppid { printf("%s %d\n", curtask->real_parent->comm, curtask->real_parent->pid); }`,
+	`tracepoint:syscalls:sys_enter_getppid { @[((struct task_struct *)curtask)->mm->map_count] = count(); }`,
+	`tracepoint:syscalls:sys_enter_openat /curtask->mm != 0/ { @[curtask->group_leader->comm] = count(); }`,
+	`tracepoint:syscalls:sys_enter_openat { @[curtask->in_iowait, curtask->pid == tid] = count(); }`,
 }
 
 // xlatedOf runs src with bpftrace (tool != "") or in process, for 1.5s

@@ -45,7 +45,11 @@ func (s *ringSource) lost() (uint64, error) {
 	if s.dropped == nil {
 		return 0, nil
 	}
-	return s.dropped.SumPerCPU(bpf.Uint32Key(0))
+	v := make([]byte, 8)
+	if err := s.dropped.Lookup(bpf.Uint32Key(0), v); err != nil {
+		return 0, err
+	}
+	return binary.NativeEndian.Uint64(v), nil
 }
 
 // perfArraySource reads a perf event array: bpf_perf_event_output writes

@@ -3,6 +3,8 @@ package script
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tracelet/tracelet/btf"
 )
 
 // Kind is the kind of a Type.
@@ -32,6 +34,7 @@ const (
 	KindArgs      // the tracepoint's args record (only its fields are values)
 	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
 	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
+	KindRecord    // a kernel struct, union or array (BTF) in kernel memory: only its members and elements are values
 )
 
 var kindNames = [...]string{
@@ -39,7 +42,7 @@ var kindNames = [...]string{
 	KindKstack: "kstack", KindUstack: "ustack", KindKsym: "ksym", KindUsym: "usym",
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
-	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet",
+	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet", KindRecord: "record",
 }
 
 func (k Kind) String() string {
@@ -66,6 +69,14 @@ type Type struct {
 	Min, Max, Step int64
 	// Fmt is a timestamp's strftime format.
 	Fmt string
+
+	// BTF is the kernel type behind the value, from the kernel's BTF: for
+	// a pointer (an 8-byte integer with Ptr set) the type it points to,
+	// for a record the struct, union or array itself. C spells the type
+	// as C does ("struct task_struct *"), for -d and messages.
+	BTF btf.TypeID
+	Ptr bool
+	C   string
 }
 
 // Common types.
@@ -95,6 +106,9 @@ func (t *Type) IsInt() bool { return t != nil && (t.Kind == KindInt || t.Kind ==
 func (t *Type) String() string {
 	if t == nil {
 		return "<untyped>"
+	}
+	if t.C != "" {
+		return t.C
 	}
 	switch t.Kind {
 	case KindInt:

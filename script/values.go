@@ -40,6 +40,11 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.constant(asm.R1, g.c.opts.StartNs)
 		g.emit(asm.Sub.Reg(r, asm.R1))
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		if g.ap.Type == RawTracepoint {
+			// struct bpf_raw_tracepoint_args: the arguments as u64s
+			g.emit(asm.LoadMem(r, asm.R6, int16(8*(b.Name[3]-'0')), asm.DWord))
+			return
+		}
 		abi := asm.KernelABI
 		if g.ap.Type == Uprobe {
 			abi = asm.FuncABI
@@ -51,6 +56,12 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		}
 		g.load(b, loc, r)
 	case "retval":
+		if g.ap.Type == Fexit {
+			// the u64 after the arguments in the context
+			g.emit(asm.LoadMem(r, asm.R6, int16(8*g.ap.NArgs), asm.DWord))
+			g.narrow(r, TypeOf(b))
+			return
+		}
 		g.load(b, arch.Ret(), r)
 		if arch.Word == 4 {
 			// A 32-bit kernel's return register is a long: sign-extend
@@ -77,6 +88,9 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.load(b, arch.IP(), r)
 	case "probe":
 		g.constant(r, uint64(g.index))
+	case "curtask":
+		g.call(asm.FnGetCurrentTask)
+		g.emit(asm.Mov.Reg(r, asm.R0))
 	default:
 		g.errorf(b.Pos, "%s has no integer value", b.Name)
 	}
@@ -138,6 +152,13 @@ func (g *gen) stackID(r asm.Register, flags int32) {
 // (tp_prog_is_valid_access); narrower signed fields are sign-extended with
 // shifts, since the sign-extending load is only in 6.6.
 func (g *gen) field(e *FieldExpr, r asm.Register) {
+	if e.arg > 0 {
+		// A raw tracepoint's argument, a u64 of its context; narrower
+		// types are the low bytes.
+		g.emit(asm.LoadMem(r, asm.R6, int16(8*(e.arg-1)), asm.DWord))
+		g.narrow(r, TypeOf(e))
+		return
+	}
 	fd := e.fieldAt(g.ap)
 	if fd == nil || fd.Layout != LayoutInt {
 		g.errorf(e.Pos, "field %s is not an integer", e.Field)
@@ -266,7 +287,14 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 		g.strBuf(e.Else, off, size)
 		g.label(end)
 		return
+	case *Index:
+		g.memberString(e, off, size)
+		return
 	case *FieldExpr:
+		if e.mem != nil {
+			g.memberString(e, off, size)
+			return
+		}
 		fd := e.fieldAt(g.ap)
 		switch fd.Layout {
 		case LayoutCharArray:
@@ -336,5 +364,19 @@ func (g *gen) zeroTail(off int16, n, size int) {
 	start := n &^ 7
 	if start < size {
 		g.zero(off+int16(start), size-start)
+	}
+}
+
+// narrow keeps the low t.Size bytes of r, sign- or zero-extended.
+func (g *gen) narrow(r asm.Register, t *Type) {
+	if t == nil || t.Size >= 8 {
+		return
+	}
+	sh := int32(64 - 8*t.Size)
+	g.emit(asm.LSh.Imm(r, sh))
+	if t.Signed {
+		g.emit(asm.ArSh.Imm(r, sh))
+	} else {
+		g.emit(asm.RSh.Imm(r, sh))
 	}
 }

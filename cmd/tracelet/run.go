@@ -21,6 +21,7 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "e", Usage: "the `PROGRAM` text (instead of FILE)"},
 			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
+			&cli.StringFlag{Name: "btf", Usage: "kernel types from `FILE` (raw BTF, or a vmlinux with .BTF) instead of /sys/kernel/btf/vmlinux"},
 			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's)"},
 			&cli.StringFlag{Name: "c", Usage: "run `CMD` (split at spaces), traced from its first instruction; stop when it exits"},
 			&cli.IntFlag{Name: "p", Usage: "uprobes only in process `PID`; stop when it exits"},
@@ -51,7 +52,7 @@ func runAction(c *cli.Context) error {
 	default:
 		return usageError("run: want -e PROGRAM or a FILE")
 	}
-	opts := script.RunOptions{Params: params}
+	opts := script.RunOptions{Params: params, BTF: c.String("btf")}
 	switch c.String("f") {
 	case "text":
 	case "json":
@@ -131,6 +132,9 @@ func runAction(c *cli.Context) error {
 			return nil
 		}
 		fmt.Fprint(out, r.Program.String())
+		for _, t := range r.Object.Info.Resolved {
+			fmt.Fprintf(out, "btf %s\n", t)
+		}
 		return r.Object.WriteListing(out)
 	}
 	defer r.Close()

@@ -14,6 +14,7 @@
 //	testprog open PATH       open PATH (read-only) and report the errno, for syscall probes
 //	testprog read PATH SIZE… open PATH and read(2) SIZE bytes from it for each SIZE, in order
 //	testprog kill SIG N      send itself signal SIG (one it ignores, such as 28, SIGWINCH) N times
+//	testprog unlink PATH     unlink PATH and report the errno, for fentry/fexit on do_unlinkat
 //	testprog exec ARGV…      execve(2) ARGV[0] (a path) with ARGV
 //	testprog exit CODE       exit with CODE
 package main
@@ -50,7 +51,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|exec|exit ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|exec|exit ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -130,6 +131,12 @@ func main() {
 				os.Exit(1)
 			}
 		}
+	case "unlink":
+		if err := syscall.Unlink(args[1]); err != nil {
+			fmt.Println("errno", int(err.(syscall.Errno)))
+			return
+		}
+		fmt.Println("errno 0")
 	case "exec":
 		err := syscall.Exec(args[1], args[1:], os.Environ())
 		fmt.Fprintln(os.Stderr, "testprog exec:", err)
