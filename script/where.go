@@ -194,6 +194,12 @@ func (w *whereCompiler) field(e Expr, str bool) (string, error) {
 			if p.Type.IsReturn() {
 				return "", w.fail(e, "a return probe has no arguments")
 			}
+			if p.Type.IsUser() && w.arch == kprobeevents.ArchI386 {
+				// i386 user code passes arguments on the stack (cdecl),
+				// not in the kernel's regparm registers: at a function's
+				// entry $stack0 is the return address, then 4-byte slots.
+				return w.add("$stack"+strconv.Itoa(n+1), "s32", str), nil
+			}
 			if p.Type.IsUser() {
 				regs := kprobeevents.ArgRegisters(w.arch)
 				if n >= len(regs) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/kprobeevents"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // TestCLIWhereUprobe: --where on a uprobe records only the matching calls.
@@ -95,7 +97,13 @@ func TestCLIWhereMember(t *testing.T) {
 func TestCLIWhereBPF(t *testing.T) {
 	spec, ip := cabiProbe(t, "wb", "b=%si:u64")
 	w := startWaiting(t, "calls", "3", "7", "1")
-	r := startTrace(t, "--where", fmt.Sprintf("pid == %d && arg0 == 7", w.cmd.Process.Pid), spec)
+	where := fmt.Sprintf("pid == %d && arg0 == 7", w.cmd.Process.Pid)
+	if tracefs.KernelArch() == kprobeevents.ArchI386 {
+		// The BPF filter reads pt_regs, and i386 user code passes its
+		// arguments on the stack: there the pid alone is the BPF part.
+		where = fmt.Sprintf("pid == %d", w.cmd.Process.Pid)
+	}
+	r := startTrace(t, "--where", where, spec)
 	waitTracing(t, r)
 	if out, err := exec.Command(testenv.TestProg(t), "calls", "3", "7", "1").CombinedOutput(); err != nil {
 		t.Fatalf("testprog: %v\n%s", err, out)
