@@ -123,22 +123,7 @@ func (l *PerfLink) Close() error {
 // .../id or a probe's id file) as a perf event for attaching a program:
 // PERF_TYPE_TRACEPOINT, all processes, CPU 0, disabled, close-on-exec, with
 // PERF_SAMPLE_RAW so that a caller who maps its ring also gets the records.
-func OpenTraceEvent(id uint64) (int, error) {
-	attr := unix.PerfEventAttr{
-		Type:        unix.PERF_TYPE_TRACEPOINT,
-		Size:        uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Config:      id,
-		Sample_type: unix.PERF_SAMPLE_RAW,
-		Sample:      1,
-		Wakeup:      1,
-		Bits:        unix.PerfBitDisabled,
-	}
-	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
-	if err != nil {
-		return -1, &Error{Op: "perf_event_open", Object: fmt.Sprintf("trace event %d", id), Err: err}
-	}
-	return fd, nil
-}
+func OpenTraceEvent(id uint64) (int, error) { return openTraceEvent(id, true) }
 
 // OpenTraceEventCounting opens the tracefs event with the given id as a
 // counting perf event (sample_period 0) for attaching a program that
@@ -148,12 +133,19 @@ func OpenTraceEvent(id uint64) (int, error) {
 // perf user of that tracepoint on that CPU, perf stat and other tracers
 // included. A program that returns 1 leaves them their hits, and an event
 // of this kind, which only counts, costs that hit an increment.
-func OpenTraceEventCounting(id uint64) (int, error) {
+func OpenTraceEventCounting(id uint64) (int, error) { return openTraceEvent(id, false) }
+
+// openTraceEvent opens trace event id on CPU 0 for all processes,
+// disabled: sampling each hit's raw record, or only counting.
+func openTraceEvent(id uint64, sample bool) (int, error) {
 	attr := unix.PerfEventAttr{
 		Type:   unix.PERF_TYPE_TRACEPOINT,
 		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
 		Config: id,
 		Bits:   unix.PerfBitDisabled,
+	}
+	if sample {
+		attr.Sample_type, attr.Sample, attr.Wakeup = unix.PERF_SAMPLE_RAW, 1, 1
 	}
 	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
 	if err != nil {

@@ -11,42 +11,13 @@ func Name(prefix, mapName string) string {
 	if s == "" {
 		s = "map"
 	}
-	s = prefix + s
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
-			if i == 0 && c >= '0' && c <= '9' {
-				b.WriteByte('_')
-				b.WriteByte(c)
-				continue
-			}
-			c = '_'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return legal(prefix+s, true)
 }
 
 // LabelName turns s into a legal label name: [a-zA-Z_][a-zA-Z0-9_]*, not
 // starting with "__", which Prometheus reserves.
 func LabelName(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
-			if i == 0 && c >= '0' && c <= '9' {
-				b.WriteByte('_')
-				b.WriteByte(c)
-				continue
-			}
-			c = '_'
-		}
-		b.WriteByte(c)
-	}
-	out := b.String()
+	out := legal(s, false)
 	if out == "" {
 		return "key"
 	}
@@ -54,4 +25,24 @@ func LabelName(s string) string {
 		out = out[1:]
 	}
 	return out
+}
+
+// legal replaces each character outside [a-zA-Z0-9_] (and ':' where colon
+// allows it) with '_', and puts a '_' before a leading digit.
+func legal(s string, colon bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || colon && c == ':':
+		case c >= '0' && c <= '9':
+			if i == 0 {
+				b.WriteByte('_')
+			}
+		default:
+			c = '_'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

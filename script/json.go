@@ -163,42 +163,8 @@ func (o *Object) statsJSON(m *Map, entries []Entry, r *Resolver) string {
 
 func (o *Object) histJSON(m *Map, entries []Entry, r *Resolver) string {
 	v := m.Info.Value
-	nbuckets := 66
-	if v.Kind == KindLhist {
-		nbuckets = int((v.Max-v.Min)/v.Step) + 2
-	}
-	type hist struct {
-		key     []byte
-		buckets []uint64
-		total   uint64
-	}
-	byKey := map[string]*hist{}
-	var hs []*hist
-	for _, e := range entries {
-		if len(e.Key) < 8 {
-			continue
-		}
-		prefix := e.Key[:len(e.Key)-8]
-		bucket := u64(e.Key[len(e.Key)-8:])
-		if bucket >= uint64(nbuckets) {
-			continue
-		}
-		h := byKey[string(prefix)]
-		if h == nil {
-			h = &hist{key: prefix, buckets: make([]uint64, nbuckets)}
-			byKey[string(prefix)] = h
-			hs = append(hs, h)
-		}
-		n := sumCPUs(e.Values, 0)
-		h.buckets[bucket] += n
-		h.total += n
-	}
-	sort.SliceStable(hs, func(i, j int) bool {
-		if hs[i].total != hs[j].total {
-			return hs[i].total < hs[j].total
-		}
-		return o.keyLess(m, hs[i].key, hs[j].key)
-	})
+	nbuckets := histBuckets(v)
+	hs := o.histGroups(m, entries)
 	var keys, bodies []string
 	for _, h := range hs {
 		lo, hi := -1, -1

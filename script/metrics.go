@@ -138,10 +138,7 @@ func (o *Object) keyLabels(m *Map, key []byte, r *Resolver) []string {
 // _sum/_count stay meaningful; histogram_quantile needs only the buckets.
 func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sample {
 	v := m.Info.Value
-	n := 66
-	if v.Kind == KindLhist {
-		n = int((v.Max-v.Min)/v.Step) + 2
-	}
+	n := histBuckets(v)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
 	for i := range upper {
@@ -162,31 +159,8 @@ func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sam
 			upper[i], lower[i] = math.Ldexp(1, i-1)-1, math.Ldexp(1, i-2)
 		}
 	}
-	type hist struct {
-		key     []byte
-		buckets []uint64
-	}
-	byKey := map[string]*hist{}
-	var hs []*hist
-	for _, e := range entries {
-		if len(e.Key) < 8 {
-			continue
-		}
-		prefix := e.Key[:len(e.Key)-8]
-		b := u64(e.Key[len(e.Key)-8:])
-		if b >= uint64(n) {
-			continue
-		}
-		h := byKey[string(prefix)]
-		if h == nil {
-			h = &hist{key: prefix, buckets: make([]uint64, n)}
-			byKey[string(prefix)] = h
-			hs = append(hs, h)
-		}
-		h.buckets[b] += sumCPUs(e.Values, 0)
-	}
 	var out []metrics.Sample
-	for _, h := range hs {
+	for _, h := range o.histGroups(m, entries) {
 		s := metrics.Sample{Labels: o.keyLabels(m, h.key, r)}
 		var cum uint64
 		for i, c := range h.buckets {

@@ -392,21 +392,28 @@ func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Reso
 	b.WriteByte('\n')
 }
 
-// writeHists groups bucket entries by their key prefix and draws one
-// histogram per key, keys in order of their total count.
-func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
-	v := m.Info.Value
-	nbuckets := 66
+// histGroup is one key's histogram: the bucket counts of the elements
+// whose BPF key is the script key plus a bucket number.
+type histGroup struct {
+	key     []byte
+	buckets []uint64
+	total   uint64
+}
+
+// histBuckets is the number of buckets of a hist or lhist map's value.
+func histBuckets(v *Type) int {
 	if v.Kind == KindLhist {
-		nbuckets = int((v.Max-v.Min)/v.Step) + 2
+		return int((v.Max-v.Min)/v.Step) + 2
 	}
-	type hist struct {
-		key     []byte
-		buckets []uint64
-		total   uint64
-	}
-	byKey := map[string]*hist{}
-	var hs []*hist
+	return 66
+}
+
+// histGroups groups the bucket elements of a hist or lhist map by key,
+// summed over CPUs, in print order: by total count, then by key.
+func (o *Object) histGroups(m *Map, entries []Entry) []*histGroup {
+	nbuckets := histBuckets(m.Info.Value)
+	byKey := map[string]*histGroup{}
+	var hs []*histGroup
 	for _, e := range entries {
 		if len(e.Key) < 8 {
 			continue
@@ -418,7 +425,7 @@ func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Reso
 		}
 		h := byKey[string(prefix)]
 		if h == nil {
-			h = &hist{key: prefix, buckets: make([]uint64, nbuckets)}
+			h = &histGroup{key: prefix, buckets: make([]uint64, nbuckets)}
 			byKey[string(prefix)] = h
 			hs = append(hs, h)
 		}
@@ -432,6 +439,14 @@ func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Reso
 		}
 		return o.keyLess(m, hs[i].key, hs[j].key)
 	})
+	return hs
+}
+
+// writeHists groups bucket entries by their key prefix and draws one
+// histogram per key, keys in order of their total count.
+func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+	v := m.Info.Value
+	hs := o.histGroups(m, entries)
 	for i, h := range hs {
 		if i > 0 {
 			b.WriteByte('\n')
