@@ -8,6 +8,13 @@ import (
 	"strings"
 )
 
+// JSONVersion is the version of run -f json's lines (README: JSON Lines):
+// bpftrace's {"type", "data"} objects, each with "version" first.
+const JSONVersion = 1
+
+// jsonHead starts every line of run -f json, up to the type's value.
+const jsonHead = `{"version": 1, "type": `
+
 // jsonString quotes s as bpftrace's JSON output does.
 func jsonString(s string) string {
 	var b strings.Builder
@@ -50,7 +57,7 @@ func (o *Object) jsonKey(m *Map, key []byte, r *Resolver) string {
 }
 
 // WriteMapJSON prints a map as one line of bpftrace's -f json output:
-// {"type": "map"|"hist"|"stats", "data": {"@name": ...}}. An empty map
+// {"version": 1, "type": "map"|"hist"|"stats", "data": {"@name": ...}}. An empty map
 // prints nothing, as in bpftrace.
 func (o *Object) WriteMapJSON(w io.Writer, m *Map, entries []Entry, r *Resolver) error {
 	if r == nil {
@@ -74,7 +81,7 @@ func (o *Object) WriteMapJSON(w io.Writer, m *Map, entries []Entry, r *Resolver)
 	default:
 		body = o.valuesJSON(m, entries, r)
 	}
-	_, err := fmt.Fprintf(w, "{\"type\": %q, \"data\": {%s: %s}}\n", typ, jsonString("@"+info.Name), body)
+	_, err := fmt.Fprintf(w, jsonHead+"%q, \"data\": {%s: %s}}\n", typ, jsonString("@"+info.Name), body)
 	return err
 }
 

@@ -292,7 +292,7 @@ func (r *Run) Start(ready func() error) error {
 
 func (r *Run) attachedMessage(n int) {
 	if r.opts.Format == JSONOutput {
-		fmt.Fprintf(r.out, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
+		fmt.Fprintf(r.out, jsonHead+"\"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
 		return
 	}
 	s := "s"
@@ -398,7 +398,7 @@ func (r *Run) printLost() error {
 		return err
 	}
 	if r.opts.Format == JSONOutput {
-		_, err = fmt.Fprintf(r.out, "{\"type\": \"lost_events\", \"data\": {\"events\": %d}}\n", n)
+		_, err = fmt.Fprintf(r.out, jsonHead+"\"lost_events\", \"data\": {\"events\": %d}}\n", n)
 	} else {
 		_, err = fmt.Fprintf(r.out, "\nLost %d events\n", n)
 	}
@@ -468,7 +468,7 @@ func (r *Run) handle(rec []byte) error {
 					typ, data = "join", strings.TrimSuffix(data, "\n")
 				}
 			}
-			_, err := fmt.Fprintf(r.out, "{\"type\": %q, \"data\": %s}\n", typ, jsonString(data))
+			_, err := fmt.Fprintf(r.out, jsonHead+"%q, \"data\": %s}\n", typ, jsonString(data))
 			return err
 		}
 	}

@@ -271,13 +271,13 @@ END { printf("end %d\n", (nsecs - @start) / 100000000 >= 3); clear(@start); }`),
 func TestRunJSON(t *testing.T) {
 	out := runWorkload(t, `uprobe:TESTPROG:TARGET { @c[arg0, "x"] = count(); @h = hist(arg1); printf("a\"b\n"); }`,
 		RunOptions{Format: JSONOutput}, "calls", "2", "7", "9")
-	want := `{"type": "attached_probes", "data": {"probes": 1}}
-{"type": "printf", "data": "a\"b\n"}
-{"type": "printf", "data": "a\"b\n"}
+	want := `{"version": 1, "type": "attached_probes", "data": {"probes": 1}}
+{"version": 1, "type": "printf", "data": "a\"b\n"}
+{"version": 1, "type": "printf", "data": "a\"b\n"}
 
 
-{"type": "map", "data": {"@c": {"7,x": 2}}}
-{"type": "hist", "data": {"@h": [{"min": 8, "max": 15, "count": 2}]}}
+{"version": 1, "type": "map", "data": {"@c": {"7,x": 2}}}
+{"version": 1, "type": "hist", "data": {"@h": [{"min": 8, "max": 15, "count": 2}]}}
 `
 	if out != want {
 		t.Errorf("got %s\nwant %s", out, want)
@@ -289,10 +289,10 @@ func TestRunJSON(t *testing.T) {
 func TestRunJSONTimeJoin(t *testing.T) {
 	out := runWorkload(t, `tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/true"/ { time("%Y"); join(args->argv); join(args->argv, ","); }`,
 		RunOptions{Format: JSONOutput}, "exec", "/bin/true", "a", "bb")
-	want := fmt.Sprintf(`{"type": "attached_probes", "data": {"probes": 1}}
-{"type": "time", "data": "%d"}
-{"type": "join", "data": "/bin/true a bb"}
-{"type": "join", "data": "/bin/true,a,bb"}
+	want := fmt.Sprintf(`{"version": 1, "type": "attached_probes", "data": {"probes": 1}}
+{"version": 1, "type": "time", "data": "%d"}
+{"version": 1, "type": "join", "data": "/bin/true a bb"}
+{"version": 1, "type": "join", "data": "/bin/true,a,bb"}
 
 
 `, time.Now().Year())

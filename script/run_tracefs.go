@@ -333,7 +333,7 @@ loop:
 
 func (r *Run) writeLine(l string) {
 	if r.opts.Format == JSONOutput {
-		fmt.Fprintf(r.out, "{\"type\": \"printf\", \"data\": %s}\n", jsonString(l))
+		fmt.Fprintf(r.out, jsonHead+"\"printf\", \"data\": %s}\n", jsonString(l))
 		return
 	}
 	io.WriteString(r.out, l)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/perf"
 )
 
@@ -77,6 +78,16 @@ func Funccount(ctx context.Context, pattern string, o FunccountOptions, fn func(
 		return err
 	}
 	o.ready()
+	stop, err := o.serveMetrics(func() ([]metrics.Family, error) {
+		counts, err := read()
+		if err != nil {
+			return nil, err
+		}
+		return funccountFamilies(targets, counts), nil
+	})
+	if err != nil {
+		return err
+	}
 	last := make([]uint64, len(targets))
 	report := func() error {
 		counts, err := read()
@@ -93,7 +104,7 @@ func Funccount(ctx context.Context, pattern string, o FunccountOptions, fn func(
 		sort.SliceStable(r.Rows, func(i, j int) bool { return r.Rows[i].Count < r.Rows[j].Count })
 		return fn(r)
 	}
-	return reportEvery(ctx, o.Interval, report)
+	return reportThenStop(ctx, o.Interval, report, stop)
 }
 
 func countersBPF(s *session, pid int, targets []Target, event func(int) (string, string)) (func() ([]uint64, error), error) {
@@ -171,8 +182,9 @@ func countersTracefs(s *session, pid int, event func(int) (string, string), n in
 		}
 		all[i] = pes
 	}
-	buf := make([]byte, 8)
 	return func() ([]uint64, error) {
+		// A scrape (--metrics) reads beside the report loop: no shared buffer.
+		buf := make([]byte, 8)
 		out := make([]uint64, n)
 		for i, pes := range all {
 			for _, pe := range pes {

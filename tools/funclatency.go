@@ -10,6 +10,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/metrics"
 )
 
 // Log2Slots is the number of histogram slots, as libbpf-tools' funclatency
@@ -146,21 +147,41 @@ func Funclatency(ctx context.Context, pattern string, o FunclatencyOptions, fn f
 	}
 	o.ready()
 
-	report := func() error {
+	// The slots only grow: each report is the difference from the last
+	// (zeroing a slot after reading it would lose the hits in between).
+	totals := func() (*Histogram, error) {
 		h := &Histogram{Time: time.Now(), Unit: o.Unit.Name(), Slots: make([]uint64, Log2Slots)}
 		v := make([]byte, 8)
 		for i := range h.Slots {
 			if err := hist.Lookup(bpf.Uint32Key(uint32(i)), v); err != nil {
-				return err
+				return nil, err
 			}
 			h.Slots[i] = binary.NativeEndian.Uint64(v)
-			if err := hist.Update(bpf.Uint32Key(uint32(i)), make([]byte, 8), bpf.UpdateAny); err != nil {
-				return err
-			}
+		}
+		return h, nil
+	}
+	stop, err := o.serveMetrics(func() ([]metrics.Family, error) {
+		h, err := totals()
+		if err != nil {
+			return nil, err
+		}
+		return funclatencyFamilies(targets[0].Name, h, o.Unit), nil
+	})
+	if err != nil {
+		return err
+	}
+	last := make([]uint64, Log2Slots)
+	report := func() error {
+		h, err := totals()
+		if err != nil {
+			return err
+		}
+		for i, c := range h.Slots {
+			h.Slots[i], last[i] = c-last[i], c
 		}
 		return fn(h)
 	}
-	return reportEvery(ctx, o.Interval, report)
+	return reportThenStop(ctx, o.Interval, report, stop)
 }
 
 // log2 sets dst to floor(log2(v)) (0 for 0) without loops: halve the

@@ -29,11 +29,13 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // Printer writes a tool's header and rows. Timestamps (-T) are wall-clock
-// HH:MM:SS in text and RFC 3339 with nanoseconds in JSON.
+// HH:MM:SS in text; JSON lines always carry the time, RFC 3339 with
+// nanoseconds.
 type Printer struct {
 	W         io.Writer
 	Format    Format
 	Timestamp bool
+	Tool      string // the tool's name, in JSON
 	enc       *json.Encoder
 }
 
@@ -48,19 +50,23 @@ func (p *Printer) Header(cols string) {
 	fmt.Fprintln(p.W, cols)
 }
 
-// Row prints one event: text, already formatted, or v as a JSON object.
+// JSONVersion is the version of the tools' JSON Lines (README: JSON
+// Lines): each line is {"version", "tool", "time", "event"}, where event is
+// the tool's own row (ExecEvent, SyscountReport, ...).
+const JSONVersion = 1
+
+// Row prints one event: text, already formatted, or v as a JSON line.
 func (p *Printer) Row(t time.Time, text string, v any) error {
 	if p.Format == JSON {
 		if p.enc == nil {
 			p.enc = json.NewEncoder(p.W)
 		}
-		if p.Timestamp {
-			return p.enc.Encode(struct {
-				Time  string `json:"time"`
-				Event any    `json:"event"`
-			}{t.Format(time.RFC3339Nano), v})
-		}
-		return p.enc.Encode(v)
+		return p.enc.Encode(struct {
+			Version int    `json:"version"`
+			Tool    string `json:"tool"`
+			Time    string `json:"time"`
+			Event   any    `json:"event"`
+		}{JSONVersion, p.Tool, t.Format(time.RFC3339Nano), v})
 	}
 	if p.Timestamp {
 		text = t.Format("15:04:05") + " " + text

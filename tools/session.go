@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -57,6 +59,30 @@ type Common struct {
 	// PerfOutput sends events through a perf event array even where the
 	// kernel has a BPF ring buffer (the path older kernels take).
 	PerfOutput bool
+	// Metrics is the counting tools' --metrics: it is called once
+	// everything is attached, with collect, which reads the tool's running
+	// totals (counters that only grow) as Prometheus families, from any
+	// goroutine, until the tool returns. The tool calls the returned stop
+	// before its maps go away, so that a last write sees the final counts.
+	Metrics func(collect func() ([]metrics.Family, error)) (stop func() error, err error)
+}
+
+// serveMetrics starts c.Metrics, when set, on collect.
+func (c *Common) serveMetrics(collect func() ([]metrics.Family, error)) (stop func() error, err error) {
+	if c.Metrics == nil {
+		return func() error { return nil }, nil
+	}
+	return c.Metrics(collect)
+}
+
+// reportThenStop is a counting tool's end: its reports until ctx ends,
+// then the metrics' last write.
+func reportThenStop(ctx context.Context, interval time.Duration, report func() error, stop func() error) error {
+	err := reportEvery(ctx, interval, report)
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 func (c *Common) ready() {

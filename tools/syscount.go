@@ -11,6 +11,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/metrics"
 )
 
 // SyscountOptions configure Syscount.
@@ -137,6 +138,10 @@ func Syscount(ctx context.Context, o SyscountOptions, fn func(*SyscountReport) e
 		return err
 	}
 	o.ready()
+	stop, err := o.serveMetrics(func() ([]metrics.Family, error) { return syscountFamilies(data, o) })
+	if err != nil {
+		return err
+	}
 
 	// prev holds each key's totals at the last report.
 	type totals struct{ count, ns uint64 }
@@ -188,7 +193,7 @@ func Syscount(ctx context.Context, o SyscountOptions, fn func(*SyscountReport) e
 		})
 		return fn(r)
 	}
-	return reportEvery(ctx, o.Interval, report)
+	return reportThenStop(ctx, o.Interval, report, stop)
 }
 
 // SyscallName names a system call number of this architecture.

@@ -23,12 +23,16 @@ type metricsRun struct {
 func (m *metricsRun) on() bool { return m.addr != "" || m.file != "" }
 
 func metricsConfig(c *cli.Context, src []byte) (*metricsRun, error) {
+	name := c.Command.Name
 	m := &metricsRun{addr: c.String("metrics"), file: c.String("metrics-file"), every: c.Duration("metrics-interval")}
 	if c.IsSet("metrics") && m.addr == "" {
-		return nil, usageError("run: --metrics: give an address, such as 127.0.0.1:9100")
+		return nil, usageError("%s: --metrics: give an address, such as 127.0.0.1:9100", name)
 	}
 	if m.every <= 0 {
-		return nil, usageError("run: --metrics-interval %v: want a positive duration", m.every)
+		return nil, usageError("%s: --metrics-interval %v: want a positive duration", name, m.every)
+	}
+	if src == nil {
+		return m, nil
 	}
 	m.opts.Labels = script.MetricLabels(src)
 	for _, spec := range strings.Fields(c.String("label")) {
@@ -41,13 +45,23 @@ func metricsConfig(c *cli.Context, src []byte) (*metricsRun, error) {
 	return m, nil
 }
 
-// start serves or writes the run's maps until the returned stop is called.
-func (m *metricsRun) start(ctx context.Context, r *script.Run) (stop func() error, err error) {
+// metricsFlags are run's and the counting tools' --metrics flags.
+func metricsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "metrics", Usage: "serve the maps at http://`ADDR`/metrics for Prometheus (e.g. 127.0.0.1:9100), read at each scrape; nothing is printed"},
+		&cli.StringFlag{Name: "metrics-file", Usage: "write the maps to `PATH` in Prometheus text format every --metrics-interval, atomically (node_exporter's textfile collector); nothing is printed"},
+		&cli.DurationFlag{Name: "metrics-interval", Value: 15 * time.Second, Usage: "how often --metrics-file is written"},
+	}
+}
+
+// start serves or writes what collect reads, until the returned stop is
+// called; collect is called at each scrape, from another goroutine.
+func (m *metricsRun) start(ctx context.Context, collect func() ([]metrics.Family, error)) (stop func() error, err error) {
 	if !m.on() {
 		return func() error { return nil }, nil
 	}
 	render := func(b []byte, f metrics.Format) ([]byte, error) {
-		fams, err := r.Metrics(m.opts)
+		fams, err := collect()
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -229,4 +230,108 @@ func TestMetricsScrapeLoad(t *testing.T) {
 		t.Errorf("after %d scrapes the count is %d, want %d calls", scrapes, n, rounds*perRound)
 	}
 	t.Logf("%d scrapes in 10 s while %d calls were counted", scrapes, n)
+}
+
+// TestToolsMetrics: the counting tools serve (--metrics) or write
+// (--metrics-file) their running totals, which promtool accepts, and which
+// hold exactly a known workload: syscount the kill() calls of one process,
+// funccount and funclatency the calls of a uprobed function. Nothing is
+// printed to stdout.
+func TestToolsMetrics(t *testing.T) {
+	testenv.RequireRoot(t)
+	prog := testenv.TestProg(t)
+	promtool, _ := exec.LookPath("promtool")
+	// workload starts prog waiting on stdin; go releases it and waits.
+	workload := func(args ...string) (pid int, goRun func()) {
+		w := exec.Command(prog, append([]string{"wait"}, args...)...)
+		in, _ := w.StdinPipe()
+		out, _ := w.StdoutPipe()
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Process.Kill(); w.Wait() })
+		bufio.NewReader(out).ReadString('\n') // "ready"
+		return w.Process.Pid, func() {
+			in.Write([]byte("\n"))
+			if err := w.Wait(); err != nil {
+				t.Fatalf("%s %v: %v", prog, args, err)
+			}
+		}
+	}
+	check := func(name, text string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(text, "\n"+w+"\n") {
+				t.Errorf("%s: no line %q in\n%s", name, w, text)
+			}
+		}
+		if promtool == "" {
+			return
+		}
+		c := exec.Command(promtool, "check", "metrics")
+		c.Stdin = strings.NewReader(text)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Errorf("%s: promtool check metrics: %v\n%s\n%s", name, err, out, text)
+		}
+	}
+	scrape := func(u string) string {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return "\n" + string(b)
+	}
+
+	t.Run("syscount", func(t *testing.T) {
+		pid, release := workload("kill", "28", "300") // SIGWINCH, ignored
+		port := freePort(t)
+		base := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+		l := startCLI(t, "syscount", "-L", "-p", strconv.Itoa(pid), "--metrics", "127.0.0.1:"+strconv.Itoa(port))
+		waitHTTP(t, base, &strings.Builder{})
+		release()
+		text := scrape(base)
+		check("syscount", text, `tracelet_syscount_calls_total{syscall="kill"} 300`, "# TYPE tracelet_syscount_seconds_total counter")
+		if out := l.stop(t); len(out) > 0 {
+			t.Errorf("syscount --metrics printed %q", out)
+		}
+	})
+	target := prog + ":" + testenv.CABITarget
+	t.Run("funccount", func(t *testing.T) {
+		pid, release := workload("calls", "40", "1", "2")
+		file := filepath.Join(t.TempDir(), "funccount.prom")
+		l := startCLI(t, "funccount", "-p", strconv.Itoa(pid), "--metrics-file", file, "--metrics-interval", "100ms", target)
+		waitFile(t, file)
+		release()
+		if out := l.stop(t); len(out) > 0 {
+			t.Errorf("funccount --metrics-file printed %q", out)
+		}
+		b, _ := os.ReadFile(file) // the last write, after the end
+		check("funccount", "\n"+string(b), fmt.Sprintf(`tracelet_funccount_calls_total{function=%q} 40`, testenv.CABITarget))
+	})
+	t.Run("funclatency", func(t *testing.T) {
+		pid, release := workload("calls", "25", "1", "2")
+		port := freePort(t)
+		base := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+		l := startCLI(t, "funclatency", "-p", strconv.Itoa(pid), "--metrics", "127.0.0.1:"+strconv.Itoa(port), target)
+		waitHTTP(t, base, &strings.Builder{})
+		release()
+		text := scrape(base)
+		check("funclatency", text, fmt.Sprintf(`tracelet_funclatency_seconds_count{function=%q} 25`, testenv.CABITarget),
+			fmt.Sprintf(`tracelet_funclatency_seconds_bucket{function=%q,le="+Inf"} 25`, testenv.CABITarget))
+		l.stop(t)
+	})
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s was not written within 20 s", path)
 }

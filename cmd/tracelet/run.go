@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 )
@@ -145,7 +146,7 @@ func runAction(c *cli.Context) error {
 	if err := r.Start(ready); err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 	}
-	stop, err := mx.start(c.Context, r)
+	stop, err := mx.start(c.Context, func() ([]metrics.Family, error) { return r.Metrics(mx.opts) })
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 )
 
 // dropLines removes the workload's own output lines from a run's stdout
@@ -54,16 +55,31 @@ func TestRunJSON(t *testing.T) {
 	testenv.RequireRoot(t)
 	out := mustCLI(t, "run", "-f", "json", "-e",
 		`BEGIN { @x = count(); @y[1, "a"] = sum(5); printf("hi %d\n", 7); exit(); }`)
-	want := `{"type": "attached_probes", "data": {"probes": 1}}
-{"type": "printf", "data": "hi 7\n"}
+	want := `{"version": 1, "type": "attached_probes", "data": {"probes": 1}}
+{"version": 1, "type": "printf", "data": "hi 7\n"}
 
 
-{"type": "map", "data": {"@x": 1}}
-{"type": "map", "data": {"@y": {"1,a": 5}}}
+{"version": 1, "type": "map", "data": {"@x": 1}}
+{"version": 1, "type": "map", "data": {"@y": {"1,a": 5}}}
 `
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
+}
+
+// TestRunJSONSchema: run -f json keeps the shape of its version (README:
+// JSON Lines) for every kind of line and map value.
+func TestRunJSONSchema(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := mustCLI(t, "run", "-f", "json", "-e", `BEGIN { printf("p\n"); time("%H\n"); @c = count(); @k["a", 1] = sum(2); @a = avg(3);
+		@s = stats(4); @h = hist(5); @l = lhist(5, 0, 10, 5); @m = min(6); exit(); }`)
+	var lines [][]byte
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" {
+			lines = append(lines, []byte(l))
+		}
+	}
+	testenv.CheckJSONSchema(t, "run", script.JSONVersion, lines...)
 }
 
 // -d prints the syntax tree and the disassembly, and runs nothing: it

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/tools"
 )
 
@@ -65,8 +67,22 @@ func setup(c *cli.Context, tsFlag string) (context.Context, context.CancelFunc, 
 		cancel()
 		return nil, nil, nil, tools.Common{}, usageError("-d %d: want a positive number of seconds", d)
 	}
-	p := &tools.Printer{W: c.App.Writer, Format: f, Timestamp: tsFlag != "" && c.Bool(tsFlag)}
+	p := &tools.Printer{W: c.App.Writer, Format: f, Timestamp: tsFlag != "" && c.Bool(tsFlag), Tool: c.Command.Name}
 	return ctx, cancel, p, tools.Common{Backend: b}, nil
+}
+
+// countingMetrics sets up a counting tool's --metrics and --metrics-file:
+// the tool's running totals are served (or written), and, as with run,
+// nothing is printed: the returned printer writes nowhere.
+func countingMetrics(ctx context.Context, c *cli.Context, common *tools.Common, p *tools.Printer) (*tools.Printer, error) {
+	mx, err := metricsConfig(c, nil)
+	if err != nil || !mx.on() {
+		return p, err
+	}
+	common.Metrics = func(collect func() ([]metrics.Family, error)) (func() error, error) {
+		return mx.start(ctx, collect)
+	}
+	return &tools.Printer{W: io.Discard, Format: p.Format, Timestamp: p.Timestamp, Tool: p.Tool}, nil
 }
 
 func runErr(err error) error {
@@ -225,7 +241,7 @@ func intervalFlag() cli.Flag {
 func syscountCommand() *cli.Command {
 	return &cli.Command{
 		Name: "syscount", Usage: "count system calls by name or by process, with latency", UseShortOptionHandling: true,
-		Flags: append(commonFlags(false), intervalFlag(),
+		Flags: append(append(commonFlags(false), metricsFlags()...), intervalFlag(),
 			&cli.IntFlag{Name: "pid", Aliases: []string{"p"}, Usage: "only process `PID`"},
 			&cli.BoolFlag{Name: "process", Aliases: []string{"P"}, Usage: "count by process, not by syscall"},
 			&cli.BoolFlag{Name: "latency", Aliases: []string{"L"}, Usage: "collect syscall latency"},
@@ -240,6 +256,9 @@ func syscountCommand() *cli.Command {
 				return err
 			}
 			defer cancel()
+			if p, err = countingMetrics(ctx, c, &common, p); err != nil {
+				return err
+			}
 			o := tools.SyscountOptions{Common: common, Pid: c.Int("pid"), ByProcess: c.Bool("process"), Latency: c.Bool("latency"),
 				Failed: c.Bool("failures"), Interval: time.Duration(c.Int("interval")) * time.Second}
 			if e := c.String("errno"); e != "" {
@@ -249,14 +268,14 @@ func syscountCommand() *cli.Command {
 			}
 			o.Ready = func() {
 				if p.Format == tools.Text {
-					fmt.Fprintf(c.App.Writer, "Tracing syscalls, printing top %d... Ctrl+C to quit.\n", c.Int("top"))
+					fmt.Fprintf(p.W, "Tracing syscalls, printing top %d... Ctrl+C to quit.\n", c.Int("top"))
 				}
 			}
 			return runErr(tools.Syscount(ctx, o, func(r *tools.SyscountReport) error {
 				if p.Format == tools.JSON {
 					return p.Row(r.Time, "", r)
 				}
-				tools.PrintSyscount(c.App.Writer, r, o, c.Int("top"), c.Bool("milliseconds"))
+				tools.PrintSyscount(p.W, r, o, c.Int("top"), c.Bool("milliseconds"))
 				return nil
 			}))
 		},
@@ -267,7 +286,7 @@ func funccountCommand() *cli.Command {
 	return &cli.Command{
 		Name: "funccount", Usage: "count calls of functions (k:FUNC, LIB:FUNC, u:LIB:FUNC) or tracepoints (t:SYS:EVENT); wildcards allowed",
 		ArgsUsage: "PATTERN", UseShortOptionHandling: true,
-		Flags: append(commonFlags(true), intervalFlag(),
+		Flags: append(append(commonFlags(true), metricsFlags()...), intervalFlag(),
 			&cli.IntFlag{Name: "pid", Aliases: []string{"p"}, Usage: "only process `PID`"},
 		),
 		Action: func(c *cli.Context) error {
@@ -279,10 +298,13 @@ func funccountCommand() *cli.Command {
 				return err
 			}
 			defer cancel()
+			if p, err = countingMetrics(ctx, c, &common, p); err != nil {
+				return err
+			}
 			o := tools.FunccountOptions{Common: common, Pid: c.Int("pid"), Interval: time.Duration(c.Int("interval")) * time.Second}
 			o.Ready = func() {
 				if p.Format == tools.Text {
-					fmt.Fprintf(c.App.Writer, "Tracing %q... Hit Ctrl-C to end.\n", c.Args().First())
+					fmt.Fprintf(p.W, "Tracing %q... Hit Ctrl-C to end.\n", c.Args().First())
 				}
 			}
 			return runErr(tools.Funccount(ctx, c.Args().First(), o, func(r *tools.FunccountReport) error {
@@ -290,9 +312,9 @@ func funccountCommand() *cli.Command {
 					return p.Row(r.Time, "", r)
 				}
 				if p.Timestamp {
-					fmt.Fprintf(c.App.Writer, "%-8s\n", r.Time.Format("15:04:05"))
+					fmt.Fprintf(p.W, "%-8s\n", r.Time.Format("15:04:05"))
 				}
-				tools.PrintFunccount(c.App.Writer, r, o.Interval > 0)
+				tools.PrintFunccount(p.W, r, o.Interval > 0)
 				return nil
 			}))
 		},
@@ -303,7 +325,7 @@ func funclatencyCommand() *cli.Command {
 	return &cli.Command{
 		Name: "funclatency", Usage: "time a function (FUNC, LIB:FUNC, PROGRAM:FUNC, :FUNC with -p) into a log2 histogram",
 		ArgsUsage: "FUNCTION", UseShortOptionHandling: true,
-		Flags: append(commonFlags(true), intervalFlag(),
+		Flags: append(append(commonFlags(true), metricsFlags()...), intervalFlag(),
 			&cli.IntFlag{Name: "pid", Aliases: []string{"p"}, Usage: "only process `PID`"},
 			&cli.BoolFlag{Name: "milliseconds", Aliases: []string{"m"}, Usage: "output in milliseconds"},
 			&cli.BoolFlag{Name: "microseconds", Aliases: []string{"u"}, Usage: "output in microseconds (the default)"},
@@ -318,6 +340,9 @@ func funclatencyCommand() *cli.Command {
 				return err
 			}
 			defer cancel()
+			if p, err = countingMetrics(ctx, c, &common, p); err != nil {
+				return err
+			}
 			o := tools.FunclatencyOptions{Common: common, Pid: c.Int("pid"), Unit: tools.Microseconds,
 				Interval: time.Duration(c.Int("interval")) * time.Second}
 			switch {
@@ -331,22 +356,22 @@ func funclatencyCommand() *cli.Command {
 			fn := c.Args().First()
 			o.Ready = func() {
 				if p.Format == tools.Text {
-					fmt.Fprintf(c.App.Writer, "Tracing %s.  Hit Ctrl-C to exit\n", fn)
+					fmt.Fprintf(p.W, "Tracing %s.  Hit Ctrl-C to exit\n", fn)
 				}
 			}
 			err = tools.Funclatency(ctx, fn, o, func(h *tools.Histogram) error {
 				if p.Format == tools.JSON {
 					return p.Row(h.Time, "", h)
 				}
-				fmt.Fprintln(c.App.Writer)
+				fmt.Fprintln(p.W)
 				if p.Timestamp {
-					fmt.Fprintf(c.App.Writer, "%-8s\n", h.Time.Format("15:04:05"))
+					fmt.Fprintf(p.W, "%-8s\n", h.Time.Format("15:04:05"))
 				}
-				tools.PrintLog2Hist(c.App.Writer, h)
+				tools.PrintLog2Hist(p.W, h)
 				return nil
 			})
 			if err == nil && p.Format == tools.Text {
-				fmt.Fprintf(c.App.Writer, "Exiting trace of %s\n", fn)
+				fmt.Fprintf(p.W, "Exiting trace of %s\n", fn)
 			}
 			return runErr(err)
 		},

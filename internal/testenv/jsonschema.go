@@ -25,7 +25,7 @@ func CheckJSONSchema(t testing.TB, name string, version int, lines ...[]byte) {
 		}
 		b.WriteString(s + "\n")
 	}
-	file := filepath.Join("..", "testdata", "jsonschema", fmt.Sprintf("%s-v%d.txt", name, version))
+	file := filepath.Join(repoRoot(t), "testdata", "jsonschema", fmt.Sprintf("%s-v%d.txt", name, version))
 	if os.Getenv("TRACELET_UPDATE_SCHEMA") == "1" {
 		if _, err := os.Stat(file); err == nil {
 			t.Fatalf("%s exists: a recorded version's schema is never rewritten; raise the version", file)
@@ -41,6 +41,26 @@ func CheckJSONSchema(t testing.TB, name string, version int, lines ...[]byte) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("the JSON of %s changed, but its version is still %d: raise it and record the new schema (TRACELET_UPDATE_SCHEMA=1)\nnow:\n%s\nversion %d:\n%s", name, version, b.String(), version, want)
+	}
+}
+
+// repoRoot is the repository's top, above the test's package: the first
+// directory up that holds testdata/jsonschema (the VM guests copy the
+// testdata trees without go.mod).
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "testdata", "jsonschema")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("no testdata/jsonschema above the test's directory")
+		}
+		dir = up
 	}
 }
 
