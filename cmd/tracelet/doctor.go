@@ -113,10 +113,17 @@ func paranoidNote(v, euid int) string {
 // lockdownState reads the kernel lockdown LSM's mode: "[none] integrity
 // confidentiality". Under confidentiality, BPF reads of kernel memory and
 // kprobes fetching kernel memory are refused.
+//
+// securityfs is found in /proc/self/mountinfo: where it is not mounted,
+// the file's absence says nothing about the LSM.
 func lockdownState() string {
-	b, err := os.ReadFile("/sys/kernel/security/lockdown")
+	dir := securityfsDir()
+	if dir == "" {
+		return "unknown: securityfs is not mounted (mount -t securityfs securityfs /sys/kernel/security to see it)"
+	}
+	b, err := os.ReadFile(dir + "/lockdown")
 	if errors.Is(err, fs.ErrNotExist) {
-		return "no lockdown LSM (securityfs lockdown file absent)"
+		return "no lockdown LSM (" + dir + "/lockdown absent)"
 	}
 	if err != nil {
 		return "unknown: " + err.Error()
@@ -128,6 +135,29 @@ func lockdownState() string {
 		}
 	}
 	return s
+}
+
+// securityfsDir is where securityfs is mounted, or "".
+func securityfsDir() string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	return securityfsIn(string(b))
+}
+
+// securityfsIn finds securityfs's mount point in mountinfo text.
+func securityfsIn(mountinfo string) string {
+	for _, l := range strings.Split(mountinfo, "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+		f := strings.Fields(l)
+		for i := 6; i+1 < len(f); i++ {
+			if f[i] == "-" && f[i+1] == "securityfs" && len(f) > 4 {
+				return f[4]
+			}
+		}
+	}
+	return ""
 }
 
 func lockdownOK() bool {
