@@ -1,0 +1,180 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tracelet/tracelet/script"
+)
+
+// syncBuffer is an io.Writer a tool writes from its goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runScriptTool starts the embedded tool name with flags given as
+// "NAME=VALUE" defines, and returns its output once stop is called.
+func runScriptTool(t *testing.T, name string, defines ...string) (stop func() string) {
+	t.Helper()
+	s, err := LookupScript(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o ScriptOptions
+	for _, d := range defines {
+		def, err := script.ParseDefine(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Defines = append(o.Defines, def)
+	}
+	out := &syncBuffer{}
+	o.Out = out
+	stopTool := runTool(t, func(ctx context.Context, ready func()) error {
+		o.Ready = ready
+		return RunScript(ctx, s, o)
+	})
+	return func() string {
+		if err := stopTool(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+}
+
+// startSleepWake starts the helper that sleeps n times on one thread,
+// and returns its tid and a release that runs it to its end.
+func startSleepWake(t *testing.T, n int) (pid, tid int, release func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), "TRACELET_TOOLS_HELPER=sleepwake")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tid, err = strconv.Atoi(strings.TrimSpace(line)); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid, tid, func() {
+		in.Write([]byte("\n"))
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// log2Hists splits print_log2_hist output into histograms by the line
+// that heads each ("tid = 42 comm"; "" for one without keys), each with
+// its header and its counts.
+type log2Hist struct {
+	header string
+	counts []uint64
+}
+
+func log2Hists(t *testing.T, lines []string) map[string]*log2Hist {
+	t.Helper()
+	hs := map[string]*log2Hist{}
+	key := ""
+	var cur *log2Hist
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, ": count    distribution"):
+			cur = &log2Hist{header: strings.TrimRight(l, " ")}
+			hs[key] = cur
+		case strings.Contains(l, "->") && cur != nil:
+			_, after, _ := strings.Cut(l, ":")
+			n, err := strconv.ParseUint(strings.Fields(after)[0], 10, 64)
+			if err != nil {
+				t.Fatalf("row %q: %v", l, err)
+			}
+			cur.counts = append(cur.counts, n)
+		case strings.HasPrefix(l, "pid = ") || strings.HasPrefix(l, "tid = ") || strings.HasPrefix(l, "disk = "):
+			key, cur = l, nil
+		}
+	}
+	return hs
+}
+
+func (h *log2Hist) total() (n uint64) {
+	for _, c := range h.counts {
+		n += c
+	}
+	return n
+}
+
+// runqlat -L -p PID on a thread that sleeps 2ms 50 times: both tools
+// count the same wakeups of that thread (its 50 sleeps, its release, and
+// any preemption), under the same "tid = TID COMM" line and header. The
+// latencies themselves are time, each tool's own clock reading: the
+// slots are not compared.
+func TestSideBySideRunqlat(t *testing.T) {
+	for _, ms := range []bool{false, true} {
+		t.Run("ms="+strconv.FormatBool(ms), func(t *testing.T) {
+			const n = 50
+			pid, tid, release := startSleepWake(t, n)
+			args := []string{"-L", "-p", strconv.Itoa(pid)}
+			defs := []string{"TIDS", "PID=" + strconv.Itoa(pid)}
+			if ms {
+				args = append(args, "-m")
+				defs = append(defs, "MSECS")
+			}
+			lb := startLibbpf(t, "runqlat", args...)
+			stop := runScriptTool(t, "runqlat", defs...)
+			release()
+			ours := stop()
+			theirs := lb.stop(t)
+			t.Logf("libbpf-tools:\n%s\ntracelet:\n%s", strings.Join(theirs, "\n"), ours)
+			ourLines := strings.Split(ours, "\n")
+			same(t, "first line", theirs[0], ourLines[0])
+			key := "tid = " + strconv.Itoa(tid) + " tools.test"
+			th, oh := log2Hists(t, theirs)[key], log2Hists(t, ourLines)[key]
+			if th == nil || oh == nil {
+				t.Fatalf("no histogram %q: libbpf-tools %v, tracelet %v", key, th != nil, oh != nil)
+			}
+			same(t, "header", th.header, oh.header)
+			if th.total() != oh.total() || oh.total() < n+1 {
+				t.Errorf("wakeups of tid %d: libbpf-tools %d, tracelet %d, want the same, at least %d", tid, th.total(), oh.total(), n+1)
+			}
+			// The helper's other threads wake too (Go's runtime): ours
+			// ran inside libbpf-tools' window, so every thread it saw,
+			// libbpf-tools saw; -p kept every other process out of both.
+			theirKeys := log2Hists(t, theirs)
+			for k := range log2Hists(t, ourLines) {
+				if theirKeys[k] == nil {
+					t.Errorf("tracelet has a histogram for %q, libbpf-tools -p %d none", k, pid)
+				}
+			}
+		})
+	}
+}
