@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tracelet/tracelet/script"
 )
@@ -176,5 +177,49 @@ func TestSideBySideRunqlat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// runqlat -T 1 2 (INTERVAL and COUNT): it prints twice, each time after
+// an empty line and a time, then exits by itself.
+func TestRunqlatIntervalCount(t *testing.T) {
+	s, err := LookupScript("runqlat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o ScriptOptions
+	for _, d := range []string{"INTERVAL=1", "COUNT=2", "TIMESTAMP"} {
+		def, err := script.ParseDefine(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Defines = append(o.Defines, def)
+	}
+	out := &syncBuffer{}
+	o.Out = out
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stop := runTool(t, func(_ context.Context, ready func()) error {
+		o.Ready = ready
+		return RunScript(ctx, s, o)
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("runqlat 1 2 did not exit by itself in 30s:\n%s", out)
+	}
+	lines := strings.Split(out.String(), "\n")
+	var times int
+	for i, l := range lines {
+		if _, err := time.Parse("15:04:05", l); err == nil {
+			times++
+			if i == 0 || lines[i-1] != "" {
+				t.Errorf("time line %d not after an empty line", i+1)
+			}
+		}
+	}
+	if times != 2 {
+		t.Errorf("%d time lines, want 2:\n%s", times, out)
 	}
 }
