@@ -183,6 +183,7 @@ func TestSideBySideRunqlat(t *testing.T) {
 // runqlat -T 1 2 (INTERVAL and COUNT): it prints twice, each time after
 // an empty line and a time, then exits by itself.
 func TestRunqlatIntervalCount(t *testing.T) {
+	requireBTF(t)
 	s, err := LookupScript("runqlat")
 	if err != nil {
 		t.Fatal(err)
