@@ -151,9 +151,17 @@ func TestSideBySideBiolatency(t *testing.T) {
 // blk_account_io_start, which this host refuses): the same 8 I/Os, each
 // with the process that started it (block_io_start), the kernel's own
 // rwbs string, the sector and the bytes.
+//
+// _biosnoop-issue, its fallback for kernels before 6.5, takes the process
+// from the insert or issue instead: for these O_DIRECT reads on a device
+// without a scheduler, issued by dd itself, the same one.
 func TestSideBySideBiosnoop(t *testing.T) {
-	for _, queued := range []bool{false, true} {
-		t.Run("queued="+strconv.FormatBool(queued), func(t *testing.T) {
+	for _, c := range []struct {
+		tool   string
+		queued bool
+	}{{"biosnoop", false}, {"biosnoop", true}, {"_biosnoop-issue", false}, {"_biosnoop-issue", true}} {
+		queued := c.queued
+		t.Run(c.tool+"/queued="+strconv.FormatBool(queued), func(t *testing.T) {
 			l := newLoopDevice(t)
 			prog := fmt.Sprintf(`BEGIN { printf("ready\n"); }
 tracepoint:block:block_io_start /args->dev == %d/ { printf("start %%d %%s %%d\n", pid, comm, args->sector); }
@@ -164,8 +172,18 @@ tracepoint:block:block_rq_complete /args->dev == %d/ { printf("done %%s %%d %%d\
 			if queued {
 				defs = append(defs, "QUEUED")
 			}
-			stop := runScriptTool(t, "biosnoop", defs...)
+			stop := runScriptTool(t, c.tool, defs...)
 			want := blockWorkload(t, l)
+			// bpftrace prints as it polls its per-CPU rings, in no
+			// particular order: wait for every completion before stopping
+			// it.
+			for _, w := range want {
+				sector := strconv.FormatUint(w.sector, 10)
+				bt.wait(t, "completion at sector "+sector, func(s string) bool {
+					f := strings.Fields(s)
+					return len(f) == 4 && f[0] == "done" && f[2] == sector
+				})
+			}
 			ours := strings.Split(strings.TrimRight(stop(), "\n"), "\n")
 			theirs := bt.stop(t)
 			t.Logf("bpftrace:\n%s\ntracelet:\n%s", strings.Join(theirs, "\n"), strings.Join(ours, "\n"))
@@ -180,12 +198,15 @@ tracepoint:block:block_rq_complete /args->dev == %d/ { printf("done %%s %%d %%d\
 			starter := map[uint64]bioRow{}
 			var oracle []bioRow
 			for _, s := range theirs {
-				f := strings.Fields(s)
-				switch {
-				case len(f) == 4 && f[0] == "start":
+				if f := strings.Fields(s); len(f) == 4 && f[0] == "start" {
 					pid, _ := strconv.Atoi(f[1])
 					sector, _ := strconv.ParseUint(f[3], 10, 64)
 					starter[sector] = bioRow{comm: f[2], pid: pid}
+				}
+			}
+			for _, s := range theirs {
+				f := strings.Fields(s)
+				switch {
 				case len(f) == 4 && f[0] == "done":
 					sector, _ := strconv.ParseUint(f[2], 10, 64)
 					bytes, _ := strconv.Atoi(f[3])

@@ -1,6 +1,8 @@
 package tools
 
 import (
+	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -149,6 +151,14 @@ func TestScripts(t *testing.T) {
 			}
 			for _, defs := range [][]script.Define{nil, all} {
 				r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{Defines: defs, Quiet: true})
+				if err != nil && s.Fallback != "" {
+					// This kernel runs the fallback, a test of its own.
+					t.Logf("%v: %v: the fallback %s runs here", defs, err, s.Fallback)
+					if _, err := LookupScript(s.Fallback); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
 				if err != nil {
 					skipMissingEvent(t, err)
 					t.Fatalf("%v: %v", defs, err)
@@ -179,6 +189,33 @@ func skipMissingEvent(t *testing.T, err error) {
 	t.Helper()
 	if strings.Contains(err.Error(), "no prototype in the kernel's BTF: btf: func __traceiter_") {
 		t.Skipf("the kernel lacks a tracepoint the script needs: %v", err)
+	}
+}
+
+// A script that cannot be prepared here runs its fallback, and says so.
+func TestRunScriptFallback(t *testing.T) {
+	testenv.RequireRoot(t)
+	requireBTF(t)
+	broken := &Script{Name: "broken", Fallback: "_biosnoop-issue",
+		Source: []byte("rawtracepoint:tracelet_no_such_event { printf(\"%d\\n\", args->rq); }\n")}
+	var notes strings.Builder
+	stop := runTool(t, func(ctx context.Context, ready func()) error {
+		return RunScript(ctx, broken, ScriptOptions{Out: io.Discard, Notes: &notes, Ready: ready})
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "broken: running _biosnoop-issue (tracelet tools show _biosnoop-issue): broken.bt:1:1: rawtracepoint tracelet_no_such_event"; !strings.HasPrefix(notes.String(), want) {
+		t.Errorf("notes %q, want prefix %q", notes.String(), want)
+	}
+	// Without a fallback, the script's own error.
+	broken.Fallback = ""
+	err := RunScript(context.Background(), broken, ScriptOptions{Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "tracelet_no_such_event") {
+		t.Errorf("no fallback: %v", err)
+	}
+	if _, err := ParseScript("f", []byte("// tool: x\n// fallback: a/b\n")); err == nil {
+		t.Error("// fallback: a/b: no error")
 	}
 }
 
