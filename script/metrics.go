@@ -16,6 +16,9 @@ type MetricsOptions struct {
 	// Labels names the keys of a map ("@name" → one name per key part);
 	// keys it does not name are key0, key1, ….
 	Labels map[string][]string
+	// Only, when not nil, names the maps to expose ("@name"); the others,
+	// such as a tool's timestamps by thread, stay private.
+	Only map[string]bool
 }
 
 // Metrics reads every map of the script with read and turns it into
@@ -30,7 +33,7 @@ func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts Met
 	}
 	var ms []*Map
 	for _, m := range o.Maps {
-		if m.Info != nil {
+		if m.Info != nil && (opts.Only == nil || opts.Only["@"+m.Info.Name]) {
 			ms = append(ms, m)
 		}
 	}

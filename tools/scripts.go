@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/script"
 )
 
@@ -268,13 +269,21 @@ type ScriptOptions struct {
 	Ready func()
 	// Notes receives a line when the fallback script runs; nil: none.
 	Notes io.Writer
+	// Metrics, as Common.Metrics, serves the maps that the script names in
+	// `// metric: @MAP LABEL,...` comments, read at each scrape.
+	Metrics func(collect func() ([]metrics.Family, error)) (stop func() error, err error)
 }
+
+// Metrics names the maps a script tool serves with --metrics: those of its
+// `// metric:` comments. None: the tool has no --metrics.
+func (s *Script) Metrics() map[string][]string { return script.MetricLabels(s.Source) }
 
 // RunScript runs a script tool until it exits or ctx ends, then prints
 // its maps as it asks.
 func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true}
 	r, err := script.Prepare(s.Name+".bt", s.Source, ropts)
+	used := s
 	if err != nil && s.Fallback != "" {
 		fb, ferr := LookupScript(s.Fallback)
 		if ferr != nil {
@@ -283,6 +292,7 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 		if r, ferr = script.Prepare(fb.Name+".bt", fb.Source, ropts); ferr != nil {
 			return err // the first choice's error is the one to read
 		}
+		used = fb
 		if o.Notes != nil {
 			first, _, _ := strings.Cut(err.Error(), "\n")
 			fmt.Fprintf(o.Notes, "%s: running %s (tracelet tools show %s): %s\n", s.Name, fb.Name, fb.Name, first)
@@ -300,5 +310,23 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	if err := r.Start(ready); err != nil {
 		return err
 	}
-	return r.Wait(ctx)
+	if o.Metrics == nil {
+		return r.Wait(ctx)
+	}
+	labels := used.Metrics()
+	only := map[string]bool{}
+	for m := range labels {
+		only[m] = true
+	}
+	stop, err := o.Metrics(func() ([]metrics.Family, error) {
+		return r.Metrics(script.MetricsOptions{Prefix: "tracelet_" + s.Name + "_", Labels: labels, Only: only})
+	})
+	if err != nil {
+		return err
+	}
+	err = r.Wait(ctx)
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -321,6 +322,44 @@ func TestToolsMetrics(t *testing.T) {
 		check("funclatency", text, fmt.Sprintf(`tracelet_funclatency_seconds_count{function=%q} 25`, testenv.CABITarget),
 			fmt.Sprintf(`tracelet_funclatency_seconds_bucket{function=%q,le="+Inf"} 25`, testenv.CABITarget))
 		l.stop(t)
+	})
+	// A script tool serves the maps its `// metric:` comments name: runqlat
+	// the wakeups of this process's thread that sleeps 50 times.
+	t.Run("runqlat", func(t *testing.T) {
+		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+			t.Skip("runqlat reads the sched tracepoints' task structs through BTF, and this kernel has none:", err)
+		}
+		port := freePort(t)
+		base := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+		l := startCLI(t, "runqlat", "-p", strconv.Itoa(os.Getpid()), "--metrics", "127.0.0.1:"+strconv.Itoa(port))
+		waitHTTP(t, base, &strings.Builder{})
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for range 50 {
+				time.Sleep(2 * time.Millisecond)
+			}
+			close(done)
+		}()
+		<-done
+		text := scrape(base)
+		check("runqlat", text, "# TYPE tracelet_runqlat_lat histogram")
+		var n int
+		for _, line := range strings.Split(text, "\n") {
+			if v, ok := strings.CutPrefix(line, "tracelet_runqlat_lat_count "); ok {
+				n, _ = strconv.Atoi(v)
+			}
+		}
+		if n < 50 {
+			t.Errorf("tracelet_runqlat_lat_count %d, want at least the 50 wakeups of the sleeping thread\n%s", n, text)
+		}
+		if strings.Contains(text, "_start") {
+			t.Errorf("runqlat's private @start is served:\n%s", text)
+		}
+		if out := l.stop(t); len(out) > 0 {
+			t.Errorf("runqlat --metrics printed %q", out)
+		}
 	})
 }
 

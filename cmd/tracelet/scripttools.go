@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tools"
 )
@@ -58,6 +60,10 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 		usage += "\n   " + a.Define + ": " + a.Usage
 	}
 	usage += "\n\n   The script: tracelet tools show " + s.Name
+	serves := len(s.Metrics()) > 0
+	if serves {
+		flags = append(flags, metricsFlags()...)
+	}
 	return &cli.Command{
 		Name: s.Name, Usage: s.Usage, ArgsUsage: usage, Flags: flags, UseShortOptionHandling: true,
 		Action: func(c *cli.Context) error {
@@ -89,6 +95,22 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 			out := bufio.NewWriter(os.Stdout)
 			defer out.Flush()
 			o.Out = &lineFlusher{out}
+			if serves {
+				mx, err := metricsConfig(c, nil)
+				if err != nil {
+					return err
+				}
+				if mx.on() {
+					if c.NArg() > 0 {
+						// An interval's clear() would reset the counters.
+						return usageError("%s: --metrics serves running totals: give no interval or count", s.Name)
+					}
+					o.Out = io.Discard
+					o.Metrics = func(collect func() ([]metrics.Family, error)) (func() error, error) {
+						return mx.start(c.Context, collect)
+					}
+				}
+			}
 			o.Notes = os.Stderr
 			err := tools.RunScript(c.Context, s, o)
 			if _, ok := script.AsErrorList(err); ok {
