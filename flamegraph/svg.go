@@ -1,8 +1,8 @@
 package flamegraph
 
 import (
-	_ "embed"
 	"bufio"
+	_ "embed"
 	"fmt"
 	"hash/fnv"
 	"io"
