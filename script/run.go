@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/flamegraph"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -59,6 +60,11 @@ type RunOptions struct {
 	Out io.Writer
 	// Format is text or JSON.
 	Format OutputFormat
+	// Folded, if not nil, receives the maps keyed by a stack (Foldable)
+	// as folded stacks (package flamegraph; Object.Fold), in place of
+	// their text: the format flame graph tools read. The other maps and
+	// printf output still go to Out.
+	Folded io.Writer
 	// Backend forces BPF or tracefs.
 	Backend Backend
 	// PID restricts uprobes to one process (bpftrace's -p, or the -c
@@ -533,6 +539,11 @@ func (r *Run) printMap(m *Map, top int) error {
 	if top > 0 {
 		entries = r.Object.TopEntries(m, entries, top, r.res)
 	}
+	if r.opts.Folded != nil && Foldable(m) {
+		p := flamegraph.NewProfile()
+		r.Object.Fold(p, m, entries, r.res)
+		return p.WriteFolded(r.opts.Folded)
+	}
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapJSON(r.out, m, entries, r.res)
 	}
@@ -542,6 +553,9 @@ func (r *Run) printMap(m *Map, top int) error {
 // printMaps prints every map at the end, after bpftrace's two empty lines
 // (text only).
 func (r *Run) printMaps() error {
+	if r.opts.Folded != nil {
+		return r.printFolded()
+	}
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapsJSON(r.out, r.readMap, r.res)
 	}
@@ -549,6 +563,42 @@ func (r *Run) printMaps() error {
 		return err
 	}
 	return r.Object.WriteMaps(r.out, r.readMap, r.res)
+}
+
+// printFolded writes the maps keyed by stacks to Folded, merged into one
+// profile, and the other maps as Out's format has them.
+func (r *Run) printFolded() error {
+	p := flamegraph.NewProfile()
+	var rest []*Map
+	for _, m := range r.Object.Maps {
+		if m.Info == nil {
+			continue
+		}
+		if !Foldable(m) {
+			rest = append(rest, m)
+			continue
+		}
+		entries, err := r.readMap(m)
+		if err != nil {
+			return fmt.Errorf("reading @%s: %w", m.Info.Name, err)
+		}
+		r.Object.Fold(p, m, entries, r.res)
+	}
+	if err := p.WriteFolded(r.opts.Folded); err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	o := *r.Object
+	o.Maps = rest
+	if r.opts.Format == JSONOutput {
+		return o.WriteMapsJSON(r.out, r.readMap, r.res)
+	}
+	if _, err := io.WriteString(r.out, "\n\n"); err != nil {
+		return err
+	}
+	return o.WriteMaps(r.out, r.readMap, r.res)
 }
 
 // detach stops every probe but the END hook. Each perf event's release
