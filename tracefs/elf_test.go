@@ -219,3 +219,18 @@ func TestScanSymbolAgrees(t *testing.T) {
 		}
 	}
 }
+
+// No pattern lists every symbol, Go's package paths with '/' too: the
+// symbolizer of user stacks names frames from this list.
+func TestListSymbolsAllHasSlashNames(t *testing.T) {
+	syms, err := ListSymbols(os.Args[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == "github.com/tracelet/tracelet/tracefs.ListSymbols" {
+			return
+		}
+	}
+	t.Errorf("ListSymbols(%s, \"\") lacks github.com/tracelet/tracelet/tracefs.ListSymbols (of %d symbols)", os.Args[0], len(syms))
+}

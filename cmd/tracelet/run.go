@@ -93,7 +93,10 @@ func runAction(c *cli.Context) error {
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	opts.Out = &lineFlusher{out}
-	svg := newSVGOutput(c)
+	var svg *svgOutput
+	if c.String("svg") != "" {
+		svg = newSVGOutput(c.String("svg"), c.String("svg-title"), c.String("svg-unit"))
+	}
 	switch {
 	case folded && svg != nil:
 		opts.Folded, opts.Out = io.MultiWriter(out, &svg.folded), os.Stderr

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/flamegraph"
-	"github.com/tracelet/tracelet/internal/cli"
 )
 
 // svgOutput collects a run's folded stacks and draws them at the end
@@ -17,13 +16,11 @@ type svgOutput struct {
 	folded bytes.Buffer
 }
 
-// newSVGOutput reads --svg, --svg-title and --svg-unit; nil without --svg.
-func newSVGOutput(c *cli.Context) *svgOutput {
-	if c.String("svg") == "" {
-		return nil
-	}
-	return &svgOutput{path: c.String("svg"), opts: flamegraph.Options{
-		Title: c.String("svg-title"), CountName: c.String("svg-unit"),
+// newSVGOutput draws into path a graph with title whose counts count
+// unit; its subtitle is the command line.
+func newSVGOutput(path, title, unit string) *svgOutput {
+	return &svgOutput{path: path, opts: flamegraph.Options{
+		Title: title, CountName: unit,
 		Subtitle: "tracelet " + strings.Join(os.Args[1:], " "),
 	}}
 }

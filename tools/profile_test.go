@@ -1,0 +1,356 @@
+package tools
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracelet/tracelet/flamegraph"
+	"github.com/tracelet/tracelet/internal/testenv"
+)
+
+// workload is testprog (built with its symbols, which `go test` strips
+// from test binaries) with pipes: it prints "ready" and the like on
+// stdout and reads stdin.
+type workload struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	comm string
+}
+
+func startWorkload(t *testing.T, args ...string) *workload {
+	t.Helper()
+	prog := testenv.TestProg(t)
+	cmd := exec.Command(prog, args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &workload{cmd: cmd, in: in, out: bufio.NewReader(out), comm: commOf(prog)}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	w.expect(t, "ready")
+	return w
+}
+
+// expect reads the workload's next line and fails unless it is want.
+func (w *workload) expect(t *testing.T, want string) {
+	t.Helper()
+	line, err := w.out.ReadString('\n')
+	if strings.TrimSpace(line) != want {
+		t.Fatalf("workload printed %q (%v), want %q", line, err, want)
+	}
+}
+
+// commOf is the kernel's comm of a program: its base name, cut to 15
+// bytes.
+func commOf(path string) string {
+	c := filepath.Base(path)
+	if len(c) > 15 {
+		c = c[:15]
+	}
+	return c
+}
+
+// spinName is spinTarget's symbol in testprog.
+const spinName = "main.spinTarget"
+
+// `tracelet profile -p PID -f folded` of a workload spinning in a known
+// function: most samples have it as the innermost user frame, every stack
+// is the workload's (its comm at the root), and the same run's --svg opens
+// in Chromium with that frame drawn, zoomable and searchable.
+func TestProfileFoldedSpin(t *testing.T) {
+	testenv.RequireRoot(t)
+	w := startWorkload(t, "spin")
+	svg := filepath.Join(t.TempDir(), "profile.svg")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Tracelet(t), "profile", "-p", strconv.Itoa(w.cmd.Process.Pid), "-f", "folded", "--svg", svg, "2")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tracelet profile: %v\n%s", err, stderr.String())
+	}
+	p, err := flamegraph.ParseFolded(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("the output is not folded stacks: %v\n%s", err, out)
+	}
+	comm := w.comm
+	var onTop uint64
+	for _, s := range p.Stacks() {
+		if s.Frames[0] != comm {
+			t.Errorf("a stack of another process (-p %d): %v", w.cmd.Process.Pid, s)
+		}
+		// The innermost user frame: kernel frames (an interrupt taken
+		// while spinning) sit above it.
+		user := ""
+		for _, f := range s.Frames[1:] {
+			if !strings.HasSuffix(f, "_[k]") {
+				user = f
+			}
+		}
+		if user == spinName {
+			onTop += s.Count
+		}
+	}
+	t.Logf("%d samples, %d with %s innermost\n%s", p.Total(), onTop, spinName, out)
+	// The workload spins for the whole run: at 99 Hz for 2 s even a
+	// busy shared machine gives it some samples.
+	if p.Total() < 5 {
+		t.Fatalf("%d samples of a spinning process in 2 s at 99 Hz", p.Total())
+	}
+	if onTop*3 < p.Total()*2 {
+		t.Errorf("%s is the innermost user frame of %d of %d samples, want at least two thirds", spinName, onTop, p.Total())
+	}
+	if !strings.Contains(stderr.String(), "Sampling at 99 Hertz of one process") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := testenv.ParseHarness(testenv.BrowserCheck(t, b, testenv.FlameGraphHarness(spinName, "spinTarget$")))
+	t.Logf("browser: %v", got)
+	if got["error"] != "" {
+		t.Fatalf("harness: %s", got["error"])
+	}
+	if got["display"] == "none" || got["bbox"] == "0.0" || got["bbox"] != got["width"] {
+		t.Errorf("%s not rendered: %v", spinName, got)
+	}
+	if got["zoomed"] != "1180.0" || got["unzoomed"] != got["width"] || got["unzoom"] != "" {
+		t.Errorf("a click on %s did not zoom it to the full width: %v", spinName, got)
+	}
+	if !strings.HasPrefix(got["matched"], "Matched: ") || got["matched"] == "Matched: none" || got["fill"] != "rgb(230,0,230)" {
+		t.Errorf("search for spinTarget$: %v", got)
+	}
+}
+
+// waitBPFLinks waits until process pid holds n BPF links: its probes are
+// attached (a raw tracepoint program is attached through a link).
+func waitBPFLinks(t *testing.T, pid, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+		links := 0
+		for _, e := range ents {
+			if l, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + e.Name()); err == nil && l == "anon_inode:bpf_link" {
+				links++
+			}
+		}
+		if links >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("process %d attached fewer than %d BPF links in 30 s", pid, n)
+}
+
+// offcpuStack is one stack of off-CPU time: kernel frames innermost first,
+// from __schedule on (what the tracing itself adds above it, the BPF
+// program and bpf_trace_run, is left out: it differs between the tools),
+// then user frames innermost first.
+type offcpuStack struct {
+	kernel, user []string
+	us           uint64
+}
+
+// libbpfOffcpu reads libbpf-tools offcputime's output: per stack, kernel
+// frames then user frames, innermost first, each on a line of its own,
+// then "    -                COMM (PID)" and the microseconds.
+func libbpfOffcpu(out, comm string, pid int) []offcpuStack {
+	var res []offcpuStack
+	var frames []string
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		switch {
+		case l == "":
+			frames = nil
+		case strings.HasPrefix(l, "- "):
+			f := strings.Fields(l)
+			if len(f) == 3 && f[1] == comm && f[2] == "("+strconv.Itoa(pid)+")" && i+1 < len(lines) {
+				us, _ := strconv.ParseUint(strings.TrimSpace(lines[i+1]), 10, 64)
+				s := offcpuStack{us: us}
+				for _, fr := range frames {
+					// ksyms name kernel frames; the first frame that is
+					// not one is the user stack's.
+					if s.user == nil && isKernelFrame(fr) {
+						s.kernel = append(s.kernel, fr)
+					} else {
+						s.user = append(s.user, fr)
+					}
+				}
+				s.kernel = fromSchedule(s.kernel)
+				res = append(res, s)
+			}
+			frames = nil
+			i++
+		default:
+			frames = append(frames, l)
+		}
+	}
+	return res
+}
+
+// isKernelFrame reports whether /proc/kallsyms has a text symbol name, or
+// it names a BPF program (the tool's own, gone from kallsyms once the
+// tool exits).
+func isKernelFrame(name string) bool {
+	kallsymsOnce()
+	return kallsymsNames[name] || strings.HasPrefix(name, "bpf_prog_")
+}
+
+var kallsymsNames map[string]bool
+
+func kallsymsOnce() {
+	if kallsymsNames != nil {
+		return
+	}
+	kallsymsNames = map[string]bool{}
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) >= 3 && strings.ContainsAny(fs[1], "tTwW") {
+			kallsymsNames[fs[2]] = true
+		}
+	}
+}
+
+func fromSchedule(kernel []string) []string {
+	for i, f := range kernel {
+		if f == "__schedule" {
+			return kernel[i:]
+		}
+	}
+	return kernel
+}
+
+// ourOffcpu reads our folded output into the same shape.
+func ourOffcpu(p *flamegraph.Profile, comm string) []offcpuStack {
+	var res []offcpuStack
+	for _, s := range p.Stacks() {
+		if s.Frames[0] != comm {
+			continue
+		}
+		st := offcpuStack{us: s.Count}
+		for i := len(s.Frames) - 1; i >= 1; i-- {
+			if k, ok := strings.CutSuffix(s.Frames[i], "_[k]"); ok {
+				st.kernel = append(st.kernel, k)
+			} else {
+				st.user = append(st.user, s.Frames[i])
+			}
+		}
+		st.kernel = fromSchedule(st.kernel)
+		res = append(res, st)
+	}
+	return res
+}
+
+// nanosleepStack is the stack of the most off-CPU time with do_nanosleep
+// in its kernel frames.
+func nanosleepStack(stacks []offcpuStack) (offcpuStack, bool) {
+	var best offcpuStack
+	found := false
+	for _, s := range stacks {
+		for _, f := range s.kernel {
+			if f == "do_nanosleep" && s.us > best.us {
+				best, found = s, true
+			}
+		}
+	}
+	return best, found
+}
+
+// offcputime side by side with libbpf-tools': the workload sleeps 20
+// times 20 ms in one nanosleep each, on its main thread; both tools, filtered to its pid,
+// report that as one stack through do_nanosleep, with the same kernel
+// frames, at least the 400 ms slept (nanosleep never returns early) and
+// within 10% of each other (both time the same switches out and in).
+func TestSideBySideOffcputime(t *testing.T) {
+	testenv.RequireRoot(t)
+	const bin = "/usr/sbin/offcputime"
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("%s not installed (apt-get install libbpf-tools): %v", bin, err)
+	}
+	const n, ms = 20, 20
+	w := startWorkload(t, "offcpu", strconv.Itoa(n), strconv.Itoa(ms))
+	pid := strconv.Itoa(w.cmd.Process.Pid)
+
+	theirs := exec.Command(bin, "-p", pid)
+	var theirOut bytes.Buffer
+	theirs.Stdout, theirs.Stderr = &theirOut, os.Stderr
+	ours := exec.Command(testenv.Tracelet(t), "offcputime", "-p", pid, "-f", "folded")
+	var ourOut, ourErr bytes.Buffer
+	ours.Stdout, ours.Stderr = &ourOut, &ourErr
+	for _, c := range []*exec.Cmd{theirs, ours} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	}
+	waitBPFLinks(t, theirs.Process.Pid, 1)
+	waitBPFLinks(t, ours.Process.Pid, 2) // the two sched_switch probes
+	io.WriteString(w.in, "go\n")
+	w.expect(t, "done")
+	for _, c := range []*exec.Cmd{theirs, ours} {
+		c.Process.Signal(syscall.SIGINT)
+		if err := c.Wait(); err != nil {
+			t.Fatalf("%s: %v\n%s", c.Path, err, ourErr.String())
+		}
+	}
+	comm := w.comm
+	their, ok := nanosleepStack(libbpfOffcpu(theirOut.String(), comm, w.cmd.Process.Pid))
+	if !ok {
+		t.Fatalf("libbpf-tools offcputime has no do_nanosleep stack of %s (%s):\n%s", comm, pid, theirOut.String())
+	}
+	p, err := flamegraph.ParseFolded(&ourOut)
+	if err != nil {
+		t.Fatalf("our output is not folded stacks: %v", err)
+	}
+	our, ok := nanosleepStack(ourOffcpu(p, comm))
+	if !ok {
+		t.Fatalf("tracelet offcputime has no do_nanosleep stack of %s:\n%s", comm, ourOut.String())
+	}
+	t.Logf("libbpf-tools: %d us, kernel %v, user %v", their.us, their.kernel, their.user)
+	t.Logf("tracelet:     %d us, kernel %v, user %v", our.us, our.kernel, our.user)
+	if strings.Join(their.kernel, ";") != strings.Join(our.kernel, ";") {
+		t.Errorf("kernel frames differ:\nlibbpf-tools: %v\ntracelet:     %v", their.kernel, our.kernel)
+	}
+	const slept = n * ms * 1000
+	if their.us < slept || our.us < slept {
+		t.Errorf("off-CPU time under the %d us slept: libbpf-tools %d, tracelet %d", slept, their.us, our.us)
+	}
+	if lo, hi := min(their.us, our.us), max(their.us, our.us); hi-lo > hi/10 {
+		t.Errorf("off-CPU times differ by more than 10%%: libbpf-tools %d us, tracelet %d us", their.us, our.us)
+	}
+	// testprog keeps its symbols: both name every user frame, the
+	// sleeping function among them.
+	if strings.Join(their.user, ";") != strings.Join(our.user, ";") || !slices.Contains(our.user, "main.offcpuTarget") {
+		t.Errorf("user frames (want the same, with main.offcpuTarget):\nlibbpf-tools: %v\ntracelet:     %v", their.user, our.user)
+	}
+}
