@@ -22,14 +22,16 @@ type Profile struct {
 func NewProfile() *Profile { return &Profile{counts: map[string]uint64{}} }
 
 // Frame makes s safe to be one frame of a folded line: ';' separates
-// frames and a newline ends the line, so both become other characters, and
-// an empty name becomes "[unknown]".
+// frames and a newline ends the line, so both become other characters;
+// blanks at either end are dropped (a reader could not tell them from the
+// separator before the count), and an empty name becomes "[unknown]".
 func Frame(s string) string {
-	if s == "" {
-		return "[unknown]"
-	}
 	if strings.ContainsAny(s, ";\n\r") {
 		s = strings.NewReplacer(";", ":", "\n", " ", "\r", " ").Replace(s)
+	}
+	s = strings.Trim(s, " \t")
+	if s == "" {
+		return "[unknown]"
 	}
 	return s
 }

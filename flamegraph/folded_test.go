@@ -52,12 +52,12 @@ func TestParseFoldedErrors(t *testing.T) {
 
 func TestAddSanitizesFrames(t *testing.T) {
 	p := NewProfile()
-	p.Add([]string{"comm", "a;b", "", "c\nd"}, 2)
+	p.Add([]string{"comm", "a;b", "", "c\nd", " e\t", "  "}, 2)
 	p.Add(nil, 5)
 	p.Add([]string{"z"}, 0)
 	var out bytes.Buffer
 	p.WriteFolded(&out)
-	if want := "comm;a:b;[unknown];c d 2\n"; out.String() != want {
+	if want := "comm;a:b;[unknown];c d;e;[unknown] 2\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 	p.Add([]string{"big"}, ^uint64(0))
