@@ -90,6 +90,36 @@ func TestProfileFoldedSpin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("tracelet profile: %v\n%s", err, stderr.String())
 	}
+	checkSpinFolded(t, out, w)
+	if !strings.Contains(stderr.String(), "Sampling at 99 Hertz of one process") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := testenv.ParseHarness(testenv.BrowserCheck(t, b, testenv.FlameGraphHarness(spinName, "spinTarget$")))
+	t.Logf("browser: %v", got)
+	if got["error"] != "" {
+		t.Fatalf("harness: %s", got["error"])
+	}
+	if got["display"] == "none" || got["bbox"] == "0.0" || got["bbox"] != got["width"] {
+		t.Errorf("%s not rendered: %v", spinName, got)
+	}
+	if got["zoomed"] != "1180.0" || got["unzoomed"] != got["width"] || got["unzoom"] != "" {
+		t.Errorf("a click on %s did not zoom it to the full width: %v", spinName, got)
+	}
+	if !strings.HasPrefix(got["matched"], "Matched: ") || got["matched"] == "Matched: none" || got["fill"] != "rgb(230,0,230)" {
+		t.Errorf("search for spinTarget$: %v", got)
+	}
+}
+
+// checkSpinFolded checks folded stacks of the spinning workload w: every
+// stack is w's (its comm at the root), and spinTarget is the innermost
+// user frame of at least two thirds of the samples.
+func checkSpinFolded(t *testing.T, out []byte, w *workload) {
+	t.Helper()
 	p, err := flamegraph.ParseFolded(bytes.NewReader(out))
 	if err != nil {
 		t.Fatalf("the output is not folded stacks: %v\n%s", err, out)
@@ -121,28 +151,31 @@ func TestProfileFoldedSpin(t *testing.T) {
 	if onTop*3 < p.Total()*2 {
 		t.Errorf("%s is the innermost user frame of %d of %d samples, want at least two thirds", spinName, onTop, p.Total())
 	}
-	if !strings.Contains(stderr.String(), "Sampling at 99 Hertz of one process") {
-		t.Errorf("stderr: %q", stderr.String())
-	}
+}
 
-	b, err := os.ReadFile(svg)
+// The script behind `tracelet profile`, as `tracelet tools show` prints
+// it, copied and run with `tracelet run -D ... -f folded`: the same
+// stacks.
+func TestRunFoldedProfileScript(t *testing.T) {
+	testenv.RequireRoot(t)
+	tracelet := testenv.Tracelet(t)
+	src, err := exec.Command(tracelet, "tools", "show", "profile").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := testenv.ParseHarness(testenv.BrowserCheck(t, b, testenv.FlameGraphHarness(spinName, "spinTarget$")))
-	t.Logf("browser: %v", got)
-	if got["error"] != "" {
-		t.Fatalf("harness: %s", got["error"])
+	file := filepath.Join(t.TempDir(), "profile.bt")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if got["display"] == "none" || got["bbox"] == "0.0" || got["bbox"] != got["width"] {
-		t.Errorf("%s not rendered: %v", spinName, got)
+	w := startWorkload(t, "spin")
+	cmd := exec.Command(tracelet, "run", "-D", "PID="+strconv.Itoa(w.cmd.Process.Pid), "-D", "DURATION=2", "-f", "folded", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tracelet run: %v\n%s", err, stderr.String())
 	}
-	if got["zoomed"] != "1180.0" || got["unzoomed"] != got["width"] || got["unzoom"] != "" {
-		t.Errorf("a click on %s did not zoom it to the full width: %v", spinName, got)
-	}
-	if !strings.HasPrefix(got["matched"], "Matched: ") || got["matched"] == "Matched: none" || got["fill"] != "rgb(230,0,230)" {
-		t.Errorf("search for spinTarget$: %v", got)
-	}
+	checkSpinFolded(t, out, w)
 }
 
 // waitBPFLinks waits until process pid holds n BPF links: its probes are
