@@ -422,3 +422,65 @@ func TestSideBySideOffcputimeBlockTimes(t *testing.T) {
 		t.Errorf("-m 1000 -M 1000000: the 20 ms sleeps: libbpf-tools %d us (%v), tracelet %d us (%v)", their.us, ok1, our.us, ok2)
 	}
 }
+
+// profile side by side with bpftrace (Debian's libbpf-tools 0.26 has no
+// profile): both sample the spinning workload at 99 Hz for the same 2 s,
+// and the user stack most samples have is the same function names in both,
+// with spinTarget innermost.
+func TestSideBySideProfileBpftrace(t *testing.T) {
+	testenv.RequireRoot(t)
+	bpftrace := testenv.RequireHostTool(t, "bpftrace", "apt-get install bpftrace")
+	w := startWorkload(t, "spin")
+	pid := strconv.Itoa(w.cmd.Process.Pid)
+	theirs := exec.Command(bpftrace, "-e", "profile:hz:99 /pid == "+pid+"/ { @[ustack] = count(); } interval:s:2 { exit(); }")
+	ours := exec.Command(testenv.Tracelet(t), "profile", "-U", "-p", pid, "-f", "folded", "2")
+	var theirOut, ourOut bytes.Buffer
+	theirs.Stdout, theirs.Stderr = &theirOut, os.Stderr
+	ours.Stdout = &ourOut
+	for _, c := range []*exec.Cmd{theirs, ours} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*exec.Cmd{theirs, ours} {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("%s: %v", c.Path, err)
+		}
+	}
+	// bpftrace: "@[\n        main.spinTarget+85\n ...\n]: 23", frames
+	// innermost first.
+	var theirTop []string
+	var theirMax uint64
+	for _, block := range strings.Split(theirOut.String(), "@[")[1:] {
+		frames, count, ok := strings.Cut(block, "]: ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseUint(strings.TrimSpace(count), 10, 64)
+		var names []string
+		for _, f := range strings.Fields(frames) {
+			name, _, _ := strings.Cut(f, "+")
+			names = append(names, name)
+		}
+		if n > theirMax {
+			theirMax, theirTop = n, names
+		}
+	}
+	p, err := flamegraph.ParseFolded(&ourOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ourTop []string
+	var ourMax uint64
+	for _, s := range p.Stacks() {
+		if s.Count > ourMax {
+			ourMax, ourTop = s.Count, slices.Clone(s.Frames[1:])
+			slices.Reverse(ourTop)
+		}
+	}
+	t.Logf("bpftrace: %d samples of %v", theirMax, theirTop)
+	t.Logf("tracelet: %d samples of %v", ourMax, ourTop)
+	if len(ourTop) == 0 || ourTop[0] != spinName || !slices.Equal(theirTop, ourTop) {
+		t.Errorf("the most sampled user stacks differ, or %s is not innermost:\nbpftrace: %v\ntracelet: %v", spinName, theirTop, ourTop)
+	}
+}
