@@ -83,7 +83,13 @@ function searchPrompt() {
 // search colors the frames whose name matches term and prints the share
 // of the samples under them (nested matches counted once).
 function search(term) {
-	var re = new RegExp(term), spans = [], eps = 0.0001;
+	var re, spans = [], eps = 0.0001;
+	try {
+		re = new RegExp(term);
+	} catch (e) {
+		matchedText.textContent = "Not a regexp: " + term;
+		return;
+	}
 	searching = term;
 	for (var i = 0; i < frames.length; i++) {
 		var f = frames[i];
