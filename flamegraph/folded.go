@@ -27,7 +27,16 @@ func NewProfile() *Profile { return &Profile{counts: map[string]uint64{}} }
 // separator before the count), and an empty name becomes "[unknown]".
 func Frame(s string) string {
 	if strings.ContainsAny(s, ";\n\r") {
-		s = strings.NewReplacer(";", ":", "\n", " ", "\r", " ").Replace(s)
+		b := []byte(s)
+		for i, c := range b {
+			switch c {
+			case ';':
+				b[i] = ':'
+			case '\n', '\r':
+				b[i] = ' '
+			}
+		}
+		s = string(b)
 	}
 	s = strings.Trim(s, " \t")
 	if s == "" {
@@ -164,7 +173,10 @@ func (p *Profile) addLine(line int, b []byte) error {
 	if len(bytes.TrimLeft(b, " \t")) == 0 {
 		return nil
 	}
-	sp := bytes.LastIndexAny(b, " \t")
+	sp := len(b) - 1
+	for sp >= 0 && b[sp] != ' ' && b[sp] != '\t' {
+		sp--
+	}
 	if sp < 0 {
 		return &ParseError{line, len(b) + 1, "want a space and a count after the stack"}
 	}

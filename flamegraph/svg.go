@@ -4,7 +4,6 @@ import (
 	"bufio"
 	_ "embed"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"strconv"
 	"strings"
@@ -130,11 +129,31 @@ func Label(name string, width float64) string {
 
 func px(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-// xmlEscaper escapes text and attribute values; package html would do
-// the same, and bring its entity table.
-var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
-
-func esc(s string) string { return xmlEscaper.Replace(s) }
+// esc escapes text and attribute values for XML (by hand: html's and
+// strings.Replacer's code would cost more than this on mips).
+func esc(s string) string {
+	if !strings.ContainsAny(s, "&<>\"'") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&#39;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
 
 // commas groups the digits of n by thousands, as flamegraph.pl prints
 // counts in its tooltips.
@@ -158,9 +177,10 @@ func color(name string) string {
 		return "rgb(190,190,190)"
 	}
 	fn, kernel := strings.CutSuffix(name, "_[k]")
-	h := fnv.New32a()
-	h.Write([]byte(fn))
-	v := h.Sum32()
+	v := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(fn); i++ {
+		v = (v ^ uint32(fn[i])) * 16777619
+	}
 	v1, v2, v3 := float64(v&0xff)/255, float64(v>>8&0xff)/255, float64(v>>16&0xff)/255
 	if kernel {
 		return fmt.Sprintf("rgb(%d,%d,%d)", 220+int(35*v1), 120+int(60*v2), int(40*v3))
