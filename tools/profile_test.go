@@ -328,31 +328,44 @@ const offcpuN, offcpuMS = 20, 20
 // each reports for it.
 func runOffcputimes(t *testing.T, extra ...string) (theirStacks, ourStacks []offcpuStack) {
 	t.Helper()
-	testenv.RequireRoot(t)
 	const bin = "/usr/sbin/offcputime"
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("%s not installed (apt-get install libbpf-tools): %v", bin, err)
 	}
+	return runOffcpu(t, bin, extra...)
+}
+
+// runOffcpu runs our offcputime, and libbpf-tools' at bin unless bin is
+// "", on the sleeping workload.
+func runOffcpu(t *testing.T, bin string, extra ...string) (theirStacks, ourStacks []offcpuStack) {
+	t.Helper()
+	testenv.RequireRoot(t)
 	w := startWorkload(t, "offcpu", strconv.Itoa(offcpuN), strconv.Itoa(offcpuMS))
 	pid := strconv.Itoa(w.cmd.Process.Pid)
 
-	theirs := exec.Command(bin, append([]string{"-p", pid}, extra...)...)
-	var theirOut bytes.Buffer
-	theirs.Stdout, theirs.Stderr = &theirOut, os.Stderr
 	ours := exec.Command(testenv.Tracelet(t), append([]string{"offcputime", "-p", pid, "-f", "folded"}, extra...)...)
 	var ourOut, ourErr bytes.Buffer
 	ours.Stdout, ours.Stderr = &ourOut, &ourErr
-	for _, c := range []*exec.Cmd{theirs, ours} {
+	cmds := []*exec.Cmd{ours}
+	var theirOut bytes.Buffer
+	if bin != "" {
+		theirs := exec.Command(bin, append([]string{"-p", pid}, extra...)...)
+		theirs.Stdout, theirs.Stderr = &theirOut, os.Stderr
+		cmds = append(cmds, theirs)
+	}
+	for _, c := range cmds {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	}
-	waitBPFLinks(t, theirs.Process.Pid, 1)
 	waitBPFLinks(t, ours.Process.Pid, 2) // the two sched_switch probes
+	if bin != "" {
+		waitBPFLinks(t, cmds[1].Process.Pid, 1)
+	}
 	io.WriteString(w.in, "go\n")
 	w.expect(t, "done")
-	for _, c := range []*exec.Cmd{theirs, ours} {
+	for _, c := range cmds {
 		c.Process.Signal(syscall.SIGINT)
 		if err := c.Wait(); err != nil {
 			t.Fatalf("%s: %v\n%s", c.Path, err, ourErr.String())
@@ -363,6 +376,24 @@ func runOffcputimes(t *testing.T, extra ...string) (theirStacks, ourStacks []off
 		t.Fatalf("our output is not folded stacks: %v", err)
 	}
 	return libbpfOffcpu(theirOut.String(), w.comm, w.cmd.Process.Pid), ourOffcpu(p, w.comm)
+}
+
+// offcputime alone, where libbpf-tools is not (the VM suite's guests):
+// the workload's sleeps are one stack through do_nanosleep and
+// main.offcpuTarget, with at least half the time slept.
+func TestOffcputimeFolded(t *testing.T) {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skipf("offcputime reads sched_switch's task_structs through BTF, and this kernel has none: %v", err)
+	}
+	_, ourStacks := runOffcpu(t, "")
+	our, ok := nanosleepStack(ourStacks)
+	if !ok {
+		t.Fatalf("no do_nanosleep stack of the workload: %v", ourStacks)
+	}
+	t.Logf("%d us, kernel %v, user %v", our.us, our.kernel, our.user)
+	if our.us < offcpuN*offcpuMS*1000/2 {
+		t.Errorf("%d us off-CPU, under half the %d ms slept", our.us, offcpuN*offcpuMS)
+	}
 }
 
 // offcputime side by side with libbpf-tools': both report the workload's
