@@ -155,7 +155,7 @@ func checkSpinFolded(t *testing.T, out []byte, w *workload) {
 
 // The script behind `tracelet profile`, as `tracelet tools show` prints
 // it, copied and run with `tracelet run -D ... -f folded`: the same
-// stacks.
+// stacks, here of the one spinning thread (-L's TID).
 func TestRunFoldedProfileScript(t *testing.T) {
 	testenv.RequireRoot(t)
 	tracelet := testenv.Tracelet(t)
@@ -168,7 +168,9 @@ func TestRunFoldedProfileScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := startWorkload(t, "spin")
-	cmd := exec.Command(tracelet, "run", "-D", "PID="+strconv.Itoa(w.cmd.Process.Pid), "-D", "DURATION=2", "-f", "folded", file)
+	// TID, -L's macro: testprog spins on its main thread, whose tid is
+	// the pid.
+	cmd := exec.Command(tracelet, "run", "-D", "TID="+strconv.Itoa(w.cmd.Process.Pid), "-D", "DURATION=2", "-f", "folded", file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -26,8 +27,11 @@ func spinTarget(stop *atomic.Bool) int64 {
 }
 
 // spin prints "ready" and runs spinTarget on the main thread until stdin
-// closes.
+// closes. The collector is off: a stop-the-world waits for the spinning
+// goroutine's preemption with the other threads spinning in the runtime
+// (procyield), which under emulation (the i386 guest) takes many samples.
 func spin() {
+	debug.SetGCPercent(-1)
 	var stop atomic.Bool
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
