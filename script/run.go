@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/flamegraph"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -59,6 +60,11 @@ type RunOptions struct {
 	Out io.Writer
 	// Format is text or JSON.
 	Format OutputFormat
+	// Folded, if not nil, receives the maps keyed by a stack (Foldable)
+	// as folded stacks (package flamegraph; Object.Fold), in place of
+	// their text: the format flame graph tools read. The other maps and
+	// printf output still go to Out.
+	Folded io.Writer
 	// Backend forces BPF or tracefs.
 	Backend Backend
 	// PID restricts uprobes to one process (bpftrace's -p, or the -c
@@ -568,6 +574,11 @@ func (r *Run) printMap(m *Map, top int) error {
 	if top > 0 {
 		entries = r.Object.TopEntries(m, entries, top, r.res)
 	}
+	if r.opts.Folded != nil && Foldable(m) {
+		p := flamegraph.NewProfile()
+		r.Object.Fold(p, m, entries, r.res)
+		return p.WriteFolded(r.opts.Folded)
+	}
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapJSON(r.out, m, entries, r.res)
 	}
@@ -583,6 +594,9 @@ func (r *Run) printMaps() error {
 		}
 		return r.readMap(m)
 	}
+	if r.opts.Folded != nil {
+		return r.printFolded(read)
+	}
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapsJSON(r.out, read, r.res)
 	}
@@ -592,6 +606,43 @@ func (r *Run) printMaps() error {
 		}
 	}
 	return r.Object.writeMaps(r.out, read, r.res, r.opts.Quiet)
+}
+
+// printFolded writes the maps keyed by stacks to Folded, merged into one
+// profile, and the other maps that hold elements as Out's format has them.
+func (r *Run) printFolded(read func(*Map) ([]Entry, error)) error {
+	p := flamegraph.NewProfile()
+	var rest []*Map
+	for _, m := range r.Object.Maps {
+		if m.Info == nil {
+			continue
+		}
+		entries, err := read(m)
+		if err != nil {
+			return fmt.Errorf("reading @%s: %w", m.Info.Name, err)
+		}
+		switch {
+		case Foldable(m):
+			r.Object.Fold(p, m, entries, r.res)
+		case len(entries) > 0:
+			rest = append(rest, m)
+		}
+	}
+	if err := p.WriteFolded(r.opts.Folded); err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	o := *r.Object
+	o.Maps = rest
+	if r.opts.Format == JSONOutput {
+		return o.WriteMapsJSON(r.out, read, r.res)
+	}
+	if _, err := io.WriteString(r.out, "\n\n"); err != nil {
+		return err
+	}
+	return o.writeMaps(r.out, read, r.res, true)
 }
 
 // detach stops every probe but the END hook. Each perf event's release

@@ -183,6 +183,13 @@ func (g *gen) buf(e Expr, off int16, size int) {
 		g.strBuf(e, off, size)
 		return
 	case KindUstack:
+		if _, ok := e.(*Builtin); !ok {
+			// A ustack kept in a map or a variable: its bytes, the
+			// stack id and pid taken where it was stored, not the
+			// stack of the task running now.
+			g.strBuf(e, off, size)
+			return
+		}
 		g.stackID(asm.R7, bpfFUserStack)
 		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
 		g.pidTo(off + 8)

@@ -56,6 +56,15 @@ import (
 // hist map in libbpf-tools' layout with a "// hist: @MAP UNIT [KEYLINE]"
 // comment (script.HistStyle).
 //
+// A script whose maps are keyed by stacks (kstack, ustack) may say
+//
+//	// flamegraph: UNIT TITLE
+//
+// (UNIT is what its counts count, "samples" or "us"): the command then
+// also takes -f folded, which prints those maps as folded stacks
+// (script.Object.Fold), and --svg FILE, which draws them as a flame graph
+// titled TITLE (package flamegraph).
+//
 //go:embed scripts/*.bt
 var scriptFiles embed.FS
 
@@ -67,6 +76,13 @@ type Script struct {
 	Flags    []ScriptFlag
 	Args     []ScriptArg
 	Source   []byte
+	// FlameGraph is the "// flamegraph:" line; nil without one.
+	FlameGraph *FlameGraphSpec
+}
+
+// FlameGraphSpec is a "// flamegraph: UNIT TITLE" header line.
+type FlameGraphSpec struct {
+	Unit, Title string
 }
 
 // Hidden reports whether s is only a fallback of another script.
@@ -144,6 +160,12 @@ func ParseScript(name string, src []byte) (*Script, error) {
 		switch key {
 		case "tool":
 			s.Usage = strings.TrimSpace(rest)
+		case "flamegraph":
+			unit, title, _ := strings.Cut(strings.TrimSpace(rest), " ")
+			if unit == "" || strings.TrimSpace(title) == "" {
+				return nil, errorf("flamegraph: want UNIT TITLE, e.g. samples CPU Flame Graph")
+			}
+			s.FlameGraph = &FlameGraphSpec{Unit: unit, Title: strings.TrimSpace(title)}
 		case "fallback":
 			s.Fallback = strings.TrimSpace(rest)
 			if s.Fallback == "" || strings.ContainsAny(s.Fallback, "/. \t") {
@@ -267,6 +289,9 @@ type ScriptOptions struct {
 	Backend script.Backend
 	// Ready, if not nil, runs once every probe is attached.
 	Ready func()
+	// Folded, if not nil, receives the maps keyed by stacks as folded
+	// stacks (script.RunOptions.Folded).
+	Folded io.Writer
 	// Notes receives a line when the fallback script runs; nil: none.
 	Notes io.Writer
 	// Metrics, as Common.Metrics, serves the maps that the script names in
@@ -281,7 +306,7 @@ func (s *Script) Metrics() map[string][]string { return script.MetricLabels(s.So
 // RunScript runs a script tool until it exits or ctx ends, then prints
 // its maps as it asks.
 func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
-	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true}
+	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded}
 	r, err := script.Prepare(s.Name+".bt", s.Source, ropts)
 	used := s
 	if err != nil && s.Fallback != "" {

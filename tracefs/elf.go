@@ -249,15 +249,17 @@ func splitSymOff(s string) (string, uint64, error) {
 }
 
 // ListSymbols lists the function symbols of binary whose names match glob
-// (path.Match syntax; "" or "*" for all), sorted and without duplicates.
+// (path.Match syntax, where "*" stops at a '/'; "" for all), sorted and
+// without duplicates.
 func ListSymbols(binary, glob string) ([]Symbol, error) {
 	p, err := ResolveBinary(binary)
 	if err != nil {
 		return nil, err
 	}
-	if glob == "" {
-		glob = "*"
-	}
+	// No pattern means every symbol: "*" would leave out the names that
+	// hold a '/', which path.Match never lets '*' cross (Go's
+	// "github.com/x/y.f").
+	all := glob == ""
 	if _, err := path.Match(glob, ""); err != nil {
 		return nil, fmt.Errorf("tracefs: bad pattern %q: %w", glob, err)
 	}
@@ -270,7 +272,7 @@ func ListSymbols(binary, glob string) ([]Symbol, error) {
 		if len(out) > 0 && out[len(out)-1].Name == s.Name {
 			continue
 		}
-		if ok, _ := path.Match(glob, s.Name); !ok {
+		if ok, _ := path.Match(glob, s.Name); !ok && !all {
 			continue
 		}
 		if fo, err := t.fileOffset(s.Value); err == nil {

@@ -219,3 +219,20 @@ func TestScanSymbolAgrees(t *testing.T) {
 		}
 	}
 }
+
+// No pattern lists every symbol, Go's package paths with '/' too: the
+// symbolizer of user stacks names frames from this list. testprog keeps
+// its symbol table (go test strips its own binaries').
+func TestListSymbolsAllHasSlashNames(t *testing.T) {
+	prog := testenv.TestProg(t)
+	syms, err := ListSymbols(prog, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == "golang.org/x/sys/unix.Nanosleep" {
+			return
+		}
+	}
+	t.Errorf("ListSymbols(%s, \"\") lacks golang.org/x/sys/unix.Nanosleep (of %d symbols)", prog, len(syms))
+}

@@ -24,7 +24,10 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "D", Usage: "define macro `NAME=VALUE` (an integer or a \"string\"; NAME alone means 1) before the script's first line, as cpp's -D; repeatable"},
 			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
 			&cli.StringFlag{Name: "btf", Usage: "kernel types from `FILE` (raw BTF, or a vmlinux with .BTF) instead of /sys/kernel/btf/vmlinux"},
-			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's)"},
+			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's), or folded: the maps keyed by kstack/ustack as folded stacks (flamegraph.pl, speedscope, Perfetto), the rest on stderr"},
+			&cli.StringFlag{Name: "svg", Usage: "draw the maps keyed by kstack/ustack as an interactive flame graph in `FILE` (click zooms, Search highlights)"},
+			&cli.StringFlag{Name: "svg-title", Value: "Flame Graph", Usage: "the flame graph's `TITLE`"},
+			&cli.StringFlag{Name: "svg-unit", Value: "samples", Usage: "what the flame graph's counts count, e.g. samples or us"},
 			&cli.StringFlag{Name: "c", Usage: "run `CMD` (split at spaces), traced from its first instruction; stop when it exits"},
 			&cli.IntFlag{Name: "p", Usage: "uprobes only in process `PID`; stop when it exits"},
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "`BACKEND`: bpf, tracefs (no BPF needed) or auto (tracefs when bpf() is missing)"},
@@ -62,12 +65,15 @@ func runAction(c *cli.Context) error {
 		}
 		opts.Defines = append(opts.Defines, def)
 	}
+	folded := false
 	switch c.String("f") {
 	case "text":
 	case "json":
 		opts.Format = script.JSONOutput
+	case "folded":
+		folded = true
 	default:
-		return usageError("run: -f %q: want text or json", c.String("f"))
+		return usageError("run: -f %q: want text, json or folded", c.String("f"))
 	}
 	b, err := script.ParseBackend(c.String("backend"))
 	if err != nil {
@@ -88,6 +94,18 @@ func runAction(c *cli.Context) error {
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	opts.Out = &lineFlusher{out}
+	var svg *svgOutput
+	if c.String("svg") != "" {
+		svg = newSVGOutput(c.String("svg"), c.String("svg-title"), c.String("svg-unit"))
+	}
+	switch {
+	case folded && svg != nil:
+		opts.Folded, opts.Out = io.MultiWriter(out, &svg.folded), os.Stderr
+	case folded:
+		opts.Folded, opts.Out = out, os.Stderr
+	case svg != nil:
+		opts.Folded = &svg.folded
+	}
 	mx, err := metricsConfig(c, src)
 	if err != nil {
 		return err
@@ -164,6 +182,9 @@ func runAction(c *cli.Context) error {
 	}
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
+	}
+	if err := svg.write(); err != nil {
+		return cli.Exit(fmt.Sprintf("run: --svg: %v", err), 1)
 	}
 	return nil
 }

@@ -59,6 +59,11 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 	for _, a := range s.Args {
 		usage += "\n   " + a.Define + ": " + a.Usage
 	}
+	if fg := s.FlameGraph; fg != nil {
+		flags = append(flags,
+			&cli.StringFlag{Name: "f", Aliases: []string{"format"}, Value: "text", Usage: "output `FORMAT`: text, or folded (folded stacks for flamegraph.pl, speedscope, Perfetto; messages go to stderr)"},
+			&cli.StringFlag{Name: "svg", Usage: "also draw the stacks as an interactive flame graph in `FILE` (click zooms, Search highlights)"})
+	}
 	usage += "\n\n   The script: tracelet tools show " + s.Name
 	serves := len(s.Metrics()) > 0
 	if serves {
@@ -112,7 +117,28 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 				}
 			}
 			o.Notes = os.Stderr
+			var svg *svgOutput
+			if fg := s.FlameGraph; fg != nil {
+				if c.String("svg") != "" {
+					svg = newSVGOutput(c.String("svg"), fg.Title, fg.Unit)
+				}
+				switch f := c.String("f"); {
+				case f == "folded" && svg != nil:
+					o.Folded, o.Out = io.MultiWriter(out, &svg.folded), os.Stderr
+				case f == "folded":
+					o.Folded, o.Out = out, os.Stderr
+				case f != "text":
+					return usageError("%s: -f %q: want text or folded", s.Name, f)
+				case svg != nil:
+					o.Folded = &svg.folded
+				}
+			}
 			err := tools.RunScript(c.Context, s, o)
+			if err == nil {
+				if err = svg.write(); err != nil {
+					err = fmt.Errorf("--svg: %w", err)
+				}
+			}
 			if _, ok := script.AsErrorList(err); ok {
 				out.Flush()
 				fmt.Fprintln(os.Stderr, err)

@@ -17,6 +17,8 @@
 //	testprog unlink PATH     unlink PATH and report the errno, for fentry/fexit on do_unlinkat
 //	testprog exec ARGV…      execve(2) ARGV[0] (a path) with ARGV
 //	testprog exit CODE       exit with CODE
+//	testprog spin            print "ready", run spinTarget until stdin closes (profile)
+//	testprog offcpu N MS     print "ready", wait for a line, sleep N times MS ms in offcpuTarget, print "done", stay until stdin closes (offcputime)
 package main
 
 import (
@@ -51,7 +53,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|exec|exit ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|exec|exit|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -143,6 +145,10 @@ func main() {
 		os.Exit(1)
 	case "exit":
 		os.Exit(int(num(1)))
+	case "spin":
+		spin()
+	case "offcpu":
+		offcpu(num(1), num(2))
 	default:
 		fmt.Fprintf(os.Stderr, "testprog: unknown command %q\n", args[0])
 		os.Exit(2)
