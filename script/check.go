@@ -309,6 +309,11 @@ func (c *checker) assign(s *AssignStmt) {
 		}
 		if old == nil {
 			old = storable(vt)
+			if old.IsInt() && !old.Ptr && vt.Size < old.Size {
+				w := *old
+				w.Width = vt.Size
+				old = &w
+			}
 			c.locals[t.Name] = old
 		} else if old.Kind == KindString && vt.Size > old.Size {
 			old.Size = vt.Size
@@ -1060,6 +1065,27 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "bswap":
+		if !nargs(1, 1, "bswap(integer)") {
+			return nil
+		}
+		at := c.expr(e.Args[0])
+		if at == nil || !at.IsInt() {
+			if at != nil {
+				c.errorf(e.Args[0].Position(), "bswap() needs an integer, not %s", at)
+			}
+			return nil
+		}
+		// The bytes of the argument's own size, reversed, as bpftrace
+		// does: bswap of a u16 port swaps two bytes.
+		size := at.Size
+		if at.Width > 0 {
+			size = at.Width
+		}
+		if at.Kind == KindBool || size == 0 {
+			size = 8
+		}
+		return IntType(size, false)
 	case "kaddr":
 		if !nargs(1, 1, `kaddr("symbol")`) {
 			return nil

@@ -237,3 +237,22 @@ func TestConfigBlock(t *testing.T) {
 		}
 	}
 }
+
+// bswap() reverses the bytes of its argument's own width, and a variable
+// keeps the width of the integer it was first assigned, as in bpftrace 0.17
+// (whose output for this script is the want below): tcpconnect.bt's
+// $dport = $sk->__sk_common.skc_dport; $dport = bswap($dport) swaps two
+// bytes.
+func TestBswap(t *testing.T) {
+	got := runBegin(t, `BEGIN { $p = (uint16)0x1234; $q = (int32)-2;
+		printf("%x %x %x %x %x\n", bswap($p), bswap((uint32)0x11223344),
+		    bswap((uint64)0x0102030405060708) >> 32, bswap((uint8)7), bswap($q));
+		$p = bswap($p); printf("%x\n", $p); exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\n3412 44332211 8070605 7 feffffff\n3412\n\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := CompileSource("-e", []byte(`BEGIN { printf("%d", bswap("x")); }`), CheckOptions{}, Options{}); err == nil ||
+		!strings.Contains(err.Error(), "bswap() needs an integer, not string") {
+		t.Errorf("bswap of a string: %v", err)
+	}
+}

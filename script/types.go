@@ -65,6 +65,11 @@ type Type struct {
 	// bpf_probe_read_user_str.
 	User bool
 
+	// Width is the size of the integer a variable was first assigned,
+	// before it widened to 64 bits: bswap($port) swaps a u16's two bytes,
+	// as bpftrace keeps a variable's width (0: Size).
+	Width int
+
 	// Lhist bounds.
 	Min, Max, Step int64
 	// Fmt is a timestamp's strftime format.
