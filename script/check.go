@@ -732,8 +732,25 @@ func arithSigned(x, y *Type) bool {
 	return x.Signed || y.Signed
 }
 
+// unassignedMap reports whether e reads a map that no assignment has
+// defined yet, in the first pass.
+func (c *checker) unassignedMap(e Expr) bool {
+	m, ok := e.(*MapExpr)
+	return ok && c.pass == 1 && c.info.maps[m.Name] == nil
+}
+
 func (c *checker) binary(e *Binary) *Type {
 	xt, yt := c.expr(e.X), c.expr(e.Y)
+	// @sum = @sum + $d (vmscan.bt): in the first pass the map is read
+	// before any assignment defined it. Arithmetic on it makes it an
+	// integer, as a map first used that way is in bpftrace; the second pass
+	// checks the read against the assignment's definition.
+	if xt == nil && yt != nil && yt.IsInt() && c.unassignedMap(e.X) {
+		xt = Int64
+	}
+	if yt == nil && xt != nil && xt.IsInt() && c.unassignedMap(e.Y) {
+		yt = Int64
+	}
 	if xt == nil || yt == nil {
 		return nil
 	}

@@ -256,3 +256,17 @@ func TestBswap(t *testing.T) {
 		t.Errorf("bswap of a string: %v", err)
 	}
 }
+
+// A map whose first assignment reads it (vmscan.bt's @sum_ss = @sum_ss +
+// $dur_ss) is an integer that starts at zero; bpftrace 0.17 prints this.
+func TestMapReadInOwnAssignment(t *testing.T) {
+	got := runBegin(t, `BEGIN { @a = @a + 5; @a = @a + 2; @b = 3 - @b; exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\n\n\n@a: 7\n@b: 3\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// Read and never assigned at all stays an error.
+	if _, err := CompileSource("-e", []byte(`BEGIN { @a = @b + 1; }`), CheckOptions{}, Options{}); err == nil ||
+		!strings.Contains(err.Error(), "map @b is read but never assigned") {
+		t.Errorf("@b never assigned: %v", err)
+	}
+}
