@@ -1082,6 +1082,27 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "kstack", "ustack":
+		usage := e.Name + "([frames])"
+		if !nargs(0, 1, usage) {
+			return nil
+		}
+		st := *Kstack
+		if e.Name == "ustack" {
+			st = *Ustack
+		}
+		if len(e.Args) == 1 {
+			c.expr(e.Args[0])
+			v, ok := foldConst(e.Args[0])
+			if !ok || v < 1 || v > MaxStackDepth {
+				c.errorf(e.Args[0].Position(), "%s() takes the number of frames to keep, a constant from 1 to %d (usage: %s)", e.Name, MaxStackDepth, usage)
+				return nil
+			}
+			if v != MaxStackDepth {
+				st.Depth = int(v)
+			}
+		}
+		return &st
 	case "bswap":
 		if !nargs(1, 1, "bswap(integer)") {
 			return nil

@@ -330,6 +330,8 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.value(e.Args[1], r) // nsecs; user space formats it
 		case "ntop":
 			g.value(e.Args[len(e.Args)-1], r)
+		case "kstack":
+			g.stackID(r, 0, TypeOf(e).Depth)
 		case "bswap":
 			g.value(e.Args[0], r)
 			g.bswap(r, TypeOf(e).Size)

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
@@ -166,6 +167,10 @@ const (
 	LostMap = "lost"
 )
 
+// MaxStackDepth is the frames a stack keeps by default
+// (PERF_MAX_STACK_DEPTH); kstack(N) keeps fewer.
+const MaxStackDepth = 127
+
 // maxStack is the BPF stack: 512 bytes (MAX_BPF_STACK).
 const maxStack = 512
 
@@ -219,9 +224,12 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 			idx++
 		}
 	}
-	if c.needStacks {
-		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StacksMap, Type: bpf.StackTrace,
-			KeySize: 4, ValueSize: 8 * 127, MaxEntries: opts.MaxEntries}})
+	// One stack map per depth: the kernel keeps as many frames as the
+	// value holds and hashes only those, so kstack(5) of two stacks that
+	// differ deeper down is one key, as in bpftrace.
+	for _, d := range sortedDepths(c.stackDepths) {
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StackMapName(d), Type: bpf.StackTrace,
+			KeySize: 4, ValueSize: uint32(8 * d), MaxEntries: opts.MaxEntries}})
 	}
 	if c.needJoin {
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: JoinMap, Type: bpf.PerCPUArray,
@@ -313,7 +321,7 @@ type compiler struct {
 	maps       map[string]*Map
 	mapIndex   map[string]int // script map name -> index in obj.Maps
 	printfIDs  map[*Call]int
-	needStacks bool
+	stackDepths map[int]bool
 	needEvents bool
 	needJoin   bool
 }
@@ -376,4 +384,22 @@ func (c *compiler) layoutMaps() {
 		c.mapIndex[m.Name] = len(c.obj.Maps)
 		c.obj.Maps = append(c.obj.Maps, bm)
 	}
+}
+
+// StackMapName names the stack map of stacks kept to depth frames:
+// StacksMap for the default, MaxStackDepth.
+func StackMapName(depth int) string {
+	if depth == 0 || depth == MaxStackDepth {
+		return StacksMap
+	}
+	return fmt.Sprintf("%s_%d", StacksMap, depth)
+}
+
+func sortedDepths(m map[int]bool) []int {
+	var ds []int
+	for d := range m {
+		ds = append(ds, d)
+	}
+	sort.Ints(ds)
+	return ds
 }

@@ -2,10 +2,12 @@ package script
 
 import (
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
 )
 
@@ -268,5 +270,77 @@ func TestMapReadInOwnAssignment(t *testing.T) {
 	if _, err := CompileSource("-e", []byte(`BEGIN { @a = @b + 1; }`), CheckOptions{}, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "map @b is read but never assigned") {
 		t.Errorf("@b never assigned: %v", err)
+	}
+}
+
+// kstack(N) keeps N frames in a stack map of its own, so that stacks equal
+// in their N innermost frames are one key; kstack keeps 127. The workload's
+// open(2) is seen by both.
+func TestKstackFrames(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := runGated(t, sbsProg(t), `tracepoint:syscalls:sys_enter_openat /pid == WPID/ { @short[kstack(2)] = count(); @full[kstack] = count(); @u[ustack(1)] = count(); }`,
+		RunOptions{}, "open", "/nonexistent/kstack")
+	frames := func(m string) []int {
+		var ns []int
+		in, n := false, 0
+		for _, l := range strings.Split(out, "\n") {
+			switch {
+			case strings.HasPrefix(l, m+"["):
+				in, n = true, 0
+			case in && strings.HasPrefix(l, "]"):
+				ns = append(ns, n)
+				in = false
+			case in && strings.HasPrefix(l, "        "):
+				n++
+			}
+		}
+		return ns
+	}
+	short, full, user := frames("@short"), frames("@full"), frames("@u")
+	if len(short) == 0 || len(full) == 0 || len(user) == 0 {
+		t.Fatalf("no stacks:\n%s", out)
+	}
+	for _, n := range short {
+		if n != 2 {
+			t.Errorf("kstack(2) printed %d frames:\n%s", n, out)
+		}
+	}
+	for _, n := range user {
+		if n != 1 {
+			t.Errorf("ustack(1) printed %d frames:\n%s", n, out)
+		}
+	}
+	if full[0] <= 2 {
+		t.Errorf("kstack printed %d frames, want the whole syscall path:\n%s", full[0], out)
+	}
+	obj, err := CompileSource("-e", []byte(`kprobe:f { @a[kstack(5)] = count(); @b[kstack] = count(); @c[ustack(127)] = count(); }`), CheckOptions{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[string]uint32{}
+	for _, m := range obj.Maps {
+		if m.Spec.Type == bpf.StackTrace {
+			sizes[m.Spec.Name] = m.Spec.ValueSize
+		}
+	}
+	if want := map[string]uint32{"stacks": 8 * 127, "stacks_5": 8 * 5}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("stack maps %v, want %v", sizes, want)
+	}
+	for src, msg := range map[string]string{
+		`kprobe:f { @[kstack(0)] = count(); }`:                      "kstack() takes the number of frames to keep, a constant from 1 to 127",
+		`kprobe:f { @[ustack(arg0)] = count(); }`:                   "ustack() takes the number of frames to keep",
+		`kprobe:f { @[kstack(1, 2)] = count(); }`:                   "wrong number of arguments to kstack()",
+		`kprobe:f { @[kstack(3)] = count(); @[kstack] = count(); }`: "",
+	} {
+		_, err := CompileSource("-e", []byte(src), CheckOptions{}, Options{})
+		if msg == "" {
+			if err == nil {
+				t.Errorf("%s: kstack(3) and kstack are different keys, but it compiled", src)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: got %v, want %q", src, err, msg)
+		}
 	}
 }

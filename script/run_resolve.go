@@ -17,7 +17,7 @@ import (
 
 // maxStackDepth is the frames a stack map value holds (PERF_MAX_STACK_DEPTH,
 // the kernel's default of /proc/sys/kernel/perf_event_max_stack).
-const maxStackDepth = 127
+const maxStackDepth = MaxStackDepth
 
 // NewResolver returns a Resolver for the running system: kernel symbols
 // from /proc/kallsyms and user symbols from /proc/PID/maps and the ELF
@@ -27,7 +27,7 @@ const maxStackDepth = 127
 //
 // Names are printed as bpftrace prints them: ksym and usym give the bare
 // symbol, stacks "symbol+offset" with a decimal offset.
-func NewResolver(stacks *bpf.Map) *Resolver {
+func NewResolver(stacks map[int]*bpf.Map) *Resolver {
 	syms := trace.NewSymbolizer()
 	r := &Resolver{
 		Ksym: func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
@@ -42,12 +42,20 @@ func NewResolver(stacks *bpf.Map) *Resolver {
 		base := time.Now().Add(-time.Duration(mono.Nano()))
 		r.MonoToWall = func(ns uint64) time.Time { return base.Add(time.Duration(ns)) }
 	}
-	if stacks != nil {
+	if len(stacks) > 0 {
 		key := make([]byte, 4)
-		val := make([]byte, 8*maxStackDepth)
-		r.Stack = func(id int64, _ bool) []uint64 {
+		buf := make([]byte, 8*maxStackDepth)
+		r.Stack = func(id int64, depth int) []uint64 {
+			if depth == 0 {
+				depth = maxStackDepth
+			}
+			m := stacks[depth]
+			if m == nil {
+				return nil
+			}
+			val := buf[:8*depth]
 			copy(key, bpf.Uint32Key(uint32(id)))
-			if err := stacks.Lookup(key, val); err != nil {
+			if err := m.Lookup(key, val); err != nil {
 				return nil
 			}
 			frames := make([]uint64, 0, 16)

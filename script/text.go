@@ -24,7 +24,7 @@ type Entry struct {
 type Resolver struct {
 	Ksym  func(addr uint64, offset bool) string
 	Usym  func(pid uint32, addr uint64, offset bool) string
-	Stack func(id int64, user bool) []uint64 // frames, innermost first
+	Stack func(id int64, depth int) []uint64 // frames, innermost first, of the stack map keeping depth frames (0: MaxStackDepth)
 	// Now is the wall time of a time() record (nil: time.Now), and
 	// MonoToWall converts a CLOCK_MONOTONIC nanosecond count (nsecs) to
 	// the wall time, for strftime() (nil: as if the clocks were one).
@@ -163,7 +163,7 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 	case KindUsym:
 		return r.usym(uint32(u64(b[8:])), u64(b), false)
 	case KindKstack, KindUstack:
-		return r.stack(t.Kind == KindUstack, b)
+		return r.stack(t, b)
 	case KindProbe:
 		if i := u64(b); i < uint64(len(o.Attach)) {
 			return o.Attach[i].describe()
@@ -198,7 +198,8 @@ func (r *Resolver) usym(pid uint32, addr uint64, offset bool) string {
 
 // stack prints a stack as bpftrace does: a newline, then one frame per
 // line indented by 8 spaces, each with its offset.
-func (r *Resolver) stack(user bool, b []byte) string {
+func (r *Resolver) stack(t *Type, b []byte) string {
+	user := t.Kind == KindUstack
 	id := int64(int32(u64(b)))
 	var pid uint32
 	if user && len(b) >= 16 {
@@ -209,7 +210,7 @@ func (r *Resolver) stack(user bool, b []byte) string {
 	if r.Stack == nil || id < 0 {
 		return s.String()
 	}
-	for _, addr := range r.Stack(id, user) {
+	for _, addr := range r.Stack(id, t.Depth) {
 		if addr == 0 {
 			break
 		}

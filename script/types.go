@@ -69,6 +69,8 @@ type Type struct {
 	// before it widened to 64 bits: bswap($port) swaps a u16's two bytes,
 	// as bpftrace keeps a variable's width (0: Size).
 	Width int
+	// Depth is the frames a stack keeps: kstack(5) (0: MaxStackDepth).
+	Depth int
 
 	// Lhist bounds.
 	Min, Max, Step int64
@@ -149,6 +151,9 @@ func (t *Type) compatible(u *Type) bool {
 	}
 	if t.Kind == KindLhist {
 		return t.Min == u.Min && t.Max == u.Max && t.Step == u.Step
+	}
+	if t.Kind == KindKstack || t.Kind == KindUstack {
+		return t.Depth == u.Depth
 	}
 	return true
 }

@@ -71,7 +71,7 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 			g.emit(asm.ArSh.Imm(r, 32))
 		}
 	case "kstack":
-		g.stackID(r, 0)
+		g.stackID(r, 0, 0)
 	case "func":
 		if g.ap.Type.IsReturn() || g.ap.Type == Kprobe && g.haveHelper(asm.FnGetFuncIp) {
 			if !g.haveHelper(asm.FnGetFuncIp) {
@@ -138,10 +138,16 @@ func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
 }
 
 // stackID sets r to bpf_get_stackid(ctx, stacks, flags).
-func (g *gen) stackID(r asm.Register, flags int32) {
-	g.c.needStacks = true
+func (g *gen) stackID(r asm.Register, flags int32, depth int) {
+	if depth == 0 {
+		depth = MaxStackDepth
+	}
+	if g.c.stackDepths == nil {
+		g.c.stackDepths = map[int]bool{}
+	}
+	g.c.stackDepths[depth] = true
 	g.emit(asm.Mov.Reg(asm.R1, asm.R6))
-	g.emit(asm.LoadMapPtr(asm.R2, StacksMap))
+	g.emit(asm.LoadMapPtr(asm.R2, StackMapName(depth)))
 	g.emit(asm.Mov.Imm(asm.R3, flags))
 	g.call(asm.FnGetStackid)
 	g.emit(asm.Mov.Reg(r, asm.R0))
@@ -183,7 +189,7 @@ func (g *gen) buf(e Expr, off int16, size int) {
 		g.strBuf(e, off, size)
 		return
 	case KindUstack:
-		g.stackID(asm.R7, bpfFUserStack)
+		g.stackID(asm.R7, bpfFUserStack, t.Depth)
 		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
 		g.pidTo(off + 8)
 		return
