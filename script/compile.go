@@ -318,12 +318,12 @@ type compiler struct {
 	obj  *Object
 	errs ErrorList
 
-	maps       map[string]*Map
-	mapIndex   map[string]int // script map name -> index in obj.Maps
-	printfIDs  map[*Call]int
+	maps        map[string]*Map
+	mapIndex    map[string]int // script map name -> index in obj.Maps
+	printfIDs   map[*Call]int
 	stackDepths map[int]bool
-	needEvents bool
-	needJoin   bool
+	needEvents  bool
+	needJoin    bool
 }
 
 func (c *compiler) errorf(p Pos, format string, args ...any) {
