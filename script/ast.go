@@ -12,6 +12,10 @@ type Program struct {
 	Macros   []*Macro
 	// Config is the config = { ... } block: the settings it gives.
 	Config []ConfigItem
+	// KprobeSource says where Expand found the functions kprobe wildcards
+	// match: "available_filter_functions", or "/proc/kallsyms" where that
+	// file is unreadable ("" without kprobe wildcards).
+	KprobeSource string
 
 	src *source // for error lines
 }

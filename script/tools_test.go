@@ -27,11 +27,6 @@ var toolsFailing = map[string]string{
 	"tcplife.bt":    "tcplife.bt:84:48: ntop(AF_INET6, ...) needs a 16-byte address",
 	"tcpretrans.bt": "tcpretrans.bt:62:44: ntop() needs an IPv4 address",
 	"undump.bt":     "undump.bt:31:55: unknown function \"buf\"",
-	// kprobe wildcards are expanded from available_filter_functions, which
-	// the recorded fixtures do not have.
-	"vfscount.bt": "vfscount.bt:24:1: kprobe:vfs_*: ",
-	"vfsstat.bt":  "vfsstat.bt:25:1: kprobe:vfs_read*: ",
-	"dcsnoop.bt":  "dcsnoop.bt:38:1: kprobe:lookup_fast.constprop.*: ",
 }
 
 // TestBpftraceTools compiles bpftrace's own tools (testdata/bpftrace-tools,
