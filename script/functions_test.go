@@ -1,6 +1,7 @@
 package script
 
 import (
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -342,5 +343,27 @@ func TestKstackFrames(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: got %v, want %q", src, err, msg)
 		}
+	}
+}
+
+// "%\n" is no conversion: it prints as written, as bpftrace 0.17 prints
+// dcstat.bt's header (its output for this script is the want).
+func TestPrintfPercentNewline(t *testing.T) {
+	got := runBegin(t, `BEGIN { printf("%10s %5s%\n", "REFS", "HIT%"); printf("a%\n"); exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\n      REFS  HIT%%\na%\n\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := ParseFormat("%\t"); err == nil {
+		t.Error(`"%\t" accepted`)
+	}
+}
+
+// numaid is the NUMA node of the CPU the probe runs on
+// (bpf_get_numa_node_id): one of the nodes the kernel lists.
+func TestNumaid(t *testing.T) {
+	got := runBegin(t, `BEGIN { printf("%d\n", numaid); exit(); }`, RunOptions{})
+	node := strings.TrimSpace(strings.TrimPrefix(got, "Attaching 1 probe...\n"))
+	if _, err := os.Stat("/sys/devices/system/node/node" + node); err != nil {
+		t.Errorf("numaid printed %q, not a node of /sys/devices/system/node: %v", got, err)
 	}
 }

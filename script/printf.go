@@ -33,6 +33,13 @@ func ParseFormat(f string) ([]Verb, error) {
 		if i < len(f) && f[i] == '%' {
 			continue
 		}
+		if i < len(f) && f[i] == '\n' {
+			// "%\n" is no conversion: C's printf, which bpftrace 0.17
+			// hands the format to, prints it as it is (dcstat.bt's
+			// "%5s%\n" header).
+			i--
+			continue
+		}
 		v := Verb{Offset: start, Width: -1, Prec: -1}
 		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
 			v.Flags += string(f[i])

@@ -91,6 +91,9 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 	case "curtask":
 		g.call(asm.FnGetCurrentTask)
 		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "numaid":
+		g.call(asm.FnGetNumaNodeId)
+		g.emit(asm.Mov.Reg(r, asm.R0))
 	default:
 		g.errorf(b.Pos, "%s has no integer value", b.Name)
 	}
