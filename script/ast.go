@@ -265,6 +265,8 @@ type (
 		Args []Expr
 
 		addr uint64 // kaddr's address, resolved by Check
+		// dynLen marks str(p, n) with n known only when the probe runs.
+		dynLen bool
 	}
 	// Unary is -X, !X or ~X.
 	Unary struct {

@@ -1060,8 +1060,23 @@ func (c *checker) call(e *Call) *Type {
 		if len(e.Args) == 2 {
 			v, ok := c.constInt(e.Args[1])
 			if !ok {
-				c.errorf(e.Args[1].Position(), "str() length must be an integer constant")
-				return nil
+				// A length known when the probe runs (shellsnoop.bt's
+				// str(args->buf, args->count)) reads at most that many
+				// bytes into a string of the default size.
+				lt := c.expr(e.Args[1])
+				if lt == nil {
+					return nil
+				}
+				if !lt.IsInt() {
+					c.errorf(e.Args[1].Position(), "str() length must be an integer, not %s", lt)
+					return nil
+				}
+				if clobbers(e.Args[1]) {
+					c.errorf(e.Args[1].Position(), "str() length: a map read or string comparison here is not supported; assign it to a variable first")
+					return nil
+				}
+				e.dynLen = true
+				return StringType(int(n))
 			}
 			if v < 1 || v >= MaxStrLen {
 				c.errorf(e.Args[1].Position(), "str() length %d out of range: 1 to %d", v, MaxStrLen-1)

@@ -367,3 +367,21 @@ func TestNumaid(t *testing.T) {
 		t.Errorf("numaid printed %q, not a node of /sys/devices/system/node: %v", got, err)
 	}
 }
+
+// str(p, n) with n known only when the probe runs reads at most n bytes
+// (shellsnoop.bt's str(args->buf, args->count)): n is clamped to the
+// string's room, a negative n reading all of it, and 0 reading nothing.
+func TestStrRuntimeLength(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := runGated(t, sbsProg(t), `tracepoint:syscalls:sys_enter_openat /pid == WPID && str(args->filename) == "/nonexistent/strlen"/ {
+		$n = 5; $m = -1; $z = 0; $big = 1000;
+		printf("[%s] [%s] [%s] [%s]\n", str(args->filename, $n), str(args->filename, $m), str(args->filename, $z), str(args->filename, $big)); }`,
+		RunOptions{}, "open", "/nonexistent/strlen")
+	if want := "[/none] [/nonexistent/strlen] [] [/nonexistent/strlen]\n"; !strings.Contains(out, want) {
+		t.Errorf("no line %q in:\n%s", want, out)
+	}
+	if _, err := CompileSource("-e", []byte(`kprobe:f { @l[tid] = 1; printf("%s", str(arg0, @l[tid])); }`), CheckOptions{}, Options{}); err == nil ||
+		!strings.Contains(err.Error(), "assign it to a variable first") {
+		t.Errorf("length from a map: %v", err)
+	}
+}

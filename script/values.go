@@ -339,6 +339,20 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 			g.value(e.Args[0], asm.R7)
 			g.stackPtr(asm.R1, off)
 			g.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, size))))
+			if e.dynLen {
+				// At most n bytes and the NUL: n clamped (unsigned, so
+				// a negative n is too big) to what the string holds,
+				// which also bounds the size for the verifier.
+				room := int32(min(t.Size, size) - 1)
+				g.value(e.Args[1], asm.R8)
+				ok := g.newLabel("strlen")
+				g.emit(asm.JLE.Imm(asm.R8, room, ok))
+				g.emit(asm.Mov.Imm(asm.R8, room))
+				g.label(ok)
+				g.emit(asm.Add.Imm(asm.R8, 1))
+				g.stackPtr(asm.R1, off)
+				g.emit(asm.Mov.Reg(asm.R2, asm.R8))
+			}
 			g.emit(asm.Mov.Reg(asm.R3, asm.R7))
 			g.call(g.strHelper(TypeOf(e.Args[0])))
 			return
