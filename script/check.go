@@ -1099,6 +1099,28 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "reg":
+		if !nargs(1, 1, `reg("name")`) {
+			return nil
+		}
+		lit, ok := e.Args[0].(*StrLit)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), `reg() needs a register name as a string literal, as in reg("ip")`)
+			return nil
+		}
+		c.expr(lit)
+		switch t := c.probe.Attach[0].Type; t {
+		case Kprobe, Kretprobe, Uprobe, Uretprobe, Profile:
+		default:
+			// The program's context must be the saved registers
+			// (bpf_perf_event_data begins with them).
+			c.errorf(e.Pos, "reg() reads the registers a kprobe, uprobe or profile probe saves, not a %s probe's", t)
+			return nil
+		}
+		t := IntType(8, false)
+		t.User = isUser(c.probe.Attach[0].Type)
+		return t
 	case "kstack", "ustack":
 		usage := e.Name + "([frames])"
 		if !nargs(0, 1, usage) {

@@ -332,6 +332,21 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.value(e.Args[len(e.Args)-1], r)
 		case "kstack":
 			g.stackID(r, 0, TypeOf(e).Depth)
+		case "reg":
+			// The register's slot in pt_regs, by the names tracefs
+			// gives them (x86: "ip", "sp", "ax", "di", ...).
+			name := e.Args[0].(*StrLit).Value
+			loc, ok := g.c.opts.Arch.Register(name)
+			if !ok {
+				g.errorf(e.Args[0].Position(), "reg(%q): no such register in %s's pt_regs", name, g.c.opts.Arch.GOARCH)
+				return
+			}
+			ins, err := loc.Load(r, asm.R6)
+			if err != nil {
+				g.errorf(e.Pos, "reg(%q): %v", name, err)
+				return
+			}
+			g.emit(ins)
 		case "bswap":
 			g.value(e.Args[0], r)
 			g.bswap(r, TypeOf(e).Size)

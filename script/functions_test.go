@@ -4,10 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
 )
@@ -383,5 +385,24 @@ func TestStrRuntimeLength(t *testing.T) {
 	if _, err := CompileSource("-e", []byte(`kprobe:f { @l[tid] = 1; printf("%s", str(arg0, @l[tid])); }`), CheckOptions{}, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "assign it to a variable first") {
 		t.Errorf("length from a map: %v", err)
+	}
+}
+
+// reg("name") reads a saved register by its tracefs name: at the workload's
+// calls the first argument register holds arg0 (7), and ip is set.
+func TestReg(t *testing.T) {
+	testenv.RequireRoot(t)
+	arch, err := asm.ArchFor(runtime.GOARCH)
+	if err != nil {
+		t.Skipf("no pt_regs table here: %v", err)
+	}
+	a0, err := arch.Arg(asm.FuncABI, 0)
+	if err != nil || !a0.InRegister() {
+		t.Skipf("the first argument is not in a register here (%v)", err)
+	}
+	out := runWorkload(t, `uprobe:TESTPROG:TARGET /pid == WPID/ { @[reg("`+a0.Reg+`"), reg("ip") != 0] = count(); }`,
+		RunOptions{}, "calls", "4", "7", "9")
+	if want := "Attaching 1 probe...\n\n\n@[7, 1]: 4\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
 	}
 }
