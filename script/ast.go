@@ -77,6 +77,8 @@ const (
 	Fentry
 	Fexit
 	LSM
+	Software
+	Hardware
 )
 
 var probeTypeNames = [...]string{
@@ -84,6 +86,7 @@ var probeTypeNames = [...]string{
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
 	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
 	Fentry: "fentry", Fexit: "fexit", LSM: "lsm",
+	Software: "software", Hardware: "hardware",
 }
 
 func (t ProbeType) String() string {

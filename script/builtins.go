@@ -37,7 +37,9 @@ var probeTypeAliases = map[string]ProbeType{
 	"rawtracepoint": RawTracepoint, "rt": RawTracepoint,
 	"fentry": Fentry, "kfunc": Fentry, "f": Fentry,
 	"fexit": Fexit, "kretfunc": Fexit, "fr": Fexit,
-	"lsm": LSM,
+	"lsm":      LSM,
+	"software": Software, "s": Software,
+	"hardware": Hardware, "h": Hardware,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

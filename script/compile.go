@@ -283,7 +283,7 @@ func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 		return bpf.Tracing
 	case LSM:
 		return bpf.LSM
-	case Interval, Profile:
+	case Interval, Profile, Software, Hardware:
 		return bpf.PerfEvent
 	case Begin, End:
 		if c.opts.HookType != 0 {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -404,5 +405,33 @@ func TestReg(t *testing.T) {
 		RunOptions{}, "calls", "4", "7", "9")
 	if want := "Attaching 1 probe...\n\n\n@[7, 1]: 4\n"; out != want {
 		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+// software:EVENT[:COUNT] samples a perf software event on every CPU: the
+// workload's page faults (every one, with a count of 1) reach the program.
+func TestSoftwareProbe(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := runGated(t, sbsProg(t), `software:page-faults:1 /pid == WPID/ { @faults = count(); @p[probe] = count(); }`,
+		RunOptions{}, "open", "/nonexistent/faults")
+	m := regexp.MustCompile(`@faults: (\d+)\n`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" || !strings.Contains(out, "@p[software:page-faults:1]: "+m[1]+"\n") {
+		t.Errorf("no page faults of the workload counted:\n%s", out)
+	}
+	for src, msg := range map[string]string{
+		`software:pagefaults { }`: `unknown software event "pagefaults"; did you mean "page-faults"?`,
+		`hardware:cycles:0 { }`:   `bad hardware count "0"`,
+		`software { }`:            "software probe must be written software:EVENT[:COUNT]",
+	} {
+		if _, err := Parse("-e", []byte(src)); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: got %v, want %q", src, err, msg)
+		}
+	}
+	prog, err := Parse("-e", []byte(`s:faults { } h:cycles:1000 { }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := prog.Probes[0].Attach[0], prog.Probes[1].Attach[0]; a.describe() != "software:faults:100" || b.describe() != "hardware:cycles:1000" {
+		t.Errorf("got %s and %s, want bpftrace's default count 100 and the count given", a.describe(), b.describe())
 	}
 }
