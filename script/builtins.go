@@ -7,7 +7,7 @@ var builtinNames = []string{
 	"pid", "tid", "uid", "gid", "comm", "cpu", "nsecs", "elapsed",
 	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 	"retval", "args", "func", "probe", "kstack", "ustack", "cpid", "curtask",
-	"numaid",
+	"numaid", "username",
 }
 
 // funcNames are the functions the language knows.

@@ -510,6 +510,8 @@ func (c *checker) builtin(b *Builtin) *Type {
 		return Uint64
 	case "numaid":
 		return Uint32
+	case "username":
+		return &Type{Kind: KindUsername, Size: 8}
 	case "comm":
 		return StringType(16)
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":

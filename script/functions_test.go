@@ -3,6 +3,7 @@ package script
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -433,5 +434,25 @@ func TestSoftwareProbe(t *testing.T) {
 	}
 	if a, b := prog.Probes[0].Attach[0], prog.Probes[1].Attach[0]; a.describe() != "software:faults:100" || b.describe() != "hardware:cycles:1000" {
 		t.Errorf("got %s and %s, want bpftrace's default count 100 and the count given", a.describe(), b.describe())
+	}
+}
+
+// username is the uid, printed as the user's name from /etc/passwd, in
+// printf, keys and values; bpftrace 0.17 prints the same for this script
+// run as root.
+func TestUsername(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(file, []byte("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbad line\nalias:x:1000:1000::/:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	user := passwdUser(file)
+	for uid, want := range map[uint32]string{0: "root", 1000: "alice", 4242: ""} {
+		if got := user(uid); got != want {
+			t.Errorf("uid %d: got %q, want %q", uid, got, want)
+		}
+	}
+	got := runBegin(t, `BEGIN { printf("%s %d\n", username, uid); @[username] = count(); @u = username; exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\nroot 0\n\n\n@[root]: 1\n@u: root\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

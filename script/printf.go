@@ -124,7 +124,7 @@ func (c *checker) printf(e *Call) {
 		if !verbAccepts(v.Conv, t) {
 			want := "an integer"
 			if v.Conv == 's' {
-				want = "a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack)"
+				want = "a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack, username)"
 			}
 			c.errorf(args[i].Position(), "printf: %s needs %s, but argument %d is %s", v.Text, want, i+1, t)
 		}
@@ -135,7 +135,7 @@ func verbAccepts(conv byte, t *Type) bool {
 	switch conv {
 	case 's':
 		switch t.Kind {
-		case KindString, KindKsym, KindUsym, KindKstack, KindUstack, KindProbe, KindTimestamp, KindInet:
+		case KindString, KindKsym, KindUsym, KindKstack, KindUstack, KindProbe, KindTimestamp, KindInet, KindUsername:
 			return true
 		}
 		return false

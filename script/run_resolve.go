@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,6 +43,7 @@ func NewResolver(stacks map[int]*bpf.Map) *Resolver {
 		base := time.Now().Add(-time.Duration(mono.Nano()))
 		r.MonoToWall = func(ns uint64) time.Time { return base.Add(time.Duration(ns)) }
 	}
+	r.User = passwdUser("/etc/passwd")
 	if len(stacks) > 0 {
 		key := make([]byte, 4)
 		buf := make([]byte, 8*maxStackDepth)
@@ -119,4 +121,33 @@ func kernelSymbol(name string) (uint64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no such kernel symbol in /proc/kallsyms")
+}
+
+// passwdUser names uids from a passwd file, read once on first use, as
+// bpftrace's username does (a uid the file lacks prints as its number).
+func passwdUser(file string) func(uid uint32) string {
+	var once sync.Once
+	var names map[uint32]string
+	return func(uid uint32) string {
+		once.Do(func() {
+			names = map[uint32]string{}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				// name:password:uid:gid:gecos:home:shell
+				f := strings.Split(line, ":")
+				if len(f) < 3 {
+					continue
+				}
+				if n, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+					if _, dup := names[uint32(n)]; !dup {
+						names[uint32(n)] = f[0]
+					}
+				}
+			}
+		})
+		return names[uid]
+	}
 }

@@ -30,6 +30,8 @@ type Resolver struct {
 	// the wall time, for strftime() (nil: as if the clocks were one).
 	Now        func() time.Time
 	MonoToWall func(ns uint64) time.Time
+	// User names a uid, for username ("": print the number).
+	User func(uid uint32) string
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
@@ -164,6 +166,14 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 		return r.usym(uint32(u64(b[8:])), u64(b), false)
 	case KindKstack, KindUstack:
 		return r.stack(t, b)
+	case KindUsername:
+		uid := uint32(u64(b))
+		if r.User != nil {
+			if name := r.User(uid); name != "" {
+				return name
+			}
+		}
+		return strconv.FormatUint(uint64(uid), 10)
 	case KindProbe:
 		if i := u64(b); i < uint64(len(o.Attach)) {
 			return o.Attach[i].describe()

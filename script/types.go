@@ -35,6 +35,7 @@ const (
 	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
 	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
 	KindRecord    // a kernel struct, union or array (BTF) in kernel memory: only its members and elements are values
+	KindUsername  // username: the uid, printed as the user's name
 )
 
 var kindNames = [...]string{
@@ -43,6 +44,7 @@ var kindNames = [...]string{
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
 	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet", KindRecord: "record",
+	KindUsername: "username",
 }
 
 func (k Kind) String() string {

@@ -19,7 +19,7 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 	case "tid":
 		g.call(asm.FnGetCurrentPidTgid)
 		g.emit(asm.Mov.Reg32(r, asm.R0))
-	case "uid":
+	case "uid", "username":
 		g.call(asm.FnGetCurrentUidGid)
 		g.emit(asm.Mov.Reg32(r, asm.R0))
 	case "gid":
