@@ -124,7 +124,7 @@ func (c *checker) printf(e *Call) {
 		if !verbAccepts(v.Conv, t) {
 			want := "an integer"
 			if v.Conv == 's' {
-				want = "a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack, username)"
+				want = "a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack)"
 			}
 			c.errorf(args[i].Position(), "printf: %s needs %s, but argument %d is %s", v.Text, want, i+1, t)
 		}
