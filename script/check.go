@@ -983,6 +983,13 @@ func (c *checker) call(e *Call) *Type {
 		}
 		c.printf(e)
 		return Void
+	case "cat":
+		// cat("/proc/loadavg"), or a path formatted as printf formats.
+		if !nargs(1, 65, `cat("file"[, args...])`) {
+			return nil
+		}
+		c.printf(e)
+		return Void
 	case "print":
 		const usage = "print(@map[, top])"
 		if !nargs(1, 3, usage) {

@@ -134,6 +134,7 @@ const (
 	PrintfFormat PrintfKind = iota // printf(fmt, args...)
 	PrintfTime                     // time(fmt): the wall time now
 	PrintfJoin                     // join(argv, sep): the strings read
+	PrintfCat                      // cat(fmt, args...): the file the formatted path names
 )
 
 // Record ids: a printf record starts with the index of its Printf; the

@@ -456,3 +456,21 @@ func TestUsername(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// cat() prints a file, its path formatted as printf formats (bpftrace's
+// output for cat("/proc/sys/kernel/ostype") is "Linux\n"); a file that
+// cannot be opened prints bpftrace's error on stderr, not in the output.
+func TestCat(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f7"), []byte("seven\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := runBegin(t, `BEGIN { cat("/proc/sys/kernel/ostype"); cat("`+dir+`/f%d", 7); cat("/nonexistent/cat"); exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\nLinux\nseven\n\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := CompileSource("-e", []byte(`BEGIN { cat("/proc/%d/comm"); }`), CheckOptions{}, Options{}); err == nil ||
+		!strings.Contains(err.Error(), "the format has 1 conversion(s) but 0 argument(s)") {
+		t.Errorf("cat with a missing argument: %v", err)
+	}
+}

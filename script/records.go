@@ -67,6 +67,18 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 		}
 		return strings.Join(parts, pf.Format) + "\n"
 	}
+	text := o.formatArgs(pf, rec, r)
+	if pf.Kind == PrintfCat {
+		if r.Cat == nil {
+			return ""
+		}
+		return r.Cat(text)
+	}
+	return text
+}
+
+// formatArgs formats a printf record's format with its arguments.
+func (o *Object) formatArgs(pf *Printf, rec []byte, r *Resolver) string {
 	verbs, _ := ParseFormat(pf.Format) // checked at compile time
 	var b strings.Builder
 	last := 0

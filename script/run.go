@@ -468,6 +468,8 @@ func (r *Run) handle(rec []byte) error {
 					typ = "time"
 				case PrintfJoin:
 					typ, data = "join", strings.TrimSuffix(data, "\n")
+				case PrintfCat:
+					typ = "cat"
 				}
 			}
 			_, err := fmt.Fprintf(r.out, jsonHead+"%q, \"data\": %s}\n", typ, jsonString(data))

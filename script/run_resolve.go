@@ -3,7 +3,9 @@ package script
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -44,6 +46,7 @@ func NewResolver(stacks map[int]*bpf.Map) *Resolver {
 		r.MonoToWall = func(ns uint64) time.Time { return base.Add(time.Duration(ns)) }
 	}
 	r.User = passwdUser("/etc/passwd")
+	r.Cat = catFile
 	if len(stacks) > 0 {
 		key := make([]byte, 4)
 		buf := make([]byte, 8*maxStackDepth)
@@ -150,4 +153,32 @@ func passwdUser(file string) func(uid uint32) string {
 		})
 		return names[uid]
 	}
+}
+
+// catMax bounds what cat() prints of a file, as bpftrace's
+// BPFTRACE_CAT_BYTES_MAX (10k) does.
+const catMax = 10 << 10
+
+// catFile is cat()'s text: the file's first catMax bytes. An error goes to
+// stderr, as bpftrace's does.
+func catFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		// strerror's text, as bpftrace prints it: Go's is the same
+		// but for the capital.
+		msg := err.Error()
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			msg = errno.Error()
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		fmt.Fprintf(os.Stderr, "ERROR: failed to open file '%s': %s\n", path, msg)
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, catMax))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR: failed to read file '%s': %v\n", path, err)
+	}
+	return string(b)
 }

@@ -32,6 +32,9 @@ type Resolver struct {
 	MonoToWall func(ns uint64) time.Time
 	// User names a uid, for username ("": print the number).
 	User func(uid uint32) string
+	// Cat is what cat() prints for a file: its contents, or the error
+	// (nil: nothing, as nothing here may read files).
+	Cat func(path string) string
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
