@@ -15,7 +15,7 @@ var funcNames = []string{
 	"printf", "print", "str", "ksym", "usym",
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 	"delete", "clear", "zero", "exit",
-	"time", "strftime", "join", "kaddr", "ntop", "bswap", "kstack", "ustack", "reg", "cat",
+	"time", "strftime", "join", "kaddr", "ntop", "bswap", "kstack", "ustack", "reg", "cat", "buf",
 }
 
 // castTypes are the integer types of a cast, (uint8)x, with their size.

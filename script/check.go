@@ -983,6 +983,33 @@ func (c *checker) call(e *Call) *Type {
 		}
 		c.printf(e)
 		return Void
+	case "buf":
+		// buf(p, n): n bytes at p, n known when the probe runs, at most
+		// the string size (bpftrace's BPFTRACE_STRLEN bounds it too).
+		if !nargs(2, 2, "buf(pointer, length)") {
+			return nil
+		}
+		pt, lt := c.expr(e.Args[0]), c.expr(e.Args[1])
+		if pt == nil || lt == nil {
+			return nil
+		}
+		if !pt.IsInt() {
+			c.errorf(e.Args[0].Position(), "buf() needs a pointer, not %s", pt)
+			return nil
+		}
+		if !lt.IsInt() {
+			c.errorf(e.Args[1].Position(), "buf() length must be an integer, not %s", lt)
+			return nil
+		}
+		if clobbers(e.Args[0]) || clobbers(e.Args[1]) {
+			c.errorf(e.Pos, "buf(): a map read or string comparison in its arguments is not supported; assign it to a variable first")
+			return nil
+		}
+		n := c.opts.StrLen
+		if n == 0 {
+			n = 64
+		}
+		return &Type{Kind: KindBuffer, Size: 8 + (n+7)&^7, User: pt.User}
 	case "cat":
 		// cat("/proc/loadavg"), or a path formatted as printf formats.
 		if !nargs(1, 65, `cat("file"[, args...])`) {

@@ -342,6 +342,8 @@ func slotSize(t *Type) int {
 	switch t.Kind {
 	case KindString:
 		return (t.Size + 7) &^ 7
+	case KindBuffer:
+		return t.Size
 	case KindUstack, KindUsym:
 		return 16
 	}

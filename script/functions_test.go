@@ -474,3 +474,29 @@ func TestCat(t *testing.T) {
 		t.Errorf("cat with a missing argument: %v", err)
 	}
 }
+
+// buf(p, n) reads n bytes (clamped to the string size) and %r prints them
+// as bpftrace 0.17 does: printable ASCII as is, the rest as \xNN. For this
+// script and path bpftrace prints "/none|/nonexistent/b\x09uf\x00|".
+func TestBuf(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := runGated(t, sbsProg(t), `tracepoint:syscalls:sys_enter_openat /pid == WPID && str(args->filename) == "/nonexistent/b\tuf"/ {
+		$n = 18; printf("%r|%r|\n", buf(args->filename, 5), buf(args->filename, $n)); }`,
+		RunOptions{}, "open", "/nonexistent/b\tuf")
+	if want := `/none|/nonexistent/b\x09uf\x00|` + "\n"; !strings.Contains(out, want) {
+		t.Errorf("no line %q in:\n%s", want, out)
+	}
+	b := append(le64(300), "a\x7f\xff"...)
+	if got := escapeBuffer(b); got != `a\x7f\xff` {
+		t.Errorf("escapeBuffer clamps to the bytes there: got %q", got)
+	}
+	for src, msg := range map[string]string{
+		`kprobe:f { printf("%s", buf(arg0, 4)); }`: "printf: %s needs a string",
+		`kprobe:f { printf("%r", arg0); }`:         "printf: %r needs a buffer, buf(pointer, length)",
+		`kprobe:f { printf("%r", buf(arg0)); }`:    "wrong number of arguments to buf()",
+	} {
+		if _, err := CompileSource("-e", []byte(src), CheckOptions{}, Options{}); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: got %v, want %q", src, err, msg)
+		}
+	}
+}

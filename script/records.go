@@ -119,7 +119,7 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 	if v.Prec >= 0 {
 		spec += "." + strconv.Itoa(v.Prec)
 	}
-	if v.Conv == 's' {
+	if v.Conv == 's' || v.Conv == 'r' {
 		return fmt.Sprintf(spec+"s", text)
 	}
 	n := u64(arg)

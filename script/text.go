@@ -169,6 +169,8 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 		return r.usym(uint32(u64(b[8:])), u64(b), false)
 	case KindKstack, KindUstack:
 		return r.stack(t, b)
+	case KindBuffer:
+		return escapeBuffer(b)
 	case KindUsername:
 		uid := uint32(u64(b))
 		if r.User != nil {
@@ -602,4 +604,22 @@ func (o *Object) WriteMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Res
 		}
 	}
 	return nil
+}
+
+// escapeBuffer prints a buf() value as bpftrace's %r does: printable ASCII
+// as it is, every other byte as \xNN.
+func escapeBuffer(b []byte) string {
+	if len(b) < 8 {
+		return ""
+	}
+	n := min(int(u64(b)), len(b)-8)
+	var s strings.Builder
+	for _, c := range b[8 : 8+n] {
+		if c >= 0x20 && c < 0x7f {
+			s.WriteByte(c)
+		} else {
+			fmt.Fprintf(&s, "\\x%02x", c)
+		}
+	}
+	return s.String()
 }

@@ -36,6 +36,7 @@ const (
 	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
 	KindRecord    // a kernel struct, union or array (BTF) in kernel memory: only its members and elements are values
 	KindUsername  // username: the uid, printed as the user's name
+	KindBuffer    // buf(p, n): a u64 length, then that many bytes, printed by %r
 )
 
 var kindNames = [...]string{
@@ -44,7 +45,7 @@ var kindNames = [...]string{
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
 	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet", KindRecord: "record",
-	KindUsername: "username",
+	KindUsername: "username", KindBuffer: "buffer",
 }
 
 func (k Kind) String() string {

@@ -191,6 +191,9 @@ func (g *gen) buf(e Expr, off int16, size int) {
 	case KindString:
 		g.strBuf(e, off, size)
 		return
+	case KindBuffer:
+		g.bufferBuf(e.(*Call), t, off, size)
+		return
 	case KindUstack:
 		g.stackID(asm.R7, bpfFUserStack, t.Depth)
 		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
@@ -359,6 +362,28 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 		}
 	}
 	g.errorf(e.Position(), "cannot compute string %s", describe(e))
+}
+
+// bufferBuf writes buf(p, n): n, clamped to the room, in the first 8
+// bytes, then that many bytes read at p, the rest zero.
+func (g *gen) bufferBuf(e *Call, t *Type, off int16, size int) {
+	g.zero(off, size)
+	room := int32(min(t.Size, size) - 8)
+	g.value(e.Args[0], asm.R7)
+	g.value(e.Args[1], asm.R8)
+	ok := g.newLabel("buflen")
+	g.emit(asm.JLE.Imm(asm.R8, room, ok))
+	g.emit(asm.Mov.Imm(asm.R8, room))
+	g.label(ok)
+	g.emit(asm.StoreMem(asm.R10, off, asm.R8, asm.DWord))
+	g.stackPtr(asm.R1, off+8)
+	g.emit(asm.Mov.Reg(asm.R2, asm.R8))
+	g.emit(asm.Mov.Reg(asm.R3, asm.R7))
+	helper := g.helper(asm.FnProbeReadKernel)
+	if t.User {
+		helper = g.helper(asm.FnProbeReadUser)
+	}
+	g.call(helper)
 }
 
 // strHelper picks the helper that reads a string at an address of type t.
