@@ -15,6 +15,10 @@ type Program struct {
 	// Hists are the "// hist: @MAP ..." comments, by map name (without
 	// the @): hist maps to print in libbpf-tools' layout.
 	Hists map[string]*HistStyle
+	// KprobeSource says where Expand found the functions kprobe wildcards
+	// match: "available_filter_functions", or "/proc/kallsyms" where that
+	// file is unreadable ("" without kprobe wildcards).
+	KprobeSource string
 
 	src *source // for error lines
 }
@@ -76,6 +80,8 @@ const (
 	Fentry
 	Fexit
 	LSM
+	Software
+	Hardware
 )
 
 var probeTypeNames = [...]string{
@@ -83,6 +89,7 @@ var probeTypeNames = [...]string{
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
 	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
 	Fentry: "fentry", Fexit: "fexit", LSM: "lsm",
+	Software: "software", Hardware: "hardware",
 }
 
 func (t ProbeType) String() string {
@@ -264,6 +271,8 @@ type (
 		Args []Expr
 
 		addr uint64 // kaddr's address, resolved by Check
+		// dynLen marks str(p, n) with n known only when the probe runs.
+		dynLen bool
 	}
 	// Unary is -X, !X or ~X.
 	Unary struct {

@@ -7,6 +7,7 @@ var builtinNames = []string{
 	"pid", "tid", "uid", "gid", "comm", "cpu", "nsecs", "elapsed",
 	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 	"retval", "args", "func", "probe", "kstack", "ustack", "cpid", "curtask",
+	"numaid", "username",
 }
 
 // funcNames are the functions the language knows.
@@ -14,7 +15,7 @@ var funcNames = []string{
 	"printf", "print", "str", "ksym", "usym",
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 	"delete", "clear", "zero", "exit",
-	"time", "strftime", "join", "kaddr", "ntop",
+	"time", "strftime", "join", "kaddr", "ntop", "bswap", "kstack", "ustack", "reg", "cat", "buf",
 }
 
 // castTypes are the integer types of a cast, (uint8)x, with their size.
@@ -36,7 +37,9 @@ var probeTypeAliases = map[string]ProbeType{
 	"rawtracepoint": RawTracepoint, "rt": RawTracepoint,
 	"fentry": Fentry, "kfunc": Fentry, "f": Fentry,
 	"fexit": Fexit, "kretfunc": Fexit, "fr": Fexit,
-	"lsm": LSM,
+	"lsm":      LSM,
+	"software": Software, "s": Software,
+	"hardware": Hardware, "h": Hardware,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

@@ -309,6 +309,11 @@ func (c *checker) assign(s *AssignStmt) {
 		}
 		if old == nil {
 			old = storable(vt)
+			if old.IsInt() && !old.Ptr && vt.Size < old.Size {
+				w := *old
+				w.Width = vt.Size
+				old = &w
+			}
 			c.locals[t.Name] = old
 		} else if old.Kind == KindString && vt.Size > old.Size {
 			old.Size = vt.Size
@@ -503,6 +508,10 @@ func (c *checker) builtin(b *Builtin) *Type {
 		return Uint32
 	case "nsecs", "elapsed":
 		return Uint64
+	case "numaid":
+		return Uint32
+	case "username":
+		return &Type{Kind: KindUsername, Size: 8}
 	case "comm":
 		return StringType(16)
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
@@ -727,8 +736,25 @@ func arithSigned(x, y *Type) bool {
 	return x.Signed || y.Signed
 }
 
+// unassignedMap reports whether e reads a map that no assignment has
+// defined yet, in the first pass.
+func (c *checker) unassignedMap(e Expr) bool {
+	m, ok := e.(*MapExpr)
+	return ok && c.pass == 1 && c.info.maps[m.Name] == nil
+}
+
 func (c *checker) binary(e *Binary) *Type {
 	xt, yt := c.expr(e.X), c.expr(e.Y)
+	// @sum = @sum + $d (vmscan.bt): in the first pass the map is read
+	// before any assignment defined it. Arithmetic on it makes it an
+	// integer, as a map first used that way is in bpftrace; the second pass
+	// checks the read against the assignment's definition.
+	if xt == nil && yt != nil && yt.IsInt() && c.unassignedMap(e.X) {
+		xt = Int64
+	}
+	if yt == nil && xt != nil && xt.IsInt() && c.unassignedMap(e.Y) {
+		yt = Int64
+	}
 	if xt == nil || yt == nil {
 		return nil
 	}
@@ -957,6 +983,40 @@ func (c *checker) call(e *Call) *Type {
 		}
 		c.printf(e)
 		return Void
+	case "buf":
+		// buf(p, n): n bytes at p, n known when the probe runs, at most
+		// the string size (bpftrace's BPFTRACE_STRLEN bounds it too).
+		if !nargs(2, 2, "buf(pointer, length)") {
+			return nil
+		}
+		pt, lt := c.expr(e.Args[0]), c.expr(e.Args[1])
+		if pt == nil || lt == nil {
+			return nil
+		}
+		if !pt.IsInt() {
+			c.errorf(e.Args[0].Position(), "buf() needs a pointer, not %s", pt)
+			return nil
+		}
+		if !lt.IsInt() {
+			c.errorf(e.Args[1].Position(), "buf() length must be an integer, not %s", lt)
+			return nil
+		}
+		if clobbers(e.Args[0]) || clobbers(e.Args[1]) {
+			c.errorf(e.Pos, "buf(): a map read or string comparison in its arguments is not supported; assign it to a variable first")
+			return nil
+		}
+		n := c.opts.StrLen
+		if n == 0 {
+			n = 64
+		}
+		return &Type{Kind: KindBuffer, Size: 8 + (n+7)&^7, User: pt.User}
+	case "cat":
+		// cat("/proc/loadavg"), or a path formatted as printf formats.
+		if !nargs(1, 65, `cat("file"[, args...])`) {
+			return nil
+		}
+		c.printf(e)
+		return Void
 	case "print":
 		const usage = "print(@map[, top])"
 		if !nargs(1, 3, usage) {
@@ -1036,8 +1096,23 @@ func (c *checker) call(e *Call) *Type {
 		if len(e.Args) == 2 {
 			v, ok := c.constInt(e.Args[1])
 			if !ok {
-				c.errorf(e.Args[1].Position(), "str() length must be an integer constant")
-				return nil
+				// A length known when the probe runs (shellsnoop.bt's
+				// str(args->buf, args->count)) reads at most that many
+				// bytes into a string of the default size.
+				lt := c.expr(e.Args[1])
+				if lt == nil {
+					return nil
+				}
+				if !lt.IsInt() {
+					c.errorf(e.Args[1].Position(), "str() length must be an integer, not %s", lt)
+					return nil
+				}
+				if clobbers(e.Args[1]) {
+					c.errorf(e.Args[1].Position(), "str() length: a map read or string comparison here is not supported; assign it to a variable first")
+					return nil
+				}
+				e.dynLen = true
+				return StringType(int(n))
 			}
 			if v < 1 || v >= MaxStrLen {
 				c.errorf(e.Args[1].Position(), "str() length %d out of range: 1 to %d", v, MaxStrLen-1)
@@ -1060,6 +1135,70 @@ func (c *checker) call(e *Call) *Type {
 			return &Type{Kind: KindKsym, Size: 8}
 		}
 		return &Type{Kind: KindUsym, Size: 16}
+	case "reg":
+		if !nargs(1, 1, `reg("name")`) {
+			return nil
+		}
+		lit, ok := e.Args[0].(*StrLit)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), `reg() needs a register name as a string literal, as in reg("ip")`)
+			return nil
+		}
+		c.expr(lit)
+		switch t := c.probe.Attach[0].Type; t {
+		case Kprobe, Kretprobe, Uprobe, Uretprobe, Profile:
+		default:
+			// The program's context must be the saved registers
+			// (bpf_perf_event_data begins with them).
+			c.errorf(e.Pos, "reg() reads the registers a kprobe, uprobe or profile probe saves, not a %s probe's", t)
+			return nil
+		}
+		t := IntType(8, false)
+		t.User = isUser(c.probe.Attach[0].Type)
+		return t
+	case "kstack", "ustack":
+		usage := e.Name + "([frames])"
+		if !nargs(0, 1, usage) {
+			return nil
+		}
+		st := *Kstack
+		if e.Name == "ustack" {
+			st = *Ustack
+		}
+		if len(e.Args) == 1 {
+			c.expr(e.Args[0])
+			v, ok := foldConst(e.Args[0])
+			if !ok || v < 1 || v > MaxStackDepth {
+				c.errorf(e.Args[0].Position(), "%s() takes the number of frames to keep, a constant from 1 to %d (usage: %s)", e.Name, MaxStackDepth, usage)
+				return nil
+			}
+			if v != MaxStackDepth {
+				st.Depth = int(v)
+			}
+		}
+		return &st
+	case "bswap":
+		if !nargs(1, 1, "bswap(integer)") {
+			return nil
+		}
+		at := c.expr(e.Args[0])
+		if at == nil || !at.IsInt() {
+			if at != nil {
+				c.errorf(e.Args[0].Position(), "bswap() needs an integer, not %s", at)
+			}
+			return nil
+		}
+		// The bytes of the argument's own size, reversed, as bpftrace
+		// does: bswap of a u16 port swaps two bytes.
+		size := at.Size
+		if at.Width > 0 {
+			size = at.Width
+		}
+		if at.Kind == KindBool || size == 0 {
+			size = 8
+		}
+		return IntType(size, false)
 	case "kaddr":
 		if !nargs(1, 1, `kaddr("symbol")`) {
 			return nil

@@ -90,6 +90,14 @@ func namedType(spec *btf.Spec, name string) (btf.TypeID, error) {
 		if id2, err2 := spec.TypeByName(n, btf.BTF_KIND_INT); err2 == nil {
 			return id2, nil
 		}
+		// bpftrace takes a bare name for the struct or union of that
+		// name too: (file *)arg0 in ttysnoop.bt, (sk_buff *) in
+		// tcpreset.bt.
+		for _, k := range []btf.Kind{btf.BTF_KIND_STRUCT, btf.BTF_KIND_UNION} {
+			if id2, err2 := spec.TypeByName(n, k); err2 == nil {
+				return id2, nil
+			}
+		}
 	}
 	return id, err
 }

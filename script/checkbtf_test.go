@@ -261,3 +261,32 @@ func TestCompileRawTracepointTPBTF(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A bare type name is a typedef or a base type, else the struct or union
+// of that name, as bpftrace reads (file *)arg0 (ttysnoop.bt): the members
+// are the struct's.
+func TestCheckBTFBareStructName(t *testing.T) {
+	_, bare, err := checkBTF(t, `kprobe:vfs_read { @[((file *)arg0)->f_inode->i_ino] = count(); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, full, err := checkBTF(t, `kprobe:vfs_read { @[((struct file *)arg0)->f_inode->i_ino] = count(); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b, f []string
+	for _, r := range bare.Resolved {
+		_, s, _ := strings.Cut(r.String(), ": ")
+		b = append(b, strings.Replace(s, "struct file", "file", 1))
+	}
+	for _, r := range full.Resolved {
+		_, s, _ := strings.Cut(r.String(), ": ")
+		f = append(f, strings.Replace(s, "struct file", "file", 1))
+	}
+	if strings.Join(b, "\n") != strings.Join(f, "\n") || len(b) == 0 {
+		t.Errorf("(file *): %q\n(struct file *): %q", b, f)
+	}
+	if _, _, err := checkBTF(t, `kprobe:vfs_read { @ = ((no_such_type_zz *)arg0)->x; }`); err == nil || !strings.Contains(err.Error(), "no_such_type_zz: no such type in the kernel's BTF") {
+		t.Errorf("unknown bare name: %v", err)
+	}
+}

@@ -330,6 +330,26 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.value(e.Args[1], r) // nsecs; user space formats it
 		case "ntop":
 			g.value(e.Args[len(e.Args)-1], r)
+		case "kstack":
+			g.stackID(r, 0, TypeOf(e).Depth)
+		case "reg":
+			// The register's slot in pt_regs, by the names tracefs
+			// gives them (x86: "ip", "sp", "ax", "di", ...).
+			name := e.Args[0].(*StrLit).Value
+			loc, ok := g.c.opts.Arch.Register(name)
+			if !ok {
+				g.errorf(e.Args[0].Position(), "reg(%q): no such register in %s's pt_regs", name, g.c.opts.Arch.GOARCH)
+				return
+			}
+			ins, err := loc.Load(r, asm.R6)
+			if err != nil {
+				g.errorf(e.Pos, "reg(%q): %v", name, err)
+				return
+			}
+			g.emit(ins)
+		case "bswap":
+			g.value(e.Args[0], r)
+			g.bswap(r, TypeOf(e).Size)
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}
@@ -380,6 +400,33 @@ func (g *gen) value(e Expr, r asm.Register) {
 	default:
 		g.errorf(e.Position(), "%s has no integer value", describe(e))
 	}
+}
+
+// bswap reverses the low size bytes of r with shifts and masks, which
+// read the same on either byte order (BPF_END swaps only toward a fixed
+// order, and its unconditional form is 6.6's). Two caller-saved registers
+// other than r hold the byte and the result: nothing here calls a helper.
+func (g *gen) bswap(r asm.Register, size int) {
+	var tmp []asm.Register
+	for _, x := range []asm.Register{asm.R0, asm.R1, asm.R2} {
+		if x != r && len(tmp) < 2 {
+			tmp = append(tmp, x)
+		}
+	}
+	b, out := tmp[0], tmp[1]
+	g.emit(asm.Mov.Imm(out, 0))
+	for i := 0; i < size; i++ {
+		g.emit(asm.Mov.Reg(b, r))
+		if i > 0 {
+			g.emit(asm.RSh.Imm(b, int32(8*i)))
+		}
+		g.emit(asm.And.Imm(b, 0xff))
+		if sh := 8 * (size - 1 - i); sh > 0 {
+			g.emit(asm.LSh.Imm(b, int32(sh)))
+		}
+		g.emit(asm.Or.Reg(out, b))
+	}
+	g.emit(asm.Mov.Reg(r, out))
 }
 
 // boolify turns r into 1 when "r op 0" holds, else 0.

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
@@ -136,6 +137,7 @@ const (
 	PrintfFormat PrintfKind = iota // printf(fmt, args...)
 	PrintfTime                     // time(fmt): the wall time now
 	PrintfJoin                     // join(argv, sep): the strings read
+	PrintfCat                      // cat(fmt, args...): the file the formatted path names
 )
 
 // Record ids: a printf record starts with the index of its Printf; the
@@ -168,6 +170,10 @@ const (
 	// in an array, added to atomically.
 	LostMap = "lost"
 )
+
+// MaxStackDepth is the frames a stack keeps by default
+// (PERF_MAX_STACK_DEPTH); kstack(N) keeps fewer.
+const MaxStackDepth = 127
 
 // maxStack is the BPF stack: 512 bytes (MAX_BPF_STACK).
 const maxStack = 512
@@ -222,9 +228,12 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 			idx++
 		}
 	}
-	if c.needStacks {
-		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StacksMap, Type: bpf.StackTrace,
-			KeySize: 4, ValueSize: 8 * 127, MaxEntries: opts.MaxEntries}})
+	// One stack map per depth: the kernel keeps as many frames as the
+	// value holds and hashes only those, so kstack(5) of two stacks that
+	// differ deeper down is one key, as in bpftrace.
+	for _, d := range sortedDepths(c.stackDepths) {
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StackMapName(d), Type: bpf.StackTrace,
+			KeySize: 4, ValueSize: uint32(8 * d), MaxEntries: opts.MaxEntries}})
 	}
 	if c.needJoin {
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: JoinMap, Type: bpf.PerCPUArray,
@@ -278,7 +287,7 @@ func (c *compiler) progType(t ProbeType) bpf.ProgramType {
 		return bpf.Tracing
 	case LSM:
 		return bpf.LSM
-	case Interval, Profile:
+	case Interval, Profile, Software, Hardware:
 		return bpf.PerfEvent
 	case Begin, End:
 		if c.opts.HookType != 0 {
@@ -313,12 +322,12 @@ type compiler struct {
 	obj  *Object
 	errs ErrorList
 
-	maps       map[string]*Map
-	mapIndex   map[string]int // script map name -> index in obj.Maps
-	printfIDs  map[*Call]int
-	needStacks bool
-	needEvents bool
-	needJoin   bool
+	maps        map[string]*Map
+	mapIndex    map[string]int // script map name -> index in obj.Maps
+	printfIDs   map[*Call]int
+	stackDepths map[int]bool
+	needEvents  bool
+	needJoin    bool
 }
 
 func (c *compiler) errorf(p Pos, format string, args ...any) {
@@ -336,6 +345,8 @@ func slotSize(t *Type) int {
 	switch t.Kind {
 	case KindString:
 		return (t.Size + 7) &^ 7
+	case KindBuffer:
+		return t.Size
 	case KindUstack, KindUsym:
 		return 16
 	}
@@ -379,4 +390,22 @@ func (c *compiler) layoutMaps() {
 		c.mapIndex[m.Name] = len(c.obj.Maps)
 		c.obj.Maps = append(c.obj.Maps, bm)
 	}
+}
+
+// StackMapName names the stack map of stacks kept to depth frames:
+// StacksMap for the default, MaxStackDepth.
+func StackMapName(depth int) string {
+	if depth == 0 || depth == MaxStackDepth {
+		return StacksMap
+	}
+	return fmt.Sprintf("%s_%d", StacksMap, depth)
+}
+
+func sortedDepths(m map[int]bool) []int {
+	var ds []int
+	for d := range m {
+		ds = append(ds, d)
+	}
+	sort.Ints(ds)
+	return ds
 }

@@ -38,4 +38,15 @@ var constants = map[string]uint64{
 	"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6,
 	"SIGBUS": 7, "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12,
 	"SIGPIPE": 13, "SIGALRM": 14, "SIGTERM": 15,
+
+	// Directory entry types, the file type bits of i_mode shifted right
+	// by 12 (vfssize.bt: ((i_mode >> 12) & 15) == DT_FIFO):
+	// include/linux/fs_types.h.
+	"DT_UNKNOWN": 0, "DT_FIFO": 1, "DT_CHR": 2, "DT_DIR": 4, "DT_BLK": 6, "DT_REG": 8,
+	"DT_LNK": 10, "DT_SOCK": 12, "DT_WHT": 14,
+
+	// ICMP message types (icmphdr.type, icmp6hdr.icmp6_type):
+	// include/uapi/linux/icmp.h and icmpv6.h.
+	"ICMP_ECHOREPLY": 0, "ICMP_DEST_UNREACH": 3, "ICMP_REDIRECT": 5, "ICMP_ECHO": 8,
+	"ICMP_TIME_EXCEEDED": 11, "ICMPV6_ECHO_REQUEST": 128, "ICMPV6_ECHO_REPLY": 129,
 }

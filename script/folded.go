@@ -68,9 +68,9 @@ func (o *Object) Fold(p *flamegraph.Profile, m *Map, entries []Entry, r *Resolve
 			b := e.Key[off:end]
 			switch kt.Kind {
 			case KindKstack:
-				kernel = append(kernel, r.foldStack(false, b)...)
+				kernel = append(kernel, r.foldStack(false, kt.Depth, b)...)
 			case KindUstack:
-				user = append(user, r.foldStack(true, b)...)
+				user = append(user, r.foldStack(true, kt.Depth, b)...)
 			default:
 				roots = append(roots, o.valueString(kt, b, r))
 			}
@@ -80,7 +80,7 @@ func (o *Object) Fold(p *flamegraph.Profile, m *Map, entries []Entry, r *Resolve
 }
 
 // foldStack is a stack's frames root first.
-func (r *Resolver) foldStack(user bool, b []byte) []string {
+func (r *Resolver) foldStack(user bool, depth int, b []byte) []string {
 	id := int64(int32(u64(b)))
 	if id < 0 {
 		switch {
@@ -98,7 +98,7 @@ func (r *Resolver) foldStack(user bool, b []byte) []string {
 	if user {
 		pid = uint32(u64(b[8:]))
 	}
-	addrs := r.Stack(id, user)
+	addrs := r.Stack(id, depth)
 	frames := make([]string, 0, len(addrs))
 	for i := len(addrs) - 1; i >= 0; i-- {
 		addr := addrs[i]

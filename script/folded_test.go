@@ -65,7 +65,7 @@ func TestFold(t *testing.T) {
 	}
 	stacks := map[int64][]uint64{1: {0xa1, 0xa2}, 2: {0xb1, 0xb2, 0xb3}}
 	r := &Resolver{
-		Stack: func(id int64, user bool) []uint64 { return stacks[id] },
+		Stack: func(id int64, depth int) []uint64 { return stacks[id] },
 		Ksym: func(addr uint64, _ bool) string {
 			return map[uint64]string{0xa1: "__schedule", 0xa2: "do_syscall_64"}[addr]
 		},

@@ -15,7 +15,7 @@ func (g *gen) exprStmt(e Expr) {
 		return // the checker refused unused values
 	}
 	switch call.Name {
-	case "printf":
+	case "printf", "cat":
 		g.printf(call)
 	case "print":
 		top := uint64(0)
@@ -78,6 +78,9 @@ func (c *compiler) printfID(call *Call, mk func() *Printf) int {
 func (g *gen) printf(call *Call) {
 	id := g.c.printfID(call, func() *Printf {
 		pf := &Printf{Format: call.Args[0].(*StrLit).Value, Size: 8}
+		if call.Name == "cat" {
+			pf.Kind = PrintfCat
+		}
 		for _, a := range call.Args[1:] {
 			t := TypeOf(a)
 			pf.Args = append(pf.Args, t)

@@ -278,7 +278,7 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {
-		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile)",
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile, software, hardware)",
 			parts[0], didYouMean(parts[0], probeTypeSpellings()))
 		return a
 	}
@@ -297,6 +297,31 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 		return true
 	}
 	switch t {
+	case Software, Hardware:
+		// software:EVENT[:COUNT]: the program runs every COUNT events.
+		form := t.String() + ":EVENT[:COUNT]"
+		if len(parts) == 2 {
+			parts = append(parts, "")
+		}
+		if len(parts) != 3 || parts[1] == "" {
+			p.errorf(pos, "%s probe must be written %s, found %q", t, form, raw)
+			return a
+		}
+		ev, ok := perfEvents[t][parts[1]]
+		if !ok {
+			p.errorf(col(1), "unknown %s event %q%s (events: %s)", t, parts[1],
+				didYouMean(parts[1], perfEventNames(t)), strings.Join(perfEventNames(t), ", "))
+			return a
+		}
+		a.Func, a.Rate = parts[1], ev.Count
+		if parts[2] != "" {
+			n, err := ParseInt(parts[2])
+			if err != nil || n == 0 {
+				p.errorf(col(2), "bad %s count %q: expected a positive number (%s)", t, parts[2], form)
+				return a
+			}
+			a.Rate = n
+		}
 	case Begin, End:
 		want(1, t.String())
 	case Kprobe, Kretprobe:

@@ -132,11 +132,11 @@ func TestPreprocessorErrors(t *testing.T) {
 // same name wins.
 func TestConstants(t *testing.T) {
 	prog, _, err := checkSrc(`#define EPERM 99
-BEGIN { @a = AF_INET6; @b = TCP_LISTEN; @c = EPERM; @d = TASK_UNINTERRUPTIBLE; @e = SIGKILL; }`, nil)
+BEGIN { @a = AF_INET6; @b = TCP_LISTEN; @c = EPERM; @d = TASK_UNINTERRUPTIBLE; @e = SIGKILL; @f = DT_FIFO; @g = ICMP_ECHO; @h = ICMPV6_ECHO_REPLY; }`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []uint64{10, 10, 99, 2, 9} {
+	for i, want := range []uint64{10, 10, 99, 2, 9, 1, 8, 129} {
 		v, ok := foldConst(prog.Probes[0].Body[i].(*AssignStmt).Value)
 		if !ok || v != want {
 			t.Errorf("statement %d = %d, want %d", i+1, v, want)

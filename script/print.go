@@ -75,6 +75,8 @@ func (a *AttachPoint) describe() string {
 		return fmt.Sprintf("%s:%s", a.Type, a.Func)
 	case Interval, Profile:
 		return fmt.Sprintf("%s:%s:%d", a.Type, a.Unit, a.Rate)
+	case Software, Hardware:
+		return fmt.Sprintf("%s:%s:%d", a.Type, a.Func, a.Rate)
 	}
 	return a.Raw
 }

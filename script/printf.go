@@ -33,6 +33,13 @@ func ParseFormat(f string) ([]Verb, error) {
 		if i < len(f) && f[i] == '%' {
 			continue
 		}
+		if i < len(f) && f[i] == '\n' {
+			// "%\n" is no conversion: C's printf, which bpftrace 0.17
+			// hands the format to, prints it as it is (dcstat.bt's
+			// "%5s%\n" header).
+			i--
+			continue
+		}
 		v := Verb{Offset: start, Width: -1, Prec: -1}
 		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
 			v.Flags += string(f[i])
@@ -73,7 +80,7 @@ func ParseFormat(f string) ([]Verb, error) {
 		v.Text = f[start : i+1]
 		switch v.Conv {
 		case 'd', 'i', 'u', 'x', 'X', 'o':
-		case 'c', 's', 'p':
+		case 'c', 's', 'p', 'r':
 			if v.Length != "" {
 				return verbs, fmt.Errorf("conversion %q: length modifier %q does not apply to %%%c", v.Text, v.Length, v.Conv)
 			}
@@ -116,6 +123,9 @@ func (c *checker) printf(e *Call) {
 		}
 		if !verbAccepts(v.Conv, t) {
 			want := "an integer"
+			if v.Conv == 'r' {
+				want = "a buffer, buf(pointer, length)"
+			}
 			if v.Conv == 's' {
 				want = "a string (or comm, str(), ksym(), usym(), strftime(), ntop(), func, probe, kstack, ustack)"
 			}
@@ -126,9 +136,11 @@ func (c *checker) printf(e *Call) {
 
 func verbAccepts(conv byte, t *Type) bool {
 	switch conv {
+	case 'r':
+		return t.Kind == KindBuffer
 	case 's':
 		switch t.Kind {
-		case KindString, KindKsym, KindUsym, KindKstack, KindUstack, KindProbe, KindTimestamp, KindInet:
+		case KindString, KindKsym, KindUsym, KindKstack, KindUstack, KindProbe, KindTimestamp, KindInet, KindUsername:
 			return true
 		}
 		return false

@@ -67,6 +67,18 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 		}
 		return strings.Join(parts, pf.Format) + "\n"
 	}
+	text := o.formatArgs(pf, rec, r)
+	if pf.Kind == PrintfCat {
+		if r.Cat == nil {
+			return ""
+		}
+		return r.Cat(text)
+	}
+	return text
+}
+
+// formatArgs formats a printf record's format with its arguments.
+func (o *Object) formatArgs(pf *Printf, rec []byte, r *Resolver) string {
 	verbs, _ := ParseFormat(pf.Format) // checked at compile time
 	var b strings.Builder
 	last := 0
@@ -107,7 +119,7 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 	if v.Prec >= 0 {
 		spec += "." + strconv.Itoa(v.Prec)
 	}
-	if v.Conv == 's' {
+	if v.Conv == 's' || v.Conv == 'r' {
 		return fmt.Sprintf(spec+"s", text)
 	}
 	n := u64(arg)

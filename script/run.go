@@ -346,9 +346,11 @@ func (r *Run) load() error {
 		}
 		r.progs = append(r.progs, prog)
 	}
-	var stacks *bpf.Map
-	if m, ok := r.maps[StacksMap]; ok {
-		stacks = m
+	stacks := map[int]*bpf.Map{}
+	for _, m := range r.Object.Maps {
+		if m.Spec.Type == bpf.StackTrace {
+			stacks[int(m.Spec.ValueSize/8)] = r.maps[m.Spec.Name]
+		}
 	}
 	r.res = NewResolver(stacks)
 	if ev, ok := r.maps[EventsMap]; ok {
@@ -489,6 +491,8 @@ func (r *Run) handle(rec []byte) error {
 					typ = "time"
 				case PrintfJoin:
 					typ, data = "join", strings.TrimSuffix(data, "\n")
+				case PrintfCat:
+					typ = "cat"
 				}
 			}
 			_, err := fmt.Fprintf(r.out, jsonHead+"%q, \"data\": %s}\n", typ, jsonString(data))

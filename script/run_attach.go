@@ -52,6 +52,8 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 		fds, err = r.openDynamic(a)
 	case Interval, Profile:
 		fds, err = openClock(a)
+	case Software, Hardware:
+		fds, err = openPerfEvent(a)
 	case Fentry, Fexit, LSM:
 		l, err := bpf.AttachTracing(prog)
 		if err != nil {
@@ -318,6 +320,38 @@ func openClock(a *AttachPoint) ([]int, error) {
 				unix.Close(f)
 			}
 			return nil, fmt.Errorf("perf_event_open cpu-clock on cpu %d: %w", cpu, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+// openPerfEvent opens the event of a software: or hardware: probe on every
+// online CPU, for every process, sampled every a.Rate events.
+func openPerfEvent(a *AttachPoint) ([]int, error) {
+	ev, ok := perfEvents[a.Type][a.Func]
+	if !ok {
+		return nil, fmt.Errorf("unknown %s event %q", a.Type, a.Func)
+	}
+	cpus, err := perf.OnlineCPUs()
+	if err != nil {
+		return nil, err
+	}
+	attr := unix.PerfEventAttr{
+		Type:   ev.Type,
+		Config: ev.Config,
+		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
+		Bits:   unix.PerfBitDisabled,
+		Sample: a.Rate,
+	}
+	var fds []int
+	for _, cpu := range cpus {
+		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if err != nil {
+			for _, f := range fds {
+				unix.Close(f)
+			}
+			return nil, fmt.Errorf("perf_event_open %s on cpu %d: %w", a.describe(), cpu, err)
 		}
 		fds = append(fds, fd)
 	}

@@ -29,6 +29,11 @@ func Expand(prog *Program, fs *tracefs.FS) error {
 	var funcs []string // available_filter_functions, read once
 	for _, p := range prog.Probes {
 		var out []*AttachPoint
+		// A wildcard that matches nothing is dropped where the probe
+		// keeps other attach points, as bpftrace does: dcsnoop.bt lists
+		// kprobe:lookup_fast and kprobe:lookup_fast.constprop.*, of
+		// which a kernel has one or the other.
+		var unmatched []*AttachPoint
 		for _, a := range p.Attach {
 			if !a.Wildcard() {
 				out = append(out, a)
@@ -41,7 +46,7 @@ func Expand(prog *Program, fs *tracefs.FS) error {
 				names, err = matchTracepoints(fs, a.Target, a.Func)
 			case Kprobe, Kretprobe:
 				if funcs == nil {
-					funcs, err = filterFunctions(fs)
+					funcs, prog.KprobeSource, err = kprobeFunctions(fs)
 				}
 				if err == nil {
 					for _, f := range funcs {
@@ -58,7 +63,7 @@ func Expand(prog *Program, fs *tracefs.FS) error {
 				prog.src.errorf(&errs, a.Pos, "%s: %v", a.Raw, err)
 				continue
 			case len(names) == 0:
-				prog.src.errorf(&errs, a.Pos, "%s matches no %s", a.Raw, a.Type)
+				unmatched = append(unmatched, a)
 				continue
 			case len(names) > MaxWildcardMatches:
 				prog.src.errorf(&errs, a.Pos, "%s matches %d %ss; at most %d are attached: narrow the pattern", a.Raw, len(names), a.Type, MaxWildcardMatches)
@@ -72,6 +77,11 @@ func Expand(prog *Program, fs *tracefs.FS) error {
 				b.Func = n[1]
 				b.Raw = b.describe()
 				out = append(out, &b)
+			}
+		}
+		if len(out) == 0 {
+			for _, a := range unmatched {
+				prog.src.errorf(&errs, a.Pos, "%s matches no %s", a.Raw, a.Type)
 			}
 		}
 		p.Attach = out
@@ -111,6 +121,93 @@ func matchTracepoints(fs *tracefs.FS, sysGlob, evGlob string) ([][2]string, erro
 		return out[i][1] < out[j][1]
 	})
 	return out, nil
+}
+
+// kprobeFunctions lists the functions a kprobe wildcard may match, and
+// where they came from: available_filter_functions where it can be read,
+// else the text symbols of /proc/kallsyms less the kprobe blacklist, as
+// bpftrace falls back to. Some kernels refuse everyone the first (this
+// host's sandbox answers EPERM); the second also lists functions that
+// ftrace cannot probe, which the kernel refuses when the probe is added.
+func kprobeFunctions(fs *tracefs.FS) ([]string, string, error) {
+	funcs, err := filterFunctions(fs)
+	if err == nil {
+		return funcs, "available_filter_functions", nil
+	}
+	ks, kerr := kallsymsFunctions("/proc/kallsyms", kprobeBlacklist())
+	if kerr != nil {
+		return nil, "", fmt.Errorf("%v; and %v", err, kerr)
+	}
+	return ks, "/proc/kallsyms", nil
+}
+
+// kallsymsFunctions reads the text symbols (t, T) of a kallsyms file,
+// without the "[module]" suffixes, the __pfx_ and __cfi_ padding that is
+// no function, the blacklisted and duplicates, sorted.
+func kallsymsFunctions(file string, blacklist map[string]bool) ([]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && len(out) < maxFilterFunctions {
+		// "ffffffff81000000 T _stext [module]"
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+			continue
+		}
+		name := fields[2]
+		if strings.HasPrefix(name, "__pfx_") || strings.HasPrefix(name, "__cfi_") || blacklist[name] || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// kprobeBlacklist reads <debugfs>/kprobes/blacklist ("0xSTART-0xEND\tSYM
+// [MOD]"): the functions register_kprobe refuses (NOKPROBE_SYMBOL, the
+// entry code). Without debugfs it is empty.
+func kprobeBlacklist() map[string]bool {
+	out := map[string]bool{}
+	f, err := os.Open(filepath.Join(debugfsRoot(), "kprobes", "blacklist"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) >= 2 {
+			out[fields[1]] = true
+		}
+	}
+	return out
+}
+
+// debugfsRoot finds debugfs in mountinfo (usually /sys/kernel/debug).
+func debugfsRoot() string {
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			// "id parent maj:min root mountpoint opts ... - fstype source opts"
+			fields := strings.Fields(sc.Text())
+			for i, fld := range fields {
+				if fld == "-" && i+1 < len(fields) && fields[i+1] == "debugfs" && len(fields) > 4 {
+					return fields[4]
+				}
+			}
+		}
+	}
+	return "/sys/kernel/debug"
 }
 
 // maxFilterFunctions bounds what is kept of available_filter_functions,

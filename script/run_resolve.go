@@ -3,10 +3,13 @@ package script
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +20,7 @@ import (
 
 // maxStackDepth is the frames a stack map value holds (PERF_MAX_STACK_DEPTH,
 // the kernel's default of /proc/sys/kernel/perf_event_max_stack).
-const maxStackDepth = 127
+const maxStackDepth = MaxStackDepth
 
 // NewResolver returns a Resolver for the running system: kernel symbols
 // from /proc/kallsyms and user symbols from /proc/PID/maps and the ELF
@@ -27,7 +30,7 @@ const maxStackDepth = 127
 //
 // Names are printed as bpftrace prints them: ksym and usym give the bare
 // symbol, stacks "symbol+offset" with a decimal offset.
-func NewResolver(stacks *bpf.Map) *Resolver {
+func NewResolver(stacks map[int]*bpf.Map) *Resolver {
 	syms := trace.NewSymbolizer()
 	r := &Resolver{
 		Ksym: func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
@@ -42,12 +45,22 @@ func NewResolver(stacks *bpf.Map) *Resolver {
 		base := time.Now().Add(-time.Duration(mono.Nano()))
 		r.MonoToWall = func(ns uint64) time.Time { return base.Add(time.Duration(ns)) }
 	}
-	if stacks != nil {
+	r.User = passwdUser("/etc/passwd")
+	r.Cat = catFile
+	if len(stacks) > 0 {
 		key := make([]byte, 4)
-		val := make([]byte, 8*maxStackDepth)
-		r.Stack = func(id int64, _ bool) []uint64 {
+		buf := make([]byte, 8*maxStackDepth)
+		r.Stack = func(id int64, depth int) []uint64 {
+			if depth == 0 {
+				depth = maxStackDepth
+			}
+			m := stacks[depth]
+			if m == nil {
+				return nil
+			}
+			val := buf[:8*depth]
 			copy(key, bpf.Uint32Key(uint32(id)))
-			if err := stacks.Lookup(key, val); err != nil {
+			if err := m.Lookup(key, val); err != nil {
 				return nil
 			}
 			frames := make([]uint64, 0, 16)
@@ -111,4 +124,61 @@ func kernelSymbol(name string) (uint64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no such kernel symbol in /proc/kallsyms")
+}
+
+// passwdUser names uids from a passwd file, read once on first use, as
+// bpftrace's username does (a uid the file lacks prints as its number).
+func passwdUser(file string) func(uid uint32) string {
+	var once sync.Once
+	var names map[uint32]string
+	return func(uid uint32) string {
+		once.Do(func() {
+			names = map[uint32]string{}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				// name:password:uid:gid:gecos:home:shell
+				f := strings.Split(line, ":")
+				if len(f) < 3 {
+					continue
+				}
+				if n, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+					if _, dup := names[uint32(n)]; !dup {
+						names[uint32(n)] = f[0]
+					}
+				}
+			}
+		})
+		return names[uid]
+	}
+}
+
+// catMax bounds what cat() prints of a file, as bpftrace's
+// BPFTRACE_CAT_BYTES_MAX (10k) does.
+const catMax = 10 << 10
+
+// catFile is cat()'s text: the file's first catMax bytes. An error goes to
+// stderr, as bpftrace's does.
+func catFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		// strerror's text, as bpftrace prints it: Go's is the same
+		// but for the capital.
+		msg := err.Error()
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			msg = errno.Error()
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		fmt.Fprintf(os.Stderr, "ERROR: failed to open file '%s': %s\n", path, msg)
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, catMax))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR: failed to read file '%s': %v\n", path, err)
+	}
+	return string(b)
 }

@@ -24,12 +24,17 @@ type Entry struct {
 type Resolver struct {
 	Ksym  func(addr uint64, offset bool) string
 	Usym  func(pid uint32, addr uint64, offset bool) string
-	Stack func(id int64, user bool) []uint64 // frames, innermost first
+	Stack func(id int64, depth int) []uint64 // frames, innermost first, of the stack map keeping depth frames (0: MaxStackDepth)
 	// Now is the wall time of a time() record (nil: time.Now), and
 	// MonoToWall converts a CLOCK_MONOTONIC nanosecond count (nsecs) to
 	// the wall time, for strftime() (nil: as if the clocks were one).
 	Now        func() time.Time
 	MonoToWall func(ns uint64) time.Time
+	// User names a uid, for username ("": print the number).
+	User func(uid uint32) string
+	// Cat is what cat() prints for a file: its contents, or the error
+	// (nil: nothing, as nothing here may read files).
+	Cat func(path string) string
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
@@ -165,7 +170,17 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 	case KindUsym:
 		return r.usym(uint32(u64(b[8:])), u64(b), false)
 	case KindKstack, KindUstack:
-		return r.stack(t.Kind == KindUstack, b)
+		return r.stack(t, b)
+	case KindBuffer:
+		return escapeBuffer(b)
+	case KindUsername:
+		uid := uint32(u64(b))
+		if r.User != nil {
+			if name := r.User(uid); name != "" {
+				return name
+			}
+		}
+		return strconv.FormatUint(uint64(uid), 10)
 	case KindProbe:
 		if i := u64(b); i < uint64(len(o.Attach)) {
 			return o.Attach[i].describe()
@@ -200,7 +215,8 @@ func (r *Resolver) usym(pid uint32, addr uint64, offset bool) string {
 
 // stack prints a stack as bpftrace does: a newline, then one frame per
 // line indented by 8 spaces, each with its offset.
-func (r *Resolver) stack(user bool, b []byte) string {
+func (r *Resolver) stack(t *Type, b []byte) string {
+	user := t.Kind == KindUstack
 	id := int64(int32(u64(b)))
 	var pid uint32
 	if user && len(b) >= 16 {
@@ -211,7 +227,7 @@ func (r *Resolver) stack(user bool, b []byte) string {
 	if r.Stack == nil || id < 0 {
 		return s.String()
 	}
-	for _, addr := range r.Stack(id, user) {
+	for _, addr := range r.Stack(id, t.Depth) {
 		if addr == 0 {
 			break
 		}
@@ -599,4 +615,22 @@ func (o *Object) writeMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Res
 		}
 	}
 	return nil
+}
+
+// escapeBuffer prints a buf() value as bpftrace's %r does: printable ASCII
+// as it is, every other byte as \xNN.
+func escapeBuffer(b []byte) string {
+	if len(b) < 8 {
+		return ""
+	}
+	n := min(int(u64(b)), len(b)-8)
+	var s strings.Builder
+	for _, c := range b[8 : 8+n] {
+		if c >= 0x20 && c < 0x7f {
+			s.WriteByte(c)
+		} else {
+			fmt.Fprintf(&s, "\\x%02x", c)
+		}
+	}
+	return s.String()
 }

@@ -35,6 +35,8 @@ const (
 	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
 	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
 	KindRecord    // a kernel struct, union or array (BTF) in kernel memory: only its members and elements are values
+	KindUsername  // username: the uid, printed as the user's name
+	KindBuffer    // buf(p, n): a u64 length, then that many bytes, printed by %r
 )
 
 var kindNames = [...]string{
@@ -43,6 +45,7 @@ var kindNames = [...]string{
 	KindProbe: "probe", KindCount: "count", KindSum: "sum", KindAvg: "avg",
 	KindMin: "min", KindMax: "max", KindStats: "stats", KindHist: "hist", KindLhist: "lhist",
 	KindArgs: "args", KindTimestamp: "timestamp", KindInet: "inet", KindRecord: "record",
+	KindUsername: "username", KindBuffer: "buffer",
 }
 
 func (k Kind) String() string {
@@ -64,6 +67,13 @@ type Type struct {
 	// argument, a syscall tracepoint's pointer field): str() reads it with
 	// bpf_probe_read_user_str.
 	User bool
+
+	// Width is the size of the integer a variable was first assigned,
+	// before it widened to 64 bits: bswap($port) swaps a u16's two bytes,
+	// as bpftrace keeps a variable's width (0: Size).
+	Width int
+	// Depth is the frames a stack keeps: kstack(5) (0: MaxStackDepth).
+	Depth int
 
 	// Lhist bounds.
 	Min, Max, Step int64
@@ -144,6 +154,9 @@ func (t *Type) compatible(u *Type) bool {
 	}
 	if t.Kind == KindLhist {
 		return t.Min == u.Min && t.Max == u.Max && t.Step == u.Step
+	}
+	if t.Kind == KindKstack || t.Kind == KindUstack {
+		return t.Depth == u.Depth
 	}
 	return true
 }

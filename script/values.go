@@ -19,7 +19,7 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 	case "tid":
 		g.call(asm.FnGetCurrentPidTgid)
 		g.emit(asm.Mov.Reg32(r, asm.R0))
-	case "uid":
+	case "uid", "username":
 		g.call(asm.FnGetCurrentUidGid)
 		g.emit(asm.Mov.Reg32(r, asm.R0))
 	case "gid":
@@ -71,7 +71,7 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 			g.emit(asm.ArSh.Imm(r, 32))
 		}
 	case "kstack":
-		g.stackID(r, 0)
+		g.stackID(r, 0, 0)
 	case "func":
 		if g.ap.Type.IsReturn() || g.ap.Type == Kprobe && g.haveHelper(asm.FnGetFuncIp) {
 			if !g.haveHelper(asm.FnGetFuncIp) {
@@ -90,6 +90,9 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.constant(r, uint64(g.index))
 	case "curtask":
 		g.call(asm.FnGetCurrentTask)
+		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "numaid":
+		g.call(asm.FnGetNumaNodeId)
 		g.emit(asm.Mov.Reg(r, asm.R0))
 	default:
 		g.errorf(b.Pos, "%s has no integer value", b.Name)
@@ -138,10 +141,16 @@ func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
 }
 
 // stackID sets r to bpf_get_stackid(ctx, stacks, flags).
-func (g *gen) stackID(r asm.Register, flags int32) {
-	g.c.needStacks = true
+func (g *gen) stackID(r asm.Register, flags int32, depth int) {
+	if depth == 0 {
+		depth = MaxStackDepth
+	}
+	if g.c.stackDepths == nil {
+		g.c.stackDepths = map[int]bool{}
+	}
+	g.c.stackDepths[depth] = true
 	g.emit(asm.Mov.Reg(asm.R1, asm.R6))
-	g.emit(asm.LoadMapPtr(asm.R2, StacksMap))
+	g.emit(asm.LoadMapPtr(asm.R2, StackMapName(depth)))
 	g.emit(asm.Mov.Imm(asm.R3, flags))
 	g.call(asm.FnGetStackid)
 	g.emit(asm.Mov.Reg(r, asm.R0))
@@ -182,15 +191,25 @@ func (g *gen) buf(e Expr, off int16, size int) {
 	case KindString:
 		g.strBuf(e, off, size)
 		return
+	case KindBuffer:
+		g.bufferBuf(e.(*Call), t, off, size)
+		return
 	case KindUstack:
-		if _, ok := e.(*Builtin); !ok {
+		fresh := false
+		switch x := e.(type) {
+		case *Builtin:
+			fresh = true
+		case *Call:
+			fresh = x.Name == "ustack" // ustack(N)
+		}
+		if !fresh {
 			// A ustack kept in a map or a variable: its bytes, the
 			// stack id and pid taken where it was stored, not the
 			// stack of the task running now.
 			g.strBuf(e, off, size)
 			return
 		}
-		g.stackID(asm.R7, bpfFUserStack)
+		g.stackID(asm.R7, bpfFUserStack, t.Depth)
 		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
 		g.pidTo(off + 8)
 		return
@@ -337,12 +356,48 @@ func (g *gen) strBuf(e Expr, off int16, size int) {
 			g.value(e.Args[0], asm.R7)
 			g.stackPtr(asm.R1, off)
 			g.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, size))))
+			if e.dynLen {
+				// At most n bytes and the NUL: n clamped (unsigned, so
+				// a negative n is too big) to what the string holds,
+				// which also bounds the size for the verifier.
+				room := int32(min(t.Size, size) - 1)
+				g.value(e.Args[1], asm.R8)
+				ok := g.newLabel("strlen")
+				g.emit(asm.JLE.Imm(asm.R8, room, ok))
+				g.emit(asm.Mov.Imm(asm.R8, room))
+				g.label(ok)
+				g.emit(asm.Add.Imm(asm.R8, 1))
+				g.stackPtr(asm.R1, off)
+				g.emit(asm.Mov.Reg(asm.R2, asm.R8))
+			}
 			g.emit(asm.Mov.Reg(asm.R3, asm.R7))
 			g.call(g.strHelper(TypeOf(e.Args[0])))
 			return
 		}
 	}
 	g.errorf(e.Position(), "cannot compute string %s", describe(e))
+}
+
+// bufferBuf writes buf(p, n): n, clamped to the room, in the first 8
+// bytes, then that many bytes read at p, the rest zero.
+func (g *gen) bufferBuf(e *Call, t *Type, off int16, size int) {
+	g.zero(off, size)
+	room := int32(min(t.Size, size) - 8)
+	g.value(e.Args[0], asm.R7)
+	g.value(e.Args[1], asm.R8)
+	ok := g.newLabel("buflen")
+	g.emit(asm.JLE.Imm(asm.R8, room, ok))
+	g.emit(asm.Mov.Imm(asm.R8, room))
+	g.label(ok)
+	g.emit(asm.StoreMem(asm.R10, off, asm.R8, asm.DWord))
+	g.stackPtr(asm.R1, off+8)
+	g.emit(asm.Mov.Reg(asm.R2, asm.R8))
+	g.emit(asm.Mov.Reg(asm.R3, asm.R7))
+	helper := g.helper(asm.FnProbeReadKernel)
+	if t.User {
+		helper = g.helper(asm.FnProbeReadUser)
+	}
+	g.call(helper)
 }
 
 // strHelper picks the helper that reads a string at an address of type t.

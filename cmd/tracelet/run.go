@@ -140,6 +140,9 @@ func runAction(c *cli.Context) error {
 		}
 		return cli.Exit(err.Error(), 1)
 	}
+	if r.Program.KprobeSource == "/proc/kallsyms" {
+		fmt.Fprintln(os.Stderr, "tracelet: note: kprobe wildcards matched the text symbols of /proc/kallsyms, as available_filter_functions cannot be read: some may refuse a probe")
+	}
 	if c.Bool("d") {
 		defer r.Close()
 		if r.Backend == script.BackendTracefs {
