@@ -328,8 +328,6 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.constant(r, e.addr)
 		case "strftime":
 			g.value(e.Args[1], r) // nsecs; user space formats it
-		case "ntop":
-			g.value(e.Args[len(e.Args)-1], r)
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}

@@ -335,6 +335,8 @@ func slotSize(t *Type) int {
 		return (t.Size + 7) &^ 7
 	case KindUstack, KindUsym:
 		return 16
+	case KindInet:
+		return inetSize
 	}
 	return 8
 }
