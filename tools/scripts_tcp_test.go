@@ -1,0 +1,342 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
+)
+
+// The TCP script tools (scripts/tcp*.bt) side by side with libbpf-tools
+// (tcplife; tcpstates where libbpf-tools' own tool needs kprobes, which
+// this host lacks) and bpftrace (tcpretrans.bt's columns), each on a
+// workload of this process's own connections to a loopback port that the
+// kernel picked for the test: other suites run concurrently, so every
+// comparison is filtered to that port.
+
+// scriptRun is a script tool running in this process, and what it printed.
+type scriptRun struct {
+	mu   sync.Mutex
+	out  []byte
+	stop func() error
+}
+
+func (s *scriptRun) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out = append(s.out, p...)
+	return len(p), nil
+}
+
+func (s *scriptRun) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Split(string(s.out), "\n")
+}
+
+// wait returns the lines printed once n of them match, failing after 15s.
+func (s *scriptRun) wait(t *testing.T, what string, n int, match func(string) bool) []string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got []string
+		for _, l := range s.lines() {
+			if match(l) {
+				got = append(got, l)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tracelet printed %d of %d %s in 15s:\n%s", len(got), n, what, strings.Join(s.lines(), "\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runScript runs scripts/NAME.bt with the macros defines (as its flags
+// give them) until the test ends.
+func runScript(t *testing.T, name string, defines ...string) *scriptRun {
+	t.Helper()
+	src, err := os.ReadFile("scripts/" + name + ".bt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until run -D exists: the macros as #defines in place of the "#!" line.
+	var pre strings.Builder
+	for _, d := range defines {
+		name, value, _ := strings.Cut(d, "=")
+		fmt.Fprintf(&pre, "#define %s %s\n", name, value)
+	}
+	if i := strings.IndexByte(string(src), '\n'); i > 0 && strings.HasPrefix(string(src), "#!") {
+		src = src[i+1:]
+	}
+	src = append([]byte(pre.String()), src...)
+	s := &scriptRun{}
+	s.stop = runTool(t, func(ctx context.Context, ready func()) error {
+		r, err := script.Prepare(name+".bt", src, script.RunOptions{Out: s})
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if err := r.Start(func() error { ready(); return nil }); err != nil {
+			return err
+		}
+		return r.Wait(ctx)
+	})
+	return s
+}
+
+// startOracle starts another tracer and waits until it has printed a line
+// containing ready (printed once it is attached).
+func startOracle(t *testing.T, ready string, bin string, args ...string) *libbpfTool {
+	t.Helper()
+	testenv.RequireRoot(t)
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s is not installed (apt-get install libbpf-tools bpftrace): %v", bin, err)
+	}
+	cmd := exec.Command("stdbuf", append([]string{"-oL", bin}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l := &libbpfTool{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.got = append(l.got, sc.Text())
+			l.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	l.wait(t, bin+"'s line with "+ready, func(s string) bool { return strings.Contains(s, ready) })
+	return l
+}
+
+// waitN returns the lines printed once n of them match, failing after
+// 15s.
+func (l *libbpfTool) waitN(t *testing.T, what string, n int, match func(string) bool) []string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got []string
+		for _, s := range l.lines() {
+			if match(s) {
+				got = append(got, s)
+			}
+		}
+		if len(got) >= n || time.Now().After(deadline) {
+			if len(got) < n {
+				t.Fatalf("%s printed %d of %d %s in 15s:\n%s", l.cmd.Args[2], len(got), n, what, strings.Join(l.lines(), "\n"))
+			}
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lines returns what the oracle printed so far.
+func (l *libbpfTool) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.got)
+}
+
+// listen listens on a loopback port the kernel picks (backlog as given),
+// closed when the test ends. It returns the fd and the port.
+func listen(t *testing.T, family int, backlog int) (int, int) {
+	t.Helper()
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if family == unix.AF_INET6 {
+		sa = &unix.SockaddrInet6{Addr: [16]byte{15: 1}}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		if family == unix.AF_INET6 {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		t.Fatal(err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		return fd, a.Port
+	case *unix.SockaddrInet6:
+		return fd, a.Port
+	}
+	t.Fatalf("getsockname: %T", got)
+	return 0, 0
+}
+
+// conn is one connection of the workload, both ends.
+type conn struct {
+	client, server net.Conn
+}
+
+// connect connects to addr, accepting on the listening fd, and returns
+// both ends.
+func connect(t *testing.T, lfd int, addr string) conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	s, err := net.FileConn(os.NewFile(uintptr(nfd), "accepted"))
+	unix.Close(nfd) // FileConn dups it
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return conn{c, s}
+}
+
+// exchange sends tx bytes from client to server and rx back.
+func (c conn) exchange(t *testing.T, tx, rx int) {
+	t.Helper()
+	for _, d := range []struct {
+		from, to net.Conn
+		n        int
+	}{{c.client, c.server, tx}, {c.server, c.client, rx}} {
+		go d.from.Write(make([]byte, d.n))
+		buf := make([]byte, d.n)
+		if _, err := ioReadFull(d.to, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func ioReadFull(c net.Conn, b []byte) (int, error) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n := 0
+	for n < len(b) {
+		m, err := c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func hasField(s string, i int, want string) bool {
+	f := strings.Fields(s)
+	return len(f) > i && f[i] == want
+}
+
+// kb prints bytes in KiB as libbpf-tools' %.2f does.
+func kb(n int) string { return strconv.FormatFloat(float64(n)/1024, 'f', 2, 64) }
+
+// tcplife against libbpf-tools' tcplife: three sessions of known sizes,
+// each seen from both ends, the client closing first. Every column but MS
+// (a duration each tool measures itself) must be the same, and what the
+// workload knows: its pid, the ports, the bytes.
+func TestSideBySideTCPLife(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	theirs := startOracle(t, "RX_KB", "/usr/sbin/tcplife", "-p", pid)
+	ours := runScript(t, "tcplife", "PID="+pid)
+	lfd, port := listen(t, unix.AF_INET, 16)
+	p := strconv.Itoa(port)
+	sizes := [][2]int{{10000, 5000}, {1, 2048}, {300000, 7}}
+	var want []string
+	for _, sz := range sizes {
+		c := connect(t, lfd, "127.0.0.1:"+p)
+		c.exchange(t, sz[0], sz[1])
+		cport := strconv.Itoa(c.client.LocalAddr().(*net.TCPAddr).Port)
+		c.client.Close()
+		time.Sleep(10 * time.Millisecond)
+		c.server.Close()
+		want = append(want,
+			fmt.Sprintf("%s 127.0.0.1 %s 127.0.0.1 %s %s %s", pid, cport, p, kb(sz[0]), kb(sz[1])),
+			fmt.Sprintf("%s 127.0.0.1 %s 127.0.0.1 %s %s %s", pid, p, cport, kb(sz[1]), kb(sz[0])))
+	}
+	mine := func(s string) bool { return hasField(s, 3, p) || hasField(s, 5, p) }
+	got := ours.wait(t, "sessions", len(want), mine)
+	their := theirs.waitN(t, "sessions", len(want), mine)
+	// PID COMM LADDR LPORT RADDR RPORT TX_KB RX_KB, without MS; COMM is
+	// the thread's, the same for both.
+	cols := func(lines []string, withComm bool) []string {
+		var r []string
+		for _, l := range lines {
+			f := strings.Fields(l)
+			if len(f) != 9 {
+				t.Errorf("not 9 columns: %q", l)
+				continue
+			}
+			if !withComm {
+				f = append(f[:1:1], f[2:]...)
+			}
+			r = append(r, strings.Join(f[:len(f)-1], " "))
+		}
+		slices.Sort(r)
+		return r
+	}
+	slices.Sort(want)
+	if o, th := cols(got, true), cols(their, true); !slices.Equal(o, th) {
+		t.Errorf("tcplife sessions on port %s:\nlibbpf-tools:\n%s\ntracelet:\n%s", p, strings.Join(th, "\n"), strings.Join(o, "\n"))
+	}
+	if o := cols(got, false); !slices.Equal(o, want) {
+		t.Errorf("tracelet's tcplife on port %s:\n%s\nwant (the workload's):\n%s", p, strings.Join(o, "\n"), strings.Join(want, "\n"))
+	}
+	// The column layout, byte for byte, apart from MS.
+	hdr := func(lines []string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, "PID") {
+				return l
+			}
+		}
+		return ""
+	}
+	same(t, "header", hdr(theirs.lines()), hdr(ours.lines()))
+	noMS := func(lines []string) []string {
+		var r []string
+		for _, l := range lines {
+			r = append(r, strings.TrimRight(l[:strings.LastIndexByte(l, ' ')+1], " "))
+		}
+		slices.Sort(r)
+		return r
+	}
+	if o, th := noMS(got), noMS(their); len(o) == len(th) {
+		for i := range o {
+			same(t, "session", th[i], o[i])
+		}
+	}
+	if err := ours.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
