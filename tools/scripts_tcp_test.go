@@ -254,6 +254,16 @@ func ioReadFull(c net.Conn, b []byte) (int, error) {
 	return n, nil
 }
 
+// headerLine returns the first line that starts with prefix.
+func headerLine(lines []string, prefix string) string {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
 func hasField(s string, i int, want string) bool {
 	f := strings.Fields(s)
 	return len(f) > i && f[i] == want
@@ -314,15 +324,7 @@ func TestSideBySideTCPLife(t *testing.T) {
 		t.Errorf("tracelet's tcplife on port %s:\n%s\nwant (the workload's):\n%s", p, strings.Join(o, "\n"), strings.Join(want, "\n"))
 	}
 	// The column layout, byte for byte, apart from MS.
-	hdr := func(lines []string) string {
-		for _, l := range lines {
-			if strings.HasPrefix(l, "PID") {
-				return l
-			}
-		}
-		return ""
-	}
-	same(t, "header", hdr(theirs.lines()), hdr(ours.lines()))
+	same(t, "header", headerLine(theirs.lines(), "PID"), headerLine(ours.lines(), "PID"))
 	noMS := func(lines []string) []string {
 		var r []string
 		for _, l := range lines {
@@ -336,6 +338,215 @@ func TestSideBySideTCPLife(t *testing.T) {
 			same(t, "session", th[i], o[i])
 		}
 	}
+	if err := ours.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tcpconnect against libbpf-tools' tcpstates: libbpf-tools' tcpconnect
+// needs kprobes (tcp_v4_connect), which this host lacks, and its tcpstates
+// follows the same tracepoint, whose CLOSE -> SYN_SENT rows are the
+// connects, with the connecting task. Three IPv4 connects and one IPv6,
+// with -p and -P; the columns are libbpf-tools' tcpconnect's.
+func TestSideBySideTCPConnect(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	theirs := startOracle(t, "NEWSTATE", "/usr/sbin/tcpstates", "-w")
+	lfd, port := listen(t, unix.AF_INET, 16)
+	l6fd, port6 := listen(t, unix.AF_INET6, 16)
+	// -P filters on the destination port: the IPv6 listener must have
+	// the same one, or the IPv6 connect would be left out.
+	if port6 != port {
+		unix.Close(l6fd)
+		l6fd = listenOn(t, port)
+	}
+	p := strconv.Itoa(port)
+	ours := runScript(t, "tcpconnect", "PID="+pid, "PORT="+p)
+	for range 3 {
+		c := connect(t, lfd, "127.0.0.1:"+p)
+		c.client.Close()
+		c.server.Close()
+	}
+	c := connect(t, l6fd, "[::1]:"+p)
+	c.client.Close()
+	c.server.Close()
+
+	mine := func(s string) bool { return hasField(s, 5, p) }
+	got := ours.wait(t, "connects", 4, mine)
+	// -w: SKADDR PID COMM IP LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS
+	their := theirs.waitN(t, "connects", 4, func(s string) bool {
+		return hasField(s, 7, p) && hasField(s, 8, "CLOSE") && hasField(s, 10, "SYN_SENT")
+	})
+	var o, th []string
+	for _, l := range got {
+		f := strings.Fields(l)
+		if len(f) != 6 {
+			t.Fatalf("not 6 columns: %q", l)
+		}
+		o = append(o, strings.Join(f, " "))
+	}
+	for _, l := range their {
+		f := strings.Fields(l)
+		// tcpstates' COMM is 10 wide, tcpconnect's 12: the test's comm,
+		// "tools.test", fits both.
+		th = append(th, strings.Join([]string{f[1], f[2], f[3], f[4], f[6], f[7]}, " "))
+	}
+	slices.Sort(o)
+	slices.Sort(th)
+	want := []string{
+		pid + " tools.test 4 127.0.0.1 127.0.0.1 " + p,
+		pid + " tools.test 4 127.0.0.1 127.0.0.1 " + p,
+		pid + " tools.test 4 127.0.0.1 127.0.0.1 " + p,
+		pid + " tools.test 6 ::1 ::1 " + p,
+	}
+	if !slices.Equal(o, th) || !slices.Equal(o, want) {
+		t.Errorf("connects to port %s:\ntracelet:\n%s\nlibbpf-tools' tcpstates:\n%s\nwant:\n%s",
+			p, strings.Join(o, "\n"), strings.Join(th, "\n"), strings.Join(want, "\n"))
+	}
+	// libbpf-tools tcpconnect's layout: "%-6d %-12.12s %-2d %-16s %-16s %-5d".
+	for _, l := range got {
+		f := strings.Fields(l)
+		n, _ := strconv.Atoi(f[0])
+		ip, _ := strconv.Atoi(f[2])
+		same(t, "connect", fmt.Sprintf("%-6d %-12.12s %-2d %-16s %-16s %-5s", n, f[1], ip, f[3], f[4], f[5]), l)
+	}
+	same(t, "header", "PID    COMM         IP SADDR            DADDR            DPORT", headerLine(ours.lines(), "PID"))
+	if err := ours.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listenOn listens on ::1 at port, closed when the test ends.
+func listenOn(t *testing.T, port int) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}); err != nil {
+		t.Skipf("[::1]:%d is taken: %v", port, err)
+	}
+	if err := unix.Listen(fd, 16); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// tcpretrans against bpftrace running the same script: tcpretrans.bt and
+// bcc's tcpretrans need kprobes, which this host lacks, and libbpf-tools
+// 0.26 has none. The workload is a SYN that a listener drops because its
+// accept queue is full (backlog 0 holds one connection, which the first
+// client takes): the kernel retransmits it after the initial RTO, 1s. Both
+// must see the same retransmits of that connection, column for column
+// (TIME aside), and the columns are tcpretrans.bt's.
+func TestSideBySideTCPRetrans(t *testing.T) {
+	theirs := startOracle(t, "RADDR:RPORT", "bpftrace", "scripts/tcpretrans.bt")
+	lfd, port := listen(t, unix.AF_INET, 0)
+	p := strconv.Itoa(port)
+	ours := runScript(t, "tcpretrans", "RPORT="+p)
+	first, err := net.Dial("tcp", "127.0.0.1:"+p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_ = lfd // never accepted: the queue stays full
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != unix.EINPROGRESS {
+		t.Fatalf("connect: %v, want EINPROGRESS", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cport := strconv.Itoa(sa.(*unix.SockaddrInet4).Port)
+	// TIME PID LADDR:LPORT RADDR:RPORT STATE
+	want := "127.0.0.1:" + cport + " 127.0.0.1:" + p + " SYN_SENT"
+	mine := func(s string) bool {
+		f := strings.Fields(s)
+		return len(f) == 5 && strings.Join(f[2:], " ") == want
+	}
+	got := ours.wait(t, "retransmits", 1, mine)
+	their := theirs.waitN(t, "retransmits", 1, mine)
+	// The same event, so the same interrupted task in PID.
+	same(t, "retransmit", their[0][9:], got[0][9:])
+	same(t, "header", headerLine(theirs.lines(), "TIME"), headerLine(ours.lines(), "TIME"))
+	// tcpretrans.bt's layout: "%-8d %14s:%-6d %14s:%-6d %6s" after the time.
+	f := strings.Fields(got[0])
+	n, _ := strconv.Atoi(f[1])
+	same(t, "layout", fmt.Sprintf("%-8s %-8d %14s:%-6s %14s:%-6s %6s", f[0], n, "127.0.0.1", cport, "127.0.0.1", p, "SYN_SENT"), got[0])
+	if err := ours.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tcpaccept against what the workload knows and libbpf-tools' tcpstates:
+// tcpaccept.bt and bcc's tcpaccept need a kretprobe (inet_csk_accept),
+// which this host lacks, and libbpf-tools 0.26 has none. This process
+// accepts two IPv4 connections and one IPv6 one (accept4) from listeners
+// of backlog 7; each line must name this process, both ends as the
+// sockets have them, and BL 0/7, in tcpaccept.bt's columns; tcpstates'
+// SYN_RECV -> ESTABLISHED rows must show the same addresses and ports.
+func TestSideBySideTCPAccept(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	theirs := startOracle(t, "NEWSTATE", "/usr/sbin/tcpstates", "-w")
+	lfd, port := listen(t, unix.AF_INET, 7)
+	l6fd, port6 := listen(t, unix.AF_INET6, 7)
+	p, p6 := strconv.Itoa(port), strconv.Itoa(port6)
+	ours := runScript(t, "tcpaccept", "PID="+pid)
+	var want []string
+	for _, c := range []struct {
+		fd   int
+		addr string
+	}{{lfd, "127.0.0.1:" + p}, {lfd, "127.0.0.1:" + p}, {l6fd, "[::1]:" + p6}} {
+		cn := connect(t, c.fd, c.addr)
+		la, ra := cn.client.LocalAddr().(*net.TCPAddr), cn.client.RemoteAddr().(*net.TCPAddr)
+		// RADDR RPORT LADDR LPORT BL, as the accepting side sees them
+		want = append(want, fmt.Sprintf("%s tools.test %s %d %s %d 0/7", pid, la.IP, la.Port, ra.IP, ra.Port))
+		cn.client.Close()
+		cn.server.Close()
+	}
+	mine := func(s string) bool { return hasField(s, 6, p) || hasField(s, 6, p6) }
+	got := ours.wait(t, "accepts", len(want), mine)
+	var o []string
+	for _, l := range got {
+		f := strings.Fields(l)
+		if len(f) != 8 {
+			t.Fatalf("not 8 columns: %q", l)
+		}
+		o = append(o, strings.Join(f[1:], " "))
+		// tcpaccept.bt's layout: "%-6d %-14s " "%-39s %-5d %-39s %-5d " "%d/%d"
+		n, _ := strconv.Atoi(f[1])
+		same(t, "layout", fmt.Sprintf("%-8s %-6d %-14s %-39s %-5s %-39s %-5s %s", f[0], n, f[2], f[3], f[4], f[5], f[6], f[7]), l)
+	}
+	slices.Sort(o)
+	slices.Sort(want)
+	if !slices.Equal(o, want) {
+		t.Errorf("accepts on ports %s and %s:\ntracelet:\n%s\nwant (the workload's):\n%s", p, p6, strings.Join(o, "\n"), strings.Join(want, "\n"))
+	}
+	// -w: SKADDR PID COMM IP LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS
+	their := theirs.waitN(t, "accepted connections", len(want), func(s string) bool {
+		return (hasField(s, 5, p) || hasField(s, 5, p6)) && hasField(s, 8, "SYN_RECV") && hasField(s, 10, "ESTABLISHED")
+	})
+	var th, ends []string
+	for _, l := range their {
+		f := strings.Fields(l)
+		th = append(th, strings.Join([]string{f[6], f[7], f[4], f[5]}, " "))
+	}
+	for _, l := range o {
+		f := strings.Fields(l)
+		ends = append(ends, strings.Join(f[2:6], " "))
+	}
+	slices.Sort(th)
+	slices.Sort(ends)
+	if !slices.Equal(ends, th) {
+		t.Errorf("accepted connections:\ntracelet:\n%s\nlibbpf-tools' tcpstates:\n%s", strings.Join(ends, "\n"), strings.Join(th, "\n"))
+	}
+	same(t, "header", fmt.Sprintf("%-8s %-6s %-14s %-39s %-5s %-39s %-5s %s", "TIME", "PID", "COMM", "RADDR", "RPORT", "LADDR", "LPORT", "BL"),
+		headerLine(ours.lines(), "TIME"))
 	if err := ours.stop(); err != nil {
 		t.Fatal(err)
 	}
