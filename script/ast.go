@@ -12,6 +12,9 @@ type Program struct {
 	Macros   []*Macro
 	// Config is the config = { ... } block: the settings it gives.
 	Config []ConfigItem
+	// Hists are the "// hist: @MAP ..." comments, by map name (without
+	// the @): hist maps to print in libbpf-tools' layout.
+	Hists map[string]*HistStyle
 
 	src *source // for error lines
 }

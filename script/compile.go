@@ -87,6 +87,9 @@ type Object struct {
 	Attach []*AttachPoint
 	Info   *Info
 	Output OutputKind
+	// Hists are the hist maps printed in libbpf-tools' layout
+	// (Program.Hists).
+	Hists map[string]*HistStyle
 }
 
 // Prog is the program of one attach point.
@@ -190,7 +193,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output},
+	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output, Hists: prog.Hists},
 		maps: map[string]*Map{}, mapIndex: map[string]int{}, printfIDs: map[*Call]int{}}
 	c.layoutMaps()
 	for _, p := range prog.Probes {

@@ -21,18 +21,22 @@ type ParseOptions struct {
 	// (SKB_DROP_REASON_NOT_SPECIFIED): the runtime passes one that asks
 	// btf.Spec.EnumConstant. Nil: such a name is an error.
 	Constant func(name string) (uint64, bool)
+	// Defines are macros given from outside (-D NAME=VALUE), as if
+	// #defined before the first line.
+	Defines []Define
 }
 
 // ParseWith is Parse with options.
 func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
 	p := &parser{src: newSource(file, src), constant: opts.Constant}
-	p.sc.init(p.src, &p.errs)
+	p.sc.init(p.src, &p.errs, opts.Defines)
 	p.next()
 	prog := p.parseProgram()
 	prog.File = file
 	prog.src = p.src
 	prog.Includes = p.sc.pp.includes
 	prog.Macros = p.sc.pp.macros
+	prog.Hists = p.sc.pp.hists
 	p.errs.Sort()
 	return prog, p.errs.Err()
 }
@@ -376,9 +380,15 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 			p.errorf(col(1), "unknown %s unit %q: expected %s", t, a.Unit, form)
 			return a
 		}
-		n, err := ParseInt(parts[2])
+		count := parts[2]
+		if m := p.sc.pp.macro(count, col(2).Offset); m != nil && isIdent(count) {
+			// cpp expands macros in attach points too: bpftrace's tools
+			// write interval:s:INTERVAL with INTERVAL a -D or #define.
+			count = m.Body
+		}
+		n, err := ParseInt(count)
 		if err != nil || n == 0 {
-			p.errorf(col(2), "bad %s count %q: expected a positive integer", t, parts[2])
+			p.errorf(col(2), "bad %s count %q: expected a positive integer (or a macro of one)", t, count)
 			return a
 		}
 		a.Rate = n
@@ -758,6 +768,9 @@ func (p *parser) expandMacro(m *Macro, pos Pos) Expr {
 		}
 	}
 	p.next()
+	if m.lit != nil {
+		return defineUse(m.lit, pos)
+	}
 	frame := &macroFrame{m: m, args: map[string][2]int{}, outer: p.frame}
 	if m.FuncLike {
 		if p.tok != LPAREN {
@@ -792,6 +805,20 @@ func (p *parser) expandMacro(m *Macro, pos Pos) Expr {
 		p.useOff = pos.Offset
 	}
 	return p.subParse(m.bodyStart, m.bodyEnd, frame, "the body of macro "+m.Name)
+}
+
+// defineUse returns a copy of lit, a -D macro's literal, at pos: each use
+// is a node of its own, typed where it is.
+func defineUse(lit Expr, pos Pos) Expr {
+	switch x := lit.(type) {
+	case *IntLit:
+		return &IntLit{Pos: pos, Raw: x.Raw, Value: x.Value}
+	case *StrLit:
+		return &StrLit{Pos: pos, Value: x.Value}
+	case *Unary:
+		return &Unary{Pos: pos, Op: x.Op, X: defineUse(x.X, pos)}
+	}
+	return lit
 }
 
 // subParse parses the expression in source bytes [start, end) with frame

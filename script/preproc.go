@@ -47,6 +47,9 @@ type Macro struct {
 
 	bodyStart, bodyEnd int // byte offsets of the body in the source
 	undefAt            int // offset of the #undef that ends it, or -1
+	// lit is what a use of a -D macro (Define) stands for; nil for the
+	// script's own #defines.
+	lit Expr
 }
 
 // predefined are the macros every script sees.
@@ -55,8 +58,9 @@ var predefined = []string{"BPFTRACE_HAVE_BTF"}
 // preproc is what the preprocessing pass found in a source.
 type preproc struct {
 	skip     map[int]int // start offset -> end offset of a span to skip
-	macros   []*Macro    // in definition order
+	macros   []*Macro    // in definition order, the -D ones first
 	includes []Include
+	hists    map[string]*HistStyle // the "// hist:" comments of taken lines
 }
 
 // macro returns the macro name means at offset off, or nil.
@@ -94,8 +98,17 @@ func (s *source) posAt(off int) Pos {
 // preprocess finds the directives of src. It scans line by line, keeping
 // track of block comments and strings so that a '#' inside them is not
 // taken for a directive.
-func preprocess(src *source, errs *ErrorList) *preproc {
+func preprocess(src *source, errs *ErrorList, defines []Define) *preproc {
 	pp := &preproc{skip: map[int]int{}}
+	for _, d := range defines {
+		// Defined before the first line, so visible from offset 0 on.
+		x, err := d.literal(Pos{Offset: 0, Line: 1, Col: 1})
+		if err != nil {
+			src.errorf(errs, Pos{Offset: 0, Line: 1, Col: 1}, "%v", err)
+			continue
+		}
+		pp.macros = append(pp.macros, &Macro{Name: d.Name, Body: d.Value, undefAt: -1, lit: x})
+	}
 	b := src.src
 	if len(b) >= 2 && b[0] == '#' && b[1] == '!' {
 		end := 0
@@ -217,6 +230,9 @@ func preprocess(src *source, errs *ErrorList) *preproc {
 			off = next
 			continue
 		}
+		if !inComment {
+			pp.histComment(src, errs, b[first:end], src.posAt(first))
+		}
 		inComment = scanComments(b[off:end], inComment)
 		off = next
 	}
@@ -305,8 +321,9 @@ func hasHash(body string) bool {
 	return false
 }
 
-// ifValue evaluates the condition of an #if: 0, 1, defined(NAME) or
-// defined NAME, each optionally negated.
+// ifValue evaluates the condition of an #if: 0, 1, defined(NAME),
+// defined NAME or NAME (a macro whose body is an integer), each
+// optionally negated.
 func (pp *preproc) ifValue(s string, off int) (v, ok bool) {
 	s = strings.TrimSpace(s)
 	neg := false
@@ -328,6 +345,20 @@ func (pp *preproc) ifValue(s string, off int) (v, ok bool) {
 			return false, false
 		}
 		v = pp.defined(id, off)
+	case isIdent(s):
+		// #if NAME, NAME a macro whose body is an integer (a flag's
+		// -D NAME=1, or #define NAME 0): true when it is not zero, as
+		// in cpp; an undefined name is 0.
+		m := pp.macro(s, off)
+		if m == nil {
+			v = false
+			break
+		}
+		n, err := ParseInt(m.Body)
+		if err != nil {
+			return false, false
+		}
+		v = n != 0
 	default:
 		return false, false
 	}

@@ -70,6 +70,13 @@ type RunOptions struct {
 	StrLen int
 	// Params are the positional parameters $1, $2, ...
 	Params []string
+	// Defines are macros given from outside (-D NAME=VALUE).
+	Defines []Define
+	// Quiet leaves out what bpftrace prints around a script's own
+	// output: "Attaching N probes...", the two empty lines before the
+	// maps at the end, and the empty line of each empty map. A script
+	// tool prints its own header and rows, as its libbpf-tools namesake.
+	Quiet bool
 	// FS is the tracefs to use; nil means tracefs.Find().
 	FS *tracefs.FS
 	// ForceOutput overrides the feature probe that picks the BPF ring
@@ -126,6 +133,12 @@ type Run struct {
 	// zmu guards zeroed, which a scrape (Metrics) reads while Wait runs.
 	zmu sync.Mutex
 
+	// endCleared holds the maps END cleared: the probes are still
+	// attached while the maps print (see Wait), and one of them must not
+	// refill such a map, as none can in bpftrace, which detaches first.
+	endCleared map[string]bool
+	inEnd      bool
+
 	pidfd   int
 	exited  bool // exit() seen
 	closed  bool
@@ -166,7 +179,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		defer spec.Close()
 		copts.BTF = spec
 	}
-	var popts ParseOptions
+	popts := ParseOptions{Defines: opts.Defines}
 	if copts.BTF != nil {
 		spec := copts.BTF
 		popts.Constant = func(name string) (uint64, bool) {
@@ -291,6 +304,9 @@ func (r *Run) Start(ready func() error) error {
 }
 
 func (r *Run) attachedMessage(n int) {
+	if r.opts.Quiet {
+		return
+	}
 	if r.opts.Format == JSONOutput {
 		fmt.Fprintf(r.out, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
 		return
@@ -370,6 +386,7 @@ func (r *Run) Wait(ctx context.Context) error {
 		err = derr
 	}
 	if r.end != nil {
+		r.inEnd = true
 		if ferr := r.end.fire(); ferr != nil && err == nil {
 			err = fmt.Errorf("END: %w", ferr)
 		}
@@ -492,12 +509,30 @@ func (r *Run) handle(rec []byte) error {
 		// bpftrace 0.17 prints a cleared count without keys as 0, and
 		// every other cleared map as empty.
 		r.setZeroed(m, m.Info != nil && m.Info.Value.Kind == KindCount)
+		if r.inEnd {
+			if r.endCleared == nil {
+				r.endCleared = map[string]bool{}
+			}
+			r.endCleared[m.Spec.Name] = true
+		}
 		return ClearMap(r.maps[m.Spec.Name], m)
 	case ActionZero:
 		r.setZeroed(m, true)
 		return ZeroMap(r.maps[m.Spec.Name], m)
 	}
 	return nil
+}
+
+// readCleared reads a map END cleared as it was then: empty, or the one
+// zero a cleared count without keys prints as.
+func (r *Run) readCleared(m *Map) ([]Entry, error) {
+	r.zmu.Lock()
+	zeroed := r.zeroed[m.Spec.Name]
+	r.zmu.Unlock()
+	if zeroed {
+		return []Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}, nil
+	}
+	return nil, nil
 }
 
 func (r *Run) readMap(m *Map) ([]Entry, error) {
@@ -542,13 +577,21 @@ func (r *Run) printMap(m *Map, top int) error {
 // printMaps prints every map at the end, after bpftrace's two empty lines
 // (text only).
 func (r *Run) printMaps() error {
+	read := func(m *Map) ([]Entry, error) {
+		if r.endCleared[m.Spec.Name] {
+			return r.readCleared(m)
+		}
+		return r.readMap(m)
+	}
 	if r.opts.Format == JSONOutput {
-		return r.Object.WriteMapsJSON(r.out, r.readMap, r.res)
+		return r.Object.WriteMapsJSON(r.out, read, r.res)
 	}
-	if _, err := io.WriteString(r.out, "\n\n"); err != nil {
-		return err
+	if !r.opts.Quiet {
+		if _, err := io.WriteString(r.out, "\n\n"); err != nil {
+			return err
+		}
 	}
-	return r.Object.WriteMaps(r.out, r.readMap, r.res)
+	return r.Object.writeMaps(r.out, read, r.res, r.opts.Quiet)
 }
 
 // detach stops every probe but the END hook. Each perf event's release

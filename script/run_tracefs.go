@@ -353,7 +353,9 @@ func (r *Run) printTracefsMaps() error {
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapsJSON(r.out, read, nil)
 	}
-	io.WriteString(r.out, "\n\n")
+	if !r.opts.Quiet {
+		io.WriteString(r.out, "\n\n")
+	}
 	return r.Object.WriteMaps(r.out, read, nil)
 }
 

@@ -28,22 +28,23 @@ type Scanner struct {
 // NewScanner returns a scanner of src; file names it in errors.
 func NewScanner(file string, src []byte) *Scanner {
 	s := &Scanner{}
-	s.init(newSource(file, src), new(ErrorList))
+	s.init(newSource(file, src), new(ErrorList), nil)
 	return s
 }
 
 // Errors returns the errors met so far, in source order.
 func (s *Scanner) Errors() ErrorList { return *s.errs }
 
-// init prepares s to scan src; errors are appended to errs.
-func (s *Scanner) init(src *source, errs *ErrorList) {
+// init prepares s to scan src, defines given before its first line;
+// errors are appended to errs.
+func (s *Scanner) init(src *source, errs *ErrorList, defines []Define) {
 	s.src = src
 	s.errs = errs
 	s.off = 0
 	s.end = len(src.src)
 	s.line = 1
 	s.col = 1
-	s.pp = preprocess(src, errs)
+	s.pp = preprocess(src, errs, defines)
 }
 
 func (s *Scanner) pos() Pos { return Pos{Offset: s.off, Line: s.line, Col: s.col} }

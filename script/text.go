@@ -46,6 +46,8 @@ func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) err
 	var b strings.Builder
 	v := info.Value
 	switch {
+	case m.Buckets && v.Kind == KindHist && o.Hists[info.Name] != nil:
+		o.writeLog2Hists(&b, m, entries, r, o.Hists[info.Name])
 	case m.Buckets:
 		o.writeHists(&b, m, entries, r)
 	case v.Kind == KindAvg || v.Kind == KindStats:
@@ -569,6 +571,12 @@ func DrawLhist(b *strings.Builder, buckets []uint64, lo, hi, step int64) {
 // maps when it exits. read returns a map's elements (ReadMap for loaded
 // maps).
 func (o *Object) WriteMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver) error {
+	return o.writeMaps(w, read, r, false)
+}
+
+// writeMaps is WriteMaps; with skipEmpty, a map without elements prints
+// nothing (RunOptions.Quiet), where bpftrace prints an empty line.
+func (o *Object) writeMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver, skipEmpty bool) error {
 	var ms []*Map
 	for _, m := range o.Maps {
 		if m.Info != nil {
@@ -580,6 +588,9 @@ func (o *Object) WriteMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Res
 		entries, err := read(m)
 		if err != nil {
 			return fmt.Errorf("reading @%s: %w", m.Info.Name, err)
+		}
+		if skipEmpty && len(entries) == 0 {
+			continue
 		}
 		if err := o.WriteMap(w, m, entries, r); err != nil {
 			return err

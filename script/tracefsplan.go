@@ -129,7 +129,7 @@ func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsP
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &compiler{prog: prog, info: info, obj: &Object{Info: info}, maps: map[string]*Map{},
+	c := &compiler{prog: prog, info: info, obj: &Object{Info: info, Hists: prog.Hists}, maps: map[string]*Map{},
 		mapIndex: map[string]int{}, printfIDs: map[*Call]int{}, opts: Options{MaxEntries: 1}}
 	c.layoutMaps()
 	var out []*TracefsProbe

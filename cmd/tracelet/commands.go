@@ -19,5 +19,5 @@ func commands() []*cli.Command {
 		collectCommand(),
 		recordCommand(),
 		reportCommand(),
-	}, toolCommands()...)
+	}, append(toolCommands(), scriptToolCommands()...)...)
 }

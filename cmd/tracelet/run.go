@@ -20,6 +20,7 @@ func runCommand() *cli.Command {
 		ArgsUsage: "[FILE] [ARG...]\n\n   ARGs are the positional parameters $1, $2, ... ($# counts them)\n   e.g. tracelet run -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "e", Usage: "the `PROGRAM` text (instead of FILE)"},
+			&cli.StringSliceFlag{Name: "D", Usage: "define macro `NAME=VALUE` (an integer or a \"string\"; NAME alone means 1) before the script's first line, as cpp's -D; repeatable"},
 			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
 			&cli.StringFlag{Name: "btf", Usage: "kernel types from `FILE` (raw BTF, or a vmlinux with .BTF) instead of /sys/kernel/btf/vmlinux"},
 			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's)"},
@@ -53,6 +54,13 @@ func runAction(c *cli.Context) error {
 		return usageError("run: want -e PROGRAM or a FILE")
 	}
 	opts := script.RunOptions{Params: params, BTF: c.String("btf")}
+	for _, d := range c.StringSlice("D") {
+		def, err := script.ParseDefine(d)
+		if err != nil {
+			return usageError("run: %v", err)
+		}
+		opts.Defines = append(opts.Defines, def)
+	}
 	switch c.String("f") {
 	case "text":
 	case "json":

@@ -43,6 +43,12 @@ func (c *Context) Duration(name string) time.Duration {
 	return v
 }
 
+// StringSlice returns every value of a StringSliceFlag, in argv order.
+func (c *Context) StringSlice(name string) []string {
+	v, _ := c.flags.value(name).([]string)
+	return v
+}
+
 // IsSet reports whether argv gave the flag name, even to its default.
 func (c *Context) IsSet(name string) bool { return c.flags.isSet(name) }
 

@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// Flag is one option of a command: a BoolFlag, StringFlag, IntFlag or
-// DurationFlag. Its first name is the one Context's getters take; any of
+// Flag is one option of a command: a BoolFlag, StringFlag, IntFlag,
+// DurationFlag or StringSliceFlag. Its first name is the one Context's getters take; any of
 // its names and aliases does too.
 type Flag interface {
 	// Names returns the flag's name and then its aliases.
 	Names() []string
-	// info and parse are unexported: the four flag types are all the
+	// info and parse are unexported: the five flag types are all the
 	// kinds argv has, and help needs no reflection to describe them.
 	info() flagInfo
 	parse(s string) (any, error)
@@ -109,6 +109,22 @@ func (f *IntFlag) parse(s string) (any, error) {
 	}
 	return int(v), nil
 }
+
+// StringSliceFlag may be given more than once; each time adds a word
+// (cpp's -D NAME=VALUE -D NAME2=VALUE2).
+type StringSliceFlag struct {
+	Name    string
+	Aliases []string
+	Usage   string
+}
+
+func (f *StringSliceFlag) Names() []string { return names(f.Name, f.Aliases) }
+
+func (f *StringSliceFlag) info() flagInfo {
+	return flagInfo{usage: f.Usage, value: []string(nil), kind: "VALUE"}
+}
+
+func (f *StringSliceFlag) parse(s string) (any, error) { return []string{s}, nil }
 
 // DurationFlag takes a time.Duration as time.ParseDuration reads it: 5s,
 // 1m30s, 250ms. A bare number is refused, as it was by urfave/cli.

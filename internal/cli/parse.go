@@ -101,6 +101,10 @@ func (fs *flagSet) parse(args []string, short bool) ([]string, error) {
 		if err != nil {
 			return nil, flagError("invalid value " + strconv.Quote(val) + " for flag -" + name + ": " + err.Error())
 		}
+		if add, ok := v.([]string); ok {
+			old, _ := fs.values[i].([]string)
+			v = append(old, add...)
+		}
 		fs.values[i] = v
 	}
 	return nil, nil

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/tools"
+)
+
+// scriptToolCommands makes a command of each embedded script tool, its
+// flags and arguments read from the script's header (tools/scripts.go).
+func scriptToolCommands() []*cli.Command {
+	all, err := tools.Scripts()
+	if err != nil {
+		// The scripts are embedded and tested: this is a build mistake.
+		panic(err)
+	}
+	var cmds []*cli.Command
+	for _, s := range all {
+		cmds = append(cmds, scriptToolCommand(s))
+	}
+	return append(cmds, toolsCommand(all))
+}
+
+func scriptToolCommand(s *tools.Script) *cli.Command {
+	var flags []cli.Flag
+	for _, f := range s.Flags {
+		var names []string
+		if f.Short != "" {
+			names = append(names, f.Short)
+		}
+		if f.Long != "" {
+			names = append(names, f.Long)
+		}
+		if f.Type == "bool" {
+			flags = append(flags, &cli.BoolFlag{Name: names[0], Aliases: names[1:], Usage: f.Usage})
+		} else {
+			// The macro's name is the value's placeholder in help.
+			usage := strings.Replace(f.Usage, f.Define, "`"+f.Define+"`", 1)
+			if usage == f.Usage {
+				usage = "`" + f.Define + "`: " + f.Usage
+			}
+			flags = append(flags, &cli.StringFlag{Name: names[0], Aliases: names[1:], Usage: usage})
+		}
+	}
+	var argsUsage []string
+	for _, a := range s.Args {
+		argsUsage = append(argsUsage, "["+a.Define+"]")
+	}
+	usage := strings.Join(argsUsage, " ")
+	for _, a := range s.Args {
+		usage += "\n   " + a.Define + ": " + a.Usage
+	}
+	usage += "\n\n   The script: tracelet tools show " + s.Name
+	return &cli.Command{
+		Name: s.Name, Usage: s.Usage, ArgsUsage: usage, Flags: flags, UseShortOptionHandling: true,
+		Action: func(c *cli.Context) error {
+			var o tools.ScriptOptions
+			for _, f := range s.Flags {
+				name := f.Short
+				if name == "" {
+					name = f.Long
+				}
+				if !c.IsSet(name) || f.Type == "bool" && !c.Bool(name) {
+					continue
+				}
+				d, err := f.DefineValue(c.String(name))
+				if err != nil {
+					return usageError("%s: %v", s.Name, err)
+				}
+				o.Defines = append(o.Defines, d)
+			}
+			if c.NArg() > len(s.Args) {
+				return usageError("%s: unexpected argument %q", s.Name, c.Args().Get(len(s.Args)))
+			}
+			for i, v := range c.Args().Slice() {
+				d, err := s.Args[i].DefineValue(v)
+				if err != nil {
+					return usageError("%s: %v", s.Name, err)
+				}
+				o.Defines = append(o.Defines, d)
+			}
+			out := bufio.NewWriter(os.Stdout)
+			defer out.Flush()
+			o.Out = &lineFlusher{out}
+			err := tools.RunScript(c.Context, s, o)
+			if _, ok := script.AsErrorList(err); ok {
+				out.Flush()
+				fmt.Fprintln(os.Stderr, err)
+				return cli.Exit("", 2)
+			}
+			return runErr(err)
+		},
+	}
+}
+
+// toolsCommand lists the script tools and prints their source.
+func toolsCommand(all []*tools.Script) *cli.Command {
+	return &cli.Command{
+		Name:  "tools",
+		Usage: "list the tools written as scripts, or print one (to copy, change and run with `tracelet run`)",
+		Subcommands: []*cli.Command{
+			{
+				Name: "list", Usage: "list the script tools",
+				Action: func(c *cli.Context) error {
+					for _, s := range all {
+						fmt.Fprintf(c.App.Writer, "%-14s %s\n", s.Name, s.Usage)
+					}
+					return nil
+				},
+			},
+			{
+				Name: "show", Usage: "print a script tool's source", ArgsUsage: "NAME",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageError("tools show: want one tool NAME (see tracelet tools list)")
+					}
+					s, err := tools.LookupScript(c.Args().First())
+					if err != nil {
+						return usageError("tools show: %v", err)
+					}
+					_, err = c.App.Writer.Write(s.Source)
+					return err
+				},
+			},
+		},
+	}
+}

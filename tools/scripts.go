@@ -1,0 +1,274 @@
+package tools
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tracelet/tracelet/script"
+)
+
+// Script tools are tracelet scripts (package script's language) embedded
+// from tools/scripts/NAME.bt: `tracelet NAME` runs one, `tracelet tools
+// show NAME` prints it, and `tracelet run -D ... FILE` runs a copy. Adding
+// a tool is adding a file: its flags and positional arguments come from
+// its header, the comment lines before its first line of code:
+//
+//	// tool: DESCRIPTION
+//	// flag: [-X] [--long] NAME TYPE "USAGE"
+//	// arg: NAME TYPE "USAGE"
+//
+// "tool:" is the one-line description that `tracelet tools list` and the
+// command's help show. Each "flag:" is an option, with a one-letter name,
+// a long name or both (libbpf-tools' names: -p --pid, -m --milliseconds).
+// Each "arg:" is a positional argument, in order (libbpf-tools' interval
+// and count). TYPE is
+//
+//   - bool: the flag takes no value; given, it defines NAME as 1 (not
+//     given, NAME is undefined);
+//   - int: a whole number >= 0 (> 0 for an arg), defining NAME as it;
+//   - string: any text without '"' or '\', defining NAME as the string
+//     literal "TEXT".
+//
+// A flag or argument reaches the script as a macro, exactly as `tracelet
+// run -D NAME=VALUE` gives one (script.Define), so the script reads the
+// same run either way. It gives its defaults with
+//
+//	#ifndef PID
+//	#define PID 0
+//	#endif
+//
+// and uses NAME in expressions (/PID == 0 || pid == PID/, folded to a
+// constant), in #if NAME (a bool flag defaulted to 0), and as the count
+// of an interval probe (interval:s:INTERVAL). A script may also print a
+// hist map in libbpf-tools' layout with a "// hist: @MAP UNIT [KEYLINE]"
+// comment (script.HistStyle).
+//
+//go:embed scripts/*.bt
+var scriptFiles embed.FS
+
+// Script is one embedded script tool.
+type Script struct {
+	Name   string // the file name without .bt: the command's name
+	Usage  string // the "// tool:" line
+	Flags  []ScriptFlag
+	Args   []ScriptArg
+	Source []byte
+}
+
+// ScriptFlag is a "// flag:" header line.
+type ScriptFlag struct {
+	Short  string // one letter, or ""
+	Long   string // or ""
+	Define string // the macro it defines
+	Type   string // bool, int or string
+	Usage  string
+}
+
+// ScriptArg is an "// arg:" header line: a positional argument.
+type ScriptArg struct {
+	Define, Type, Usage string
+}
+
+// Scripts returns the embedded script tools, sorted by name.
+func Scripts() ([]*Script, error) {
+	names, err := fs.Glob(scriptFiles, "scripts/*.bt")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []*Script
+	for _, n := range names {
+		src, err := scriptFiles.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		s, err := ParseScript(strings.TrimSuffix(strings.TrimPrefix(n, "scripts/"), ".bt"), src)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// LookupScript returns the embedded script tool name.
+func LookupScript(name string) (*Script, error) {
+	src, err := scriptFiles.ReadFile("scripts/" + name + ".bt")
+	if err != nil || strings.ContainsAny(name, "/.") {
+		var names []string
+		if all, err := Scripts(); err == nil {
+			for _, s := range all {
+				names = append(names, s.Name)
+			}
+		}
+		return nil, fmt.Errorf("no script tool %q (there are: %s)", name, strings.Join(names, ", "))
+	}
+	return ParseScript(name, src)
+}
+
+// ParseScript reads the header of a script tool's source. Errors name the
+// line.
+func ParseScript(name string, src []byte) (*Script, error) {
+	s := &Script{Name: name, Source: src}
+	seen := map[string]bool{}
+	for i, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || i == 0 && strings.HasPrefix(line, "#!") {
+			continue
+		}
+		text, ok := strings.CutPrefix(line, "//")
+		if !ok {
+			break // the header ends at the first line of code
+		}
+		errorf := func(format string, args ...any) error {
+			return fmt.Errorf("%s.bt:%d: %s", name, i+1, fmt.Sprintf(format, args...))
+		}
+		key, rest, _ := strings.Cut(strings.TrimSpace(text), ":")
+		switch key {
+		case "tool":
+			s.Usage = strings.TrimSpace(rest)
+		case "flag", "arg":
+			words, usage, err := splitUsage(rest)
+			if err != nil {
+				return nil, errorf("%v", err)
+			}
+			var f ScriptFlag
+			for len(words) > 0 && strings.HasPrefix(words[0], "-") {
+				switch w := words[0]; {
+				case key == "flag" && len(w) == 2 && f.Short == "" && f.Long == "" && isLetter(w[1]):
+					f.Short = w[1:]
+				case key == "flag" && len(w) > 3 && w[:2] == "--" && f.Long == "":
+					f.Long = w[2:]
+				default:
+					return nil, errorf("%s: %q: want -X (one letter) then --long-name", key, w)
+				}
+				words = words[1:]
+			}
+			if key == "flag" && f.Short == "" && f.Long == "" {
+				return nil, errorf("flag: want a name, -X or --long-name, before the macro name")
+			}
+			if len(words) != 2 {
+				return nil, errorf("%s: want %sNAME TYPE \"USAGE\"", key, map[string]string{"flag": "-X --long ", "arg": ""}[key])
+			}
+			f.Define, f.Type, f.Usage = words[0], words[1], usage
+			if _, err := script.ParseDefine(f.Define); err != nil {
+				return nil, errorf("%s: %q is not a macro name", key, f.Define)
+			}
+			switch f.Type {
+			case "bool", "int", "string":
+			default:
+				return nil, errorf("%s %s: type %q: want bool, int or string", key, f.Define, f.Type)
+			}
+			for _, n := range []string{f.Short, f.Long, "D:" + f.Define} {
+				if n != "" && seen[n] {
+					return nil, errorf("%s: %s is given twice", key, strings.TrimPrefix(n, "D:"))
+				}
+				seen[n] = true
+			}
+			if key == "flag" {
+				s.Flags = append(s.Flags, f)
+			} else {
+				if f.Type == "bool" {
+					return nil, errorf("arg %s: an argument is an int or a string, not a bool", f.Define)
+				}
+				s.Args = append(s.Args, ScriptArg{Define: f.Define, Type: f.Type, Usage: f.Usage})
+			}
+		}
+	}
+	if s.Usage == "" {
+		return nil, fmt.Errorf("%s.bt: no \"// tool: DESCRIPTION\" line in its header", name)
+	}
+	return s, nil
+}
+
+// splitUsage splits `WORD WORD "USAGE"` into its words and the unquoted
+// usage.
+func splitUsage(s string) ([]string, string, error) {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return nil, "", fmt.Errorf("want a \"USAGE\" string at the end")
+	}
+	usage, err := strconv.Unquote(strings.TrimSpace(s[i:]))
+	if err != nil {
+		return nil, "", fmt.Errorf("usage %s: not one string in double quotes", strings.TrimSpace(s[i:]))
+	}
+	return strings.Fields(s[:i]), usage, nil
+}
+
+func isLetter(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }
+
+// Name is how help and errors name the flag: -X, or --long.
+func (f ScriptFlag) Name() string {
+	if f.Short != "" {
+		return "-" + f.Short
+	}
+	return "--" + f.Long
+}
+
+// define makes the macro for a value of type typ given to what (a flag's
+// or argument's name); min is the smallest int allowed.
+func define(what, name, typ, value string, min int64) (script.Define, error) {
+	switch typ {
+	case "bool":
+		return script.Define{Name: name, Value: "1"}, nil
+	case "int":
+		n, err := strconv.ParseInt(value, 0, 64)
+		if err != nil || n < min {
+			return script.Define{}, fmt.Errorf("%s %q: want a whole number >= %d", what, value, min)
+		}
+		return script.Define{Name: name, Value: strconv.FormatInt(n, 10)}, nil
+	default:
+		if strings.ContainsAny(value, "\"\\") || strings.ContainsFunc(value, func(r rune) bool { return r < ' ' }) {
+			return script.Define{}, fmt.Errorf("%s %q: '\"', '\\' and control characters are not allowed", what, value)
+		}
+		return script.Define{Name: name, Value: `"` + value + `"`}, nil
+	}
+}
+
+// DefineValue returns the macro for the flag given value ("" for a bool).
+func (f ScriptFlag) DefineValue(value string) (script.Define, error) {
+	return define(f.Name(), f.Define, f.Type, value, 0)
+}
+
+// DefineValue returns the macro for the argument given value.
+func (a ScriptArg) DefineValue(value string) (script.Define, error) {
+	return define(a.Define, a.Define, a.Type, value, 1)
+}
+
+// ScriptOptions configure RunScript.
+type ScriptOptions struct {
+	// Defines are the flags' and arguments' macros (DefineValue).
+	Defines []script.Define
+	// Out receives the script's output; nil means os.Stdout.
+	Out io.Writer
+	// Backend is bpf, tracefs or auto.
+	Backend script.Backend
+	// Ready, if not nil, runs once every probe is attached.
+	Ready func()
+}
+
+// RunScript runs a script tool until it exits or ctx ends, then prints
+// its maps as it asks.
+func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
+	r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{
+		Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var ready func() error
+	if o.Ready != nil {
+		ready = func() error { o.Ready(); return nil }
+	}
+	if err := r.Start(ready); err != nil {
+		return err
+	}
+	return r.Wait(ctx)
+}

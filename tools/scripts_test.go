@@ -1,0 +1,180 @@
+package tools
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
+)
+
+func TestParseScript(t *testing.T) {
+	src := `#!/usr/bin/env -S tracelet run
+// tool: count things
+// flag: -p --pid PID int "trace this PID only"
+// flag: --milliseconds MSECS bool "in ms"
+// flag: -d DISK string "trace DISK only"
+// arg: INTERVAL int "every INTERVAL seconds"
+
+// flag: -x X int "not in the header: after the empty line, still a comment"
+BEGIN { exit(); }
+// flag: -y Y int "after the code: not a flag"
+`
+	s, err := ParseScript("t", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Usage != "count things" || len(s.Flags) != 4 || len(s.Args) != 1 {
+		t.Fatalf("%+v", s)
+	}
+	if f := s.Flags[0]; f != (ScriptFlag{Short: "p", Long: "pid", Define: "PID", Type: "int", Usage: "trace this PID only"}) {
+		t.Errorf("flag 0: %+v", f)
+	}
+	if f := s.Flags[1]; f.Short != "" || f.Long != "milliseconds" || f.Name() != "--milliseconds" {
+		t.Errorf("flag 1: %+v", f)
+	}
+	if a := s.Args[0]; a != (ScriptArg{Define: "INTERVAL", Type: "int", Usage: "every INTERVAL seconds"}) {
+		t.Errorf("arg: %+v", a)
+	}
+	for _, c := range []struct {
+		f     ScriptFlag
+		value string
+		want  string
+	}{
+		{s.Flags[0], "42", "PID=42"},
+		{s.Flags[0], "0x10", "PID=16"},
+		{s.Flags[0], "-1", `-p "-1": want a whole number >= 0`},
+		{s.Flags[0], "x", `-p "x": want a whole number >= 0`},
+		{s.Flags[1], "", "MSECS=1"},
+		{s.Flags[2], "sda", `DISK="sda"`},
+		{s.Flags[2], `s"da`, `-d "s\"da": '"', '\' and control characters are not allowed`},
+	} {
+		d, err := c.f.DefineValue(c.value)
+		got := d.String()
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s %q: %s, want %s", c.f.Name(), c.value, got, c.want)
+		}
+	}
+	if _, err := s.Args[0].DefineValue("0"); err == nil || err.Error() != `INTERVAL "0": want a whole number >= 1` {
+		t.Errorf("INTERVAL 0: %v", err)
+	}
+}
+
+func TestParseScriptErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"BEGIN { exit(); }", `t.bt: no "// tool: DESCRIPTION" line`},
+		{"// tool: x\n// flag: -p PID int\n", `t.bt:2: want a "USAGE" string at the end`},
+		{"// tool: x\n// flag: -p PID int \"a\" b\n", `t.bt:2: usage "a" b: not one string`},
+		{"// tool: x\n// flag: PID int \"u\"\n", "t.bt:2: flag: want a name, -X or --long-name"},
+		{"// tool: x\n// flag: -pp PID int \"u\"\n", `t.bt:2: flag: "-pp": want -X (one letter) then --long-name`},
+		{"// tool: x\n// flag: -p --pid --id PID int \"u\"\n", `t.bt:2: flag: "--id"`},
+		{"// tool: x\n// flag: -p PID float \"u\"\n", `t.bt:2: flag PID: type "float": want bool, int or string`},
+		{"// tool: x\n// flag: -p 1PID int \"u\"\n", `t.bt:2: flag: "1PID" is not a macro name`},
+		{"// tool: x\n// flag: -p PID int \"u\"\n// flag: -p TID int \"u\"\n", "t.bt:3: flag: p is given twice"},
+		{"// tool: x\n// flag: -p PID int \"u\"\n// arg: PID int \"u\"\n", "t.bt:3: arg: PID is given twice"},
+		{"// tool: x\n// arg: -p PID int \"u\"\n", `t.bt:2: arg: "-p"`},
+		{"// tool: x\n// arg: ON bool \"u\"\n", "t.bt:2: arg ON: an argument is an int or a string, not a bool"},
+	} {
+		_, err := ParseScript("t", []byte(c.src))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q:\n got %v\nwant %s", c.src, err, c.want)
+		}
+	}
+}
+
+func FuzzParseScript(f *testing.F) {
+	all, err := Scripts()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range all {
+		f.Add(string(s.Source))
+	}
+	f.Add("// tool: x\n// flag: -p --pid PID int \"u\"\n// arg: N int \"n\"\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		s, err := ParseScript("f", []byte(src))
+		if err != nil {
+			return
+		}
+		for _, fl := range s.Flags {
+			if fl.Short == "" && fl.Long == "" {
+				t.Errorf("flag without a name: %+v", fl)
+			}
+			if d, err := fl.DefineValue("1"); err == nil {
+				if _, err := script.ParseDefine(d.String()); err != nil {
+					t.Errorf("flag %+v: %v", fl, err)
+				}
+			}
+		}
+	})
+}
+
+// Every embedded script has a header, and compiles on this kernel with
+// its defaults and with each flag and argument given.
+func TestScripts(t *testing.T) {
+	testenv.RequireRoot(t)
+	all, err := Scripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("no embedded scripts")
+	}
+	for _, s := range all {
+		t.Run(s.Name, func(t *testing.T) {
+			if got, err := LookupScript(s.Name); err != nil || string(got.Source) != string(s.Source) {
+				t.Fatalf("LookupScript: %v", err)
+			}
+			var all []script.Define
+			values := map[string]string{"bool": "", "int": "1", "string": "sda"}
+			for _, f := range s.Flags {
+				d, err := f.DefineValue(values[f.Type])
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, d)
+			}
+			for _, a := range s.Args {
+				d, err := a.DefineValue(values[a.Type])
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, d)
+			}
+			for _, defs := range [][]script.Define{nil, all} {
+				r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{Defines: defs, Quiet: true})
+				if err != nil {
+					t.Fatalf("%v: %v", defs, err)
+				}
+				r.Close()
+			}
+		})
+	}
+	if _, err := LookupScript("../scripts/runqlat"); err == nil {
+		t.Error("LookupScript of a path: no error")
+	}
+}
+
+// The script runtime's libbpf-tools layout is the one the hand-written
+// funclatency prints.
+func TestDrawLog2HistMatchesPrintLog2Hist(t *testing.T) {
+	buckets := make([]uint64, 66)
+	h := &Histogram{Unit: "usecs", Slots: make([]uint64, 27)}
+	for i, n := range []uint64{3, 0, 1, 0, 0, 9, 2, 0, 0, 0, 0, 1} {
+		h.Slots[i] = n
+		if i == 0 {
+			buckets[2] = n
+		} else {
+			buckets[i+2] = n
+		}
+	}
+	var ours, theirs strings.Builder
+	script.DrawLog2Hist(&ours, buckets, "usecs")
+	PrintLog2Hist(&theirs, h)
+	if ours.String() != theirs.String() {
+		t.Errorf("script.DrawLog2Hist:\n%s\nPrintLog2Hist:\n%s", ours.String(), theirs.String())
+	}
+}
