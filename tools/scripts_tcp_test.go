@@ -68,35 +68,25 @@ func (s *scriptRun) wait(t *testing.T, what string, n int, match func(string) bo
 	}
 }
 
-// runScript runs scripts/NAME.bt with the macros defines (as its flags
-// give them) until the test ends.
+// runScript runs the embedded script tool name with the macros defines
+// (NAME=VALUE, as its flags give them) until the test ends.
 func runScript(t *testing.T, name string, defines ...string) *scriptRun {
 	t.Helper()
-	src, err := os.ReadFile("scripts/" + name + ".bt")
+	sc, err := LookupScript(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Until run -D exists: the macros as #defines in place of the "#!" line.
-	var pre strings.Builder
+	var ds []script.Define
 	for _, d := range defines {
-		name, value, _ := strings.Cut(d, "=")
-		fmt.Fprintf(&pre, "#define %s %s\n", name, value)
+		def, err := script.ParseDefine(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, def)
 	}
-	if i := strings.IndexByte(string(src), '\n'); i > 0 && strings.HasPrefix(string(src), "#!") {
-		src = src[i+1:]
-	}
-	src = append([]byte(pre.String()), src...)
 	s := &scriptRun{}
 	s.stop = runTool(t, func(ctx context.Context, ready func()) error {
-		r, err := script.Prepare(name+".bt", src, script.RunOptions{Out: s})
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		if err := r.Start(func() error { ready(); return nil }); err != nil {
-			return err
-		}
-		return r.Wait(ctx)
+		return RunScript(ctx, sc, ScriptOptions{Defines: ds, Out: s, Ready: ready})
 	})
 	return s
 }
