@@ -541,3 +541,67 @@ func TestSideBySideTCPAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every flag of the TCP tools, alone, compiles, loads and attaches: the
+// verifier sees each #ifdef's program.
+func TestTCPScriptFlags(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, name := range []string{"tcpconnect", "tcplife", "tcpretrans", "tcpaccept"} {
+		sc, err := LookupScript(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range sc.Flags {
+			value := "1"
+			if f.Type == "bool" {
+				value = ""
+			}
+			d, err := f.DefineValue(value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var out strings.Builder
+			err = RunScript(ctx, sc, ScriptOptions{Defines: []script.Define{d}, Out: &out, Ready: cancel})
+			cancel()
+			if err != nil {
+				t.Errorf("%s %s: %v", name, f.Name(), err)
+			}
+		}
+	}
+}
+
+// tcpconnect's -t, -U and -c on the test's own connects.
+func TestTCPConnectFlags(t *testing.T) {
+	lfd, port := listen(t, unix.AF_INET, 16)
+	p := strconv.Itoa(port)
+	wide := runScript(t, "tcpconnect", "TIMESTAMP", "PRINT_UID", "PORT="+p)
+	count := runScript(t, "tcpconnect", "COUNT", "PORT="+p)
+	for range 2 {
+		c := connect(t, lfd, "127.0.0.1:"+p)
+		c.client.Close()
+		c.server.Close()
+	}
+	// TIME(s) UID PID COMM IP SADDR DADDR DPORT
+	got := wide.wait(t, "connects", 2, func(s string) bool { return hasField(s, 7, p) })
+	for _, l := range got {
+		f := strings.Fields(l)
+		if len(f) != 8 || f[1] != strconv.Itoa(os.Getuid()) || f[2] != strconv.Itoa(os.Getpid()) {
+			t.Errorf("-t -U: %q: want TIME(s) UID=%d PID=%d ...", l, os.Getuid(), os.Getpid())
+		}
+		// %-9.3f of the seconds
+		secs, err := strconv.ParseFloat(f[0], 64)
+		if ts := fmt.Sprintf("%-9.3f", secs); err != nil || !strings.HasPrefix(l, ts) {
+			t.Errorf("-t: %q does not start with TIME(s) as %%-9.3f", l)
+		}
+		t.Logf("-t -U: %q", l)
+	}
+	same(t, "header", "TIME(s)  UID   PID    COMM         IP SADDR            DADDR            DPORT", headerLine(wide.lines(), "TIME"))
+	if err := count.stop(); err != nil {
+		t.Fatal(err)
+	}
+	want := "@connects[127.0.0.1, 127.0.0.1, " + p + "]: 2"
+	if !slices.Contains(count.lines(), want) {
+		t.Errorf("-c printed:\n%s\nwant the line %q", strings.Join(count.lines(), "\n"), want)
+	}
+}
