@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -543,13 +544,23 @@ func TestSideBySideTCPAccept(t *testing.T) {
 }
 
 // Every flag of the TCP tools, alone, compiles, loads and attaches: the
-// verifier sees each #ifdef's program.
+// verifier sees each #ifdef's program. Without the kernel's BTF (the i386
+// guest), tcplife and tcpaccept, which read struct members, must refuse to
+// start and say why.
 func TestTCPScriptFlags(t *testing.T) {
 	testenv.RequireRoot(t)
+	_, errBTF := os.Stat("/sys/kernel/btf/vmlinux")
 	for _, name := range []string{"tcpconnect", "tcplife", "tcpretrans", "tcpaccept"} {
 		sc, err := LookupScript(name)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if errBTF != nil && (name == "tcplife" || name == "tcpaccept") {
+			err := RunScript(context.Background(), sc, ScriptOptions{Out: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), "BTF") {
+				t.Errorf("%s without BTF (%v): %v, want an error about BTF", name, errBTF, err)
+			}
+			continue
 		}
 		for _, f := range sc.Flags {
 			value := "1"
