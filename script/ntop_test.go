@@ -86,3 +86,28 @@ func TestNtopErrors(t *testing.T) {
 		}
 	}
 }
+
+// The IPPROTO_* constants, which scripts need without BTF (the i386
+// guest's kernel has none), are the kernel's own (an enum in
+// include/uapi/linux/in.h, so in BTF).
+func TestIPProtoConstants(t *testing.T) {
+	spec := fixtureBTF(t)
+	n := 0
+	for name, v := range constants {
+		if !strings.HasPrefix(name, "IPPROTO_") {
+			continue
+		}
+		c, err := spec.EnumConstant(name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if c.Value != v {
+			t.Errorf("%s = %d, BTF says %d", name, v, c.Value)
+		}
+		n++
+	}
+	if n < 7 {
+		t.Errorf("%d IPPROTO_ constants", n)
+	}
+}
