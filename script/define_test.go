@@ -124,6 +124,9 @@ func TestHistStyle(t *testing.T) {
 	if got := keyLine("pid = %d %s (100%%)", []string{"42", "bash", "x"}); got != "pid = 42 bash (100%) x" {
 		t.Errorf("keyLine: %q", got)
 	}
+	if got := keyLine(`disk = %s\t`, []string{"sda"}); got != "disk = sda\t" {
+		t.Errorf("keyLine with \\t: %q", got)
+	}
 }
 
 // DrawLog2Hist merges bpftrace's buckets into libbpf-tools' slots: 0 and

@@ -17,7 +17,8 @@ import (
 // UNIT heads the value column ("usecs"). KEYLINE, for a map with keys, is
 // printed before each key's histogram after an empty line, each %d, %u or
 // %s in it replaced by the next key's value ("pid = %d %s" for
-// @usecs[pid, comm]), as runqlat -P prints "pid = 42 bash".
+// @usecs[pid, comm]), as runqlat -P prints "pid = 42 bash"; \t is a tab
+// (biolatency -D prints "disk = sda\t").
 //
 // The buckets are bpftrace's hist() buckets (log2), merged as libbpf's are
 // counted: its slot 0 holds 0 and 1, and slot k the values [2^k, 2^(k+1)).
@@ -68,8 +69,8 @@ func (o *Object) writeLog2Hists(b *strings.Builder, m *Map, entries []Entry, r *
 	}
 }
 
-// keyLine replaces each %d, %u or %s of format with the next of args;
-// args left over follow, separated by spaces.
+// keyLine replaces each %d, %u or %s of format with the next of args,
+// and \t with a tab; args left over follow, separated by spaces.
 func keyLine(format string, args []string) string {
 	var b strings.Builder
 	for i := 0; i < len(format); i++ {
@@ -87,6 +88,11 @@ func keyLine(format string, args []string) string {
 				i++
 				continue
 			}
+		}
+		if format[i] == '\\' && i+1 < len(format) && format[i+1] == 't' {
+			b.WriteByte('\t')
+			i++
+			continue
 		}
 		b.WriteByte(format[i])
 	}

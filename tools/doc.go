@@ -15,6 +15,11 @@
 // (*ExecEvent).Columns, PrintSyscount, PrintLog2Hist, ...); every event and
 // report also marshals to JSON.
 //
+// The script tools (runqlat, biolatency, biosnoop, ...) are tracelet
+// scripts embedded from tools/scripts/*.bt, with their flags declared in
+// each script's header and given to it as -D macros (see scripts.go):
+// Scripts lists them, RunScript runs one.
+//
 // Streaming tools call a function for every event and return when ctx ends;
 // counting tools return their table. Everything they create (BPF objects,
 // perf fds, probes in the group tracelet_<pid>) is removed on every return.

@@ -49,6 +49,15 @@ func TestMain(m *testing.M) {
 			syscall.Close(fd)
 		}
 		io.Copy(io.Discard, os.Stdin)
+	case "sleepwake": // sleepwake N: on one locked thread, print its tid, wait for a line, then N 2ms nanosleeps
+		runtime.LockOSThread()
+		n, _ := strconv.Atoi(os.Args[1])
+		fmt.Println(unix.Gettid())
+		os.Stdin.Read(make([]byte, 1))
+		for i := 0; i < n; i++ {
+			ts := unix.Timespec{Nsec: 2_000_000}
+			unix.Nanosleep(&ts, nil)
+		}
 	case "sleep": // sleep until killed
 		time.Sleep(time.Minute)
 	case "open": // open PATH, then linger so that /proc/PID/mem still holds PATH

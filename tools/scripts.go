@@ -24,7 +24,13 @@ import (
 //	// arg: NAME TYPE "USAGE"
 //
 // "tool:" is the one-line description that `tracelet tools list` and the
-// command's help show. Each "flag:" is an option, with a one-letter name,
+// command's help show. "// fallback: NAME" names the script to run where
+// this one cannot be prepared on the running kernel (a tracepoint it needs
+// is missing): a script cannot hold alternatives, so a tool that needs
+// two ways, as libbpf-tools picks between a tracepoint and a kprobe, is
+// two scripts; RunScript says on stderr which one runs. A script whose
+// name starts with '_' is such a fallback: `tools show` prints it, but it
+// is no command of its own. Each "flag:" is an option, with a one-letter name,
 // a long name or both (libbpf-tools' names: -p --pid, -m --milliseconds).
 // Each "arg:" is a positional argument, in order (libbpf-tools' interval
 // and count). TYPE is
@@ -54,12 +60,16 @@ var scriptFiles embed.FS
 
 // Script is one embedded script tool.
 type Script struct {
-	Name   string // the file name without .bt: the command's name
-	Usage  string // the "// tool:" line
-	Flags  []ScriptFlag
-	Args   []ScriptArg
-	Source []byte
+	Name     string // the file name without .bt: the command's name
+	Usage    string // the "// tool:" line
+	Fallback string // the "// fallback:" line: a script's name, or ""
+	Flags    []ScriptFlag
+	Args     []ScriptArg
+	Source   []byte
 }
+
+// Hidden reports whether s is only a fallback of another script.
+func (s *Script) Hidden() bool { return strings.HasPrefix(s.Name, "_") }
 
 // ScriptFlag is a "// flag:" header line.
 type ScriptFlag struct {
@@ -133,6 +143,11 @@ func ParseScript(name string, src []byte) (*Script, error) {
 		switch key {
 		case "tool":
 			s.Usage = strings.TrimSpace(rest)
+		case "fallback":
+			s.Fallback = strings.TrimSpace(rest)
+			if s.Fallback == "" || strings.ContainsAny(s.Fallback, "/. \t") {
+				return nil, errorf("fallback: want a script's name, as in // fallback: _biosnoop-issue")
+			}
 		case "flag", "arg":
 			words, usage, err := splitUsage(rest)
 			if err != nil {
@@ -251,14 +266,29 @@ type ScriptOptions struct {
 	Backend script.Backend
 	// Ready, if not nil, runs once every probe is attached.
 	Ready func()
+	// Notes receives a line when the fallback script runs; nil: none.
+	Notes io.Writer
 }
 
 // RunScript runs a script tool until it exits or ctx ends, then prints
 // its maps as it asks.
 func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
-	r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{
-		Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true,
-	})
+	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true}
+	r, err := script.Prepare(s.Name+".bt", s.Source, ropts)
+	if err != nil && s.Fallback != "" {
+		fb, ferr := LookupScript(s.Fallback)
+		if ferr != nil {
+			return fmt.Errorf("%s: fallback: %w", s.Name, ferr)
+		}
+		if r, ferr = script.Prepare(fb.Name+".bt", fb.Source, ropts); ferr != nil {
+			return err // the first choice's error is the one to read
+		}
+		if o.Notes != nil {
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			fmt.Fprintf(o.Notes, "%s: running %s (tracelet tools show %s): %s\n", s.Name, fb.Name, fb.Name, first)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,13 @@
 package tools
 
 import (
+	"context"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
 )
@@ -116,6 +120,7 @@ func FuzzParseScript(f *testing.F) {
 // its defaults and with each flag and argument given.
 func TestScripts(t *testing.T) {
 	testenv.RequireRoot(t)
+	requireBTF(t)
 	all, err := Scripts()
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +151,16 @@ func TestScripts(t *testing.T) {
 			}
 			for _, defs := range [][]script.Define{nil, all} {
 				r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{Defines: defs, Quiet: true})
+				if err != nil && s.Fallback != "" {
+					// This kernel runs the fallback, a test of its own.
+					t.Logf("%v: %v: the fallback %s runs here", defs, err, s.Fallback)
+					if _, err := LookupScript(s.Fallback); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
 				if err != nil {
+					skipMissingEvent(t, err)
 					t.Fatalf("%v: %v", defs, err)
 				}
 				r.Close()
@@ -155,6 +169,53 @@ func TestScripts(t *testing.T) {
 	}
 	if _, err := LookupScript("../scripts/runqlat"); err == nil {
 		t.Error("LookupScript of a path: no error")
+	}
+}
+
+// requireBTF skips on kernels without BTF: the script tools read the
+// BTF-typed tracepoints' arguments (Debian's 686-pae kernel has none).
+func requireBTF(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(btf.KernelPath); err != nil {
+		t.Skipf("the kernel has no BTF (%v): the script tools use BTF-typed tracepoints", err)
+	}
+}
+
+// skipMissingEvent skips when a script needs a tracepoint this kernel does
+// not have (biosnoop's block_io_start is 6.5's; libbpf-tools takes a
+// kprobe or fentry on blk_account_io_start before, which a script cannot
+// offer as an alternative yet).
+func skipMissingEvent(t *testing.T, err error) {
+	t.Helper()
+	if strings.Contains(err.Error(), "no prototype in the kernel's BTF: btf: func __traceiter_") {
+		t.Skipf("the kernel lacks a tracepoint the script needs: %v", err)
+	}
+}
+
+// A script that cannot be prepared here runs its fallback, and says so.
+func TestRunScriptFallback(t *testing.T) {
+	testenv.RequireRoot(t)
+	requireBTF(t)
+	broken := &Script{Name: "broken", Fallback: "_biosnoop-issue",
+		Source: []byte("rawtracepoint:tracelet_no_such_event { printf(\"%d\\n\", args->rq); }\n")}
+	var notes strings.Builder
+	stop := runTool(t, func(ctx context.Context, ready func()) error {
+		return RunScript(ctx, broken, ScriptOptions{Out: io.Discard, Notes: &notes, Ready: ready})
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "broken: running _biosnoop-issue (tracelet tools show _biosnoop-issue): broken.bt:1:1: rawtracepoint tracelet_no_such_event"; !strings.HasPrefix(notes.String(), want) {
+		t.Errorf("notes %q, want prefix %q", notes.String(), want)
+	}
+	// Without a fallback, the script's own error.
+	broken.Fallback = ""
+	err := RunScript(context.Background(), broken, ScriptOptions{Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "tracelet_no_such_event") {
+		t.Errorf("no fallback: %v", err)
+	}
+	if _, err := ParseScript("f", []byte("// tool: x\n// fallback: a/b\n")); err == nil {
+		t.Error("// fallback: a/b: no error")
 	}
 }
 

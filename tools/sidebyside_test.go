@@ -35,10 +35,18 @@ type libbpfTool struct {
 // line buffered (stdbuf) so that lines come as they are printed.
 func startLibbpf(t *testing.T, name string, args ...string) *libbpfTool {
 	t.Helper()
+	l := startOracle(t, "/usr/sbin/"+name, "libbpf-tools", args...)
+	l.wait(t, name+"'s first line", func(string) bool { return true })
+	return l
+}
+
+// startOracle starts bin (from package pkg) with args, its stdout line
+// buffered, and returns at once.
+func startOracle(t *testing.T, bin, pkg string, args ...string) *libbpfTool {
+	t.Helper()
 	testenv.RequireRoot(t)
-	bin := "/usr/sbin/" + name
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s not installed (apt-get install libbpf-tools): %v", bin, err)
+		t.Skipf("%s not installed (apt-get install %s): %v", bin, pkg, err)
 	}
 	cmd := exec.Command("stdbuf", append([]string{"-oL", bin}, args...)...)
 	out, err := cmd.StdoutPipe()
@@ -61,7 +69,6 @@ func startLibbpf(t *testing.T, name string, args ...string) *libbpfTool {
 		}
 	}()
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	l.wait(t, name+"'s first line", func(string) bool { return true })
 	return l
 }
 

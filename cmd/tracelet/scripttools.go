@@ -21,7 +21,9 @@ func scriptToolCommands() []*cli.Command {
 	}
 	var cmds []*cli.Command
 	for _, s := range all {
-		cmds = append(cmds, scriptToolCommand(s))
+		if !s.Hidden() {
+			cmds = append(cmds, scriptToolCommand(s))
+		}
 	}
 	return append(cmds, toolsCommand(all))
 }
@@ -87,6 +89,7 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 			out := bufio.NewWriter(os.Stdout)
 			defer out.Flush()
 			o.Out = &lineFlusher{out}
+			o.Notes = os.Stderr
 			err := tools.RunScript(c.Context, s, o)
 			if _, ok := script.AsErrorList(err); ok {
 				out.Flush()
@@ -108,7 +111,9 @@ func toolsCommand(all []*tools.Script) *cli.Command {
 				Name: "list", Usage: "list the script tools",
 				Action: func(c *cli.Context) error {
 					for _, s := range all {
-						fmt.Fprintf(c.App.Writer, "%-14s %s\n", s.Name, s.Usage)
+						if !s.Hidden() {
+							fmt.Fprintf(c.App.Writer, "%-14s %s\n", s.Name, s.Usage)
+						}
 					}
 					return nil
 				},

@@ -48,6 +48,15 @@ func startup(e *env) {
 				{name: "libbpf-tools", argv: []string{"sigsnoop"}, match: m},
 			}
 		}},
+		// A script tool (tools/scripts/runqlat.bt): both print their
+		// histogram after the same 1s interval, and exit.
+		{name: "runqlat 1 1", tick: "sys", vsTools: true, tools: func(pid int) []tool {
+			m := regexp.MustCompile(`usecs +: count`)
+			return []tool{
+				{name: "tracelet runqlat", argv: []string{e.tracelet, "runqlat", "1", "1"}, sub: "runqlat", match: m, exits: true},
+				{name: "libbpf-tools", argv: []string{"runqlat", "1", "1"}, match: m, exits: true},
+			}
+		}},
 		{name: "execsnoop", tick: "exec", vsTools: true, tools: func(pid int) []tool {
 			m := regexp.MustCompile(`\btrue\b`)
 			return []tool{
