@@ -1,13 +1,11 @@
 package tools
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,35 +90,12 @@ func runScript(t *testing.T, name string, defines ...string) *scriptRun {
 	return s
 }
 
-// startOracle starts another tracer and waits until it has printed a line
-// containing ready (printed once it is attached).
-func startOracle(t *testing.T, ready string, bin string, args ...string) *libbpfTool {
+// startTracer starts another tracer (from Debian package pkg) and waits
+// until it has printed a line containing ready (printed once it is
+// attached).
+func startTracer(t *testing.T, ready, bin, pkg string, args ...string) *libbpfTool {
 	t.Helper()
-	testenv.RequireRoot(t)
-	if _, err := exec.LookPath(bin); err != nil {
-		t.Skipf("%s is not installed (apt-get install libbpf-tools bpftrace): %v", bin, err)
-	}
-	cmd := exec.Command("stdbuf", append([]string{"-oL", bin}, args...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	l := &libbpfTool{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		defer close(l.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			l.mu.Lock()
-			l.got = append(l.got, sc.Text())
-			l.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	l := startOracle(t, bin, pkg, args...)
 	l.wait(t, bin+"'s line with "+ready, func(s string) bool { return strings.Contains(s, ready) })
 	return l
 }
@@ -269,7 +244,7 @@ func kb(n int) string { return strconv.FormatFloat(float64(n)/1024, 'f', 2, 64) 
 // workload knows: its pid, the ports, the bytes.
 func TestSideBySideTCPLife(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
-	theirs := startOracle(t, "RX_KB", "/usr/sbin/tcplife", "-p", pid)
+	theirs := startTracer(t, "RX_KB", "/usr/sbin/tcplife", "libbpf-tools", "-p", pid)
 	ours := runScript(t, "tcplife", "PID="+pid)
 	lfd, port := listen(t, unix.AF_INET, 16)
 	p := strconv.Itoa(port)
@@ -341,7 +316,7 @@ func TestSideBySideTCPLife(t *testing.T) {
 // with -p and -P; the columns are libbpf-tools' tcpconnect's.
 func TestSideBySideTCPConnect(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
-	theirs := startOracle(t, "NEWSTATE", "/usr/sbin/tcpstates", "-w")
+	theirs := startTracer(t, "NEWSTATE", "/usr/sbin/tcpstates", "libbpf-tools", "-w")
 	lfd, port := listen(t, unix.AF_INET, 16)
 	l6fd, port6 := listen(t, unix.AF_INET6, 16)
 	// -P filters on the destination port: the IPv6 listener must have
@@ -431,7 +406,7 @@ func listenOn(t *testing.T, port int) int {
 // must see the same retransmits of that connection, column for column
 // (TIME aside), and the columns are tcpretrans.bt's.
 func TestSideBySideTCPRetrans(t *testing.T) {
-	theirs := startOracle(t, "RADDR:RPORT", "bpftrace", "scripts/tcpretrans.bt")
+	theirs := startTracer(t, "RADDR:RPORT", "/usr/bin/bpftrace", "bpftrace", "scripts/tcpretrans.bt")
 	lfd, port := listen(t, unix.AF_INET, 0)
 	p := strconv.Itoa(port)
 	ours := runScript(t, "tcpretrans", "RPORT="+p)
@@ -483,7 +458,7 @@ func TestSideBySideTCPRetrans(t *testing.T) {
 // SYN_RECV -> ESTABLISHED rows must show the same addresses and ports.
 func TestSideBySideTCPAccept(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
-	theirs := startOracle(t, "NEWSTATE", "/usr/sbin/tcpstates", "-w")
+	theirs := startTracer(t, "NEWSTATE", "/usr/sbin/tcpstates", "libbpf-tools", "-w")
 	lfd, port := listen(t, unix.AF_INET, 7)
 	l6fd, port6 := listen(t, unix.AF_INET6, 7)
 	p, p6 := strconv.Itoa(port), strconv.Itoa(port6)
@@ -545,17 +520,21 @@ func TestSideBySideTCPAccept(t *testing.T) {
 
 // Every flag of the TCP tools, alone, compiles, loads and attaches: the
 // verifier sees each #ifdef's program. Without the kernel's BTF (the i386
-// guest), tcplife and tcpaccept, which read struct members, must refuse to
-// start and say why.
+// guest), tcplife, tcpaccept and the kprobe fallback, which read struct
+// members, must refuse to start and say why.
 func TestTCPScriptFlags(t *testing.T) {
 	testenv.RequireRoot(t)
 	_, errBTF := os.Stat("/sys/kernel/btf/vmlinux")
-	for _, name := range []string{"tcpconnect", "tcplife", "tcpretrans", "tcpaccept"} {
+	names := []string{"tcpconnect", "tcplife", "tcpretrans", "tcpaccept"}
+	if testenv.HasKprobes() {
+		names = append(names, "_tcpconnect-kprobe")
+	}
+	for _, name := range names {
 		sc, err := LookupScript(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if errBTF != nil && (name == "tcplife" || name == "tcpaccept") {
+		if errBTF != nil && (name == "tcplife" || name == "tcpaccept" || name == "_tcpconnect-kprobe") {
 			err := RunScript(context.Background(), sc, ScriptOptions{Out: io.Discard})
 			if err == nil || !strings.Contains(err.Error(), "BTF") {
 				t.Errorf("%s without BTF (%v): %v, want an error about BTF", name, errBTF, err)
@@ -614,5 +593,52 @@ func TestTCPConnectFlags(t *testing.T) {
 	want := "@connects[127.0.0.1, 127.0.0.1, " + p + "]: 2"
 	if !slices.Contains(count.lines(), want) {
 		t.Errorf("-c printed:\n%s\nwant the line %q", strings.Join(count.lines(), "\n"), want)
+	}
+}
+
+// tcpconnect's fallback for kernels without sock:inet_sock_set_state,
+// kprobes on tcp_v4_connect and tcp_v6_connect as libbpf-tools has them,
+// on the test's own connects (the VM guests; this host has no kprobes).
+func TestTCPConnectKprobe(t *testing.T) {
+	testenv.RequireKprobes(t)
+	pid := strconv.Itoa(os.Getpid())
+	lfd, port := listen(t, unix.AF_INET, 16)
+	p := strconv.Itoa(port)
+	ours := runScript(t, "_tcpconnect-kprobe", "PID="+pid, "PORT="+p)
+	want := []string{pid + " tools.test 4 127.0.0.1 127.0.0.1 " + p, pid + " tools.test 4 127.0.0.1 127.0.0.1 " + p}
+	for range 2 {
+		c := connect(t, lfd, "127.0.0.1:"+p)
+		c.client.Close()
+		c.server.Close()
+	}
+	// IPv6 where the loopback has ::1 (a guest may not).
+	if fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err == nil {
+		err = unix.Bind(fd, &unix.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}})
+		if err == nil {
+			err = unix.Listen(fd, 4)
+		}
+		if err == nil {
+			c := connect(t, fd, "[::1]:"+p)
+			c.client.Close()
+			c.server.Close()
+			want = append(want, pid+" tools.test 6 ::1 ::1 "+p)
+		} else {
+			t.Logf("no IPv6 connect: %v", err)
+		}
+		unix.Close(fd)
+	}
+	got := ours.wait(t, "connects", len(want), func(s string) bool { return hasField(s, 5, p) })
+	var o []string
+	for _, l := range got {
+		o = append(o, strings.Join(strings.Fields(l), " "))
+		t.Logf("connect: %q", l)
+	}
+	slices.Sort(o)
+	slices.Sort(want)
+	if !slices.Equal(o, want) {
+		t.Errorf("connects to port %s:\n%s\nwant:\n%s", p, strings.Join(o, "\n"), strings.Join(want, "\n"))
+	}
+	if err := ours.stop(); err != nil {
+		t.Fatal(err)
 	}
 }
