@@ -1244,30 +1244,7 @@ func (c *checker) call(e *Call) *Type {
 		}
 		return &Type{Kind: KindTimestamp, Size: 8, Fmt: e.Args[0].(*StrLit).Value}
 	case "ntop":
-		const usage = "ntop([AF_INET, ]address)"
-		if !nargs(1, 2, usage) {
-			return nil
-		}
-		if len(e.Args) == 2 {
-			af, ok := c.constInt(e.Args[0])
-			if !ok || af != 2 && af != 10 {
-				c.errorf(e.Args[0].Position(), "ntop()'s address family must be AF_INET or AF_INET6 (usage: %s)", usage)
-				return nil
-			}
-			if af == 10 {
-				c.expr(e.Args[1])
-				c.errorf(e.Args[1].Position(), "ntop(AF_INET6, ...) needs a 16-byte address, which comes from struct fields: those need BTF, which tracelet does not read yet")
-				return nil
-			}
-		}
-		addr := e.Args[len(e.Args)-1]
-		if t := c.expr(addr); t == nil || !t.IsInt() {
-			if t != nil {
-				c.errorf(addr.Position(), "ntop() needs an IPv4 address as an integer in network byte order, not %s", t)
-			}
-			return nil
-		}
-		return &Type{Kind: KindInet, Size: 8}
+		return c.ntop(e)
 	case "join":
 		if !nargs(1, 2, `join(array[, "separator"])`) {
 			return nil

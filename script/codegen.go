@@ -328,8 +328,6 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.constant(r, e.addr)
 		case "strftime":
 			g.value(e.Args[1], r) // nsecs; user space formats it
-		case "ntop":
-			g.value(e.Args[len(e.Args)-1], r)
 		case "kstack":
 			g.stackID(r, 0, TypeOf(e).Depth)
 		case "reg":

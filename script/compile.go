@@ -349,6 +349,8 @@ func slotSize(t *Type) int {
 		return t.Size
 	case KindUstack, KindUsym:
 		return 16
+	case KindInet:
+		return inetSize
 	}
 	return 8
 }

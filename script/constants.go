@@ -11,6 +11,11 @@ var constants = map[string]uint64{
 	"AF_UNSPEC": 0, "AF_UNIX": 1, "AF_LOCAL": 1, "AF_INET": 2, "AF_INET6": 10,
 	"AF_NETLINK": 16, "AF_PACKET": 17, "AF_VSOCK": 40,
 
+	// IP protocols (sock:inet_sock_set_state's protocol, sock.sk_protocol):
+	// include/uapi/linux/in.h.
+	"IPPROTO_IP": 0, "IPPROTO_ICMP": 1, "IPPROTO_TCP": 6, "IPPROTO_UDP": 17,
+	"IPPROTO_IPV6": 41, "IPPROTO_SCTP": 132, "IPPROTO_MPTCP": 262,
+
 	// Task states (task_struct.__state): include/linux/sched.h.
 	"TASK_RUNNING": 0x0, "TASK_INTERRUPTIBLE": 0x1, "TASK_UNINTERRUPTIBLE": 0x2,
 	"__TASK_STOPPED": 0x4, "__TASK_TRACED": 0x8, "EXIT_DEAD": 0x10, "EXIT_ZOMBIE": 0x20,

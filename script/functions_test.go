@@ -191,7 +191,7 @@ func TestLoopsAndForms(t *testing.T) {
 		{`BEGIN { while (comm) { exit(); } }`, "-e:1:16: while condition must be an integer or a comparison, not string[16]"},
 		{`BEGIN { while 1 { exit(); } }`, "-e:1:15: expected '(' after while, found number 1"},
 		{`BEGIN { @x = ntop(AF_INET6, 1); }`, "-e:1:29: ntop(AF_INET6, ...) needs a 16-byte address"},
-		{`BEGIN { @x = ntop(comm); }`, "ntop() needs an IPv4 address as an integer in network byte order, not string[16]"},
+		{`BEGIN { @x = ntop(comm); }`, "ntop() needs an IPv4 address as an integer in network byte order, or an array of 4 or 16 bytes, not string[16]"},
 		{`BEGIN { @x = *comm; }`, "operator * needs an integer, not string[16]"},
 		{`interval:100 { }`, `-e:1:10: bad interval "100": expected interval:UNIT:N or interval:NUNIT (UNIT one of s, ms, us)`},
 		{`interval:5m { }`, `-e:1:10: unknown interval unit "m"`},

@@ -188,9 +188,7 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 	case KindTimestamp:
 		return Strftime(t.Fmt, r.wallTime(u64(b)))
 	case KindInet:
-		// The address's bytes in memory order, as inet_ntop(AF_INET)
-		// reads a struct in_addr.
-		return fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
+		return formatInet(b)
 	}
 	return strconv.FormatInt(int64(u64(b)), 10)
 }

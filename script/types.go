@@ -33,7 +33,7 @@ const (
 	KindLhist
 	KindArgs      // the tracepoint's args record (only its fields are values)
 	KindTimestamp // strftime(fmt, nsecs): nsecs, printed as wall time with Fmt
-	KindInet      // ntop(addr): an IPv4 address in the low 4 bytes, in network order
+	KindInet      // ntop([af, ]addr): the family (u64), then 16 bytes of address in network order (see ntop.go)
 	KindRecord    // a kernel struct, union or array (BTF) in kernel memory: only its members and elements are values
 	KindUsername  // username: the uid, printed as the user's name
 	KindBuffer    // buf(p, n): a u64 length, then that many bytes, printed by %r

@@ -213,6 +213,11 @@ func (g *gen) buf(e Expr, off int16, size int) {
 		g.emit(asm.StoreMem(asm.R10, off, asm.R7, asm.DWord))
 		g.pidTo(off + 8)
 		return
+	case KindInet:
+		if c, ok := e.(*Call); ok {
+			g.ntop(c, off, size)
+			return
+		}
 	case KindUsym:
 		// usym needs the pid to find the address space.
 		var arg Expr = e

@@ -4,7 +4,7 @@
 //	benchload [-cpu N] [-repeat R] calls N    call target(i, 1) N times (a C-ABI leaf, target_*.s; its symbol is main.target)
 //	benchload [-cpu N] sys N      getppid(2) N times
 //	benchload [-cpu N] lseek N    lseek(-1, i, SEEK_SET) N times (EBADF; an argument that varies, for hist())
-//	benchload [-cpu N] tick KIND  every millisecond, until stdin closes: KIND is call, sys, signal or exec
+//	benchload [-cpu N] tick KIND  every millisecond, until stdin closes: KIND is call, sys, signal, exec or tcp (a loopback TCP session)
 //
 // The counted modes print "ready TID" and then warm up: one call of the
 // same kind every millisecond, until a line arrives on stdin. A tracer is

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -40,7 +41,7 @@ func main() {
 	if args[0] == "tick" {
 		one := kind(args[1])
 		if one == nil {
-			fmt.Fprintf(os.Stderr, "benchload: tick %q: want call, sys, signal or exec\n", args[1])
+			fmt.Fprintf(os.Stderr, "benchload: tick %q: want call, sys, signal, exec or tcp\n", args[1])
 			os.Exit(2)
 		}
 		tick(one)
@@ -48,7 +49,7 @@ func main() {
 	}
 	n, err := strconv.Atoi(args[1])
 	one := kind(args[0])
-	if err != nil || n < 0 || one == nil || args[0] == "signal" || args[0] == "exec" {
+	if err != nil || n < 0 || one == nil || args[0] == "signal" || args[0] == "exec" || args[0] == "tcp" {
 		fmt.Fprintf(os.Stderr, "benchload: %q %q: want calls|sys|lseek and a count\n", args[0], args[1])
 		os.Exit(2)
 	}
@@ -106,8 +107,32 @@ func kind(name string) func(i uint64) {
 		return func(uint64) { syscall.Kill(pid, syscall.SIGWINCH) }
 	case "exec":
 		return func(uint64) { exec.Command("/bin/true").Run() }
+	case "tcp":
+		return tcpSession()
 	}
 	return nil
+}
+
+// tcpSession returns a call that opens a TCP session to a loopback
+// listener of its own and closes it, client first: one connect, one
+// accept, and a session's whole life for tcplife and tcpconnect.
+func tcpSession() func(uint64) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchload: tcp: %v\n", err)
+		os.Exit(1)
+	}
+	return func(uint64) {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			return
+		}
+		s, err := l.Accept()
+		c.Close()
+		if err == nil {
+			s.Close()
+		}
+	}
 }
 
 // loops are the counted loops, written out so that the timed loop is the

@@ -64,6 +64,13 @@ func startup(e *env) {
 				{name: "libbpf-tools", argv: []string{"execsnoop"}, match: m},
 			}
 		}},
+		{name: "tcplife", tick: "tcp", vsTools: true, tools: func(pid int) []tool {
+			m := regexp.MustCompile(`benchload`)
+			return []tool{
+				{name: "tracelet tcplife", argv: []string{e.tracelet, "tcplife"}, sub: "tcplife", match: m},
+				{name: "libbpf-tools", argv: []string{"tcplife"}, match: m},
+			}
+		}},
 	}
 	for _, c := range cases {
 		scen, rss := "start-up: "+c.name, "peak RSS: "+c.name
