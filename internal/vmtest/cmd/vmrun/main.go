@@ -67,6 +67,10 @@ func main() {
 	// boot path from the first moment of boot. TRACELET_VM_BOOTARGS
 	// ("kprobe_event=VALUE") replaces it for every kernel.
 	bootArgs := func(k vmtest.Kernel) (string, error) {
+		if k.NoBootProbes != "" {
+			fmt.Printf("vmtest: %s boots without kprobe_event=: %s\n", k.Name, k.NoBootProbes)
+			return "", nil
+		}
 		script := bootScript
 		if k.FtraceOwnsEntry {
 			script = bootScriptEntry
