@@ -27,9 +27,9 @@ type archSpec struct {
 	console string   // serial console device as the kernel names it
 	// bootArgs are more kernel parameters the guest needs.
 	bootArgs []string
-	kvmOK   bool     // KVM can run this guest on an amd64 host
-	triplet string   // Debian multiarch directory of its libraries
-	loader  string   // the dynamic loader's file name in that directory
+	kvmOK    bool   // KVM can run this guest on an amd64 host
+	triplet  string // Debian multiarch directory of its libraries
+	loader   string // the dynamic loader's file name in that directory
 	// suite is the Debian release the architecture's packages come from
 	// when it is not the host's: riscv64 is an official architecture only
 	// from trixie on (bookworm's riscv64 lived in debian-ports).
