@@ -71,8 +71,7 @@ var kernels = []Kernel{
 	// rest does not pass yet. A uretprobe's $retval comes back negated
 	// whenever a3 is not 0 (MIPS regs_return_value reads v0 as a syscall
 	// result, -v0 when a3 flags an error), user and kernel stacks come
-	// back empty, execsnoop sees no failed exec, and exitsnoop's signal
-	// names are x86's.
+	// back empty, and execsnoop sees no failed exec.
 	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true,
 		NoBootProbes: "its kprobes panic (testenv.KprobesCrash), and malta's firmware cuts the command line at 256 bytes"},
 }
