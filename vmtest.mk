@@ -2,7 +2,7 @@
 # internal/vmtest/packages.txt. Included from the Makefile.
 #
 #   make vmtest                      make release, then all kernels (6.1-amd64, 6.12-amd64, 6.1-arm64,
-#                                    6.1-i386, 6.1-armhf),
+#                                    6.1-i386),
 #                                    2 guests at a time, each running its release binary as /bin/tracelet
 #   make vmtest KERNEL=6.1-amd64     one kernel (or a comma-separated list)
 #   make vmtest KERNEL=6.1-amd64 VMPKG=./perf VMRUN=TestKprobe
