@@ -18,7 +18,10 @@ import (
 // format/retprobe bit.
 func kprobePMU(t *testing.T, fn string, ret bool) int {
 	t.Helper()
-	attr, err := perf.Kprobe(fn, 0, ret, 0)
+	if ret {
+		testenv.RequireReturnProbes(t)
+	}
+	attr, err := perf.Kprobe(fn, testenv.KprobeEntryOffset(t), ret, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,6 @@ func TestKprobeTracefsArgs(t *testing.T) {
 	const n = 5
 
 	group, ev, _ := testenv.Kprobe(t, "p", testenv.KernelArgs(t, "do_sys_openat2 dfd=$arg1:s32 path=+0($arg2):ustring"))
-	// The return value is read as the register it is (testenv.ABI.SLong).
-	_, rev, _ := testenv.Kprobe(t, "r", "do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 	open := func() {
 		for i := 0; i < n; i++ {
 			if _, err := unix.Openat(dir, name, unix.O_RDONLY, 0); err != unix.ENOENT {
@@ -88,6 +86,9 @@ func TestKprobeTracefsArgs(t *testing.T) {
 		}
 	}
 
+	// The return value is read as the register it is (testenv.ABI.SLong).
+	testenv.RequireReturnProbes(t)
+	_, rev, _ := testenv.Kprobe(t, "r", "do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 	rattr, err := Tracepoint(eventID(t, group, rev), PERF_SAMPLE_TID|PERF_SAMPLE_RAW)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +127,10 @@ func TestKprobePMU(t *testing.T) {
 	}
 	for _, ret := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ret=%v", ret), func(t *testing.T) {
-			attr, err := Kprobe(fn, 0, ret, PERF_SAMPLE_TID|PERF_SAMPLE_RAW)
+			if ret {
+				testenv.RequireReturnProbes(t)
+			}
+			attr, err := Kprobe(fn, testenv.KprobeEntryOffset(t), ret, PERF_SAMPLE_TID|PERF_SAMPLE_RAW)
 			if err != nil {
 				t.Fatal(err)
 			}

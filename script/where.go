@@ -306,7 +306,7 @@ func describeExpr(e Expr) string {
 func goarchOf(a kprobeevents.Arch) string {
 	return map[kprobeevents.Arch]string{kprobeevents.ArchX86_64: "amd64", kprobeevents.ArchI386: "386",
 		kprobeevents.ArchARM64: "arm64", kprobeevents.ArchARM: "arm", kprobeevents.ArchRISCV64: "riscv64",
-		kprobeevents.ArchPPC64: "ppc64le"}[a]
+		kprobeevents.ArchPPC64: "ppc64le", kprobeevents.ArchMIPS: "mipsle"}[a] // mips: asm's one o32 table
 }
 
 // BPFFilter implements trace.Predicate: a program for the probe's event

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -56,7 +57,9 @@ func testExitsnoop(t *testing.T, o ExitOptions) {
 	sl.Process.Signal(syscall.SIGUSR1)
 	sl.Wait()
 	sev := c.waitFor(t, "exit of sleep", func(e *ExitEvent) bool { return e.Pid == sl.Process.Pid })
-	if sev.Signal != 10 || sev.Code != 0 || sev.Text != "signal 10 (User defined signal 1)" || sev.Comm != "sleep" {
+	// SIGUSR1 is 10 on most architectures, 16 on mips.
+	usr1 := int(syscall.SIGUSR1)
+	if sev.Signal != usr1 || sev.Code != 0 || sev.Text != fmt.Sprintf("signal %d (User defined signal 1)", usr1) || sev.Comm != "sleep" {
 		t.Errorf("sleep killed by SIGUSR1: %+v", sev)
 	}
 }

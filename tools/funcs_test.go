@@ -117,6 +117,7 @@ func TestFunccountKprobe(t *testing.T) {
 
 func TestFunclatencyKprobe(t *testing.T) {
 	testenv.RequireKprobes(t)
+	testenv.RequireReturnProbes(t)
 	pid, release := startGetppid(t, "90")
 	hists := make(chan *Histogram, 1)
 	stop := runTool(t, func(ctx context.Context, ready func()) error {

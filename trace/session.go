@@ -453,6 +453,16 @@ func (s *Session) filterOf(ev *Event) string {
 // Events are the traced events, in SPEC order.
 func (s *Session) Events() []*Event { return s.events }
 
+// Notices returns what was placed otherwise than asked because of how the
+// running kernel was built (tracefs.FS.Notices: an entry probe past
+// ftrace's patch site), each kind once, for the user to be told.
+func (s *Session) Notices() []string {
+	if s.fs == nil {
+		return nil
+	}
+	return s.fs.Notices()
+}
+
 // Group is the owner group the session's probes are defined in.
 func (s *Session) Group() string { return s.group }
 

@@ -62,6 +62,13 @@ type BootArgsOptions struct {
 	// Reserve is how many bytes of the command line the rest of it needs
 	// (root=, console=, ...).
 	Reserve int
+	// PastFtraceSite says that the target kernel refuses kprobes at a
+	// function's first instruction because ftrace owns it
+	// (ErrFtraceOwnsEntry: Debian's riscv64 6.12). Its entry probes are
+	// then written past ftrace's patch site (kprobeevents.PastFtraceSite),
+	// as AddDynamicEvent places them on the running kernel, and a return
+	// probe is refused: the kernel would drop it at boot.
+	PastFtraceSite bool
 }
 
 // BootArgs renders the plan as the kprobe_event= kernel parameter. Only
@@ -97,10 +104,25 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	g := o.Grammar
 	g.Arch = arch
 	g.Target = kprobeevents.TargetKprobe
+	probes := p.Probes
+	if o.PastFtraceSite {
+		probes = make([]*kprobeevents.Probe, len(p.Probes))
+		for i, pr := range p.Probes {
+			if pr.Type == kprobeevents.Kretprobe {
+				return "", &BootError{path, "return probe " + pr.GroupName() + "/" + pr.EventName(), ErrFtraceOwnsEntry.Error(),
+					"probe the function's entry only on this kernel"}
+			}
+			moved, err := kprobeevents.PastFtraceSite(pr, arch)
+			if err != nil {
+				return "", err
+			}
+			probes[i] = moved
+		}
+	}
 	// Measure first, one probe at a time, so that a plan too long for the
 	// command line gets the error that says so rather than the encoder's.
 	n := len(kprobeevents.BootParamName) + 1
-	for i, pr := range p.Probes {
+	for i, pr := range probes {
 		one, err := kprobeevents.EncodeBootParamFor([]*kprobeevents.Probe{pr}, g)
 		if err != nil {
 			return "", err
@@ -119,7 +141,7 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	if need := n + o.Reserve + 1; need > size {
 		return "", fmt.Errorf("%s is %d bytes; with %d bytes reserved for the rest of the command line it needs %d of the %d that %s's COMMAND_LINE_SIZE allows (the kernel would cut it silently): define fewer or shorter probes, or use `tracelet bootconfig`", kprobeevents.BootParamName+"=", n, o.Reserve, need, size, arch)
 	}
-	val, err := kprobeevents.EncodeBootParamFor(p.Probes, g)
+	val, err := kprobeevents.EncodeBootParamFor(probes, g)
 	if err != nil {
 		return "", err
 	}

@@ -41,6 +41,10 @@ func (fs *FS) AddDynamicEvent(file, def string) error {
 	if err := checkCommand("definition", def); err != nil {
 		return err
 	}
+	if file == KprobeEvents {
+		_, err := fs.addKprobeEvent(def)
+		return err
+	}
 	return fs.writeCommand(file, def)
 }
 

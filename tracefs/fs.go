@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,6 +22,10 @@ var ErrNotAvailable = errors.New("tracefs not available")
 // dynamic-event control files.
 type FS struct {
 	root string
+
+	mu      sync.Mutex
+	notices []string        // not yet returned by Notices
+	noticed map[string]bool // kinds of notice given, each once
 }
 
 // Standard places, tried after /proc/self/mountinfo. The debugfs path is

@@ -135,6 +135,12 @@ func multiarchTriplets(a kprobeevents.Arch) []string {
 		return []string{"riscv64-linux-gnu"}
 	case kprobeevents.ArchPPC64:
 		return []string{"powerpc64le-linux-gnu"}
+	case kprobeevents.ArchMIPS:
+		// One Arch for both byte orders; the binary's own first.
+		if runtime.GOARCH == "mips" {
+			return []string{"mips-linux-gnu", "mipsel-linux-gnu"}
+		}
+		return []string{"mipsel-linux-gnu", "mips-linux-gnu"}
 	}
 	return nil
 }
@@ -288,6 +294,8 @@ func elfMachine(a kprobeevents.Arch) elf.Machine {
 		return elf.EM_RISCV
 	case kprobeevents.ArchPPC64:
 		return elf.EM_PPC64
+	case kprobeevents.ArchMIPS:
+		return elf.EM_MIPS
 	}
 	return elf.EM_NONE
 }

@@ -716,7 +716,13 @@ func sameDefinition(printed string, want *kprobeevents.Probe) bool {
 	}
 	// SYM%return is printed back in the r: form.
 	got.Return = want.Return
-	return got.String() == want.String()
+	if got.String() == want.String() {
+		return true
+	}
+	// An entry probe that AddDynamicEvent placed past ftrace's patch site
+	// on a kernel that refused SYM+0.
+	moved, err := kprobeevents.PastFtraceSite(want, KernelArch())
+	return err == nil && got.String() == moved.String()
 }
 
 func targetOf(p *kprobeevents.Probe) kprobeevents.Target {

@@ -35,7 +35,9 @@ func ControlFile(t kprobeevents.ProbeType) string {
 	return KprobeEvents
 }
 
-// AddProbe writes one validated probe into its control file. The probe must
+// AddProbe writes one validated probe into its control file; a kprobe the
+// kernel refused at SYM+0 because ftrace owns it is placed past ftrace's
+// patch site, and p is updated to what was written. The probe must
 // be in one of our groups: a definition for the kernel's default group
 // ("kprobes", "uprobes") or another tool's group is refused, because we
 // could not later tell it from someone else's probe.
@@ -53,6 +55,18 @@ func (fs *FS) AddProbe(p *kprobeevents.Probe) error {
 		// The kernel keeps an event probe's filter but does not print
 		// it back; it must be written with the definition.
 		def += " if " + p.Filter
+	}
+	if file == KprobeEvents {
+		if err := checkCommand("definition", def); err != nil {
+			return err
+		}
+		// An entry probe the kernel took past ftrace's patch site is
+		// the probe from now on (Notices says so once).
+		placed, err := fs.addKprobeEvent(def)
+		if placed != nil {
+			*p = *placed
+		}
+		return err
 	}
 	return fs.AddDynamicEvent(file, def)
 }

@@ -122,6 +122,9 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			changes, err := fs.Apply(p)
+			for _, n := range fs.Notices() {
+				fmt.Fprintln(c.App.ErrWriter, "tracelet: note:", n)
+			}
 			for _, ch := range changes {
 				fmt.Fprintln(c.App.Writer, ch)
 			}

@@ -168,6 +168,9 @@ func probeAdd(c *cli.Context) error {
 			}
 			return definitionError(err)
 		}
+		for _, n := range fs.Notices() {
+			fmt.Fprintln(c.App.ErrWriter, "tracelet: note:", n)
+		}
 		fmt.Fprintf(c.App.Writer, "added %s/%s: %s\n", p.GroupName(), p.EventName(), p)
 	}
 	return nil

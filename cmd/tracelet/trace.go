@@ -135,6 +135,9 @@ func traceAction(c *cli.Context) (err error) {
 			err = cli.Exit("trace: cleanup: "+cerr.Error(), 1)
 		}
 	}()
+	for _, n := range s.Notices() {
+		fmt.Fprintln(c.App.ErrWriter, "tracelet: note:", n)
+	}
 
 	out := bufio.NewWriterSize(c.App.Writer, 64<<10)
 	pr := trace.NewPrinter(syms)

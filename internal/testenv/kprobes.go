@@ -162,6 +162,16 @@ func Probe(t testing.TB, control, kind, body string) (group, event, evdir string
 	event = fmt.Sprintf("t%d", probeSeq.n)
 	probeSeq.Unlock()
 	group = fmt.Sprintf("tracelet_%d_test", os.Getpid())
+	if control == "kprobe_events" && FtraceOwnsEntry(t) {
+		// Where the kernel refuses SYM+0, entry probes go past ftrace's
+		// site as tracefs places them, and return probes cannot be had.
+		if kind == "r" {
+			RequireReturnProbes(t)
+		}
+		if moved, ok := pastFtraceSite(t, body); ok {
+			body = moved
+		}
+	}
 	def := fmt.Sprintf("%s:%s/%s %s", kind, group, event, body)
 	file := root + "/" + control
 	if err := appendLine(file, def); err != nil {

@@ -25,9 +25,11 @@ type archSpec struct {
 	pkg     string   // Debian package that provides it
 	machine []string // machine, CPU and firmware arguments
 	console string   // serial console device as the kernel names it
-	kvmOK   bool     // KVM can run this guest on an amd64 host
-	triplet string   // Debian multiarch directory of its libraries
-	loader  string   // the dynamic loader's file name in that directory
+	// bootArgs are more kernel parameters the guest needs.
+	bootArgs []string
+	kvmOK    bool   // KVM can run this guest on an amd64 host
+	triplet  string // Debian multiarch directory of its libraries
+	loader   string // the dynamic loader's file name in that directory
 	// suite is the Debian release the architecture's packages come from
 	// when it is not the host's: riscv64 is an official architecture only
 	// from trixie on (bookworm's riscv64 lived in debian-ports).
@@ -118,6 +120,11 @@ var archs = map[string]archSpec{
 		// the malta's I/O hole and no more, initramfs included.
 		memory: "256M",
 		cpus:   1, // the 4kc flavour is built without SMP
+		// Without root= the kernel unpacks the initramfs into a tmpfs
+		// capped at half the RAM (init_rootfs), and mipsel's image
+		// outgrew that ("Initramfs unpacking failed: write error"); with
+		// it, rootfs is a ramfs, and /init still runs from it.
+		bootArgs: []string{"root=/dev/ram0"},
 	},
 }
 

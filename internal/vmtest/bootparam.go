@@ -57,7 +57,7 @@ func BootKprobeEvent(k Kernel, defs []string) (string, error) {
 // kernelCmdline assembles the guest's command line. kprobeEvent is the value
 // of kprobe_event= ("" for none); fixtures selects the fixture recorder
 // instead of the tests.
-func kernelCmdline(console, kprobeEvent string, fixtures bool) (string, error) {
+func kernelCmdline(console, kprobeEvent string, fixtures bool, extra ...string) (string, error) {
 	args := []string{
 		"console=" + console,
 		// A panic reboots at once, and QEMU's -no-reboot turns that into
@@ -75,6 +75,7 @@ func kernelCmdline(console, kprobeEvent string, fixtures bool) (string, error) {
 	if fixtures {
 		mode = "fixtures"
 	}
+	args = append(args, extra...)
 	args = append(args, "tracelet.mode="+mode)
 	if kprobeEvent != "" {
 		if err := checkBootParam(kprobeEvent); err != nil {

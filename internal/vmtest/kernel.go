@@ -22,6 +22,15 @@ type Kernel struct {
 	// Manual keeps the kernel out of "all" (make vmtest): it boots only
 	// when named, for the reason given on its line.
 	Manual bool
+	// FtraceOwnsEntry marks a build that refuses kprobes at SYM+0 because
+	// ftrace's patch site is there and it lacks KPROBES_ON_FTRACE and
+	// fprobe events (tracefs.ErrFtraceOwnsEntry). Its boot probes are
+	// written past the site, and it boots with the boot script's entry
+	// probe only, since no return probe can be placed.
+	FtraceOwnsEntry bool
+	// NoBootProbes, when set, says why the kernel boots without
+	// kprobe_event= (and its boot-path tests skip, as testenv says).
+	NoBootProbes string
 }
 
 // kernels is the matrix. Adding a kernel costs one line here, provided Debian
@@ -33,26 +42,43 @@ var kernels = []Kernel{
 	// The release architectures without a cloud flavour take Debian's
 	// flavour for a QEMU machine: PAE i386 on QEMU's pc.
 	{Name: "6.1-i386", Series: "6.1", Arch: "i386", Flavour: "686-pae"},
-	// ARMv7 multiplatform on virt. Manual until TestBootArgsCollect is
-	// understood there: in some boots the kprobe_event= events are listed
-	// in kprobe_events but have no events/ directory, and collect finds
-	// none of them.
+	// ARMv7 multiplatform on virt. Its boots hit the kernel's events/
+	// race too (a kprobe_event= event with no events/ directory); collect
+	// decodes such records from the probe's definition (record/orphan.go).
+	// Manual still: two full runs passed every package (one boot with
+	// the kretprobe's directory missing), but in a third boot the race
+	// took both events' directories, and TestBootArgsCollect, run again
+	// in the same boot, found /init's open of kprobe_events and not that
+	// of kprobe_profile ("343 events, 10733 lost (ring full)").
 	{Name: "6.1-armhf", Series: "6.1", Arch: "armhf", Flavour: "armmp", Manual: true},
 	// riscv64 on virt; official only from trixie, whose kernel is 6.12.
-	// Manual: Debian's build lets ftrace own every function's first
-	// instruction (patchable function entry) without KPROBES_ON_FTRACE,
-	// so no kprobe or kretprobe registers at SYM+0 (EINVAL, "Failed to
-	// register probe event"), kprobe_event= at boot included; vfs_read+4
-	// and +8 register and are hit, so an entry probe past the ftrace site
-	// would do, but kretprobes need SYM+0. Uprobes, tracepoints and BPF
-	// work.
-	{Name: "6.12-riscv64", Series: "6.12", Arch: "riscv64", Flavour: "riscv64", Manual: true},
-	// MIPS32r2 little-endian on malta. Manual: QEMU's malta firmware hands
-	// the kernel its command line in a 256-byte environment entry, which
-	// cuts kprobe_event= short, and Debian's 4kc-malta 6.1 panics with
+	// Debian's build lets ftrace own every function's first instruction
+	// (patchable function entry) without KPROBES_ON_FTRACE or fprobe
+	// events, so it refuses kprobes at SYM+0 (EINVAL): tracefs places
+	// entry probes past the 8-byte site, boot probes included, and no
+	// return probe can be placed there. Its kprobe handlers run in NMI
+	// context and it lacks ARCH_HAVE_NMI_SAFE_CMPXCHG, so kprobe events
+	// never reach the tracefs ring (perf and BPF see them); those tests
+	// skip, saying so. Manual: under TCG its guest takes 15 minutes, and
+	// syscall-tracepoint counts are not yet exact there (syscount counts
+	// a few getppid too many; perf readers of syscall tracepoints now and
+	// then get nothing, as on arm64).
+	{Name: "6.12-riscv64", Series: "6.12", Arch: "riscv64", Flavour: "riscv64", Manual: true, FtraceOwnsEntry: true},
+	// MIPS32r2 little-endian on malta. Debian's 4kc-malta 6.1 panics with
 	// "Break instruction in kernel code" at a kprobe's single-step slot
-	// (BRK_KPROBE_SSTEPBP not claimed) while tests add and remove kprobes.
-	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true},
+	// (BRK_KPROBE_SSTEPBP not claimed) while tests add and remove kprobes,
+	// so its kprobe tests skip (testenv.KprobesCrash) and it boots without
+	// kprobe_event=, which would not fit anyway: QEMU's malta firmware
+	// hands the kernel its command line in one 256-byte YAMON environment
+	// entry (ENVP_ENTRY_SIZE, "rd_start=… rd_size=…" included), and the
+	// kernel takes it from there only (MIPS_CMDLINE_FROM_BOOTLOADER; no
+	// CMDLINE_BOOL, no DTB command line, no BOOT_CONFIG). Manual: the
+	// rest does not pass yet. A uretprobe's $retval comes back negated
+	// whenever a3 is not 0 (MIPS regs_return_value reads v0 as a syscall
+	// result, -v0 when a3 flags an error), user and kernel stacks come
+	// back empty, and execsnoop sees no failed exec.
+	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true,
+		NoBootProbes: "its kprobes panic (testenv.KprobesCrash), and malta's firmware cuts the command line at 256 bytes"},
 }
 
 // Kernels returns the matrix in its canonical order, without the Manual

@@ -257,7 +257,7 @@ func runGuest(ctx context.Context, o Options, a *Assets, img *image, rep *Report
 		rep.RunErr = err
 		return
 	}
-	cmdline, err := kernelCmdline(spec.console, ev, o.Fixtures)
+	cmdline, err := kernelCmdline(spec.console, ev, o.Fixtures, spec.bootArgs...)
 	if err != nil {
 		rep.RunErr = err
 		return

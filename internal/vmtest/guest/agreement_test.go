@@ -191,6 +191,7 @@ func TestOwnClassesAgainstKernel(t *testing.T) {
 	for _, c := range ownCases {
 		t.Run(c.name, func(t *testing.T) {
 			def := strings.ReplaceAll(c.def, "G/", a.group+"/")
+			def = strings.ReplaceAll(def, " vfs_read", " "+testenv.KprobeEntry(t, "vfs_read"))
 			opts := a.opts
 			opts.Target = kprobeevents.TargetKprobe
 			_, perr := kprobeevents.Parse(def, opts)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -54,6 +55,7 @@ func TestSyscallWrapperReadsUserPath(t *testing.T) {
 			t.Fatalf("open %s: %v, want ENOENT", path, err)
 		}
 	})
+	testenv.RequireKprobeRing(t)
 	lines := traceLines(t, inst, path)
 	if len(lines) != 1 {
 		t.Fatalf("want 1 event for %s in the instance's trace, got %d: %q", path, len(lines), lines)

@@ -66,7 +66,17 @@ func main() {
 	// guests' TestBootKprobeEvent and TestBootArgsCollect check tracelet's
 	// boot path from the first moment of boot. TRACELET_VM_BOOTARGS
 	// ("kprobe_event=VALUE") replaces it for every kernel.
-	bootArgs := func(k vmtest.Kernel) (string, error) { return scriptBootArgs(filepath.Join(*repo, bootScript), k) }
+	bootArgs := func(k vmtest.Kernel) (string, error) {
+		if k.NoBootProbes != "" {
+			fmt.Printf("vmtest: %s boots without kprobe_event=: %s\n", k.Name, k.NoBootProbes)
+			return "", nil
+		}
+		script := bootScript
+		if k.FtraceOwnsEntry {
+			script = bootScriptEntry
+		}
+		return scriptBootArgs(filepath.Join(*repo, script), k)
+	}
 	if s := strings.TrimSpace(os.Getenv("TRACELET_VM_BOOTARGS")); s != "" {
 		bootArgs = func(vmtest.Kernel) (string, error) { return strings.TrimPrefix(s, "kprobe_event="), nil }
 	}
@@ -101,6 +111,10 @@ func main() {
 // bootScript is the script every guest boots with (see record/vm_test.go).
 const bootScript = "record/testdata/vmboot.bt"
 
+// bootScriptEntry is its entry probe alone, for the kernels that place no
+// return probes (Kernel.FtraceOwnsEntry).
+const bootScriptEntry = "record/testdata/vmboot-entry.bt"
+
 // scriptBootArgs is `tracelet bootargs --arch ARCH --kernel SERIES SCRIPT`
 // for kernel k, without the "kprobe_event=" name.
 func scriptBootArgs(path string, k vmtest.Kernel) (string, error) {
@@ -121,7 +135,7 @@ func scriptBootArgs(path string, k vmtest.Kernel) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := p.BootArgs(tracefs.BootArgsOptions{Grammar: g})
+	v, err := p.BootArgs(tracefs.BootArgsOptions{Grammar: g, PastFtraceSite: k.FtraceOwnsEntry})
 	if err != nil {
 		return "", fmt.Errorf("%s for %s: %w", path, k.Name, err)
 	}
