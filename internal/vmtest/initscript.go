@@ -27,10 +27,13 @@ const (
 	guestTests    = "/tests"                 // test binaries
 	guestTestprog = "/bin/testprog"          // internal/testprog, TRACELET_TESTPROG
 	guestStripped = "/bin/testprog-stripped" // the same without symbols, TRACELET_TESTPROG_STRIPPED
-	guestNm       = "/bin/go-nm"             // cmd/nm of the Go toolchain, TRACELET_GO_NM
-	guestTracelet = "/bin/tracelet"          // cmd/tracelet, when it exists
-	guestFixtures = "/bin/fixturerec"        // internal/vmtest/fixturerec
-	guestBootDir  = "/var/tracelet/boot"     // tracefs state copied when /init starts
+	// guestTestprogCompat is testprog for the 32-bit architecture of a
+	// 64-bit guest (i386, armv7), TRACELET_TESTPROG_COMPAT.
+	guestTestprogCompat = "/bin/testprog-compat"
+	guestNm             = "/bin/go-nm"         // cmd/nm of the Go toolchain, TRACELET_GO_NM
+	guestTracelet       = "/bin/tracelet"      // cmd/tracelet, when it exists
+	guestFixtures       = "/bin/fixturerec"    // internal/vmtest/fixturerec
+	guestBootDir        = "/var/tracelet/boot" // tracefs state copied when /init starts
 )
 
 // BootSnapshotDir is where /init copies kprobe_events, kprobe_profile and
@@ -79,6 +82,7 @@ done <$B/kprobe_events >$B/enabled
 export TRACELET_VM=1 TRACELET_TESTPROG=` + guestTestprog + ` CI=true
 export TRACELET_TESTPROG_STRIPPED=` + guestStripped + ` TRACELET_GO_NM=` + guestNm + `
 [ -x ` + guestTracelet + ` ] && export TRACELET_BIN=` + guestTracelet + `
+[ -x ` + guestTestprogCompat + ` ] && export TRACELET_TESTPROG_COMPAT=` + guestTestprogCompat + `
 echo "` + markBoot + ` release=$(uname -r) machine=$(uname -m) cpus=$(grep -c ^processor /proc/cpuinfo)"
 rc=0
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // traceLine is one line of the trace file: the task's tid and the rest.
@@ -27,7 +28,27 @@ var traceLine = regexp.MustCompile(`^\s*.+?-(\d+)\s+\[\d+\].*?: (.*)$`)
 // it. A kprobe on the getppid entry point, enabled in the same rounds,
 // tells a syscall that was not made from a tracepoint that did not fire.
 func TestSyscallTracepointEveryRound(t *testing.T) {
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(3 * time.Minute)
+	}
+	// Three ways to run the same rounds. "none" toggles everything, as
+	// the suite's tests do. "sys_exit held" keeps raw_syscalls:sys_exit
+	// enabled in an instance of its own throughout: the syscall
+	// tracepoint refcount never drops to 0, so TIF_SYSCALL_TRACEPOINT
+	// stays set on every thread, while the sys_enter tracepoint's static
+	// key is still switched on and off each round. "sys_enter held"
+	// keeps raw_syscalls:sys_enter enabled instead: its static key stays
+	// on, and a round only adds and removes the top instance's probe
+	// function.
 	fsys, _, group := setup(t)
+	budget := time.Until(deadline) - 30*time.Second
+	for _, hold := range []string{"none", "sys_exit", "sys_enter"} {
+		t.Run("hold="+hold, func(t *testing.T) { syscallRounds(t, fsys, group, hold, budget/3) })
+	}
+}
+
+func syscallRounds(t *testing.T, fsys *tracefs.FS, group, hold string, budget time.Duration) {
 	root := fsys.Root()
 	sym := ""
 	for _, s := range []string{"__arm64_sys_getppid", "__x64_sys_getppid", "__ia32_sys_getppid", "sys_getppid", "__riscv_sys_getppid"} {
@@ -50,7 +71,11 @@ func TestSyscallTracepointEveryRound(t *testing.T) {
 			t.Fatalf("%s: write %q: %v", rel, s, err)
 		}
 	}
-	write("kprobe_events", fmt.Sprintf("p:%s/getppid %s\n", group, sym), os.O_WRONLY|os.O_APPEND)
+	if hold == "none" {
+		if err := fsys.AddDynamicEvent(tracefs.KprobeEvents, fmt.Sprintf("p:%s/getppid %s", group, sym)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	events := []string{"syscalls/sys_enter_getppid", "syscalls/sys_exit_getppid", "syscalls/sys_enter_openat", group + "/getppid"}
 	disable := func() {
 		for _, e := range events {
@@ -87,9 +112,26 @@ func TestSyscallTracepointEveryRound(t *testing.T) {
 	if s := os.Getenv("TRACELET_REPRO_ROUNDS"); s != "" {
 		rounds, _ = strconv.Atoi(s)
 	}
-	// Under TCG a round takes a while: stop early rather than time out,
-	// a minute before the test binary's deadline.
-	deadline, hasDeadline := t.Deadline()
+	// Under TCG a round takes a while: a time budget, not a count,
+	// bounds the rounds so that the test binary does not time out.
+	deadline := time.Now().Add(budget)
+	if hold != "none" {
+		inst := filepath.Join(root, "instances", fmt.Sprintf("tracelet_repro_%d", os.Getpid()))
+		if err := os.Mkdir(inst, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ev := filepath.Join("instances", filepath.Base(inst), "events", "raw_syscalls", hold)
+		// A filter that matches no call: the instance's buffer stays
+		// empty, and the tracepoint stays registered.
+		write(filepath.Join(ev, "filter"), "id == 99999", os.O_WRONLY)
+		write(filepath.Join(ev, "enable"), "1", os.O_WRONLY)
+		defer func() {
+			write(filepath.Join(ev, "enable"), "0", os.O_WRONLY)
+			if err := os.Remove(inst); err != nil {
+				t.Errorf("removing the instance: %v", err)
+			}
+		}()
+	}
 	type miss struct {
 		round int
 		what  string
@@ -97,7 +139,7 @@ func TestSyscallTracepointEveryRound(t *testing.T) {
 	var misses []miss
 	done := 0
 	for round := 0; round < rounds; round++ {
-		if hasDeadline && time.Until(deadline) < time.Minute {
+		if time.Now().After(deadline) {
 			break
 		}
 		done++
