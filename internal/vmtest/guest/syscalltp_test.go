@@ -86,7 +86,7 @@ func TestSyscallTracepointEveryRound(t *testing.T) {
 			t.Errorf("removing %s: %v", inst, err)
 		}
 	})
-	budget := (time.Until(deadline) - 30*time.Second) / time.Duration(len(holds))
+	budget := (time.Until(deadline) - time.Minute) / time.Duration(len(holds))
 	for _, hold := range holds {
 		t.Run("hold="+hold, func(t *testing.T) { syscallRounds(t, fsys, inst, group, sym, hold, rounds, budget) })
 	}
