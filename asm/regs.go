@@ -52,6 +52,11 @@ type Loc struct {
 	// Stack is the $stackN index when the value is on the stack (Reg
 	// empty): tracefs reads it with "$stackN".
 	Stack int
+	// Compat marks a stack slot of a 32-bit process on a 64-bit kernel.
+	// The kernel's $stackN counts its own 8-byte words from the user
+	// stack pointer (get_user_stack_nth), so such a slot is read as a
+	// dereference of $stack instead: "+OFF($stack)".
+	Compat bool
 }
 
 // InRegister reports whether the value is in a register (rather than on the
@@ -60,6 +65,9 @@ func (l Loc) InRegister() bool { return l.Reg != "" }
 
 // FetchArg is the tracefs fetcharg that reads the location: "%di", "$stack1".
 func (l Loc) FetchArg() string {
+	if l.Reg == "" && l.Compat {
+		return fmt.Sprintf("+%d($stack)", l.Stack*l.Size)
+	}
 	if l.Reg == "" {
 		return fmt.Sprintf("$stack%d", l.Stack)
 	}
@@ -98,7 +106,15 @@ type Arch struct {
 	// starts at an even register (AAPCS).
 	pairAlign              bool
 	ret, sp, ip, fp, sysnr string
+	// compat is set on the tables of 32-bit user code on a 64-bit
+	// kernel (ForELF): the kernel's pt_regs, the 32-bit calling
+	// convention.
+	compat bool
 }
+
+// Compat reports whether the table is that of 32-bit user code on a 64-bit
+// kernel (see ForELF).
+func (a *Arch) Compat() bool { return a.compat }
 
 func (a *Arch) reg(name string) Loc {
 	for _, r := range a.Regs {
@@ -188,7 +204,7 @@ func (a *Arch) Args(abi ABI, sizes ...int) ([][]Loc, error) {
 		}
 		next = len(regs) // once an argument spills, later ones do too
 		for w := 0; w < words; w++ {
-			out[i] = append(out[i], Loc{Stack: stack, Size: a.Word})
+			out[i] = append(out[i], Loc{Stack: stack, Size: a.Word, Compat: a.compat})
 			stack++
 		}
 	}
@@ -341,7 +357,9 @@ func ArchForMachine(machine string) (*Arch, error) {
 		return ArchFor("arm64")
 	case "riscv64":
 		return ArchFor("riscv64")
-	case "ppc64le", "ppc64":
+	case "arm": // kprobeevents.ArchARM's name
+		return ArchFor("arm")
+	case "ppc64le", "ppc64", "powerpc64":
 		return ArchFor("ppc64le")
 	case "mips": // 32-bit MIPS of either byte order
 		return ArchFor("mipsle")

@@ -17,7 +17,8 @@ type gen struct {
 	c     *compiler
 	probe *Probe
 	ap    *AttachPoint
-	index int // the probe builtin's value
+	arch  *asm.Arch // places arguments and the return value (compiler.archAt)
+	index int       // the probe builtin's value
 	ptype bpf.ProgramType
 
 	insns   asm.Instructions
@@ -42,6 +43,7 @@ func nextReg(r asm.Register) asm.Register {
 func (c *compiler) program(p *Probe, a *AttachPoint, index int) asm.Instructions {
 	g := &gen{c: c, probe: p, ap: a, index: index, ptype: c.progTypeAt(a),
 		alias: map[string]string{}, locals: map[string]int16{}}
+	g.arch = c.archAt(a, c.opts.Arch, c.opts.UprobeArch)
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	g.allocLocals(p.Body)
 	if v, ok := foldPred(p.Pred); !ok || v != 0 {

@@ -35,6 +35,11 @@ type Options struct {
 	// Arch places arg0..argN and retval; nil means the running kernel's:
 	// a 32-bit tracelet on a 64-bit kernel reads the 64-bit pt_regs.
 	Arch *asm.Arch
+	// UprobeArch places the arguments and return value of a uprobe's code
+	// when it is not Arch's: a 32-bit executable on a 64-bit kernel
+	// follows its own calling convention (asm.Arch.ForELF). The runtime
+	// reads the probed file's ELF header; nil means Arch everywhere.
+	UprobeArch func(a *AttachPoint, kernel *asm.Arch) (*asm.Arch, error)
 	// Output selects the ring the programs write to. The caller decides it
 	// with a feature probe (bpf.HaveMapType(bpf.RingBuf)).
 	Output OutputKind
@@ -328,6 +333,20 @@ type compiler struct {
 	stackDepths map[int]bool
 	needEvents  bool
 	needJoin    bool
+}
+
+// archAt is the table that places a's arguments: the kernel's, or for a
+// uprobe the one of the probed file's ELF class (UprobeArch).
+func (c *compiler) archAt(a *AttachPoint, kernel *asm.Arch, uprobeArch func(*AttachPoint, *asm.Arch) (*asm.Arch, error)) *asm.Arch {
+	if uprobeArch == nil || a.Type != Uprobe && a.Type != Uretprobe {
+		return kernel
+	}
+	arch, err := uprobeArch(a, kernel)
+	if err != nil {
+		c.errorf(a.Pos, "%s: %v", a.Raw, err)
+		return kernel
+	}
+	return arch
 }
 
 func (c *compiler) errorf(p Pos, format string, args ...any) {

@@ -221,7 +221,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		}
 	}
 	if r.Backend == BackendTracefs {
-		r.TracefsProbes, r.Object, err = CompileTracefs(prog, info, TracefsOptions{})
+		r.TracefsProbes, r.Object, err = CompileTracefs(prog, info, TracefsOptions{UprobeArch: r.uprobeArch})
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +241,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		gopts.HookType = opts.hookType
 	}
 	gopts.RingSize = opts.RingSize
+	gopts.UprobeArch = r.uprobeArch
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			if a.Type == RawTracepoint && a.BTFID != 0 && !opts.rawTP {

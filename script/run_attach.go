@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -252,6 +253,18 @@ func (r *Run) uprobeTarget(a *AttachPoint) (string, uint64, error) {
 		return path, a.Offset, err
 	}
 	return tracefs.ResolveSymbol(target, a.Func)
+}
+
+// uprobeArch is Options.UprobeArch: the calling convention of a's file,
+// from its ELF header, on this kernel. A target that does not resolve
+// keeps the kernel's table: attaching it fails with the resolver's own
+// error.
+func (r *Run) uprobeArch(a *AttachPoint, kernel *asm.Arch) (*asm.Arch, error) {
+	path, _, err := r.uprobeTarget(a)
+	if err != nil {
+		return kernel, nil
+	}
+	return tracefs.UprobeCode(kernel, path)
 }
 
 func baseName(p string) string {

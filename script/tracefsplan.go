@@ -21,6 +21,9 @@ import (
 type TracefsOptions struct {
 	// Arch names the registers of arg0..argN; nil means the running kernel's.
 	Arch *asm.Arch
+	// UprobeArch is Options.UprobeArch: the table of a uprobe's code
+	// where it is not Arch's (32-bit code on a 64-bit kernel).
+	UprobeArch func(a *AttachPoint, kernel *asm.Arch) (*asm.Arch, error)
 }
 
 // CountKind says how a tracefs probe implements count().
@@ -136,7 +139,7 @@ func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsP
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			c.obj.Attach = append(c.obj.Attach, a)
-			t := &tfsTranslator{c: c, arch: opts.Arch, tp: &TracefsProbe{Attach: a}, fetched: map[string]bool{}}
+			t := &tfsTranslator{c: c, arch: c.archAt(a, opts.Arch, opts.UprobeArch), tp: &TracefsProbe{Attach: a}, fetched: map[string]bool{}}
 			t.probe(p)
 			out = append(out, t.tp)
 		}

@@ -10,7 +10,7 @@ const bpfFUserStack = 1 << 8
 
 // builtin loads an integer-like builtin into r.
 func (g *gen) builtin(b *Builtin, r asm.Register) {
-	arch := g.c.opts.Arch
+	arch := g.arch
 	switch b.Name {
 	case "pid":
 		g.call(asm.FnGetCurrentPidTgid)
@@ -124,7 +124,7 @@ func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
 // kprobe's stack arguments stay an error: a kernel-mode trap on i386 saves
 // no sp in pt_regs.
 func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
-	arch := g.c.opts.Arch
+	arch := g.arch
 	off := g.alloc(8, at)
 	sp, err := arch.SP().Load(asm.R3, asm.R6)
 	if err != nil {

@@ -36,8 +36,8 @@ type where struct {
 func (w *where) String() string { return w.expr }
 
 // TracefsFilter implements trace.Predicate.
-func (w *where) TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (string, []string, error) {
-	c := &whereCompiler{expr: w.expr, probe: p, arch: arch}
+func (w *where) TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch, code *asm.Arch) (string, []string, error) {
+	c := &whereCompiler{expr: w.expr, probe: p, arch: arch, code: code}
 	f, err := c.filter(w.pred, false)
 	if err != nil {
 		return "", nil, err
@@ -69,7 +69,8 @@ type whereCompiler struct {
 	expr  string
 	probe *kprobeevents.Probe // nil for a tracepoint
 	arch  kprobeevents.Arch
-	extra []string // fetchargs to add: NAME=FETCH[:TYPE]
+	code  *asm.Arch // places the probed code's arguments; nil: no table
+	extra []string  // fetchargs to add: NAME=FETCH[:TYPE]
 }
 
 func (w *whereCompiler) fail(e Expr, msg string) error {
@@ -182,7 +183,7 @@ func (w *whereCompiler) field(e Expr, str bool) (string, error) {
 			if p == nil || !p.Type.IsReturn() {
 				return "", w.fail(e, "retval is only at a return probe")
 			}
-			return w.add("$retval", "s64", str), nil
+			return w.add("$retval", w.intType(), str), nil
 		case strings.HasPrefix(x.Name, "arg"):
 			n, err := strconv.Atoi(x.Name[3:])
 			if err != nil || n < 0 {
@@ -194,18 +195,19 @@ func (w *whereCompiler) field(e Expr, str bool) (string, error) {
 			if p.Type.IsReturn() {
 				return "", w.fail(e, "a return probe has no arguments")
 			}
-			if p.Type.IsUser() && w.arch == kprobeevents.ArchI386 {
-				// i386 user code passes arguments on the stack (cdecl),
-				// not in the kernel's regparm registers: at a function's
-				// entry $stack0 is the return address, then 4-byte slots.
-				return w.add("$stack"+strconv.Itoa(n+1), "s32", str), nil
-			}
 			if p.Type.IsUser() {
-				regs := kprobeevents.ArgRegisters(w.arch)
-				if n >= len(regs) {
-					return "", w.fail(e, fmt.Sprintf("argument %d is not passed in a register on %s", n, w.arch))
+				// The probed file's calling convention, not the
+				// kernel's: i386 code passes every argument on the
+				// stack (cdecl), also under an x86_64 kernel, and arm
+				// code under arm64 has r0-r3 in x0-x3.
+				if w.code == nil {
+					return "", w.fail(e, fmt.Sprintf("tracelet has no argument table for user code on %s", w.arch))
 				}
-				return w.add("%"+regs[n], "s64", str), nil
+				loc, err := w.code.Arg(asm.FuncABI, n)
+				if err != nil {
+					return "", w.fail(e, err.Error())
+				}
+				return w.add(loc.FetchArg(), w.intType(), str), nil
 			}
 			return w.add("$arg"+strconv.Itoa(n+1), "s64", str), nil
 		}
@@ -232,6 +234,16 @@ func (w *whereCompiler) field(e Expr, str bool) (string, error) {
 		return w.add(chain, "", str), nil
 	}
 	return "", w.fail(e, "not a field a tracefs filter can test (comm, tid, argN, retval, args.NAME[->MEMBER...])")
+}
+
+// intType is the fetch type of an argument or return value: s32 for 32-bit
+// code, whose registers the kernel reads as an unsigned long (a 32-bit
+// kernel's -2 would be 4294967294 as an s64), else s64.
+func (w *whereCompiler) intType() string {
+	if w.code != nil && w.code.Word == 4 || w.code == nil && w.arch.PtrBits() == 32 {
+		return "s32"
+	}
+	return "s64"
 }
 
 // argsChain spells args.NAME->M.M as the kernel's BTF argument syntax.
@@ -302,27 +314,19 @@ func describeExpr(e Expr) string {
 	return fmt.Sprintf("%T", e)
 }
 
-// goarchOf names arch as asm.ArchFor takes it.
-func goarchOf(a kprobeevents.Arch) string {
-	return map[kprobeevents.Arch]string{kprobeevents.ArchX86_64: "amd64", kprobeevents.ArchI386: "386",
-		kprobeevents.ArchARM64: "arm64", kprobeevents.ArchARM: "arm", kprobeevents.ArchRISCV64: "riscv64",
-		kprobeevents.ArchPPC64: "ppc64le", kprobeevents.ArchMIPS: "mipsle"}[a] // mips: asm's one o32 table
-}
-
 // BPFFilter implements trace.Predicate: a program for the probe's event
 // that returns 1 for the events that pass. It reads the probe's pt_regs
 // (arguments, the return value) and the current task (pid, tid); what
 // else the predicate tests (comm, strings, members) is the tracefs
 // filter's, and gives an error here.
-func (w *where) BPFFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (asm.Instructions, error) {
+func (w *where) BPFFilter(p *kprobeevents.Probe, code *asm.Arch) (asm.Instructions, error) {
 	if p == nil {
 		return nil, &WhereError{Expr: w.expr, Msg: "a tracepoint's program would get its record, not pt_regs"}
 	}
-	a, err := asm.ArchFor(goarchOf(arch))
-	if err != nil {
-		return nil, &WhereError{Expr: w.expr, Msg: err.Error()}
+	if code == nil {
+		return nil, &WhereError{Expr: w.expr, Msg: "tracelet has no pt_regs table for this kernel"}
 	}
-	g := &bpfWhere{where: w, probe: p, arch: a}
+	g := &bpfWhere{where: w, probe: p, arch: code}
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	if err := g.cond(w.pred, "pass", "drop"); err != nil {
 		return nil, err
@@ -438,6 +442,15 @@ func (g *bpfWhere) cond(e Expr, yes, no string) error {
 	return g.fail(e, "a BPF filter has comparisons of pid, tid, argN and retval with constants, joined by && || !")
 }
 
+// signExtend makes R1's 32-bit value (the register of 32-bit code) an
+// s64, as the tracefs filter reads it (s32).
+func (g *bpfWhere) signExtend() {
+	if g.arch.Word == 4 {
+		g.emit(asm.LSh.Imm(asm.R1, 32))
+		g.emit(asm.ArSh.Imm(asm.R1, 32))
+	}
+}
+
 // load puts the value of e into R1.
 func (g *bpfWhere) load(e Expr) error {
 	b, ok := e.(*Builtin)
@@ -464,6 +477,7 @@ func (g *bpfWhere) load(e Expr) error {
 			return g.fail(e, err.Error())
 		}
 		g.emit(ins)
+		g.signExtend()
 		return nil
 	case strings.HasPrefix(b.Name, "arg"):
 		n, err := strconv.Atoi(b.Name[3:])
@@ -486,6 +500,7 @@ func (g *bpfWhere) load(e Expr) error {
 			return g.fail(e, err.Error())
 		}
 		g.emit(ins)
+		g.signExtend()
 		return nil
 	}
 	return g.fail(e, "not a value a BPF filter reads (pid, tid, argN, retval)")

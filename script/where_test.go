@@ -1,11 +1,22 @@
 package script
 
 import (
+	"debug/elf"
 	"strings"
 	"testing"
 
+	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/kprobeevents"
 )
+
+func mustArch(t *testing.T, machine string) *asm.Arch {
+	t.Helper()
+	a, err := asm.ArchForMachine(machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
 
 // TestWhereTracefsFilter: --where predicates as tracefs filters, with the
 // fetchargs each adds to the probe.
@@ -22,27 +33,52 @@ func TestWhereTracefsFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ur, err := kprobeevents.ParseProbe("r:ur /bin/true:0x100", kprobeevents.Options{Arch: kprobeevents.ArchX86_64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 32-bit code: on its own kernel, and as a compat process on the
+	// 64-bit kernel (asm.Arch.ForELF's tables).
+	i386OnX86, err := mustArch(t, "x86_64").ForELF(elf.ELFCLASS32, elf.EM_386)
+	if err != nil {
+		t.Fatal(err)
+	}
+	armOnARM64, err := mustArch(t, "aarch64").ForELF(elf.ELFCLASS32, elf.EM_ARM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		expr  string
 		p     *kprobeevents.Probe
 		arch  kprobeevents.Arch
 		want  string
 		extra string
+		code  *asm.Arch // nil: the kernel's
 	}{
-		{`comm == "bash" && args.count > 10`, kp, kprobeevents.ArchX86_64, `comm == "bash" && count > 10`, ""},
-		{`arg1 == -1 || !(tid == 42)`, kp, kprobeevents.ArchX86_64, `__where0 == -1 || !(common_pid == 42)`, "__where0=$arg2:s64"},
-		{`args.file->f_path.dentry->d_name.name != "x"`, kp, kprobeevents.ArchX86_64, `__where0 != "x"`, "__where0=file->f_path.dentry->d_name.name:string"},
-		{`5 < args.file->f_pos`, kp, kprobeevents.ArchX86_64, `__where0 > 5`, "__where0=file->f_pos"},
-		{`retval < 0`, kr, kprobeevents.ArchX86_64, `__where0 < 0`, "__where0=$retval:s64"},
-		{`arg2 & 4`, up, kprobeevents.ArchARM64, `__where0 & 4`, "__where0=%x2:s64"},
-		{`args.prev_pid == 1`, nil, kprobeevents.ArchX86_64, `prev_pid == 1`, ""},
+		{`comm == "bash" && args.count > 10`, kp, kprobeevents.ArchX86_64, `comm == "bash" && count > 10`, "", nil},
+		{`arg1 == -1 || !(tid == 42)`, kp, kprobeevents.ArchX86_64, `__where0 == -1 || !(common_pid == 42)`, "__where0=$arg2:s64", nil},
+		{`args.file->f_path.dentry->d_name.name != "x"`, kp, kprobeevents.ArchX86_64, `__where0 != "x"`, "__where0=file->f_path.dentry->d_name.name:string", nil},
+		{`5 < args.file->f_pos`, kp, kprobeevents.ArchX86_64, `__where0 > 5`, "__where0=file->f_pos", nil},
+		{`retval < 0`, kr, kprobeevents.ArchX86_64, `__where0 < 0`, "__where0=$retval:s64", nil},
+		{`arg2 & 4`, up, kprobeevents.ArchARM64, `__where0 & 4`, "__where0=%x2:s64", nil},
+		{`args.prev_pid == 1`, nil, kprobeevents.ArchX86_64, `prev_pid == 1`, "", nil},
+		{`arg0 == 1`, up, kprobeevents.ArchI386, `__where0 == 1`, "__where0=$stack1:s32", nil},
+		{`arg1 == 7`, up, kprobeevents.ArchX86_64, `__where0 == 7`, "__where0=+8($stack):s32", i386OnX86},
+		{`retval < 0`, ur, kprobeevents.ArchX86_64, `__where0 < 0`, "__where0=$retval:s32", i386OnX86},
+		{`arg2 & 4`, up, kprobeevents.ArchARM64, `__where0 & 4`, "__where0=%x2:s32", armOnARM64},
+		{`arg5 == 3`, up, kprobeevents.ArchARM64, `__where0 == 3`, "__where0=+4($stack):s32", armOnARM64},
+		{`arg5 == 3`, up, kprobeevents.ArchARM, `__where0 == 3`, "__where0=$stack1:s32", nil},
 	} {
 		w, err := ParseWhere(c.expr)
 		if err != nil {
 			t.Errorf("%q: %v", c.expr, err)
 			continue
 		}
-		f, extra, err := w.TracefsFilter(c.p, c.arch)
+		code := c.code
+		if code == nil {
+			code = mustArch(t, c.arch.String())
+		}
+		f, extra, err := w.TracefsFilter(c.p, c.arch, code)
 		if err != nil {
 			t.Errorf("%q: %v", c.expr, err)
 			continue
@@ -64,7 +100,7 @@ func TestWhereBPFFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	insns, err := w.BPFFilter(up, kprobeevents.ArchX86_64)
+	insns, err := w.BPFFilter(up, mustArch(t, "x86_64"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +116,7 @@ func TestWhereBPFFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.BPFFilter(up, kprobeevents.ArchX86_64); err == nil || !strings.Contains(err.Error(), "integer constant") {
+	if _, err := w.BPFFilter(up, mustArch(t, "x86_64")); err == nil || !strings.Contains(err.Error(), "integer constant") {
 		t.Errorf("comm: %v", err)
 	}
 }

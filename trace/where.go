@@ -22,16 +22,18 @@ type Predicate interface {
 	// TracefsFilter returns the tracefs event filter of an event whose
 	// probe is p (nil for a tracepoint), and the fetchargs the filter
 	// tests that the probe must add (NAME=FETCH[:TYPE], NAME starting
-	// with WherePrefix). An error names what a tracefs filter cannot
-	// express.
-	TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (filter string, fetchargs []string, err error)
+	// with WherePrefix). code places the arguments of the probed code
+	// (see CodeArch); nil where tracelet has no table for it. An error
+	// names what a tracefs filter cannot express.
+	TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch, code *asm.Arch) (filter string, fetchargs []string, err error)
 	// BPFFilter returns a program that returns non-zero for the events
 	// of probe p that pass, from its pt_regs and the current task. The
 	// kernel runs it in front of the probe's fetchargs, which it records
 	// only when the program passes the event (PERF_EVENT_IOC_SET_BPF on
 	// a tracefs probe, 4.1+). An error means a BPF filter cannot express
-	// the predicate; the tracefs filter is tried then.
-	BPFFilter(p *kprobeevents.Probe, arch kprobeevents.Arch) (asm.Instructions, error)
+	// the predicate; the tracefs filter is tried then. code is as for
+	// TracefsFilter: its offsets are the kernel's pt_regs.
+	BPFFilter(p *kprobeevents.Probe, code *asm.Arch) (asm.Instructions, error)
 	String() string
 }
 
@@ -45,9 +47,13 @@ func where(pred Predicate, sp *Spec, opts kprobeevents.Options) error {
 	// BPF first: it reads what tracefs filters cannot (pid) and needs no
 	// fetchargs. Where the kernel or the permissions refuse the program,
 	// the tracefs filter does the job, if it can.
+	code, err := CodeArch(sp.Probe, arch)
+	if err != nil {
+		return fmt.Errorf("--where %q: %w", pred, err)
+	}
 	var bpfErr error
 	if sp.Probe != nil {
-		insns, err := pred.BPFFilter(sp.Probe, arch)
+		insns, err := pred.BPFFilter(sp.Probe, code)
 		if err == nil {
 			prog, lerr := bpf.NewProgram(bpf.ProgramSpec{Name: "tracelet_where", Type: bpf.Kprobe, Instructions: insns, License: "GPL"})
 			if lerr == nil {
@@ -59,7 +65,7 @@ func where(pred Predicate, sp *Spec, opts kprobeevents.Options) error {
 		}
 		bpfErr = err
 	}
-	f, extra, err := pred.TracefsFilter(sp.Probe, arch)
+	f, extra, err := pred.TracefsFilter(sp.Probe, arch, code)
 	if err != nil {
 		if bpfErr != nil {
 			why := strings.TrimPrefix(bpfErr.Error(), fmt.Sprintf("--where %q: ", pred))
@@ -81,4 +87,25 @@ func where(pred Predicate, sp *Spec, opts kprobeevents.Options) error {
 	}
 	sp.Where = f
 	return nil
+}
+
+// CodeArch is the table that places the arguments of the code that p probes
+// on a kernel of arch: the kernel's own for a kprobe; for a uprobe the one
+// of the probed file's ELF class and machine, which for a 32-bit process
+// on a 64-bit kernel is not the kernel's (asm.Arch.ForELF). It is nil, with
+// no error, for a kernel tracelet has no pt_regs table of (and for a
+// tracepoint, p nil, the kernel's).
+func CodeArch(p *kprobeevents.Probe, arch kprobeevents.Arch) (*asm.Arch, error) {
+	kernel, err := asm.ArchForMachine(arch.String())
+	if err != nil {
+		return nil, nil
+	}
+	if p == nil || !p.Type.IsUser() {
+		return kernel, nil
+	}
+	code, err := tracefs.UprobeCode(kernel, p.Path)
+	if err != nil {
+		return nil, err
+	}
+	return code, nil
 }

@@ -123,3 +123,47 @@ func TestCLIWhereBPF(t *testing.T) {
 	wantSummary(t, r, 3)
 	assertClean(t, r.cmd.Process.Pid)
 }
+
+// TestCLIWhereCompat32: --where's argN on a uprobe in a 32-bit executable
+// under a 64-bit kernel reads the file's calling convention: i386's cdecl
+// stack (+4($stack), not x86_64's di) under x86_64. Of testprog's calls
+// 4 8 2 and calls 3 7 1, the three with arg0 == 7 pass, and the user's own
+// fetcharg in the same convention reads arg1. On arm64, whose kernel places
+// no uprobe in AArch32 code, trace refuses the probe and says why.
+func TestCLIWhereCompat32(t *testing.T) {
+	prog := testenv.TestProg32(t)
+	s := symbol(t, prog, testenv.CABITarget32)
+	spec := fmt.Sprintf("p:wc %s:%#x b=+8($stack):u32", prog, s.Offset)
+	comm := filepath.Base(prog)
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	where := fmt.Sprintf(`arg0 == 7 && comm == "%s"`, comm)
+	if tracefs.KernelArch() == kprobeevents.ArchARM64 {
+		out, err := exec.Command(tracelet(t), "trace", "--where", where, spec).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tracefs.ErrNoCompatUprobes.Error()) {
+			t.Fatalf("%v: %s\nwant the refusal %q", err, out, tracefs.ErrNoCompatUprobes)
+		}
+		return
+	}
+	r := startTrace(t, "--where", where, spec)
+	waitTracing(t, r)
+	for _, args := range [][]string{{"calls", "4", "8", "2"}, {"calls", "3", "7", "1"}} {
+		if out, err := exec.Command(prog, args...).CombinedOutput(); err != nil {
+			t.Fatalf("testprog %v: %v\n%s", args, err, out)
+		}
+	}
+	r.stop(t)
+	lines, _ := eventLines(t, r.stdout())
+	want := fmt.Sprintf("wc: (%#x) b=1", s.Value)
+	for _, l := range lines {
+		if l.rest != want {
+			t.Errorf("event %q, want %q", l.rest, want)
+		}
+	}
+	if len(lines) != 3 {
+		t.Errorf("%d events, want 3:\n%s", len(lines), r.stdout())
+	}
+	wantSummary(t, r, 3)
+	assertClean(t, r.cmd.Process.Pid)
+}

@@ -61,6 +61,7 @@ func kernelMachine() string {
 type prebuilt struct {
 	env, name string
 	flags     []string // extra go build flags
+	goenv     []string // extra environment of go build (GOARCH=...)
 	once      sync.Once
 	path      string
 	err       error
@@ -80,7 +81,7 @@ func (p *prebuilt) get(t testing.TB) string {
 		p.path = filepath.Join(dir, p.name)
 		args := append(append([]string{"build"}, p.flags...), "-o", p.path, "github.com/tracelet/tracelet/internal/testprog")
 		cmd := exec.Command(goTool(), args...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), p.goenv...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			p.err = &buildError{err: err, out: string(out)}
 		}
@@ -99,6 +100,38 @@ var testProg = &prebuilt{env: "TRACELET_TESTPROG", name: "testprog"}
 func TestProg(t testing.TB) string {
 	t.Helper()
 	return testProg.get(t)
+}
+
+// compat32 is the 32-bit GOARCH (and its environment) whose binaries a
+// 64-bit kernel of machine runs as compat processes.
+var compat32 = map[string][]string{
+	"x86_64":  {"GOARCH=386"},
+	"aarch64": {"GOARCH=arm", "GOARM=7"},
+}
+
+var testProg32 = &prebuilt{env: "TRACELET_TESTPROG_COMPAT", name: "testprog-compat", goenv: compat32[kernelMachine()]}
+
+// CABITarget32 is CABITarget in TestProg32: a 32-bit Go binary has no
+// register ABI, so no ".abi0".
+const CABITarget32 = "main.cabiTarget"
+
+// TestProg32 returns internal/testprog built for the 32-bit architecture
+// that this 64-bit kernel runs as compat processes: i386 under x86_64,
+// armv7 under arm64 (the VM suite's image carries it prebuilt,
+// TRACELET_TESTPROG_COMPAT). It skips where the kernel has no such
+// architecture, or refuses to exec it (IA-32 emulation or COMPAT off, or
+// a CPU without AArch32): a capability the machine lacks, named.
+func TestProg32(t testing.TB) string {
+	t.Helper()
+	m := kernelMachine()
+	if compat32[m] == nil {
+		t.Skipf("a %s kernel runs no 32-bit compat processes that tracelet has a table for (i386 under x86_64, arm under arm64)", m)
+	}
+	p := testProg32.get(t)
+	if out, err := exec.Command(p, "exit", "0").CombinedOutput(); err != nil {
+		t.Skipf("this %s kernel cannot exec %s (%v): %s %v", m, p, compat32[m], err, out)
+	}
+	return p
 }
 
 type buildError struct {

@@ -40,9 +40,14 @@ type archSpec struct {
 	// a static key flips for a tracepoint) races with a vCPU still running
 	// the old translation. Under host load 6.12 died at boot with "Oops:
 	// int3" in sched_clock_idle_wakeup_event, and 6.1 soft-locked both
-	// vCPUs while tests enabled tracepoints. arm64 patches text under
-	// stop_machine and runs its tests in half the time with a thread per
-	// vCPU, so it keeps them.
+	// vCPUs while tests enabled tracepoints. arm64 needs it too: it
+	// patches kprobes under stop_machine, but flips static keys with
+	// aarch64_insn_patch_text_nosync and an IPI, and with a thread per
+	// vCPU one tracepoint enable in about fifteen left the old branch
+	// running: every sys_enter event of that round was lost, of every
+	// thread, while sys_exit and kprobes saw each call (the guest test
+	// TestSyscallTracepointEveryRound, tracefs alone). With one thread no
+	// round missed.
 	singleTCG bool
 	// memory replaces Options.Memory where the machine caps RAM lower.
 	memory string
@@ -64,8 +69,9 @@ var archs = map[string]archSpec{
 	},
 	"arm64": {
 		goarch: "arm64", release: "arm64", elf: elf.EM_AARCH64,
-		qemu: "qemu-system-aarch64",
-		pkg:  "qemu-system-arm",
+		qemu:      "qemu-system-aarch64",
+		singleTCG: true, // static keys flip without stop_machine, as on x86
+		pkg:       "qemu-system-arm",
 		// cortex-a57 would do for the 6.1 kernel, but max gives the kernel
 		// every feature QEMU emulates (PAC, BTI, LSE), closer to real servers.
 		machine: []string{"-M", "virt", "-cpu", "max"},

@@ -73,6 +73,14 @@ func goTool() string {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// compatTestprogEnv is the go build environment of the 32-bit testprog of
+// the guests whose kernels run 32-bit processes (CONFIG_IA32_EMULATION on
+// Debian's amd64 kernels, CONFIG_COMPAT on its arm64 ones).
+var compatTestprogEnv = map[string][]string{
+	"amd64": {"GOARCH=386"},
+	"arm64": {"GOARCH=arm", "GOARM=7"},
+}
+
 // hasGoFiles reports whether dir holds a Go package (not only tests).
 func hasGoFiles(dir string) bool {
 	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -112,6 +120,15 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 		return nil, err
 	}
 	bins[guestStripped] = stripped
+	// The 32-bit testprog that a 64-bit kernel runs as a compat process
+	// (testenv.TestProg32): i386 under x86_64, armv7 under arm64.
+	if env := compatTestprogEnv[arch]; env != nil {
+		p := filepath.Join(dir, "testprog-compat")
+		if err := b.goBuildEnv(ctx, append([]string{"CGO_ENABLED=0", "GOOS=linux"}, env...), "build", "-o", p, "./internal/testprog"); err != nil {
+			return nil, err
+		}
+		bins[guestTestprogCompat] = p
+	}
 	nm := filepath.Join(dir, "go-nm")
 	if err := b.goBuild(ctx, arch, "build", "-o", nm, "cmd/nm"); err != nil {
 		return nil, err
