@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -76,7 +77,9 @@ type RunOptions struct {
 	// buffer over the perf event array.
 	ForceOutput *OutputKind
 	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
-	// multiple of the page size (0: 256 KiB).
+	// multiple of the page size, or each CPU's perf ring with the perf
+	// event array (0: sized from the machine, perf.PlanRings: the rings
+	// buffer what a busy probe writes while the reader is not scheduled).
 	RingSize uint32
 	// BTF is the file of kernel types (raw BTF, or an ELF with a .BTF
 	// section) for curtask, struct casts and members; "" means the
@@ -125,6 +128,12 @@ type Run struct {
 	zeroed map[string]bool
 	// zmu guards zeroed, which a scrape (Metrics) reads while Wait runs.
 	zmu sync.Mutex
+
+	// plan is the size of the output rings; records and recBytes count
+	// what was read from them, for SuggestedRingSize.
+	plan     perf.RingPlan
+	records  uint64
+	recBytes uint64
 
 	pidfd   int
 	exited  bool // exit() seen
@@ -221,7 +230,8 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if opts.hookType != 0 {
 		gopts.HookType = opts.hookType
 	}
-	gopts.RingSize = opts.RingSize
+	r.plan = ringPlan(opts.RingSize, gopts.Output)
+	gopts.RingSize = uint32(r.plan.Total())
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			if a.Type == RawTracepoint && a.BTFID != 0 && !opts.rawTP {
@@ -332,7 +342,7 @@ func (r *Run) load() error {
 	if ev, ok := r.maps[EventsMap]; ok {
 		var err error
 		if r.Object.Output == OutputPerfEventArray {
-			r.output, err = newPerfArraySource(ev)
+			r.output, err = newPerfArraySource(ev, r.plan.RingSize)
 		} else {
 			r.output, err = newRingSource(ev, r.maps[LostMap])
 		}
@@ -385,6 +395,27 @@ func (r *Run) Wait(ctx context.Context) error {
 	}
 	r.detach()
 	return err
+}
+
+// Rings is the size of the output rings (one BPF ring buffer, or a perf
+// ring per CPU) and what bounded it.
+func (r *Run) Rings() perf.RingPlan { return r.plan }
+
+// SuggestedRingSize is the RingSize that would have held the records lost,
+// at the mean size of those read; 0 when none was lost.
+func (r *Run) SuggestedRingSize() int {
+	if r.output == nil {
+		return 0
+	}
+	lost, err := r.output.lost()
+	if err != nil || lost == 0 {
+		return 0
+	}
+	rec := 64
+	if r.records > 0 {
+		rec = int(r.recBytes / r.records)
+	}
+	return perf.SuggestRingSize(r.plan.RingSize, lost, rec)
 }
 
 // printLost says how many records never reached user space, as bpftrace
@@ -451,6 +482,8 @@ func (r *Run) drain() error {
 
 // handle prints a printf record or performs an action.
 func (r *Run) handle(rec []byte) error {
+	r.records++
+	r.recBytes += uint64(len(rec)+8+7) &^ 7 // the ring's header, 8-byte aligned
 	if r.opts.Format == JSONOutput {
 		if len(rec) >= 8 && u64(rec)>>32 == 0 {
 			var b strings.Builder

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -62,12 +63,12 @@ type perfArraySource struct {
 	nlost  uint64 // from PERF_RECORD_LOST
 }
 
-func newPerfArraySource(m *bpf.Map) (_ *perfArraySource, err error) {
+func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error) {
 	cpus, err := perf.OnlineCPUs()
 	if err != nil {
 		return nil, err
 	}
-	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus})
+	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus, RingSize: ringSize})
 	if err != nil {
 		return nil, err
 	}
@@ -133,4 +134,25 @@ func (s *perfArraySource) close() error {
 	}
 	errs = append(errs, s.rd.Close())
 	return errors.Join(errs...)
+}
+
+// ringPlan sizes the output rings: size when set (--ring-size), otherwise
+// perf.PlanRings for this machine. The BPF ring buffer is one ring for all
+// CPUs, so it takes what the plan gives all of them, rounded down to a
+// power of two; the perf event array has one ring per CPU.
+func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
+	n := 1
+	if cpus, err := perf.OnlineCPUs(); err == nil {
+		n = len(cpus)
+	}
+	p := perf.PlanRings(perf.ReadMachine(n))
+	if kind == OutputRingBuf {
+		total := p.Total()
+		p.RingSize, p.CPUs = 1<<(bits.Len(uint(total))-1), 1
+		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
+	}
+	if size > 0 {
+		p.RingSize, p.Bound = int(size), "--ring-size"
+	}
+	return p
 }
