@@ -134,6 +134,14 @@ type Run struct {
 	plan     perf.RingPlan
 	records  uint64
 	recBytes uint64
+	// plans are the printfs' formats, parsed once; buf collects their
+	// text, written out in batches (flush): at outBatch bytes, and
+	// whenever the rings are empty, so that a live run still prints as
+	// it goes.
+	plans []printfPlan
+	buf   []byte
+	// idle is a context already done: a read with it does not wait.
+	idle context.Context
 
 	pidfd   int
 	exited  bool // exit() seen
@@ -242,6 +250,12 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	r.Object, err = Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
+	}
+	r.plans = make([]printfPlan, len(r.Object.Printfs))
+	for i, pf := range r.Object.Printfs {
+		if pf.Kind == PrintfFormat {
+			r.plans[i] = planPrintf(pf.Format)
+		}
 	}
 	return r, nil
 }
@@ -439,7 +453,7 @@ func (r *Run) printLost() error {
 // loop handles records until exit() or ctx is done.
 func (r *Run) loop(ctx context.Context) error {
 	for !r.exited {
-		rec, err := r.output.read(ctx)
+		rec, err := r.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -453,7 +467,40 @@ func (r *Run) loop(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return r.flush()
+}
+
+// next reads the next record, writing out what is batched before it waits.
+func (r *Run) next(ctx context.Context) ([]byte, error) {
+	if len(r.buf) == 0 {
+		return r.output.read(ctx)
+	}
+	if r.idle == nil {
+		idle, cancel := context.WithCancel(context.Background())
+		cancel()
+		r.idle = idle
+	}
+	rec, err := r.output.read(r.idle)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		return rec, err
+	}
+	if err := r.flush(); err != nil {
+		return nil, err
+	}
+	return r.output.read(ctx)
+}
+
+// outBatch is how much printf text is batched before it is written.
+const outBatch = 64 << 10
+
+// flush writes out the batched printf text.
+func (r *Run) flush() error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	_, err := r.out.Write(r.buf)
+	r.buf = r.buf[:0]
+	return err
 }
 
 // drain handles the records already in the rings.
@@ -467,14 +514,16 @@ func (r *Run) drain() error {
 		rec, err := r.output.read(done)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
-				return nil
+				return r.flush()
 			}
+			r.flush()
 			return err
 		}
 		if rec == nil {
 			continue
 		}
 		if err := r.handle(rec); err != nil {
+			r.flush()
 			return err
 		}
 	}
@@ -484,6 +533,21 @@ func (r *Run) drain() error {
 func (r *Run) handle(rec []byte) error {
 	r.records++
 	r.recBytes += uint64(len(rec)+8+7) &^ 7 // the ring's header, 8-byte aligned
+	if r.opts.Format == TextOutput && len(rec) >= 8 {
+		if id := u64(rec); id < uint64(len(r.plans)) {
+			if pf := r.Object.Printfs[id]; pf.Kind == PrintfFormat && len(rec) >= pf.Size {
+				r.buf = r.Object.appendPrintf(r.buf, &r.plans[id], pf, rec, r.res)
+				if len(r.buf) >= outBatch {
+					return r.flush()
+				}
+				return nil
+			}
+		}
+	}
+	// Anything else writes to r.out itself, after the printfs before it.
+	if err := r.flush(); err != nil {
+		return err
+	}
 	if r.opts.Format == JSONOutput {
 		if len(rec) >= 8 && u64(rec)>>32 == 0 {
 			var b strings.Builder

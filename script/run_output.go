@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -36,6 +37,9 @@ func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A busy probe is read every ringBatch with no wake-up per record
+	// (SetBatch); the ring, sized by ringPlan, buffers it meanwhile.
+	rd.SetBatch(ringBatch)
 	return &ringSource{rd, lost}, nil
 }
 
@@ -135,6 +139,10 @@ func (s *perfArraySource) close() error {
 	errs = append(errs, s.rd.Close())
 	return errors.Join(errs...)
 }
+
+// ringBatch bounds how long a record waits in the BPF ring buffer while
+// records are coming: trace's Options.Latency default.
+const ringBatch = 10 * time.Millisecond
 
 // ringPlan sizes the output rings: size when set (--ring-size), otherwise
 // perf.PlanRings for this machine. The BPF ring buffer is one ring for all
