@@ -12,8 +12,14 @@ import (
 
 // The bounds of PlanRings. A tracer should buffer what a starved consumer
 // misses, not race the producer: a getppid loop on one CPU writes about
-// 50 MB/s of 56-byte samples, so a ring holds 0.6 s of it at 32 MiB. The
-// whole plan stays under 1/64 of the machine's memory and 256 MiB.
+// 50 MB/s of 56-byte samples, so a ring of 32 MiB holds 0.6 s of it while
+// the reader, woken at every AutoMaxWatermark bytes, is not scheduled. On
+// the 2-core VM of BENCHMARKS.md, with other test suites running, trace
+// lost 125-144 k of 300 k such calls with 8 MiB rings and none with 32
+// MiB. The price is start-up: the kernel allocates, zeroes and maps a
+// whole ring when it is created and frees it at exit (64 MiB of rings
+// added 60-300 ms to a short run there). The whole plan stays under 1/64 of the
+// machine's memory and 256 MiB.
 const (
 	// AutoMaxRingSize caps one CPU's ring in a plan.
 	AutoMaxRingSize = 32 << 20

@@ -33,7 +33,7 @@ func TestPlanRings(t *testing.T) {
 		{"unprivileged, no rlimit", Machine{CPUs: 2, MemTotal: 24 * gib, PageSize: 4096, MlockKB: 516}, 512 << 10, 128 << 10, "locked memory"},
 		{"unlimited rlimit", Machine{CPUs: 2, MemTotal: 24 * gib, PageSize: 4096, MlockKB: 516, Memlock: unix.RLIM_INFINITY}, 32 << 20, 1 << 20, "cap"},
 		// 64 KiB pages: whole pages, a power of two of them.
-		{"64k pages", Machine{CPUs: 3, MemTotal: 2 * gib, PageSize: 64 << 10, IPCLock: true}, 8 << 20, 1 << 20, "memory"},
+		{"64k pages", Machine{CPUs: 3, MemTotal: gib, PageSize: 64 << 10, IPCLock: true}, 4 << 20, 1 << 20, "memory"},
 		// Unknown memory: the default.
 		{"unknown memory", Machine{CPUs: 2, PageSize: 4096, IPCLock: true}, DefaultRingSize, DefaultRingSize / 4, "memory"},
 	} {

@@ -251,6 +251,18 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(r.Object.Printfs) == 0 && opts.RingSize == 0 {
+		// Nothing streams: the ring carries only exit(), print() and
+		// clear() requests, and a large ring would only cost start-up
+		// (the kernel allocates and zeroes all of it at creation).
+		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf"
+		r.plan.Watermark = 0
+		for _, m := range r.Object.Maps {
+			if m.Spec.Name == EventsMap && m.Spec.Type == bpf.RingBuf {
+				m.Spec.MaxEntries = uint32(r.plan.RingSize)
+			}
+		}
+	}
 	r.plans = make([]printfPlan, len(r.Object.Printfs))
 	for i, pf := range r.Object.Printfs {
 		if pf.Kind == PrintfFormat {

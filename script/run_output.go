@@ -146,8 +146,10 @@ const ringBatch = 10 * time.Millisecond
 
 // ringPlan sizes the output rings: size when set (--ring-size), otherwise
 // perf.PlanRings for this machine. The BPF ring buffer is one ring for all
-// CPUs, so it takes what the plan gives all of them, rounded down to a
-// power of two; the perf event array has one ring per CPU.
+// CPUs: it takes what the plan gives all of them, rounded down to a power
+// of two, but no more than perf.AutoMaxRingSize, whose start-up cost a
+// run pays (its records are small: 24 bytes for a printf of one integer);
+// the perf event array has one ring per CPU.
 func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 	n := 1
 	if cpus, err := perf.OnlineCPUs(); err == nil {
@@ -156,7 +158,7 @@ func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 	p := perf.PlanRings(perf.ReadMachine(n))
 	if kind == OutputRingBuf {
 		total := p.Total()
-		p.RingSize, p.CPUs = 1<<(bits.Len(uint(total))-1), 1
+		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), perf.AutoMaxRingSize), 1
 		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
 	}
 	if size > 0 {
