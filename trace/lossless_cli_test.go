@@ -114,6 +114,7 @@ func TestLosslessDefaults(t *testing.T) {
 				syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
 				time.Sleep(time.Millisecond)
 			}
+			released := time.Now()
 			ns := l.run(t)
 			// Wait for every event, or for the tool to fall quiet (the
 			// rest is lost, which the count below reports).
@@ -126,7 +127,8 @@ func TestLosslessDefaults(t *testing.T) {
 			stop()
 			<-done
 			got := loopEvents.Load()
-			t.Logf("tracelet %s: %d of %d events; loop %.0f ns/call; stderr:\n%s", tool.name, got, losslessCalls, float64(ns)/losslessCalls, stderr.String())
+			rate := float64(got) / time.Unix(0, last.Load()).Sub(released).Seconds()
+			t.Logf("tracelet %s: %d of %d events, %.0f events/s from release to the last line; loop %.0f ns/call; stderr:\n%s", tool.name, got, losslessCalls, rate, float64(ns)/losslessCalls, stderr.String())
 			if got != losslessCalls {
 				t.Errorf("tracelet %s at its defaults delivered %d of %d events", tool.name, got, losslessCalls)
 			}
