@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"os"
 	"time"
 	"unsafe"
 
@@ -162,7 +163,11 @@ func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
 	}
 	if size > 0 {
-		p.RingSize, p.Bound = int(size), "--ring-size"
+		// Up to a power of two pages, as the kernel wants (and as trace
+		// rounds its --ring-size).
+		page := os.Getpagesize()
+		pages := (int(size) + page - 1) / page
+		p.RingSize, p.Bound = (1<<bits.Len(uint(pages-1)))*page, "--ring-size"
 	}
 	return p
 }
