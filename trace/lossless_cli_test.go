@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -28,13 +29,20 @@ const losslessCalls = 300000
 // pinned: the tests of other packages, running on the same CPUs, starve
 // the consumer at times, which the default rings must buffer.
 //
-// Readiness is proved by the test's own thread: it is in the filter too,
+// The loop is the test binary itself (getppidLoopChild), testdata/
+// getppidloop's workload. Readiness is proved by the test's own thread: it is in the filter too,
 // and calls getppid every millisecond until the tool has printed one of its
 // calls; only then is the loop released.
 func TestLosslessDefaults(t *testing.T) {
 	bin := tracelet(t)
 	testenv.RequireSyscallEvents(t)
-	loopBin := getppidLoopBin(t)
+	// The workload is this test binary (getppidLoopChild), which the VM
+	// suite's guests have too.
+	t.Setenv(getppidLoopEnv, strconv.Itoa(losslessCalls))
+	loopBin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tool := range []struct {
 		name string
 		argv func(tid, self int) []string
@@ -63,7 +71,7 @@ func TestLosslessDefaults(t *testing.T) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			self := syscall.Gettid()
-			l := startLoop(t, true, loopBin, strconv.Itoa(losslessCalls))
+			l := startLoop(t, true, loopBin)
 			cmd := exec.Command(bin, tool.argv(l.tid, self)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
