@@ -123,8 +123,16 @@ func TestPerfEventArrayOutput(t *testing.T) {
 
 // TestRingBufOutput uses all three ways to write: bpf_ringbuf_output for
 // sequence numbers ≡ 0 (mod 3), reserve+submit for ≡ 1, and reserve+discard
-// for ≡ 2, which the reader must skip.
+// for ≡ 2, which the reader must skip. It runs with a reader woken per
+// record and with one that holds the last record and polls (SetBatch),
+// across discarded records too.
 func TestRingBufOutput(t *testing.T) {
+	for _, batch := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) { testRingBufOutput(t, batch) })
+	}
+}
+
+func testRingBufOutput(t *testing.T, batch time.Duration) {
 	testenv.RequireRoot(t)
 	testenv.RequireSyscallEvents(t) // it counts sys_enter_getppid
 	runtime.LockOSThread()
@@ -166,6 +174,7 @@ func TestRingBufOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
+	reader.SetBatch(batch)
 	fd, err := OpenTraceEvent(tracepointID(t, "syscalls", "sys_enter_getppid"))
 	if err != nil {
 		t.Fatal(err)

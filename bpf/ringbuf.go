@@ -45,9 +45,13 @@ type RingBufReader struct {
 	evfd     int // wakes a blocked Read when its context ends or on Close
 	pending  uint64
 	havePend bool
-	mu       sync.Mutex
-	closed   atomic.Bool
-	events   [2]unix.EpollEvent
+	// batch, when set, holds the last record read while it waits that
+	// long for more (SetBatch).
+	batch  time.Duration
+	timer  *time.Timer
+	mu     sync.Mutex
+	closed atomic.Bool
+	events [2]unix.EpollEvent
 }
 
 // NewRingBufReader maps m, a RingBuf map.
@@ -126,6 +130,10 @@ func kernelWord() int {
 // skipping discarded ones. ok is false when none is ready.
 func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
 	cons := r.loadCons()
+	if r.havePend {
+		// Held (SetBatch): the records after it are the next.
+		cons = r.pending
+	}
 	for {
 		prod := r.loadProd()
 		if d := r.span(prod, cons); d == 0 || d > r.mask+1 {
@@ -142,6 +150,7 @@ func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
 		end = cons + (n+ringbufHdrSize+7)&^7
 		if hdr&ringbufDiscardBit != 0 {
 			r.storeCons(end)
+			r.havePend = false // released with it
 			cons = end
 			continue
 		}
@@ -165,18 +174,67 @@ func (r *RingBufReader) release() {
 func (r *RingBufReader) Read(ctx context.Context) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.release()
+	if r.batch == 0 {
+		r.release()
+	}
+	polled := false
 	for {
 		if r.closed.Load() {
 			return nil, ErrClosed
 		}
 		if sample, end, ok := r.next(); ok {
+			r.release()
 			r.pending, r.havePend = end, true
 			return sample, nil
 		}
+		if r.batch > 0 && r.havePend && !polled {
+			// Still holding the last record: the kernel wakes no one
+			// while the consumer is behind, so look again after batch.
+			polled = true
+			if err := r.sleep(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		r.release()
 		if err := r.wait(ctx); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// SetBatch makes Read, once the ring is empty, wait up to d for more
+// records before it blocks, holding the last record it returned meanwhile.
+// bpf_ringbuf_output wakes the reader (an irq_work on the producing CPU,
+// then a wake-up) whenever it commits a record at the consumer position,
+// that is whenever the reader has caught up: a reader that keeps up with a
+// busy probe is woken per record, at the probe's expense. A held record
+// keeps the consumer position behind, so a busy ring is read every d with
+// no wake-up at all, as a perf ring with a watermark is; a quiet one is
+// released after d and wakes the reader at its next record. d bounds how
+// long a record may wait; 0 (the default) wakes per record.
+func (r *RingBufReader) SetBatch(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batch = max(d, 0)
+}
+
+// sleep waits r.batch, or until ctx ends.
+func (r *RingBufReader) sleep(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.timer == nil {
+		r.timer = time.NewTimer(r.batch)
+	} else {
+		r.timer.Reset(r.batch)
+	}
+	select {
+	case <-ctx.Done():
+		r.timer.Stop()
+		return ctx.Err()
+	case <-r.timer.C:
+		return nil
 	}
 }
 

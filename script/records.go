@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Record is what one output record asks user space to do.
@@ -67,7 +68,8 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 		}
 		return strings.Join(parts, pf.Format) + "\n"
 	}
-	text := o.formatArgs(pf, rec, r)
+	p := planPrintf(pf.Format)
+	text := string(o.appendPrintf(nil, &p, pf, rec, r))
 	if pf.Kind == PrintfCat {
 		if r.Cat == nil {
 			return ""
@@ -77,20 +79,76 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 	return text
 }
 
-// formatArgs formats a printf record's format with its arguments.
-func (o *Object) formatArgs(pf *Printf, rec []byte, r *Resolver) string {
-	verbs, _ := ParseFormat(pf.Format) // checked at compile time
-	var b strings.Builder
+// printfPlan is a printf format parsed once: its conversions, and the
+// literal text before each and after the last, with "%%" unescaped.
+type printfPlan struct {
+	verbs []Verb
+	lits  []string
+}
+
+func planPrintf(format string) printfPlan {
+	verbs, _ := ParseFormat(format) // checked at compile time
+	p := printfPlan{verbs: verbs, lits: make([]string, len(verbs)+1)}
 	last := 0
 	for i, v := range verbs {
-		b.WriteString(unescapePercent(pf.Format[last:v.Offset]))
+		p.lits[i] = unescapePercent(format[last:v.Offset])
 		last = v.Offset + len(v.Text)
+	}
+	p.lits[len(verbs)] = unescapePercent(format[last:])
+	return p
+}
+
+// appendPrintf appends the text of printf record rec, formatted by p, to
+// dst. The common conversions (no flags, width or precision; a string's
+// %s) append without allocating, which is what keeps `run`'s printf
+// consumer as fast as `trace`'s.
+func (o *Object) appendPrintf(dst []byte, p *printfPlan, pf *Printf, rec []byte, r *Resolver) []byte {
+	for i, v := range p.verbs {
+		dst = append(dst, p.lits[i]...)
 		t := pf.Args[i]
 		arg := rec[pf.Offsets[i] : pf.Offsets[i]+slotSize(t)]
-		b.WriteString(formatVerb(v, o.argText(t, arg, r), t, arg))
+		dst = o.appendVerb(dst, v, t, arg, r)
 	}
-	b.WriteString(unescapePercent(pf.Format[last:]))
-	return b.String()
+	return append(dst, p.lits[len(p.verbs)]...)
+}
+
+func (o *Object) appendVerb(dst []byte, v Verb, t *Type, arg []byte, r *Resolver) []byte {
+	if v.Flags == "" && v.Width < 0 && v.Prec < 0 {
+		if v.Conv == 's' {
+			if t.Kind == KindString {
+				if i := bytes.IndexByte(arg, 0); i >= 0 {
+					arg = arg[:i]
+				}
+				return append(dst, arg...)
+			}
+		} else {
+			n := verbValue(v, t, arg)
+			switch v.Conv {
+			case 'd', 'i':
+				return strconv.AppendInt(dst, int64(n), 10)
+			case 'u':
+				return strconv.AppendUint(dst, n, 10)
+			case 'x':
+				return strconv.AppendUint(dst, n, 16)
+			case 'X':
+				start := len(dst)
+				dst = strconv.AppendUint(dst, n, 16)
+				for i := start; i < len(dst); i++ {
+					if c := dst[i]; c >= 'a' && c <= 'f' {
+						dst[i] = c - 'a' + 'A'
+					}
+				}
+				return dst
+			case 'o':
+				return strconv.AppendUint(dst, n, 8)
+			case 'c':
+				return utf8.AppendRune(dst, rune(byte(n)))
+			case 'p':
+				return strconv.AppendUint(append(dst, "0x"...), n, 16)
+			}
+		}
+	}
+	return append(dst, formatVerb(v, o.argText(t, arg, r), t, arg)...)
 }
 
 func unescapePercent(s string) string { return strings.ReplaceAll(s, "%%", "%") }
@@ -109,27 +167,18 @@ func (o *Object) argText(t *Type, arg []byte, r *Resolver) string {
 	return o.valueString(t, arg, r)
 }
 
-// formatVerb renders one conversion with C semantics: flags, width and
-// precision as printf(3); h and hh truncate the argument to 16 and 8 bits.
-func formatVerb(v Verb, text string, t *Type, arg []byte) string {
-	spec := "%" + v.Flags
-	if v.Width >= 0 {
-		spec += strconv.Itoa(v.Width)
-	}
-	if v.Prec >= 0 {
-		spec += "." + strconv.Itoa(v.Prec)
-	}
-	if v.Conv == 's' || v.Conv == 'r' {
-		return fmt.Sprintf(spec+"s", text)
-	}
+// verbValue is the integer a conversion prints: h and hh truncate the
+// argument to 16 and 8 bits, and without l or ll to 32.
+func verbValue(v Verb, t *Type, arg []byte) uint64 {
 	n := u64(arg)
 	if v.Length != "l" && v.Length != "ll" && v.Conv != 'p' && v.Conv != 'c' {
 		// Without l or ll, bpftrace 0.17 hands the conversion to C's
 		// printf as it is written, which reads a 32-bit int: 0x100000005
 		// prints 5 with %x, (int8)-1 prints 4294967295 with %u, and
 		// (uint32)-1 prints -1 with %d.
-		if t.Signed && t.Size < 8 {
-			n = castValue(n, "int"+strconv.Itoa(8*t.Size))
+		if t.Signed && t.Size < 8 && t.Size > 0 {
+			sh := uint(64 - 8*t.Size)
+			n = uint64(int64(n<<sh) >> sh)
 		}
 		n = uint64(uint32(n))
 		if v.Conv == 'd' || v.Conv == 'i' {
@@ -148,6 +197,23 @@ func formatVerb(v Verb, text string, t *Type, arg []byte) string {
 			n = uint64(int64(int8(n)))
 		}
 	}
+	return n
+}
+
+// formatVerb renders one conversion with C semantics: flags, width and
+// precision as printf(3); h and hh truncate the argument to 16 and 8 bits.
+func formatVerb(v Verb, text string, t *Type, arg []byte) string {
+	spec := "%" + v.Flags
+	if v.Width >= 0 {
+		spec += strconv.Itoa(v.Width)
+	}
+	if v.Prec >= 0 {
+		spec += "." + strconv.Itoa(v.Prec)
+	}
+	if v.Conv == 's' || v.Conv == 'r' {
+		return fmt.Sprintf(spec+"s", text)
+	}
+	n := verbValue(v, t, arg)
 	switch v.Conv {
 	case 'd', 'i':
 		return fmt.Sprintf(spec+"d", int64(n))

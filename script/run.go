@@ -15,6 +15,7 @@ import (
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/flamegraph"
+	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -89,7 +90,9 @@ type RunOptions struct {
 	// buffer over the perf event array.
 	ForceOutput *OutputKind
 	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
-	// multiple of the page size (0: 256 KiB).
+	// multiple of the page size, or each CPU's perf ring with the perf
+	// event array (0: sized from the machine, perf.PlanRings: the rings
+	// buffer what a busy probe writes while the reader is not scheduled).
 	RingSize uint32
 	// BTF is the file of kernel types (raw BTF, or an ELF with a .BTF
 	// section) for curtask, struct casts and members; "" means the
@@ -144,6 +147,20 @@ type Run struct {
 	// refill such a map, as none can in bpftrace, which detaches first.
 	endCleared map[string]bool
 	inEnd      bool
+
+	// plan is the size of the output rings; records and recBytes count
+	// what was read from them, for SuggestedRingSize.
+	plan     perf.RingPlan
+	records  uint64
+	recBytes uint64
+	// plans are the printfs' formats, parsed once; buf collects their
+	// text, written out in batches (flush): at outBatch bytes, and
+	// whenever the rings are empty, so that a live run still prints as
+	// it goes.
+	plans []printfPlan
+	buf   []byte
+	// idle is a context already done: a read with it does not wait.
+	idle context.Context
 
 	pidfd   int
 	exited  bool // exit() seen
@@ -240,7 +257,8 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if opts.hookType != 0 {
 		gopts.HookType = opts.hookType
 	}
-	gopts.RingSize = opts.RingSize
+	r.plan = ringPlan(opts.RingSize, gopts.Output)
+	gopts.RingSize = uint32(r.plan.Total())
 	gopts.UprobeArch = r.uprobeArch
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
@@ -252,6 +270,24 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	r.Object, err = Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
+	}
+	if len(r.Object.Printfs) == 0 && opts.RingSize == 0 {
+		// Nothing streams: the ring carries only exit(), print() and
+		// clear() requests, and a large ring would only cost start-up
+		// (the kernel allocates and zeroes all of it at creation).
+		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf"
+		r.plan.Watermark = 0
+		for _, m := range r.Object.Maps {
+			if m.Spec.Name == EventsMap && m.Spec.Type == bpf.RingBuf {
+				m.Spec.MaxEntries = uint32(r.plan.RingSize)
+			}
+		}
+	}
+	r.plans = make([]printfPlan, len(r.Object.Printfs))
+	for i, pf := range r.Object.Printfs {
+		if pf.Kind == PrintfFormat {
+			r.plans[i] = planPrintf(pf.Format)
+		}
 	}
 	return r, nil
 }
@@ -357,7 +393,7 @@ func (r *Run) load() error {
 	if ev, ok := r.maps[EventsMap]; ok {
 		var err error
 		if r.Object.Output == OutputPerfEventArray {
-			r.output, err = newPerfArraySource(ev)
+			r.output, err = newPerfArraySource(ev, r.plan.RingSize)
 		} else {
 			r.output, err = newRingSource(ev, r.maps[LostMap])
 		}
@@ -413,6 +449,27 @@ func (r *Run) Wait(ctx context.Context) error {
 	return err
 }
 
+// Rings is the size of the output rings (one BPF ring buffer, or a perf
+// ring per CPU) and what bounded it.
+func (r *Run) Rings() perf.RingPlan { return r.plan }
+
+// SuggestedRingSize is the RingSize that would have held the records lost,
+// at the mean size of those read; 0 when none was lost.
+func (r *Run) SuggestedRingSize() int {
+	if r.output == nil {
+		return 0
+	}
+	lost, err := r.output.lost()
+	if err != nil || lost == 0 {
+		return 0
+	}
+	rec := 64
+	if r.records > 0 {
+		rec = int(r.recBytes / r.records)
+	}
+	return perf.SuggestRingSize(r.plan.RingSize, lost, rec)
+}
+
 // printLost says how many records never reached user space, as bpftrace
 // does: a lost event is never silent.
 func (r *Run) printLost() error {
@@ -434,7 +491,7 @@ func (r *Run) printLost() error {
 // loop handles records until exit() or ctx is done.
 func (r *Run) loop(ctx context.Context) error {
 	for !r.exited {
-		rec, err := r.output.read(ctx)
+		rec, err := r.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -448,7 +505,40 @@ func (r *Run) loop(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return r.flush()
+}
+
+// next reads the next record, writing out what is batched before it waits.
+func (r *Run) next(ctx context.Context) ([]byte, error) {
+	if len(r.buf) == 0 {
+		return r.output.read(ctx)
+	}
+	if r.idle == nil {
+		idle, cancel := context.WithCancel(context.Background())
+		cancel()
+		r.idle = idle
+	}
+	rec, err := r.output.read(r.idle)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		return rec, err
+	}
+	if err := r.flush(); err != nil {
+		return nil, err
+	}
+	return r.output.read(ctx)
+}
+
+// outBatch is how much printf text is batched before it is written.
+const outBatch = 64 << 10
+
+// flush writes out the batched printf text.
+func (r *Run) flush() error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	_, err := r.out.Write(r.buf)
+	r.buf = r.buf[:0]
+	return err
 }
 
 // drain handles the records already in the rings.
@@ -462,14 +552,16 @@ func (r *Run) drain() error {
 		rec, err := r.output.read(done)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
-				return nil
+				return r.flush()
 			}
+			r.flush()
 			return err
 		}
 		if rec == nil {
 			continue
 		}
 		if err := r.handle(rec); err != nil {
+			r.flush()
 			return err
 		}
 	}
@@ -477,6 +569,23 @@ func (r *Run) drain() error {
 
 // handle prints a printf record or performs an action.
 func (r *Run) handle(rec []byte) error {
+	r.records++
+	r.recBytes += uint64(len(rec)+8+7) &^ 7 // the ring's header, 8-byte aligned
+	if r.opts.Format == TextOutput && len(rec) >= 8 {
+		if id := u64(rec); id < uint64(len(r.plans)) {
+			if pf := r.Object.Printfs[id]; pf.Kind == PrintfFormat && len(rec) >= pf.Size {
+				r.buf = r.Object.appendPrintf(r.buf, &r.plans[id], pf, rec, r.res)
+				if len(r.buf) >= outBatch {
+					return r.flush()
+				}
+				return nil
+			}
+		}
+	}
+	// Anything else writes to r.out itself, after the printfs before it.
+	if err := r.flush(); err != nil {
+		return err
+	}
 	if r.opts.Format == JSONOutput {
 		if len(rec) >= 8 && u64(rec)>>32 == 0 {
 			var b strings.Builder

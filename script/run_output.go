@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +38,9 @@ func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A busy probe is read every ringBatch with no wake-up per record
+	// (SetBatch); the ring, sized by ringPlan, buffers it meanwhile.
+	rd.SetBatch(ringBatch)
 	return &ringSource{rd, lost}, nil
 }
 
@@ -62,12 +68,12 @@ type perfArraySource struct {
 	nlost  uint64 // from PERF_RECORD_LOST
 }
 
-func newPerfArraySource(m *bpf.Map) (_ *perfArraySource, err error) {
+func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error) {
 	cpus, err := perf.OnlineCPUs()
 	if err != nil {
 		return nil, err
 	}
-	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus})
+	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus, RingSize: ringSize})
 	if err != nil {
 		return nil, err
 	}
@@ -133,4 +139,35 @@ func (s *perfArraySource) close() error {
 	}
 	errs = append(errs, s.rd.Close())
 	return errors.Join(errs...)
+}
+
+// ringBatch bounds how long a record waits in the BPF ring buffer while
+// records are coming: trace's Options.Latency default.
+const ringBatch = 10 * time.Millisecond
+
+// ringPlan sizes the output rings: size when set (--ring-size), otherwise
+// perf.PlanRings for this machine. The BPF ring buffer is one ring for all
+// CPUs: it takes what the plan gives all of them, rounded down to a power
+// of two, but no more than perf.AutoMaxRingSize, whose start-up cost a
+// run pays (its records are small: 24 bytes for a printf of one integer);
+// the perf event array has one ring per CPU.
+func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
+	n := 1
+	if cpus, err := perf.OnlineCPUs(); err == nil {
+		n = len(cpus)
+	}
+	p := perf.PlanRings(perf.ReadMachine(n))
+	if kind == OutputRingBuf {
+		total := p.Total()
+		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), perf.AutoMaxRingSize), 1
+		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
+	}
+	if size > 0 {
+		// Up to a power of two pages, as the kernel wants (and as trace
+		// rounds its --ring-size).
+		page := os.Getpagesize()
+		pages := (int(size) + page - 1) / page
+		p.RingSize, p.Bound = (1<<bits.Len(uint(pages-1)))*page, "--ring-size"
+	}
+	return p
 }

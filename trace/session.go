@@ -39,7 +39,9 @@ type Options struct {
 	// exited by the time they are printed. With PID it learns those of
 	// PID and its descendants only.
 	Symbols *Symbolizer
-	// RingSize is each CPU's ring in bytes (0: perf.DefaultRingSize).
+	// RingSize is each CPU's ring in bytes (0: sized from the machine by
+	// perf.PlanRings, so that a busy event is buffered, not lost, while
+	// the reader is not scheduled).
 	RingSize int
 	// Latency bounds how long a record may wait in a ring that has not
 	// reached its wakeup watermark (0: 10ms). The rings wake the reader
@@ -99,20 +101,22 @@ type Sample struct {
 // open on every CPU (or on one process), and a reader over their rings.
 // Close removes everything it created, whatever happened before.
 type Session struct {
-	opts      Options
-	fs        *tracefs.FS
-	group     string
-	events    []*Event
-	byID      map[uint16]*Event
-	defined   []*kprobeevents.Probe
-	perfEvs   []*perf.Event
-	progs     []*bpf.Program  // --where filters
-	links     []*bpf.PerfLink // and where they are attached
-	leaders   []*perf.Event
-	commEvs   []*perf.Event
-	reader    *perf.Reader
-	st        perf.SampleType
-	countLost bool
+	opts        Options
+	fs          *tracefs.FS
+	group       string
+	events      []*Event
+	byID        map[uint16]*Event
+	defined     []*kprobeevents.Probe
+	perfEvs     []*perf.Event
+	progs       []*bpf.Program  // --where filters
+	links       []*bpf.PerfLink // and where they are attached
+	leaders     []*perf.Event
+	commEvs     []*perf.Event
+	reader      *perf.Reader
+	st          perf.SampleType
+	countLost   bool
+	plan        perf.RingPlan
+	sampleBytes uint64 // of the samples delivered, for SuggestedRingSize
 
 	sample    perf.Sample
 	comms     comms
@@ -239,22 +243,34 @@ func (s *Session) open() error {
 	// Ordered: the side-band records (COMM, FORK, MMAP2) that a sample
 	// depends on may sit in another CPU's ring; in time order they are
 	// applied before it.
-	ropts := perf.ReaderOptions{RingSize: s.opts.RingSize, Ordered: true}
+	cpus, err := perf.OnlineCPUs()
+	if err != nil {
+		return err
+	}
+	s.plan = perf.PlanRings(perf.ReadMachine(len(cpus)))
+	if s.opts.RingSize > 0 {
+		s.plan.RingSize, s.plan.Bound = s.opts.RingSize, "--ring-size"
+	}
+	ropts := perf.ReaderOptions{CPUs: cpus, RingSize: s.plan.RingSize, Ordered: true}
 	r, err := perf.NewReader(ropts)
 	if err != nil {
 		return err
 	}
 	s.reader = r
-	// Wake the reader at a quarter of the ring rather than per record:
-	// one wakeup per record costs a context switch each, which is the
-	// overhead that makes bpftrace's printf slow.
-	wm := uint32(r.RingSize() / 4)
+	s.plan.RingSize = r.RingSize()
+	// Wake the reader at a quarter of the ring, at most
+	// perf.AutoMaxWatermark, rather than per record: one wakeup per
+	// record costs a context switch each, which is the overhead that
+	// makes bpftrace's printf slow. The cap keeps a large ring mostly
+	// empty, its rest headroom for when the reader is not scheduled.
+	s.plan.Watermark = min(s.plan.RingSize/4, perf.AutoMaxWatermark)
+	wm := uint32(s.plan.Watermark)
 	s.st = perf.DefaultSampleType
 	if s.opts.Stacks {
 		s.st |= perf.PERF_SAMPLE_CALLCHAIN
 	}
 	s.countLost = true
-	cpus := r.CPUs()
+	cpus = r.CPUs()
 	if err := s.openCommTracking(cpus); err != nil {
 		return err
 	}
@@ -588,8 +604,27 @@ func (s *Session) Next(ctx context.Context) (*Sample, error) {
 		s.out.Callchain = s.sample.Callchain
 		s.out.Comm = s.comms.lookup(s.out.Pid, s.out.Tid)
 		s.delivered++
+		s.sampleBytes += uint64(len(rec.Data)) + 8 // perf_event_header
 		return &s.out, nil
 	}
+}
+
+// Rings is the size of each CPU's ring and its wake-up watermark, as
+// opened.
+func (s *Session) Rings() perf.RingPlan { return s.plan }
+
+// SuggestedRingSize is the --ring-size that would have held the samples
+// lost so far, at the mean size of those delivered; 0 when none was lost.
+func (s *Session) SuggestedRingSize() int {
+	lost := s.Lost()
+	if lost == 0 {
+		return 0
+	}
+	rec := 64
+	if s.delivered > 0 {
+		rec = int(s.sampleBytes / s.delivered)
+	}
+	return perf.SuggestRingSize(s.plan.RingSize, lost, rec)
 }
 
 // Delivered is the number of samples Next returned.

@@ -41,7 +41,7 @@ type loop struct {
 // run releases the loop and waits for the process to exit. It returns the
 // loop's duration: timed by the process itself when it can, otherwise the
 // wall time from release to exit.
-func (l *loop) run(b *testing.B) time.Duration {
+func (l *loop) run(b testing.TB) time.Duration {
 	b.Helper()
 	start := time.Now()
 	if _, err := io.WriteString(l.in, "go\n"); err != nil {
@@ -72,7 +72,7 @@ func (l *loop) run(b *testing.B) time.Duration {
 
 // startLoop starts argv, which must print "ready" (optionally followed by
 // a thread id) and then wait for a line on stdin.
-func startLoop(b *testing.B, self bool, argv ...string) *loop {
+func startLoop(b testing.TB, self bool, argv ...string) *loop {
 	b.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	in, err := cmd.StdinPipe()
@@ -156,25 +156,31 @@ var getppidLoop = pacedGetppid(0)
 func pacedGetppid(rate int) workload {
 	w := getppidTools
 	w.start = func(b *testing.B, n int) *loop {
-		getppidOnce.Do(func() {
-			dir, err := os.MkdirTemp("", "tracelet-getppidloop-")
-			if err != nil {
-				getppidErr = err
-				return
-			}
-			getppidPath = filepath.Join(dir, "getppidloop")
-			cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", getppidPath, "./testdata/getppidloop")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				getppidErr = fmt.Errorf("%v\n%s", err, out)
-			}
-		})
-		if getppidErr != nil {
-			b.Fatalf("building testdata/getppidloop: %v", getppidErr)
-		}
-		return startLoop(b, true, getppidPath, strconv.Itoa(n), strconv.Itoa(rate))
+		return startLoop(b, true, getppidLoopBin(b), strconv.Itoa(n), strconv.Itoa(rate))
 	}
 	return w
+}
+
+// getppidLoopBin builds testdata/getppidloop once per test binary.
+func getppidLoopBin(b testing.TB) string {
+	b.Helper()
+	getppidOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tracelet-getppidloop-")
+		if err != nil {
+			getppidErr = err
+			return
+		}
+		getppidPath = filepath.Join(dir, "getppidloop")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", getppidPath, "./testdata/getppidloop")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			getppidErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if getppidErr != nil {
+		b.Fatalf("building testdata/getppidloop: %v", getppidErr)
+	}
+	return getppidPath
 }
 
 // getppidTools trace sys_enter_getppid of the loop's thread.

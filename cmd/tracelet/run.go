@@ -34,6 +34,8 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "metrics", Usage: "serve the maps at http://`ADDR`/metrics for Prometheus (e.g. 127.0.0.1:9100), read at each scrape; nothing is printed"},
 			&cli.StringFlag{Name: "metrics-file", Usage: "write the maps to `PATH` in Prometheus text format every --metrics-interval, atomically (node_exporter's textfile collector); nothing is printed"},
 			&cli.DurationFlag{Name: "metrics-interval", Value: 15 * time.Second, Usage: "how often --metrics-file is written"},
+			&cli.IntFlag{Name: "ring-size", Usage: "output ring size in `BYTES`: the BPF ring buffer, or each CPU's perf ring on kernels before 5.8 (a power of two pages; default: sized from the machine's memory, CPUs and lock limit, see -v)"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the output rings' size to stderr"},
 			&cli.StringFlag{Name: "label", Usage: "label names of map keys, `'@MAP=NAME,NAME ...'` (default key0, key1, …; or a `// metric: @MAP NAME,NAME` comment in the script)"},
 		},
 		Action: runAction,
@@ -64,6 +66,11 @@ func runAction(c *cli.Context) error {
 			return usageError("run: %v", err)
 		}
 		opts.Defines = append(opts.Defines, def)
+	}
+	if rs := c.Int("ring-size"); rs < 0 || rs > 1<<30 {
+		return usageError("run: --ring-size %d: want 1 to %d bytes", rs, 1<<30)
+	} else {
+		opts.RingSize = uint32(rs)
 	}
 	folded := false
 	switch c.String("f") {
@@ -172,6 +179,9 @@ func runAction(c *cli.Context) error {
 	if gated != nil {
 		ready = gated.Release
 	}
+	if c.Bool("verbose") && r.Backend == script.BackendBPF {
+		fmt.Fprintf(c.App.ErrWriter, "run: output: %v\n", r.Rings())
+	}
 	if err := r.Start(ready); err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)
 	}
@@ -182,6 +192,9 @@ func runAction(c *cli.Context) error {
 	err = r.Wait(c.Context)
 	if serr := stop(); err == nil {
 		err = serr
+	}
+	if n := r.SuggestedRingSize(); n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "run: the output ring of %d bytes overflowed; --ring-size %d would have held what was lost\n", r.Rings().RingSize, n)
 	}
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("run: %v", err), 1)

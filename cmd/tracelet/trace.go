@@ -36,7 +36,8 @@ func traceCommand() *cli.Command {
 			&cli.BoolFlag{Name: "stacks", Aliases: []string{"s"}, Usage: "print kernel and user stacks of each event"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT`: text (like the kernel's trace file) or json (JSON Lines)"},
 			&cli.BoolFlag{Name: "headers", Aliases: []string{"H"}, Usage: "print each event's format first"},
-			&cli.IntFlag{Name: "ring-size", Usage: "per-CPU ring size in `BYTES` (rounded up to a power of two pages)"},
+			&cli.IntFlag{Name: "ring-size", Usage: "per-CPU ring size in `BYTES` (rounded up to a power of two pages; default: sized from the machine's memory, CPUs and lock limit, see -v)"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the rings' size and wake-up watermark to stderr"},
 		}, btfFlags()...),
 		Action: traceAction,
 	}
@@ -139,6 +140,9 @@ func traceAction(c *cli.Context) (err error) {
 		fmt.Fprintln(c.App.ErrWriter, "tracelet: note:", n)
 	}
 
+	if c.Bool("verbose") {
+		fmt.Fprintf(c.App.ErrWriter, "trace: %v\n", s.Rings())
+	}
 	out := bufio.NewWriterSize(c.App.Writer, 64<<10)
 	pr := trace.NewPrinter(syms)
 	if c.Bool("headers") {
@@ -204,6 +208,9 @@ func traceAction(c *cli.Context) (err error) {
 	}
 	s.Stop()
 	fmt.Fprintf(c.App.ErrWriter, "%d events, %d lost\n", s.Delivered(), s.Lost())
+	if n := s.SuggestedRingSize(); n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "trace: rings of %d bytes per CPU overflowed; --ring-size %d would have held what was lost\n", s.Rings().RingSize, n)
+	}
 	if werr != nil && !errors.Is(werr, syscall.EPIPE) {
 		return cli.Exit("trace: writing output: "+werr.Error(), 1)
 	}
