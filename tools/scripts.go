@@ -289,6 +289,8 @@ type ScriptOptions struct {
 	Backend script.Backend
 	// Ready, if not nil, runs once every probe is attached.
 	Ready func()
+	// JSON prints run -f json's lines (bpftrace's, with "version").
+	JSON bool
 	// Folded, if not nil, receives the maps keyed by stacks as folded
 	// stacks (script.RunOptions.Folded).
 	Folded io.Writer
@@ -307,6 +309,9 @@ func (s *Script) Metrics() map[string][]string { return script.MetricLabels(s.So
 // its maps as it asks.
 func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded}
+	if o.JSON {
+		ropts.Format = script.JSONOutput
+	}
 	r, err := script.Prepare(s.Name+".bt", s.Source, ropts)
 	used := s
 	if err != nil && s.Fallback != "" {

@@ -323,6 +323,48 @@ func TestToolsMetrics(t *testing.T) {
 			fmt.Sprintf(`tracelet_funclatency_seconds_bucket{function=%q,le="+Inf"} 25`, testenv.CABITarget))
 		l.stop(t)
 	})
+	// tcpconnect -c counts connects by address and port: three to the
+	// test's own listener.
+	t.Run("tcpconnect", func(t *testing.T) {
+		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+			t.Skip("tcpconnect's fallback reads the socket through BTF, and this kernel has none:", err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		dport := ln.Addr().(*net.TCPAddr).Port
+		port := freePort(t)
+		base := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+		l := startCLI(t, "tcpconnect", "-c", "-P", strconv.Itoa(dport), "--metrics", "127.0.0.1:"+strconv.Itoa(port))
+		waitHTTP(t, base, &strings.Builder{})
+		for range 3 {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+		want := fmt.Sprintf(`tracelet_tcpconnect_connects_total{saddr="127.0.0.1",daddr="127.0.0.1",dport="%d"} 3`, dport)
+		var text string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if text = scrape(base); strings.Contains(text, want) {
+				break
+			}
+		}
+		check("tcpconnect", text, want)
+		l.stop(t)
+	})
 	// A script tool serves the maps its `// metric:` comments name: runqlat
 	// the wakeups of this process's thread that sleeps 50 times.
 	t.Run("runqlat", func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,6 +81,34 @@ func TestRunJSONSchema(t *testing.T) {
 		}
 	}
 	testenv.CheckJSONSchema(t, "run", script.JSONVersion, lines...)
+}
+
+// A script tool's -o json prints run -f json's lines, one object each
+// (blank lines aside, as bpftrace's): runqlat's header and histogram.
+func TestScriptToolJSON(t *testing.T) {
+	testenv.RequireRoot(t)
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("runqlat reads the sched tracepoints' task structs through BTF, and this kernel has none:", err)
+	}
+	out := mustCLI(t, "runqlat", "-o", "json", "1", "1")
+	var types []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		var v struct {
+			Version int             `json:"version"`
+			Type    string          `json:"type"`
+			Data    json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Version != script.JSONVersion {
+			t.Fatalf("line %q: %v, version %d", l, err, v.Version)
+		}
+		types = append(types, v.Type)
+	}
+	if len(types) == 0 || types[0] != "printf" || types[len(types)-1] != "hist" {
+		t.Errorf("types %v, want the header's printf first and the histogram last\n%s", types, out)
+	}
 }
 
 // -d prints the syntax tree and the disassembly, and runs nothing: it

@@ -65,6 +65,7 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 			&cli.StringFlag{Name: "svg", Usage: "also draw the stacks as an interactive flame graph in `FILE` (click zooms, Search highlights)"})
 	}
 	usage += "\n\n   The script: tracelet tools show " + s.Name
+	flags = append(flags, &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (JSON Lines: run -f json's, README: JSON Lines)"})
 	serves := len(s.Metrics()) > 0
 	if serves {
 		flags = append(flags, metricsFlags()...)
@@ -117,6 +118,13 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 				}
 			}
 			o.Notes = os.Stderr
+			switch c.String("output") {
+			case "text":
+			case "json":
+				o.JSON = true
+			default:
+				return usageError("%s: -o %q: want text or json", s.Name, c.String("output"))
+			}
 			var svg *svgOutput
 			if fg := s.FlameGraph; fg != nil {
 				if c.String("svg") != "" {
