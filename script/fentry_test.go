@@ -1,7 +1,12 @@
 package script
 
 import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -79,5 +84,52 @@ func TestCompileFentryDirectLoads(t *testing.T) {
 	}
 	if strings.Count(got, "call bpf_probe_read_kernel#") != 0 {
 		t.Errorf("got\n%s\nwant no bpf_probe_read_kernel", got)
+	}
+}
+
+// The seed's example, the kprobe way: a struct cast of a register
+// argument, and a member chain read with probe_read_kernel.
+func TestRunKprobesStructSeed(t *testing.T) {
+	testenv.RequireKprobes(t)
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("struct filename comes from the kernel's BTF, and this kernel has none:", err)
+	}
+	src := `kprobe:do_unlinkat /pid == WPID/ { printf("%s\n", str(((struct filename *)arg1)->name)); }`
+	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "unlink", "/nonexistent-tracelet-seed")
+	if want := "Attaching 1 probe...\n/nonexistent-tracelet-seed\n\n\n"; out != want {
+		t.Errorf("got %q\nwant %q", out, want)
+	}
+}
+
+// kprobe:tcp_connect reads the destination port through struct sock's
+// embedded sock_common, for a connect to a known loopback port: the
+// kernel keeps it in network byte order, and bswap() gives it back.
+func TestRunKprobesTCPConnect(t *testing.T) {
+	testenv.RequireKprobes(t)
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("struct sock comes from the kernel's BTF, and this kernel has none:", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	src := `kprobe:tcp_connect /pid == WPID/ { $sk = (struct sock *)arg0; printf("%d %d\n", $sk->__sk_common.skc_dport, bswap($sk->__sk_common.skc_dport)); }`
+	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "connect", strconv.Itoa(port))
+	var be [2]byte
+	binary.BigEndian.PutUint16(be[:], uint16(port))
+	raw := binary.NativeEndian.Uint16(be[:]) // the __be16 as a native load sees it
+	if want := fmt.Sprintf("Attaching 1 probe...\n%d %d\n\n\n", raw, port); out != want {
+		t.Errorf("got %q\nwant %q", out, want)
 	}
 }

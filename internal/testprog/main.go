@@ -53,7 +53,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|exec|exit|spin|offcpu ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|exec|exit|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -143,6 +143,16 @@ func main() {
 		err := syscall.Exec(args[1], args[1:], os.Environ())
 		fmt.Fprintln(os.Stderr, "testprog exec:", err)
 		os.Exit(1)
+	case "connect": // connect PORT: one TCP connect to 127.0.0.1:PORT
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+		if err == nil {
+			err = syscall.Connect(fd, &syscall.SockaddrInet4{Port: int(num(1)), Addr: [4]byte{127, 0, 0, 1}})
+			syscall.Close(fd)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testprog connect:", err)
+			os.Exit(1)
+		}
 	case "exit":
 		os.Exit(int(num(1)))
 	case "spin":
