@@ -141,6 +141,9 @@ func (s *perfArraySource) close() error {
 	return errors.Join(errs...)
 }
 
+// maxRingBuf caps the BPF ring buffer's default size (see ringPlan).
+const maxRingBuf = 8 << 20
+
 // ringBatch bounds how long a record waits in the BPF ring buffer while
 // records are coming: trace's Options.Latency default.
 const ringBatch = 10 * time.Millisecond
@@ -148,9 +151,12 @@ const ringBatch = 10 * time.Millisecond
 // ringPlan sizes the output rings: size when set (--ring-size), otherwise
 // perf.PlanRings for this machine. The BPF ring buffer is one ring for all
 // CPUs: it takes what the plan gives all of them, rounded down to a power
-// of two, but no more than perf.AutoMaxRingSize, whose start-up cost a
-// run pays (its records are small: 24 bytes for a printf of one integer);
-// the perf event array has one ring per CPU.
+// of two, but no more than maxRingBuf: its records are small (24 bytes for
+// a printf of one integer, so 8 MiB holds a 300,000-call burst that no
+// one reads), and every byte of it costs start-up (the kernel zeroes it)
+// and resident memory (it is mapped whole into the reader), which a
+// 32 MiB ring raised from 7 to 70 MB. The perf event array has one ring
+// per CPU.
 func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 	n := 1
 	if cpus, err := perf.OnlineCPUs(); err == nil {
@@ -159,7 +165,7 @@ func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 	p := perf.PlanRings(perf.ReadMachine(n))
 	if kind == OutputRingBuf {
 		total := p.Total()
-		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), perf.AutoMaxRingSize), 1
+		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), maxRingBuf), 1
 		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
 	}
 	if size > 0 {

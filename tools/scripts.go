@@ -305,10 +305,18 @@ type ScriptOptions struct {
 // `// metric:` comments. None: the tool has no --metrics.
 func (s *Script) Metrics() map[string][]string { return script.MetricLabels(s.Source) }
 
+// toolRingSize is a script tool's output ring (see RunScript).
+const toolRingSize = 1 << 20
+
 // RunScript runs a script tool until it exits or ctx ends, then prints
 // its maps as it asks.
 func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
-	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded}
+	// A tool's events come at the rate of what it watches (connects,
+	// block requests, wakeups by the histogram's interval): 1 MiB of ring
+	// holds tens of thousands of its records, as libbpf-tools' buffers
+	// do, and keeps its resident memory at theirs (run's lossless default,
+	// sized for a syscall loop, would map 8 MiB more).
+	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded, RingSize: toolRingSize}
 	if o.JSON {
 		ropts.Format = script.JSONOutput
 	}

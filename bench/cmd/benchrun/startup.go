@@ -31,6 +31,16 @@ func startup(e *env) {
 				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
 			}
 		}},
+		// The kernel's types (BTF): a member chain from curtask, which
+		// both tools resolve from /sys/kernel/btf/vmlinux at start.
+		{name: "tracepoint curtask", tick: "sys", floor: &probeRef{system: "syscalls", event: "sys_enter_getppid"}, tools: func(pid int) []tool {
+			prog := fmt.Sprintf(`tracepoint:syscalls:sys_enter_getppid /pid == %d/ { printf("ppid %%d\n", curtask->real_parent->tgid); exit(); }`, pid)
+			m := regexp.MustCompile(`^ppid \d+`)
+			return []tool{
+				{name: "tracelet run", argv: []string{e.tracelet, "run", "-e", prog}, sub: "run", match: m, exits: true},
+				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
+			}
+		}},
 		{name: "uprobe printf", tick: "call", floor: &probeRef{path: e.benchload, offset: e.target}, tools: func(pid int) []tool {
 			prog := e.uprobeBT() + ` { printf("hit %d\n", arg0); exit(); }`
 			m := regexp.MustCompile(`^hit `)
