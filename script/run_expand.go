@@ -134,7 +134,7 @@ func kprobeFunctions(fs *tracefs.FS) ([]string, string, error) {
 	if err == nil {
 		return funcs, "available_filter_functions", nil
 	}
-	ks, kerr := kallsymsFunctions("/proc/kallsyms", kprobeBlacklist())
+	ks, kerr := kallsymsFunctions("/proc/kallsyms", tracefs.KprobeBlacklist())
 	if kerr != nil {
 		return nil, "", fmt.Errorf("%v; and %v", err, kerr)
 	}
@@ -171,43 +171,6 @@ func kallsymsFunctions(file string, blacklist map[string]bool) ([]string, error)
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// kprobeBlacklist reads <debugfs>/kprobes/blacklist ("0xSTART-0xEND\tSYM
-// [MOD]"): the functions register_kprobe refuses (NOKPROBE_SYMBOL, the
-// entry code). Without debugfs it is empty.
-func kprobeBlacklist() map[string]bool {
-	out := map[string]bool{}
-	f, err := os.Open(filepath.Join(debugfsRoot(), "kprobes", "blacklist"))
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 {
-			out[fields[1]] = true
-		}
-	}
-	return out
-}
-
-// debugfsRoot finds debugfs in mountinfo (usually /sys/kernel/debug).
-func debugfsRoot() string {
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			// "id parent maj:min root mountpoint opts ... - fstype source opts"
-			fields := strings.Fields(sc.Text())
-			for i, fld := range fields {
-				if fld == "-" && i+1 < len(fields) && fields[i+1] == "debugfs" && len(fields) > 4 {
-					return fields[4]
-				}
-			}
-		}
-	}
-	return "/sys/kernel/debug"
 }
 
 // maxFilterFunctions bounds what is kept of available_filter_functions,

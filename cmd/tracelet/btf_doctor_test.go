@@ -165,18 +165,3 @@ func TestModuleList(t *testing.T) {
 		}
 	}
 }
-
-// securityfs is found wherever mountinfo puts it, after the optional
-// fields, and not found when it is not mounted.
-func TestSecurityfsIn(t *testing.T) {
-	mi := `22 28 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
-23 22 0:7 / /sys/kernel/security rw,nosuid,nodev,noexec,relatime shared:8 master:2 - securityfs securityfs rw
-30 22 0:26 / /sys/kernel/tracing rw,relatime shared:12 - tracefs nodev rw
-`
-	if got := securityfsIn(mi); got != "/sys/kernel/security" {
-		t.Errorf("securityfsIn = %q, want /sys/kernel/security", got)
-	}
-	if got := securityfsIn(mi[:strings.Index(mi, "23 22")]); got != "" {
-		t.Errorf("without securityfs: %q, want \"\"", got)
-	}
-}

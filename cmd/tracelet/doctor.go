@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // finding is one line of the doctor's report: a feature, whether the kernel
@@ -117,7 +118,7 @@ func paranoidNote(v, euid int) string {
 // securityfs is found in /proc/self/mountinfo: where it is not mounted,
 // the file's absence says nothing about the LSM.
 func lockdownState() string {
-	dir := securityfsDir()
+	dir := tracefs.MountPoint("securityfs")
 	if dir == "" {
 		return "unknown: securityfs is not mounted (mount -t securityfs securityfs /sys/kernel/security to see it)"
 	}
@@ -135,29 +136,6 @@ func lockdownState() string {
 		}
 	}
 	return s
-}
-
-// securityfsDir is where securityfs is mounted, or "".
-func securityfsDir() string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return ""
-	}
-	return securityfsIn(string(b))
-}
-
-// securityfsIn finds securityfs's mount point in mountinfo text.
-func securityfsIn(mountinfo string) string {
-	for _, l := range strings.Split(mountinfo, "\n") {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		f := strings.Fields(l)
-		for i := 6; i+1 < len(f); i++ {
-			if f[i] == "-" && f[i+1] == "securityfs" && len(f) > 4 {
-				return f[4]
-			}
-		}
-	}
-	return ""
 }
 
 func lockdownOK() bool {

@@ -187,7 +187,7 @@ func TestListKprobes(t *testing.T) {
 		mustCLI(t, "probe", "del", ev)
 	}
 	// A blacklisted function that kallsyms has is left out.
-	bl, err := os.ReadFile(filepath.Join(debugfsRoot(), "kprobes", "blacklist"))
+	bl, err := os.ReadFile(filepath.Join(tracefs.MountPoint("debugfs"), "kprobes", "blacklist"))
 	if err != nil {
 		t.Fatalf("kprobe blacklist: %v (the VM suite mounts debugfs)", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/tracelet/tracelet/internal/cli"
@@ -98,7 +97,7 @@ func listKernelFunctions(w *bufio.Writer, glob string) error {
 	if !kprobesAvailable() {
 		fmt.Fprintln(os.Stderr, "tracelet: note: this kernel has no kprobe_events (CONFIG_KPROBE_EVENTS off): these functions cannot be probed here")
 	}
-	blacklist := kprobeBlacklist()
+	blacklist := tracefs.KprobeBlacklist()
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -138,43 +137,4 @@ func matchGlob(glob, name string) bool {
 func kprobesAvailable() bool {
 	fs, err := tracefs.Find()
 	return err == nil && fs.Has(tracefs.KprobeEvents)
-}
-
-// kprobeBlacklist reads <debugfs>/kprobes/blacklist ("0xSTART-0xEND\tSYM"
-// or, for module symbols, "... SYM [MOD]"). Without debugfs the list is
-// empty: the kernel still refuses those functions when a probe is added.
-func kprobeBlacklist() map[string]bool {
-	out := map[string]bool{}
-	f, err := os.Open(filepath.Join(debugfsRoot(), "kprobes", "blacklist"))
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 {
-			out[fields[1]] = true
-		}
-	}
-	return out
-}
-
-// debugfsRoot finds debugfs through mountinfo (usually /sys/kernel/debug).
-func debugfsRoot() string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "/sys/kernel/debug"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "id parent maj:min root mountpoint opts ... - fstype source superopts"
-		fields := strings.Fields(sc.Text())
-		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "debugfs" && len(fields) > 4 {
-				return fields[4]
-			}
-		}
-	}
-	return "/sys/kernel/debug"
 }
