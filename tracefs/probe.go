@@ -126,6 +126,24 @@ func (fs *FS) OwnProbes() ([]OwnProbe, error) {
 			out = append(out, p)
 		}
 	}
+	// fprobes, tracepoint probes and eprobes are listed only in
+	// dynamic_events, and have no profile.
+	if fs.Has(DynamicEvents) {
+		evs, err := fs.DynamicEvents(DynamicEvents)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if !IsOwnGroup(ev.Group) || (ev.Type != "f" && ev.Type != "t" && ev.Type != "e") {
+				continue
+			}
+			p := OwnProbe{File: DynamicEvents, Group: ev.Group, Event: ev.Event, Def: ev.Raw}
+			if pid, ok := ParseOwnerGroup(ev.Group); ok {
+				p.Owner, p.Stale = pid, !ownerAlive(pid)
+			}
+			out = append(out, p)
+		}
+	}
 	return out, nil
 }
 
