@@ -309,6 +309,13 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	tools, _ := filepath.Glob(filepath.Join("testdata", "bpftrace-tools", "*.bt"))
+	// The real scripts of the corpus (testdata/corpus/SOURCES).
+	filepath.WalkDir(filepath.Join("testdata", "corpus"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".bt") {
+			tools = append(tools, path)
+		}
+		return nil
+	})
 	for _, t := range tools {
 		b, err := os.ReadFile(t)
 		if err != nil {
@@ -351,6 +358,35 @@ func FuzzParse(f *testing.F) {
 			if _, err := Compile(prog, info, opts); err != nil {
 				positioned(t, "Compile", err)
 			}
+		}
+	})
+}
+
+// FuzzDefine: any -D text either is refused with an error or, used in a
+// script, parses to a program or to positioned errors; nothing panics.
+func FuzzDefine(f *testing.F) {
+	for _, s := range []string{"PID=42", "DISK=\"sda\"", "X", "=1", "A=-1", "B=0x10", "C=\"a\\\"b\"", "D=1 2", "E=(1)", "F=\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDefine(s)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty error")
+			}
+			return
+		}
+		src := "BEGIN { @x[" + d.Name + "] = count(); printf(\"%d\\n\", 1); }\n#if " + d.Name + "\nEND { exit(); }\n#endif\n"
+		if _, err := ParseWith("fuzz", []byte(src), ParseOptions{Defines: []Define{d}}); err != nil {
+			if l, ok := AsErrorList(err); ok {
+				for _, e := range l {
+					if !e.Pos.IsValid() {
+						t.Fatalf("error without position: %v", e)
+					}
+				}
+				return
+			}
+			t.Fatalf("error of type %T: %v", err, err)
 		}
 	})
 }
