@@ -861,14 +861,8 @@ func (c *checker) field(e *FieldExpr) *Type {
 	var typAt *AttachPoint
 	e.fds = map[*AttachPoint]*FormatField{}
 	for _, a := range c.probe.Attach {
-		f := c.format(a, e.Pos)
-		if f == nil {
-			return nil
-		}
-		fd := f.Field(e.Field)
+		fd := c.tracepointField(a, e)
 		if fd == nil {
-			c.errorf(e.Pos, "tracepoint %s:%s has no field %q%s (fields: %s)", a.Target, a.Func, e.Field,
-				didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
 			return nil
 		}
 		t := c.fieldType(fd, a)
@@ -1268,4 +1262,19 @@ func (c *checker) call(e *Call) *Type {
 		return nil
 	}
 	return nil
+}
+
+// tracepointField is e's field in attach point a's format, or nil after
+// an error naming the fields there are.
+func (c *checker) tracepointField(a *AttachPoint, e *FieldExpr) *FormatField {
+	f := c.format(a, e.Pos)
+	if f == nil {
+		return nil
+	}
+	fd := f.Field(e.Field)
+	if fd == nil {
+		c.errorf(e.Pos, "tracepoint %s:%s has no field %q%s (fields: %s)", a.Target, a.Func, e.Field,
+			didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
+	}
+	return fd
 }

@@ -68,6 +68,21 @@ func inKernel(t *Type) bool {
 
 // namedType finds a type as a script names it: "struct task_struct",
 // "union NAME", "enum NAME", or a typedef.
+// kernelType finds the type a script names (struct x, an enum, a typedef)
+// in the kernel's BTF, which what needs; false after an error.
+func (c *checker) kernelType(pos Pos, name, what string) (*btf.Spec, btf.TypeID, bool) {
+	spec := c.needBTF(pos, what)
+	if spec == nil {
+		return nil, 0, false
+	}
+	id, err := namedType(spec, name)
+	if err != nil {
+		c.errorf(pos, "%s: no such type in the kernel's BTF", name)
+		return nil, 0, false
+	}
+	return spec, id, true
+}
+
 func namedType(spec *btf.Spec, name string) (btf.TypeID, error) {
 	kind, n := btf.BTF_KIND_TYPEDEF, name
 	if k, rest, ok := strings.Cut(name, " "); ok {
@@ -144,13 +159,8 @@ func (c *checker) ptrCast(e *Cast, xt *Type) *Type {
 		c.errorf(e.Pos, "casts to pointers to pointers are not supported: cast to (%s *) and read the member", e.Type)
 		return nil
 	}
-	spec := c.needBTF(e.Pos, "the cast to "+e.Type+" *")
-	if spec == nil {
-		return nil
-	}
-	id, err := namedType(spec, e.Type)
-	if err != nil {
-		c.errorf(e.Pos, "%s: no such type in the kernel's BTF", e.Type)
+	_, id, ok := c.kernelType(e.Pos, e.Type, "the cast to "+e.Type+" *")
+	if !ok {
 		return nil
 	}
 	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *"}
@@ -295,13 +305,8 @@ func (c *checker) sizeof(e *Sizeof) *Type {
 		e.v = 8
 		return Uint64
 	}
-	spec := c.needBTF(e.Pos, "sizeof("+e.Type+")")
-	if spec == nil {
-		return nil
-	}
-	id, err := namedType(spec, e.Type)
-	if err != nil {
-		c.errorf(e.Pos, "%s: no such type in the kernel's BTF", e.Type)
+	spec, id, ok := c.kernelType(e.Pos, e.Type, "sizeof("+e.Type+")")
+	if !ok {
 		return nil
 	}
 	n, err := spec.Sizeof(id)
@@ -315,13 +320,8 @@ func (c *checker) sizeof(e *Sizeof) *Type {
 
 // offsetof types offsetof(TYPE, a.b).
 func (c *checker) offsetof(e *Offsetof) *Type {
-	spec := c.needBTF(e.Pos, "offsetof("+e.Type+", "+e.Member+")")
-	if spec == nil {
-		return nil
-	}
-	id, err := namedType(spec, e.Type)
-	if err != nil {
-		c.errorf(e.Pos, "%s: no such type in the kernel's BTF", e.Type)
+	spec, id, ok := c.kernelType(e.Pos, e.Type, "offsetof("+e.Type+", "+e.Member+")")
+	if !ok {
 		return nil
 	}
 	f, err := spec.Member(id, e.Member)

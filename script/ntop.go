@@ -98,14 +98,8 @@ func (c *checker) byteField(e *FieldExpr) (t *Type) {
 	e.X.setType(ArgsRec)
 	e.fds = map[*AttachPoint]*FormatField{}
 	for _, a := range c.probe.Attach {
-		f := c.format(a, e.Pos)
-		if f == nil {
-			return nil
-		}
-		fd := f.Field(e.Field)
+		fd := c.tracepointField(a, e)
 		if fd == nil {
-			c.errorf(e.Pos, "tracepoint %s:%s has no field %q%s (fields: %s)", a.Target, a.Func, e.Field,
-				didYouMean(e.Field, f.fieldNames()), strings.Join(f.fieldNames(), ", "))
 			return nil
 		}
 		if fd.Layout == LayoutInt {

@@ -325,14 +325,20 @@ func openClock(a *AttachPoint) ([]int, error) {
 	if a.Type == Interval {
 		cpus = cpus[:1]
 	}
+	return openOnCPUs(&attr, cpus, "cpu-clock")
+}
+
+// openOnCPUs opens attr for every process on each of cpus, closing what
+// it opened when one fails.
+func openOnCPUs(attr *unix.PerfEventAttr, cpus []int, what string) ([]int, error) {
 	var fds []int
 	for _, cpu := range cpus {
-		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		fd, err := unix.PerfEventOpen(attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		if err != nil {
 			for _, f := range fds {
 				unix.Close(f)
 			}
-			return nil, fmt.Errorf("perf_event_open cpu-clock on cpu %d: %w", cpu, err)
+			return nil, fmt.Errorf("perf_event_open %s on cpu %d: %w", what, cpu, err)
 		}
 		fds = append(fds, fd)
 	}
@@ -357,18 +363,7 @@ func openPerfEvent(a *AttachPoint) ([]int, error) {
 		Bits:   unix.PerfBitDisabled,
 		Sample: a.Rate,
 	}
-	var fds []int
-	for _, cpu := range cpus {
-		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
-		if err != nil {
-			for _, f := range fds {
-				unix.Close(f)
-			}
-			return nil, fmt.Errorf("perf_event_open %s on cpu %d: %w", a.describe(), cpu, err)
-		}
-		fds = append(fds, fd)
-	}
-	return fds, nil
+	return openOnCPUs(&attr, cpus, a.describe())
 }
 
 // A hook runs a BEGIN or END program when the run calls fire. The

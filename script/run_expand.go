@@ -145,32 +145,18 @@ func kprobeFunctions(fs *tracefs.FS) ([]string, string, error) {
 // without the "[module]" suffixes, the __pfx_ and __cfi_ padding that is
 // no function, the blacklisted and duplicates, sorted.
 func kallsymsFunctions(file string, blacklist map[string]bool) ([]string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	seen := map[string]bool{}
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(out) < maxFilterFunctions {
+	return readFunctions(file, func(line string) string {
 		// "ffffffff81000000 T _stext [module]"
-		fields := strings.Fields(sc.Text())
+		fields := strings.Fields(line)
 		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
-			continue
+			return ""
 		}
 		name := fields[2]
-		if strings.HasPrefix(name, "__pfx_") || strings.HasPrefix(name, "__cfi_") || blacklist[name] || seen[name] {
-			continue
+		if strings.HasPrefix(name, "__pfx_") || strings.HasPrefix(name, "__cfi_") || blacklist[name] {
+			return ""
 		}
-		seen[name] = true
-		out = append(out, name)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	sort.Strings(out)
-	return out, nil
+		return name
+	})
 }
 
 // maxFilterFunctions bounds what is kept of available_filter_functions,
@@ -184,7 +170,20 @@ func filterFunctions(fs *tracefs.FS) ([]string, error) {
 	if fs == nil {
 		return nil, fmt.Errorf("no tracefs to expand the wildcard in")
 	}
-	f, err := os.Open(filepath.Join(fs.Root(), "available_filter_functions"))
+	return readFunctions(filepath.Join(fs.Root(), "available_filter_functions"), func(line string) string {
+		name, _, _ := strings.Cut(line, " ")
+		// __ftrace_invalid_address___N marks functions ftrace cannot use.
+		if strings.HasPrefix(name, "__ftrace_invalid_address") {
+			return ""
+		}
+		return name
+	})
+}
+
+// readFunctions reads a listing line by line, keeping the name that name
+// finds in each ("" for none) once, at most maxFilterFunctions, sorted.
+func readFunctions(file string, name func(line string) string) ([]string, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
@@ -193,13 +192,12 @@ func filterFunctions(fs *tracefs.FS) ([]string, error) {
 	var out []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() && len(out) < maxFilterFunctions {
-		name, _, _ := strings.Cut(sc.Text(), " ")
-		// __ftrace_invalid_address___N marks functions ftrace cannot use.
-		if name == "" || strings.HasPrefix(name, "__ftrace_invalid_address") || seen[name] {
+		n := name(sc.Text())
+		if n == "" || seen[n] {
 			continue
 		}
-		seen[name] = true
-		out = append(out, name)
+		seen[n] = true
+		out = append(out, n)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err

@@ -78,6 +78,9 @@ type Script struct {
 	Source   []byte
 	// FlameGraph is the "// flamegraph:" line; nil without one.
 	FlameGraph *FlameGraphSpec
+	// Metrics are the maps its `// metric: @MAP LABEL,...` comments name,
+	// with their labels: what --metrics serves. None: no --metrics.
+	Metrics map[string][]string
 }
 
 // FlameGraphSpec is a "// flamegraph: UNIT TITLE" header line.
@@ -142,7 +145,7 @@ func LookupScript(name string) (*Script, error) {
 // ParseScript reads the header of a script tool's source. Errors name the
 // line.
 func ParseScript(name string, src []byte) (*Script, error) {
-	s := &Script{Name: name, Source: src}
+	s := &Script{Name: name, Source: src, Metrics: script.MetricLabels(src)}
 	seen := map[string]bool{}
 	for i, line := range strings.Split(string(src), "\n") {
 		line = strings.TrimSpace(line)
@@ -301,10 +304,6 @@ type ScriptOptions struct {
 	Metrics func(collect func() ([]metrics.Family, error)) (stop func() error, err error)
 }
 
-// Metrics names the maps a script tool serves with --metrics: those of its
-// `// metric:` comments. None: the tool has no --metrics.
-func (s *Script) Metrics() map[string][]string { return script.MetricLabels(s.Source) }
-
 // toolRingSize is a script tool's output ring (see RunScript).
 const toolRingSize = 1 << 20
 
@@ -351,7 +350,7 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	if o.Metrics == nil {
 		return r.Wait(ctx)
 	}
-	labels := used.Metrics()
+	labels := used.Metrics
 	only := map[string]bool{}
 	for m := range labels {
 		only[m] = true

@@ -66,7 +66,7 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 	}
 	usage += "\n\n   The script: tracelet tools show " + s.Name
 	flags = append(flags, &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (JSON Lines: run -f json's, README: JSON Lines)"})
-	serves := len(s.Metrics()) > 0
+	serves := len(s.Metrics) > 0
 	if serves {
 		flags = append(flags, metricsFlags()...)
 	}
