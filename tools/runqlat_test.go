@@ -135,8 +135,10 @@ func (h *log2Hist) total() (n uint64) {
 }
 
 // runqlat -L -p PID on a thread that sleeps 2ms 50 times: both tools
-// count the same wakeups of that thread (its 50 sleeps, its release, and
-// any preemption), under the same "tid = TID COMM" line and header. The
+// count the same wakeups of that thread (its 50 sleeps, and its release
+// and any preemption when they happen: Go parks the release's read of a
+// pipe in its poller, so the thread is not always asleep when the line
+// comes), under the same "tid = TID COMM" line and header. The
 // latencies themselves are time, each tool's own clock reading: the
 // slots are not compared. With -P, the process's histogram holds its
 // other threads' wakeups too, some of which may fall in the moment
@@ -172,11 +174,11 @@ func TestSideBySideRunqlat(t *testing.T) {
 			}
 			same(t, "header", th.header, oh.header)
 			if mode == "P" {
-				if oh.total() > th.total() || oh.total() < n+1 {
-					t.Errorf("wakeups of pid %d: libbpf-tools %d, tracelet %d, want tracelet's at least %d and at most libbpf-tools'", pid, th.total(), oh.total(), n+1)
+				if oh.total() > th.total() || oh.total() < n {
+					t.Errorf("wakeups of pid %d: libbpf-tools %d, tracelet %d, want tracelet's at least %d and at most libbpf-tools'", pid, th.total(), oh.total(), n)
 				}
-			} else if th.total() != oh.total() || oh.total() < n+1 {
-				t.Errorf("wakeups of tid %d: libbpf-tools %d, tracelet %d, want the same, at least %d", tid, th.total(), oh.total(), n+1)
+			} else if th.total() != oh.total() || oh.total() < n {
+				t.Errorf("wakeups of tid %d: libbpf-tools %d, tracelet %d, want the same, at least %d", tid, th.total(), oh.total(), n)
 			}
 			// The helper's other threads wake too (Go's runtime): ours
 			// ran inside libbpf-tools' window, so every thread it saw,
