@@ -26,6 +26,11 @@ type PackageResult struct {
 	Reported bool // a RESULT line was seen
 	Tests    []TestResult
 	output   lineRing
+	// Failures are the messages of the failed tests (their t.Error and
+	// t.Fatal lines and --- FAIL lines), bounded: the package tail can
+	// be hundreds of lines past them.
+	Failures []string
+	pending  []string // message lines of the test running now
 }
 
 // Output returns the package's last console lines (bounded), for showing a
@@ -85,6 +90,8 @@ var (
 	}
 	softLockup = regexp.MustCompile(`BUG: soft lockup - CPU#\d+ stuck for (\d+)s!`)
 	testLine   = regexp.MustCompile(`--- (PASS|FAIL|SKIP): (\S+) \(([0-9.]+s)\)`)
+	runLine    = regexp.MustCompile(`^=== (RUN|CONT|PAUSE|NAME) `)
+	msgLine    = regexp.MustCompile(`^\s+\S+_test\.go:\d+: |^panic: `)
 	base64Ln   = regexp.MustCompile(`^[A-Za-z0-9+/=]+$`)
 	attrField  = regexp.MustCompile(`(\w+)=(\S*)`)
 )
@@ -94,6 +101,8 @@ const (
 	maxWarnings    = 50
 	maxFileBytes   = 8 << 20
 	packageTailLen = 400
+	maxPending     = 8  // message lines kept per test
+	maxFailures    = 40 // failure lines kept per package
 )
 
 // Line feeds one console line (without its newline) to the report.
@@ -131,9 +140,26 @@ func (r *Report) Line(line string) {
 	if r.cur == nil {
 		return
 	}
-	r.cur.output.add(line)
-	if m := testLine.FindStringSubmatch(line); m != nil {
-		r.cur.Tests = append(r.cur.Tests, TestResult{Name: m[2], Status: m[1], Elapsed: m[3]})
+	p := r.cur
+	p.output.add(line)
+	switch m := testLine.FindStringSubmatch(line); {
+	case m != nil:
+		p.Tests = append(p.Tests, TestResult{Name: m[2], Status: m[1], Elapsed: m[3]})
+		if m[1] == "FAIL" {
+			for _, l := range append(p.pending, strings.TrimSpace(line)) {
+				if len(p.Failures) < maxFailures {
+					p.Failures = append(p.Failures, l)
+				}
+			}
+		}
+		p.pending = p.pending[:0]
+	case runLine.MatchString(line):
+		p.pending = p.pending[:0]
+	case msgLine.MatchString(line):
+		if len(p.pending) == maxPending {
+			p.pending = append(p.pending[:0], p.pending[1:]...)
+		}
+		p.pending = append(p.pending, strings.TrimSpace(line))
 	}
 }
 

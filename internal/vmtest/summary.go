@@ -104,5 +104,17 @@ func WriteSummary(w io.Writer, reports []*Report) int {
 			}
 		}
 	}
+	// The failed tests' own messages come last, where a reader of only
+	// the end of the output sees them.
+	if failed > 0 {
+		fmt.Fprintln(w, "\n=== failed tests, in brief")
+		for _, r := range reports {
+			for _, p := range r.Packages {
+				for _, l := range p.Failures {
+					fmt.Fprintf(w, "%s %s: %s\n", r.Kernel.Name, p.Name, l)
+				}
+			}
+		}
+	}
 	return failed
 }
