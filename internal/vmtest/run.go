@@ -47,8 +47,9 @@ type Options struct {
 	BootProbes []string
 	// BootArgs, when set, gives each kernel's kprobe_event= value instead
 	// of BootProbes: vmrun renders `tracelet bootargs` of a script for the
-	// guest's architecture and series.
-	BootArgs func(Kernel) (string, error)
+	// guest's architecture and series, and its types from the kernel
+	// image (ImageBTF) where it carries them.
+	BootArgs func(k Kernel, image string) (string, error)
 
 	// Fixtures boots with tracelet.mode=fixtures: the guest runs
 	// fixturerec, and the files it sends back are written to
@@ -243,7 +244,7 @@ func runGuest(ctx context.Context, o Options, a *Assets, img *image, rep *Report
 	if !o.Fixtures {
 		var err error
 		if o.BootArgs != nil {
-			ev, err = o.BootArgs(a.Kernel)
+			ev, err = o.BootArgs(a.Kernel, a.Image)
 		} else {
 			ev, err = BootKprobeEvent(a.Kernel, o.BootProbes)
 		}

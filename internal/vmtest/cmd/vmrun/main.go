@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/vmtest"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/record"
@@ -66,7 +67,7 @@ func main() {
 	// guests' TestBootKprobeEvent and TestBootArgsCollect check tracelet's
 	// boot path from the first moment of boot. TRACELET_VM_BOOTARGS
 	// ("kprobe_event=VALUE") replaces it for every kernel.
-	bootArgs := func(k vmtest.Kernel) (string, error) {
+	bootArgs := func(k vmtest.Kernel, image string) (string, error) {
 		if k.NoBootProbes != "" {
 			fmt.Printf("vmtest: %s boots without kprobe_event=: %s\n", k.Name, k.NoBootProbes)
 			return "", nil
@@ -75,10 +76,19 @@ func main() {
 		if k.FtraceOwnsEntry {
 			script = bootScriptEntry
 		}
-		return scriptBootArgs(filepath.Join(*repo, script), k)
+		v, err := scriptBootArgs(filepath.Join(*repo, script), k)
+		if err != nil || k.FtraceOwnsEntry {
+			return v, err
+		}
+		m, err := memberBootArgs(filepath.Join(*repo, bootPlanBTF), k, image)
+		if err != nil {
+			fmt.Printf("vmtest: %s boots without the member-chain probe of %s: %v\n", k.Name, bootPlanBTF, err)
+			return v, nil
+		}
+		return v + ";" + m, nil
 	}
 	if s := strings.TrimSpace(os.Getenv("TRACELET_VM_BOOTARGS")); s != "" {
-		bootArgs = func(vmtest.Kernel) (string, error) { return strings.TrimPrefix(s, "kprobe_event="), nil }
+		bootArgs = func(vmtest.Kernel, string) (string, error) { return strings.TrimPrefix(s, "kprobe_event="), nil }
 	}
 	reports, err := vmtest.Run(ctx, vmtest.Options{
 		Repo:        *repo,
@@ -114,6 +124,48 @@ const bootScript = "record/testdata/vmboot.bt"
 // bootScriptEntry is its entry probe alone, for the kernels that place no
 // return probes (Kernel.FtraceOwnsEntry).
 const bootScriptEntry = "record/testdata/vmboot-entry.bt"
+
+// bootPlanBTF is a plan whose probe follows struct members: every guest
+// whose image carries BTF boots with it too, compiled to registers and
+// offsets from that BTF as `tracelet bootargs --btf` does for a board
+// (record's TestBootArgsCollect/MemberChain checks what it recorded).
+const bootPlanBTF = "record/testdata/vmbootbtf.plan"
+
+// memberBootArgs is `tracelet bootargs --btf BTF --arch ARCH --kernel SERIES
+// PLAN` for kernel k, its types read from its image, without the
+// "kprobe_event=" name.
+func memberBootArgs(path string, k vmtest.Kernel, image string) (string, error) {
+	b, err := vmtest.ImageBTF(image)
+	if err != nil {
+		return "", err
+	}
+	spec, err := btf.LoadBytes(b)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", image, err)
+	}
+	arch, err := kprobeevents.ParseArch(k.Arch)
+	if err != nil {
+		return "", err
+	}
+	kv, err := kprobeevents.ParseKernel(k.Series)
+	if err != nil {
+		return "", err
+	}
+	g := kprobeevents.Options{Arch: arch, Kernel: kv, BTF: tracefs.KernelBTF(spec), Offsets: true}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	p, err := tracefs.ParsePlan(path, src, g)
+	if err != nil {
+		return "", err
+	}
+	v, err := p.BootArgs(tracefs.BootArgsOptions{Grammar: g})
+	if err != nil {
+		return "", fmt.Errorf("%s for %s: %w", path, k.Name, err)
+	}
+	return strings.TrimPrefix(v, "kprobe_event="), nil
+}
 
 // scriptBootArgs is `tracelet bootargs --arch ARCH --kernel SERIES SCRIPT`
 // for kernel k, without the "kprobe_event=" name.
