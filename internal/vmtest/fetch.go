@@ -58,7 +58,8 @@ func (f *fetcher) lock(arch string) func() {
 	return m.Unlock
 }
 
-// ensureTools installs the emulators the kernels need when they are missing.
+// ensureTools installs the emulators the kernels need, and the decompressors
+// ImageBTF uses, when they are missing.
 // apt-get install is idempotent, but asking it only when a binary is missing
 // keeps runs offline-capable and quiet.
 func ensureTools(ctx context.Context, ks []Kernel, log io.Writer) error {
@@ -72,6 +73,14 @@ func ensureTools(ctx context.Context, ks []Kernel, log io.Writer) error {
 		if _, err := exec.LookPath(a.qemu); err != nil && !seen[a.pkg] {
 			seen[a.pkg] = true
 			missing = append(missing, a.pkg)
+		}
+	}
+	// ImageBTF decompresses xz and zstd bzImage payloads with these (for
+	// the member-chain boot probe, from the guest image's own BTF).
+	for tool, pkg := range map[string]string{"xz": "xz-utils", "zstd": "zstd"} {
+		if _, err := exec.LookPath(tool); err != nil && !seen[pkg] {
+			seen[pkg] = true
+			missing = append(missing, pkg)
 		}
 	}
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
