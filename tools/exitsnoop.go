@@ -72,14 +72,15 @@ const (
 // runs it beside bench/scripts/exitsnoop.bt, the same tool as a tracelet
 // script, on the same workload (5 rounds, medians, script ÷ this tool,
 // BENCHMARKS.md "Hand-written or script"):
-// start-up is 2.59× (31 ms against 8.0, exec to first event) and peak
-// RSS 1.07× (9.1 MB against 8.5). The script prints the same columns but
-// needs BTF (task->exit_code and start_time, as libbpf-tools), which this
-// tool does without; it reports a thread group at its leader's exit, not
-// its last thread's, names only the common signals, and has no -t nor
-// the tools' JSON Lines. Per exit the loop is 0.95× and the tracer's own
+// the script prints the same columns but needs BTF (task->exit_code and
+// start_time, as libbpf-tools), which this tool does without; it reports
+// a thread group at its leader's exit, not its last thread's, names only
+// the common signals, and has no -t nor the tools' JSON Lines. Start-up
+// (exec to first event) 2.59× in one run (31 ms against 8.0) and 0.64×
+// in the next: no clear winner; peak RSS 1.07× (9.1 MB against 8.5) in
+// both. Per exit the loop is 0.95×, both lossless, and the tracer's own
 // CPU 0.14× (9.5 µs against 68: woken as records arrive, a write(2) per
-// line; see Execsnoop), both lossless.
+// line; see Execsnoop).
 func Exitsnoop(ctx context.Context, o ExitOptions, fn func(*ExitEvent) error) error {
 	if _, err := o.resolve("exitsnoop", false); err != nil {
 		return err
