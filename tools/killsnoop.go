@@ -23,8 +23,9 @@ import (
 // not the JSON Lines. Per kill(2), 100,000 in a burst: the tracer's CPU
 // 0.66× (1.43 µs against 1.85), the loop 2.05×, and this tool lost 67,863
 // (median; 4 rounds of 5 lost over 60%) where the script lost none: its
-// 1 MiB ring overflows while it reads /proc/PID/cmdline and writes a line
-// per event. Batching as run does (see Execsnoop) is the fix to make.
+// 1 MiB ring overflows while it reads /proc/PID/cmdline for each event
+// (batching its output as run does, tried, did not stop that: see
+// BENCHMARKS.md).
 func Killsnoop(ctx context.Context, o SignalOptions, fn func(*SignalEvent) error) error {
 	o.Mode = SignalKill
 	return Sigsnoop(ctx, o, fn)
