@@ -4,6 +4,8 @@
 #                                  bpftrace, libbpf-tools and perf-tools, and the kernel's floor;
 #                                  prints the table, writes bench/results.json. Root; < 15 min.
 #   make bench BENCH_FLAGS='-rounds 7 -only stream'
+#   make bench BENCH_FLAGS='-only scripted'   the eight hand-written tools
+#                                  beside the same tools as scripts (bench/scripts)
 #   make bench-go                  every `go test -bench` of the repo (-count 6) into bench.txt
 #
 # The anchors are Debian packages, installed here when missing and never

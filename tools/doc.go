@@ -11,6 +11,14 @@
 // from /proc when the record arrives. BackendAuto picks BPF when the kernel
 // loads tracepoint programs and falls back to tracefs otherwise.
 //
+// The eight stay BPF assembled in Go, by measurement (issue 18): `make
+// bench BENCH_FLAGS='-only scripted'` runs each beside the same tool as a
+// script (bench/scripts), and no script gives the same output and flags
+// (a tracefs backend, syscall names, CMDLINE, a pattern as the attach
+// point, the JSON Lines); five of the eight scripts take 1.5-4.3× as
+// long to start, and all eight 1.07-1.48× the peak RSS (BENCHMARKS.md,
+// "Hand-written or script"). Each tool's doc says why, with its numbers.
+//
 // Text output has libbpf-tools' columns and flag names (SignalHeader,
 // (*ExecEvent).Columns, PrintSyscount, PrintLog2Hist, ...); every event and
 // report also marshals to JSON.

@@ -40,7 +40,7 @@ func main() {
 	e := &env{rp: &report{}, log: os.Stderr}
 	tl := flag.String("tracelet", "./tracelet", "the tracelet `BINARY` under test")
 	out := flag.String("json", "bench/results.json", "write the results to `FILE`")
-	only := flag.String("only", "", "run only the scenarios whose name matches `REGEXP` (startup, stream, aggregate, reader, size)")
+	only := flag.String("only", "", "run only the scenarios whose name matches `REGEXP` (startup, stream, aggregate, reader, size, scripted)")
 	pin := flag.Bool("pin", true, "pin the workload to the last CPU and the tools to CPU 0")
 	flag.IntVar(&e.rounds, "rounds", 5, "rounds per scenario (each tool once per round)")
 	flag.IntVar(&e.streamN, "stream-n", 1000000, "events per streaming run")
@@ -92,6 +92,7 @@ func main() {
 		{"aggregate", aggregate},
 		{"reader", reader},
 		{"size", size},
+		{"scripted", scripted},
 	} {
 		if re != nil && !re.MatchString(s.name) {
 			continue
