@@ -1,6 +1,16 @@
-package bpf
+package uapi
 
 import "fmt"
+
+// MapSpec describes a map to create.
+type MapSpec struct {
+	Name       string // up to 15 of [A-Za-z0-9_.]; also the name programs refer to
+	Type       MapType
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32 // 0 for PerfEventArray means one slot per possible CPU; for RingBuf, the ring size in bytes
+	Flags      uint32 // BPF_F_* map flags
+}
 
 // MapType is enum bpf_map_type.
 type MapType uint32
@@ -19,6 +29,7 @@ const (
 	RingBuf        MapType = 27
 )
 
+// kernelFeature is a type's name and the first kernel that has it.
 type kernelFeature struct {
 	name string
 	min  string
