@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bytes"
@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/tracelet/tracelet/metrics"
+	"github.com/tracelet/tracelet/script"
 )
 
 // TestMetrics turns each kind of map into its Prometheus family, from map
 // elements laid out as the kernel leaves them (per-CPU values included).
 func TestMetrics(t *testing.T) {
-	obj, err := CompileSource("-e", []byte(`BEGIN { @calls[comm, pid] = count(); @bytes = sum(5); @lat = hist(5); @sz = lhist(5, 0, 30, 10); @st = stats(5); @hi = max(5); @last[pid] = 7; @names[pid] = comm; }`), CheckOptions{}, Options{})
+	obj, err := script.CompileSource("-e", []byte(`BEGIN { @calls[comm, pid] = count(); @bytes = sum(5); @lat = hist(5); @sz = lhist(5, 0, 30, 10); @st = stats(5); @hi = max(5); @last[pid] = 7; @names[pid] = comm; }`), script.CheckOptions{}, script.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func TestMetrics(t *testing.T) {
 		return b
 	}
 	str := func(s string, size int) []byte { b := make([]byte, size); copy(b, s); return b }
-	elems := map[string][]Entry{
+	elems := map[string][]script.Entry{
 		"calls": {
 			{Key: append(str("bash", 16), u(10)...), Values: [][]byte{u(3), u(4)}},
 			{Key: append(str(`a"b`, 16), u(11)...), Values: [][]byte{u(1), u(0)}},
@@ -40,7 +41,7 @@ func TestMetrics(t *testing.T) {
 		"last":  {{Key: u(42), Values: [][]byte{u(7)}}},
 		"names": {{Key: u(42), Values: [][]byte{str("bash", 16)}}},
 	}
-	fams, err := obj.Metrics(func(m *Map) ([]Entry, error) { return elems[m.Info.Name], nil }, nil,
+	fams, err := objectMetrics(obj, func(m *script.Map) ([]script.Entry, error) { return elems[m.Info.Name], nil }, nil,
 		MetricsOptions{Labels: map[string][]string{"@calls": {"comm", "pid"}}})
 	if err != nil {
 		t.Fatal(err)

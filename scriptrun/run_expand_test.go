@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -54,11 +55,11 @@ func TestExpandKprobeFromKallsyms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Parse("-e", []byte(`kprobe:vfs_rea*, kprobe:no_such_function_zz* { }`))
+	prog, err := script.Parse("-e", []byte(`kprobe:vfs_rea*, kprobe:no_such_function_zz* { }`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Expand(prog, fs); err != nil {
+	if err := script.Expand(prog, wildcards{fs}); err != nil {
 		t.Fatal(err)
 	}
 	if prog.KprobeSource != "/proc/kallsyms" {
@@ -71,11 +72,11 @@ func TestExpandKprobeFromKallsyms(t *testing.T) {
 	if !slices.Contains(funcs, "vfs_read") {
 		t.Errorf("kprobe:vfs_rea* matched %q, without vfs_read", funcs)
 	}
-	prog, err = Parse("-e", []byte(`kprobe:no_such_function_zz* { }`))
+	prog, err = script.Parse("-e", []byte(`kprobe:no_such_function_zz* { }`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Expand(prog, fs); err == nil || err.Error() != "-e:1:1: kprobe:no_such_function_zz* matches no kprobe\nkprobe:no_such_function_zz* { }\n^" {
+	if err := script.Expand(prog, wildcards{fs}); err == nil || err.Error() != "-e:1:1: kprobe:no_such_function_zz* matches no kprobe\nkprobe:no_such_function_zz* { }\n^" {
 		t.Errorf("got %v", err)
 	}
 }

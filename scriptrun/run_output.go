@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/script"
 )
 
 // recordSource yields the records the programs send: read returns the next
@@ -157,13 +158,13 @@ const ringBatch = 10 * time.Millisecond
 // and resident memory (it is mapped whole into the reader), which a
 // 32 MiB ring raised from 7 to 70 MB. The perf event array has one ring
 // per CPU.
-func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
+func ringPlan(size uint32, kind script.OutputKind) perf.RingPlan {
 	n := 1
 	if cpus, err := perf.OnlineCPUs(); err == nil {
 		n = len(cpus)
 	}
 	p := perf.PlanRings(perf.ReadMachine(n))
-	if kind == OutputRingBuf {
+	if kind == script.OutputRingBuf {
 		total := p.Total()
 		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), maxRingBuf), 1
 		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
@@ -176,4 +177,15 @@ func ringPlan(size uint32, kind OutputKind) perf.RingPlan {
 		p.RingSize, p.Bound = (1<<bits.Len(uint(pages-1)))*page, "--ring-size"
 	}
 	return p
+}
+
+// u64 reads a native-endian u64, zero-extending a shorter slice (as the
+// script package's printers do).
+func u64(b []byte) uint64 {
+	if len(b) < 8 {
+		var x [8]byte
+		copy(x[:], b)
+		return binary.NativeEndian.Uint64(x[:])
+	}
+	return binary.NativeEndian.Uint64(b)
 }

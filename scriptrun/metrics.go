@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/metrics"
+	"github.com/tracelet/tracelet/script"
 )
 
 // MetricsOptions name what the exposition cannot take from the script.
@@ -21,17 +22,17 @@ type MetricsOptions struct {
 	Only map[string]bool
 }
 
-// Metrics reads every map of the script with read and turns it into
+// objectMetrics reads every map of the script with read and turns it into
 // Prometheus families: count() and sum() are counters, min(), max(), avg()
 // and plain values gauges, stats() a summary (_sum, _count), hist() and
 // lhist() histograms with cumulative le buckets. Maps of strings or stacks
 // have no number to expose and are left out. Keys become labels.
-func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts MetricsOptions) ([]metrics.Family, error) {
+func objectMetrics(o *script.Object, read func(*script.Map) ([]script.Entry, error), r *script.Resolver, opts MetricsOptions) ([]metrics.Family, error) {
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = "tracelet_"
 	}
-	var ms []*Map
+	var ms []*script.Map
 	for _, m := range o.Maps {
 		if m.Info != nil && (opts.Only == nil || opts.Only["@"+m.Info.Name]) {
 			ms = append(ms, m)
@@ -43,13 +44,13 @@ func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts Met
 		v := m.Info.Value
 		fam := metrics.Family{Name: metrics.Name(prefix, "@"+m.Info.Name), Help: "@" + m.Info.Name + ": " + v.String()}
 		switch {
-		case v.Kind == KindCount || v.Kind == KindSum:
+		case v.Kind == script.KindCount || v.Kind == script.KindSum:
 			fam.Kind = metrics.Counter
-		case v.Kind == KindMin || v.Kind == KindMax || v.Kind == KindAvg || v.IsInt():
+		case v.Kind == script.KindMin || v.Kind == script.KindMax || v.Kind == script.KindAvg || v.IsInt():
 			fam.Kind = metrics.Gauge
-		case v.Kind == KindStats:
+		case v.Kind == script.KindStats:
 			fam.Kind = metrics.Summary
-		case v.Kind == KindHist || v.Kind == KindLhist:
+		case v.Kind == script.KindHist || v.Kind == script.KindLhist:
 			fam.Kind = metrics.Histogram
 		default:
 			continue
@@ -67,21 +68,21 @@ func (o *Object) Metrics(read func(*Map) ([]Entry, error), r *Resolver, opts Met
 			return nil, err
 		}
 		if fam.Kind == metrics.Histogram {
-			fam.Samples = o.histSamples(m, entries, r)
+			fam.Samples = histSamples(o, m, entries, r)
 		} else {
 			for _, e := range entries {
 				if len(e.Values) == 0 {
 					continue
 				}
-				s := metrics.Sample{Labels: o.keyLabels(m, e.Key, r)}
+				s := metrics.Sample{Labels: keyLabels(o, m, e.Key, r)}
 				switch v.Kind {
-				case KindCount, KindSum:
-					s.Value = num(sumCPUs(e.Values, 0), v.Signed)
-				case KindMin, KindMax:
-					s.Value = num(minmax(e.Values, v.Kind == KindMax, v.Signed), v.Signed)
-				case KindAvg, KindStats:
-					count, total := sumCPUs(e.Values, 0), sumCPUs(e.Values, 8)
-					if v.Kind == KindStats {
+				case script.KindCount, script.KindSum:
+					s.Value = num(script.SumCPUs(e.Values, 0), v.Signed)
+				case script.KindMin, script.KindMax:
+					s.Value = num(script.MinMax(e.Values, v.Kind == script.KindMax, v.Signed), v.Signed)
+				case script.KindAvg, script.KindStats:
+					count, total := script.SumCPUs(e.Values, 0), script.SumCPUs(e.Values, 8)
+					if v.Kind == script.KindStats {
 						s.Count, s.Sum = count, num(total, v.Signed)
 					} else if count > 0 {
 						// bpftrace's avg is the integer quotient.
@@ -121,12 +122,12 @@ func lessLabels(a, b []string) bool {
 }
 
 // keyLabels is each key part of an element as text, as print shows it.
-func (o *Object) keyLabels(m *Map, key []byte, r *Resolver) []string {
+func keyLabels(o *script.Object, m *script.Map, key []byte, r *script.Resolver) []string {
 	out := make([]string, len(m.Info.Keys))
 	for i, kt := range m.Info.Keys {
 		off := min(m.KeyOffsets[i], len(key))
-		end := min(off+slotSize(kt), len(key))
-		out[i] = o.valueString(kt, key[off:end], r)
+		end := min(off+script.SlotSize(kt), len(key))
+		out[i] = o.ValueString(kt, key[off:end], r)
 	}
 	return out
 }
@@ -139,18 +140,18 @@ func (o *Object) keyLabels(m *Map, key []byte, r *Resolver) []string {
 // bpftrace's maps keep no sum of the values: _sum is the sum of each
 // bucket's lower bound, a lower bound on the true sum, so that rates of
 // _sum/_count stay meaningful; histogram_quantile needs only the buckets.
-func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sample {
+func histSamples(o *script.Object, m *script.Map, entries []script.Entry, r *script.Resolver) []metrics.Sample {
 	v := m.Info.Value
-	n := histBuckets(v)
+	n := script.HistBuckets(v)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
 	for i := range upper {
 		switch {
-		case v.Kind == KindLhist && i == 0:
+		case v.Kind == script.KindLhist && i == 0:
 			upper[i], lower[i] = float64(v.Min-1), float64(v.Min-1)
-		case v.Kind == KindLhist && i == n-1:
+		case v.Kind == script.KindLhist && i == n-1:
 			upper[i], lower[i] = math.Inf(1), float64(v.Max)
-		case v.Kind == KindLhist:
+		case v.Kind == script.KindLhist:
 			upper[i], lower[i] = float64(v.Min+int64(i)*v.Step-1), float64(v.Min+int64(i-1)*v.Step)
 		case i == 0:
 			upper[i], lower[i] = -1, -1
@@ -163,10 +164,10 @@ func (o *Object) histSamples(m *Map, entries []Entry, r *Resolver) []metrics.Sam
 		}
 	}
 	var out []metrics.Sample
-	for _, h := range o.histGroups(m, entries) {
-		s := metrics.Sample{Labels: o.keyLabels(m, h.key, r)}
+	for _, h := range o.HistGroups(m, entries) {
+		s := metrics.Sample{Labels: keyLabels(o, m, h.Key, r)}
 		var cum uint64
-		for i, c := range h.buckets {
+		for i, c := range h.Buckets {
 			cum += c
 			s.Sum += float64(c) * lower[i]
 			s.Buckets = append(s.Buckets, metrics.Bucket{UpperBound: upper[i], Count: cum})
@@ -185,7 +186,7 @@ func (r *Run) Metrics(opts MetricsOptions) ([]metrics.Family, error) {
 	if r.Backend == BackendTracefs {
 		return nil, errors.New("the tracefs backend's maps are hist triggers, read when the run ends: --metrics needs the BPF backend")
 	}
-	return r.Object.Metrics(r.readMap, nil, opts)
+	return objectMetrics(r.Object, r.readMap, nil, opts)
 }
 
 // MetricLabels reads the label names that `// metric: @map label,label`

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"encoding/binary"
@@ -13,6 +13,7 @@ import (
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 )
 
 // fentry, fexit and lsm run in the VM suite (the host's sandbox refuses
@@ -72,7 +73,7 @@ func TestCompileFentryDirectLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := Compile(prog, info, Options{Arch: amd64})
+	obj, err := script.Compile(prog, info, script.Options{Arch: amd64})
 	if err != nil {
 		t.Fatal(err)
 	}

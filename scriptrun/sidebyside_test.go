@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -27,7 +27,7 @@ type oneliner struct {
 
 func readOneliners(t *testing.T) []oneliner {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "oneliners.txt"))
+	f, err := os.Open(filepath.Join(scriptTestdata, "oneliners.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -12,83 +12,16 @@ import (
 	"github.com/tracelet/tracelet/tracefs"
 )
 
-// MaxWildcardMatches bounds how many attach points one wildcard may become:
-// each is a program to load and a probe to define.
-const MaxWildcardMatches = 512
+// wildcards lists what wildcard attach points match from tracefs: the
+// events directory for tracepoints, available_filter_functions or
+// /proc/kallsyms for kprobes (script.WildcardSource).
+type wildcards struct{ fs *tracefs.FS }
 
-// Expand replaces every wildcard attach point of prog with one attach point
-// per match, as bpftrace does: tracepoints from the events directory of
-// tracefs, kprobes from available_filter_functions (the functions the
-// kernel can probe; kallsyms also lists what it cannot). It runs before
-// Check, so that each program has one concrete target.
-func Expand(prog *Program, fs *tracefs.FS) error {
-	var errs ErrorList
-	if prog.src == nil {
-		prog.src = newSource(prog.File, nil)
-	}
-	var funcs []string // available_filter_functions, read once
-	for _, p := range prog.Probes {
-		var out []*AttachPoint
-		// A wildcard that matches nothing is dropped where the probe
-		// keeps other attach points, as bpftrace does: dcsnoop.bt lists
-		// kprobe:lookup_fast and kprobe:lookup_fast.constprop.*, of
-		// which a kernel has one or the other.
-		var unmatched []*AttachPoint
-		for _, a := range p.Attach {
-			if !a.Wildcard() {
-				out = append(out, a)
-				continue
-			}
-			var names [][2]string
-			var err error
-			switch a.Type {
-			case Tracepoint:
-				names, err = matchTracepoints(fs, a.Target, a.Func)
-			case Kprobe, Kretprobe:
-				if funcs == nil {
-					funcs, prog.KprobeSource, err = kprobeFunctions(fs)
-				}
-				if err == nil {
-					for _, f := range funcs {
-						if ok, _ := path.Match(a.Func, f); ok {
-							names = append(names, [2]string{"", f})
-						}
-					}
-				}
-			default:
-				err = fmt.Errorf("wildcards are for kprobes and tracepoints; %s needs one target", a.Type)
-			}
-			switch {
-			case err != nil:
-				prog.src.errorf(&errs, a.Pos, "%s: %v", a.Raw, err)
-				continue
-			case len(names) == 0:
-				unmatched = append(unmatched, a)
-				continue
-			case len(names) > MaxWildcardMatches:
-				prog.src.errorf(&errs, a.Pos, "%s matches %d %ss; at most %d are attached: narrow the pattern", a.Raw, len(names), a.Type, MaxWildcardMatches)
-				continue
-			}
-			for _, n := range names {
-				b := *a
-				if a.Type == Tracepoint {
-					b.Target = n[0]
-				}
-				b.Func = n[1]
-				b.Raw = b.describe()
-				out = append(out, &b)
-			}
-		}
-		if len(out) == 0 {
-			for _, a := range unmatched {
-				prog.src.errorf(&errs, a.Pos, "%s matches no %s", a.Raw, a.Type)
-			}
-		}
-		p.Attach = out
-	}
-	errs.Sort()
-	return errs.Err()
+func (w wildcards) Tracepoints(sysGlob, evGlob string) ([][2]string, error) {
+	return matchTracepoints(w.fs, sysGlob, evGlob)
 }
+
+func (w wildcards) KprobeFunctions() ([]string, string, error) { return kprobeFunctions(w.fs) }
 
 // matchTracepoints lists SYSTEM:EVENT pairs that match the globs, sorted.
 func matchTracepoints(fs *tracefs.FS, sysGlob, evGlob string) ([][2]string, error) {

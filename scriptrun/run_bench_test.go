@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 )
 
 // benchOneliner is "compile + load + attach + first event" as the issue
@@ -27,7 +28,7 @@ func BenchmarkCompileOneliners(b *testing.B) {
 		b.Run(fmt.Sprint(i), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := CompileSource("-e", src, CheckOptions{Formats: fixtureFormats}, Options{}); err != nil {
+				if _, err := script.CompileSource("-e", src, script.CheckOptions{Formats: fixtureFormats}, script.Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -36,7 +37,7 @@ func BenchmarkCompileOneliners(b *testing.B) {
 }
 
 func readOnelinersB(b *testing.B) []oneliner {
-	data, err := os.ReadFile(filepath.Join("testdata", "oneliners.txt"))
+	data, err := os.ReadFile(filepath.Join(scriptTestdata, "oneliners.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

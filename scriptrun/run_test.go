@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -66,7 +67,7 @@ func TestRunTracepoint(t *testing.T) {
 	checkBuckets(t, "@l", m("l"), map[uint64]uint64{1: 5, 6: 1, 11: 1})
 
 	// printf records: id 0, count, comm.
-	rd, err := bpf.NewRingBufReader(maps[EventsMap])
+	rd, err := bpf.NewRingBufReader(maps[script.EventsMap])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestRunTracepoint(t *testing.T) {
 	}
 }
 
-func mapIdx(t *testing.T, obj *Object, name string) int {
+func mapIdx(t *testing.T, obj *script.Object, name string) int {
 	for i, m := range obj.Maps {
 		if m.Info != nil && m.Info.Name == name {
 			return i
@@ -129,7 +130,7 @@ var readSizes = []int{0, 1, 2, 3, 4, 50, 1000}
 // runReads compiles src (with %d for this thread's id), loads and attaches
 // it to syscalls:sys_enter_read, runs the workload on this thread and
 // detaches.
-func runReads(t *testing.T, src string) (*Object, map[string]*bpf.Map) {
+func runReads(t *testing.T, src string) (*script.Object, map[string]*bpf.Map) {
 	t.Helper()
 	testenv.RequireRoot(t)
 	testenv.RequireSyscallEvents(t) // it counts its own read(2)s
@@ -141,8 +142,8 @@ func runReads(t *testing.T, src string) (*Object, map[string]*bpf.Map) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := CompileSource("run.bt", []byte(fmt.Sprintf(src, tid)),
-		CheckOptions{Formats: dirFormats(filepath.Join(tfs.Root(), "events"))}, Options{Output: OutputRingBuf})
+	obj, err := script.CompileSource("run.bt", []byte(fmt.Sprintf(src, tid)),
+		script.CheckOptions{Formats: dirFormats(filepath.Join(tfs.Root(), "events"))}, script.Options{Output: script.OutputRingBuf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestRunText(t *testing.T) {
 		@mn = min(args->count); @sz[args->count] = sum(args->count);
 	}`)
 	var out strings.Builder
-	err := obj.WriteMaps(&out, func(m *Map) ([]Entry, error) { return ReadMap(maps[m.Spec.Name], m) }, nil)
+	err := obj.WriteMaps(&out, func(m *script.Map) ([]script.Entry, error) { return ReadMap(maps[m.Spec.Name], m) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -24,12 +25,12 @@ import (
 var eventSeq atomic.Uint64
 
 // eventName is a unique tracefs event name for an attach point.
-func eventName(a *AttachPoint) string {
+func eventName(a *script.AttachPoint) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "s%d_", eventSeq.Add(1))
 	for i := 0; i < len(a.Func) && b.Len() < 48; i++ {
 		c := a.Func[i]
-		if isLetter(c) || isDigit(c) {
+		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
 			b.WriteByte(c)
 		} else {
 			b.WriteByte('_')
@@ -40,40 +41,40 @@ func eventName(a *AttachPoint) string {
 
 // attach attaches the program of one attach point. BEGIN and END are
 // hooks (attachHook), not attached here.
-func (r *Run) attach(p *Prog, prog *bpf.Program) error {
+func (r *Run) attach(p *script.Prog, prog *bpf.Program) error {
 	a := p.Attach
 	var fds []int
 	var err error
 	switch a.Type {
-	case Begin, End:
+	case script.Begin, script.End:
 		return nil
-	case Tracepoint:
+	case script.Tracepoint:
 		fds, err = r.openTracepoint(a)
-	case Kprobe, Kretprobe, Uprobe, Uretprobe:
+	case script.Kprobe, script.Kretprobe, script.Uprobe, script.Uretprobe:
 		fds, err = r.openDynamic(a)
-	case Interval, Profile:
+	case script.Interval, script.Profile:
 		fds, err = openClock(a)
-	case Software, Hardware:
+	case script.Software, script.Hardware:
 		fds, err = openPerfEvent(a)
-	case Fentry, Fexit, LSM:
+	case script.Fentry, script.Fexit, script.LSM:
 		l, err := bpf.AttachTracing(prog)
 		if err != nil {
-			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+			return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 		}
 		r.links = append(r.links, l)
 		return nil
-	case RawTracepoint:
+	case script.RawTracepoint:
 		if p.Type == bpf.Tracing { // tp_btf
 			l, err := bpf.AttachTracing(prog)
 			if err != nil {
-				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
 			r.links = append(r.links, l)
 			return nil
 		}
 		l, err := bpf.AttachRawTracepoint(prog, a.Func)
 		if err != nil {
-			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+			return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 		}
 		r.links = append(r.links, l)
 		return nil
@@ -81,7 +82,7 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 		err = fmt.Errorf("cannot attach %s probes", a.Type)
 	}
 	if err != nil {
-		return fmt.Errorf("attaching %s: %w", a.describe(), err)
+		return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 	}
 	for i, fd := range fds {
 		// The ioctl, not a BPF link: the run needs no bpf cookie, and
@@ -93,21 +94,21 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 			for _, rest := range fds[i:] {
 				unix.Close(rest)
 			}
-			return fmt.Errorf("attaching %s: %w", a.describe(), err)
+			return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 		}
 		r.links = append(r.links, l)
 	}
 	return nil
 }
 
-func (r *Run) needFS(a *AttachPoint) error {
+func (r *Run) needFS(a *script.AttachPoint) error {
 	if r.fs == nil {
 		return fmt.Errorf("%s probes need tracefs, which is not mounted (mount -t tracefs nodev /sys/kernel/tracing)", a.Type)
 	}
 	return nil
 }
 
-func (r *Run) openTracepoint(a *AttachPoint) ([]int, error) {
+func (r *Run) openTracepoint(a *script.AttachPoint) ([]int, error) {
 	if err := r.needFS(a); err != nil {
 		return nil, err
 	}
@@ -130,10 +131,10 @@ func (r *Run) openTracepoint(a *AttachPoint) ([]int, error) {
 // with its fd: no control-file write, no event directory, and nothing left
 // behind if tracelet is killed. For -p, a uprobe is bound to that task,
 // which installs it in that task's address space only.
-func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
+func (r *Run) openDynamic(a *script.AttachPoint) ([]int, error) {
 	var path string
 	var off uint64
-	if a.Type == Uprobe || a.Type == Uretprobe {
+	if a.Type == script.Uprobe || a.Type == script.Uretprobe {
 		var err error
 		if path, off, err = r.uprobeTarget(a); err != nil {
 			return nil, err
@@ -156,7 +157,7 @@ func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 	}
 	var file, loc string
 	switch a.Type {
-	case Kprobe, Kretprobe:
+	case script.Kprobe, script.Kretprobe:
 		file = tracefs.KprobeEvents
 		loc = a.Func
 		if a.Target != "" {
@@ -178,7 +179,7 @@ func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.opts.PID > 0 && (a.Type == Uprobe || a.Type == Uretprobe) {
+	if r.opts.PID > 0 && (a.Type == script.Uprobe || a.Type == script.Uretprobe) {
 		fd, err := openTaskEvent(id, r.opts.PID)
 		if err != nil {
 			return nil, err
@@ -197,18 +198,18 @@ func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 // to tracefs, whose error, if any, names the probe the way the kernel's
 // error_log does. A kprobe on a module (kprobe:MOD:FUNC) is left to
 // tracefs, the only interface that takes the module prefix.
-func (r *Run) openPMUProbe(a *AttachPoint, path string, off uint64) (int, bool) {
+func (r *Run) openPMUProbe(a *script.AttachPoint, path string, off uint64) (int, bool) {
 	var attr *perf.Attr
 	var err error
 	pid, cpu := -1, 0
 	switch a.Type {
-	case Kprobe, Kretprobe:
+	case script.Kprobe, script.Kretprobe:
 		if a.Target != "" {
 			return -1, false
 		}
-		attr, err = perf.Kprobe(a.Func, a.Offset, a.Type == Kretprobe, 0)
-	case Uprobe, Uretprobe:
-		attr, err = perf.Uprobe(path, off, a.Type == Uretprobe, 0)
+		attr, err = perf.Kprobe(a.Func, a.Offset, a.Type == script.Kretprobe, 0)
+	case script.Uprobe, script.Uretprobe:
+		attr, err = perf.Uprobe(path, off, a.Type == script.Uretprobe, 0)
 		if r.opts.PID > 0 {
 			pid, cpu = r.opts.PID, -1
 		}
@@ -241,7 +242,7 @@ func openProbeAttr(attr *perf.Attr, pid, cpu int) (int, error) {
 // uprobeTarget resolves BINARY:SYMBOL or BINARY:0xOFFSET to a file and a
 // file offset. A relative binary name is looked up as a library, or, with
 // -p, in the process's own mappings.
-func (r *Run) uprobeTarget(a *AttachPoint) (string, uint64, error) {
+func (r *Run) uprobeTarget(a *script.AttachPoint) (string, uint64, error) {
 	target := a.Target
 	if r.opts.PID > 0 && !strings.Contains(target, "/") {
 		if p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.opts.PID)); err == nil && baseName(p) == target {
@@ -259,7 +260,7 @@ func (r *Run) uprobeTarget(a *AttachPoint) (string, uint64, error) {
 // from its ELF header, on this kernel. A target that does not resolve
 // keeps the kernel's table: attaching it fails with the resolver's own
 // error.
-func (r *Run) uprobeArch(a *AttachPoint, kernel *asm.Arch) (*asm.Arch, error) {
+func (r *Run) uprobeArch(a *script.AttachPoint, kernel *asm.Arch) (*asm.Arch, error) {
 	path, _, err := r.uprobeTarget(a)
 	if err != nil {
 		return kernel, nil
@@ -295,7 +296,7 @@ func openTaskEvent(id uint32, pid int) (int, error) {
 // openClock opens the cpu-clock software events of interval (one CPU:
 // the program runs once per period, as bpftrace's) and profile (every
 // online CPU, by frequency for hz, else by period).
-func openClock(a *AttachPoint) ([]int, error) {
+func openClock(a *script.AttachPoint) ([]int, error) {
 	cpus, err := perf.OnlineCPUs()
 	if err != nil {
 		return nil, err
@@ -311,7 +312,7 @@ func openClock(a *AttachPoint) ([]int, error) {
 	}
 	ns := map[string]uint64{"s": 1e9, "ms": 1e6, "us": 1e3}
 	switch {
-	case a.Type == Profile && a.Unit == "hz":
+	case a.Type == script.Profile && a.Unit == "hz":
 		attr.Bits |= unix.PerfBitFreq
 		attr.Sample = a.Rate
 	case ns[a.Unit] != 0:
@@ -322,7 +323,7 @@ func openClock(a *AttachPoint) ([]int, error) {
 	if a.Rate == 0 {
 		return nil, fmt.Errorf("a rate of 0")
 	}
-	if a.Type == Interval {
+	if a.Type == script.Interval {
 		cpus = cpus[:1]
 	}
 	return openOnCPUs(&attr, cpus, "cpu-clock")
@@ -347,8 +348,8 @@ func openOnCPUs(attr *unix.PerfEventAttr, cpus []int, what string) ([]int, error
 
 // openPerfEvent opens the event of a software: or hardware: probe on every
 // online CPU, for every process, sampled every a.Rate events.
-func openPerfEvent(a *AttachPoint) ([]int, error) {
-	ev, ok := perfEvents[a.Type][a.Func]
+func openPerfEvent(a *script.AttachPoint) ([]int, error) {
+	typ, config, ok := script.PerfEventOf(a)
 	if !ok {
 		return nil, fmt.Errorf("unknown %s event %q", a.Type, a.Func)
 	}
@@ -357,13 +358,13 @@ func openPerfEvent(a *AttachPoint) ([]int, error) {
 		return nil, err
 	}
 	attr := unix.PerfEventAttr{
-		Type:   ev.Type,
-		Config: ev.Config,
+		Type:   typ,
+		Config: config,
 		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
 		Bits:   unix.PerfBitDisabled,
 		Sample: a.Rate,
 	}
-	return openOnCPUs(&attr, cpus, a.describe())
+	return openOnCPUs(&attr, cpus, a.Describe())
 }
 
 // A hook runs a BEGIN or END program when the run calls fire. The
@@ -414,12 +415,12 @@ func (h *hook) close() error {
 // tracepoint program, else a uprobe on its hook function, through
 // the uprobe PMU, whose probe vanishes with its fd, or else a tracefs
 // uprobe in the owner group.
-func (r *Run) attachHook(t ProbeType, prog *bpf.Program) (*hook, error) {
+func (r *Run) attachHook(t script.ProbeType, prog *bpf.Program) (*hook, error) {
 	if prog.Type() == bpf.RawTracepoint {
 		return testRunHook(prog), nil
 	}
 	fn := beginHook
-	if t == End {
+	if t == script.End {
 		fn = endHook
 	}
 	h := &hook{run: func() error { fn(); return nil }, fs: r.fs}
@@ -441,7 +442,7 @@ func (r *Run) attachHook(t ProbeType, prog *bpf.Program) (*hook, error) {
 			r.group = tracefs.OwnerGroup(os.Getpid())
 			r.fs.Sweep()
 		}
-		ev := eventName(&AttachPoint{Func: t.String()})
+		ev := eventName(&script.AttachPoint{Func: t.String()})
 		if err := r.fs.AddDynamicEvent(tracefs.UprobeEvents, fmt.Sprintf("p:%s/%s %s:%#x", r.group, ev, path, off)); err != nil {
 			return nil, fmt.Errorf("%s: %w", t, err)
 		}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"sync"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -17,22 +18,22 @@ import (
 // probe_read helpers each program type really offers (bpf_probe_read_user
 // and friends are 5.5), and BEGIN and END as test-run raw tracepoint
 // programs when the kernel can run those (5.10).
-func HostOptions() Options {
+func HostOptions() script.Options {
 	return hostOptions(true)
 }
 
 // hostOptions is HostOptions; the BEGIN and END probe runs only when
 // hooks is true, as it loads and runs a program.
-func hostOptions(hooks bool) Options {
-	out := OutputRingBuf
+func hostOptions(hooks bool) script.Options {
+	out := script.OutputRingBuf
 	if bpf.HaveMapType(bpf.RingBuf) != nil {
-		out = OutputPerfEventArray
+		out = script.OutputPerfEventArray
 	}
 	hook := bpf.Kprobe
 	if hooks && haveTestRunHooks() {
 		hook = bpf.RawTracepoint
 	}
-	return Options{
+	return script.Options{
 		Output:     out,
 		HookType:   hook,
 		CommPadded: commPadded,
@@ -72,24 +73,24 @@ func monotonicNow() uint64 {
 
 // TracefsFormats adapts a tracefs mount to FormatSource, so that
 // args->FIELD is typed from the kernel's own format files.
-func TracefsFormats(fs *tracefs.FS) FormatSource {
-	return FormatFunc(func(system, event string) (*Format, error) {
+func TracefsFormats(fs *tracefs.FS) script.FormatSource {
+	return script.FormatFunc(func(system, event string) (*script.Format, error) {
 		tf, err := fs.Format(system, event)
 		if err != nil {
 			return nil, err
 		}
-		f := &Format{System: system, Event: event}
+		f := &script.Format{System: system, Event: event}
 		for _, fd := range tf.Fields {
-			layout := LayoutOther
+			layout := script.LayoutOther
 			switch fd.Kind {
 			case tracefs.FieldInt:
-				layout = LayoutInt
+				layout = script.LayoutInt
 			case tracefs.FieldCharArray:
-				layout = LayoutCharArray
+				layout = script.LayoutCharArray
 			case tracefs.FieldDynString:
-				layout = LayoutDynString
+				layout = script.LayoutDynString
 			}
-			f.Fields = append(f.Fields, FormatField{Name: fd.Name, CType: fd.Type,
+			f.Fields = append(f.Fields, script.FormatField{Name: fd.Name, CType: fd.Type,
 				Offset: fd.Offset, Size: fd.Size, Signed: fd.Signed, Layout: layout})
 		}
 		return f, nil

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -183,7 +184,7 @@ func TestRunUprobePrintfUserString(t *testing.T) {
 // perf event array through PERF_RECORD_LOST).
 func TestRunLostEvents(t *testing.T) {
 	const calls = 50000
-	for _, out := range []OutputKind{OutputRingBuf, OutputPerfEventArray} {
+	for _, out := range []script.OutputKind{script.OutputRingBuf, script.OutputPerfEventArray} {
 		t.Run(out.String(), func(t *testing.T) {
 			o := out
 			text := runWorkload(t, `uprobe:TESTPROG:TARGET /pid == WPID/ { printf("%d\n", arg0); }`,
@@ -304,7 +305,7 @@ func TestRunJSONTimeJoin(t *testing.T) {
 // The perf event array carries the records where the ring buffer is
 // missing.
 func TestRunPerfEventArray(t *testing.T) {
-	pea := OutputPerfEventArray
+	pea := script.OutputPerfEventArray
 	out := runWorkload(t, `uprobe:TESTPROG:TARGET { printf("%d %s %d\n", arg1, str(arg0), arg0 > 4096); }`,
 		RunOptions{ForceOutput: &pea}, "str", "abc", "2")
 	if want := "Attaching 1 probe...\n3 abc 1\n3 abc 1\n\n\n"; out != want {

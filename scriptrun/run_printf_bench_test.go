@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 )
 
 // BenchmarkRunPrintf is `tracelet run`'s printf path end to end, as
@@ -60,7 +61,7 @@ func BenchmarkRunPrintf(b *testing.B) {
 // BenchmarkPrintfRecord formats one printf record as Run does, into a
 // reused buffer: 0 allocs/op.
 func BenchmarkPrintfRecord(b *testing.B) {
-	obj, err := CompileSource("-e", []byte(`BEGIN { printf("%s %d %u %x E\n", comm, pid, tid, cpu); }`), CheckOptions{}, Options{})
+	obj, err := script.CompileSource("-e", []byte(`BEGIN { printf("%s %d %u %x E\n", comm, pid, tid, cpu); }`), script.CheckOptions{}, script.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,12 +71,12 @@ func BenchmarkPrintfRecord(b *testing.B) {
 	for i, v := range []uint64{uint64(os.Getpid()), 123456, 1} {
 		binary.NativeEndian.PutUint64(rec[pf.Offsets[i+1]:], v)
 	}
-	p := planPrintf(pf.Format)
-	res := &Resolver{}
+	p := script.PlanPrintf(pf.Format)
+	res := &script.Resolver{}
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = obj.appendPrintf(buf[:0], &p, pf, rec, res)
+		buf = obj.AppendPrintf(buf[:0], &p, pf, rec, res)
 	}
 	if want := fmt.Sprintf("getppidloop %d 123456 1 E\n", os.Getpid()); string(buf) != want {
 		b.Fatalf("got %q, want %q", buf, want)

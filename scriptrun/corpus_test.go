@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 // of testdata/bpftrace-tools, whether bpftrace 0.17 compiles it on the
 // kernel named in the table's header (corpus/bpftrace.sh) and whether
 // tracelet does, with tracelet's error where it does not.
-const corpusTable = "testdata/corpus/accepted.tsv"
+const corpusTable = scriptTestdata + "/corpus/accepted.tsv"
 
 type corpusRow struct {
 	path     string // relative to testdata
@@ -85,11 +85,11 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	for _, dir := range []string{"corpus", "bpftrace-tools"} {
-		err := filepath.WalkDir(filepath.Join("testdata", dir), func(f string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(filepath.Join(scriptTestdata, dir), func(f string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(f, ".bt") {
 				return err
 			}
-			if rel := strings.TrimPrefix(filepath.ToSlash(f), "testdata/"); !listed[rel] {
+			if rel := strings.TrimPrefix(filepath.ToSlash(f), scriptTestdata+"/"); !listed[rel] {
 				t.Errorf("%s is not in %s: add its bpftrace result (corpus/bpftrace.sh)", rel, corpusTable)
 			}
 			return nil
@@ -110,7 +110,7 @@ func TestCorpus(t *testing.T) {
 // compileCorpusScript prepares the script as `tracelet run -d` does, turning
 // a panic into an error that says so.
 func compileCorpusScript(path string) (err error) {
-	src, err := os.ReadFile(filepath.Join("testdata", path))
+	src, err := os.ReadFile(filepath.Join(scriptTestdata, path))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"os"
@@ -11,6 +11,7 @@ import (
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -45,7 +46,7 @@ func TestBpftraceTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "bpftrace-tools", "*.bt"))
+	files, _ := filepath.Glob(filepath.Join(scriptTestdata, "bpftrace-tools", "*.bt"))
 	if len(files) != 38 {
 		t.Fatalf("%d tools in testdata/bpftrace-tools, want bpftrace 0.17's 38", len(files))
 	}
@@ -74,19 +75,19 @@ func TestBpftraceTools(t *testing.T) {
 }
 
 func compileTool(name string, src []byte, fs *tracefs.FS, arch *asm.Arch, spec *btf.Spec) error {
-	prog, err := ParseWith(name, src, ParseOptions{Constant: enumConstants(spec)})
+	prog, err := script.ParseWith(name, src, script.ParseOptions{Constant: enumConstants(spec)})
 	if err != nil {
 		return err
 	}
-	if err := Expand(prog, fs); err != nil {
+	if err := script.Expand(prog, wildcards{fs}); err != nil {
 		return err
 	}
-	info, err := Check(prog, CheckOptions{Formats: fixtureFormats, BTF: spec,
+	info, err := script.Check(prog, script.CheckOptions{Formats: fixtureFormats, BTF: spec,
 		KernelSymbol: func(string) (uint64, error) { return 0xffffffff82000000, nil }})
 	if err != nil {
 		return err
 	}
-	_, err = Compile(prog, info, Options{Arch: arch})
+	_, err = script.Compile(prog, info, script.Options{Arch: arch})
 	return err
 }
 
@@ -95,7 +96,7 @@ func compileTool(name string, src []byte, fs *tracefs.FS, arch *asm.Arch, spec *
 // reports the workload's failed open with its pid, comm, errno and path.
 func TestRunOpensnoopTool(t *testing.T) {
 	testenv.RequireRoot(t)
-	src, err := os.ReadFile(filepath.Join("testdata", "bpftrace-tools", "opensnoop.bt"))
+	src, err := os.ReadFile(filepath.Join(scriptTestdata, "bpftrace-tools", "opensnoop.bt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestRunOpensnoopTool(t *testing.T) {
 // join() of the workload's argv after the printf of the same event.
 func TestRunExecsnoopTool(t *testing.T) {
 	testenv.RequireRoot(t)
-	src, err := os.ReadFile(filepath.Join("testdata", "bpftrace-tools", "execsnoop.bt"))
+	src, err := os.ReadFile(filepath.Join(scriptTestdata, "bpftrace-tools", "execsnoop.bt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
 // attachUprobes defines a tracefs uprobe for every uprobe/uretprobe attach
 // point of obj and attaches its program; everything is removed when the
 // test ends.
-func attachUprobes(t *testing.T, obj *Object, progs []*bpf.Program) {
+func attachUprobes(t *testing.T, obj *script.Object, progs []*bpf.Program) {
 	t.Helper()
 	tfs, err := tracefs.Find()
 	if err != nil {
@@ -31,7 +32,7 @@ func attachUprobes(t *testing.T, obj *Object, progs []*bpf.Program) {
 			t.Fatal(err)
 		}
 		kind := "p"
-		if a.Type == Uretprobe {
+		if a.Type == script.Uretprobe {
 			kind = "r"
 		}
 		ev := fmt.Sprintf("script_%d", i)
@@ -70,7 +71,7 @@ uprobe:%[1]s:%[2]s /arg1 != 5/ { @c[arg0, arg1] = count(); @s = sum(arg2 + arg5)
 uretprobe:%[1]s:%[2]s /retval == 54/ { @r = sum(retval); }
 uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 `, prog, testenv.CABITarget)
-	obj, err := CompileSource("u.bt", []byte(src), CheckOptions{}, Options{Output: OutputPerfEventArray})
+	obj, err := script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{Output: script.OutputPerfEventArray})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 	if err := loadObject(t, obj); err != nil {
 		t.Fatal(err)
 	}
-	obj, err = CompileSource("u.bt", []byte(src), CheckOptions{}, Options{})
+	obj, err = script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 
 	// cabi6(7, 9, 8, 10, 9, 11), five times, returns 54 each time.
 	var out strings.Builder
-	read := func(m *Map) ([]Entry, error) { return ReadMap(maps[m.Spec.Name], m) }
+	read := func(m *script.Map) ([]script.Entry, error) { return ReadMap(maps[m.Spec.Name], m) }
 	if err := obj.WriteMaps(&out, read, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 		t.Errorf("maps:\n%s\nwant:\n%s", out.String(), want)
 	}
 
-	rd, err := bpf.NewRingBufReader(maps[EventsMap])
+	rd, err := bpf.NewRingBufReader(maps[script.EventsMap])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/flamegraph"
 	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -78,7 +79,7 @@ type RunOptions struct {
 	// Params are the positional parameters $1, $2, ...
 	Params []string
 	// Defines are macros given from outside (-D NAME=VALUE).
-	Defines []Define
+	Defines []script.Define
 	// Quiet leaves out what bpftrace prints around a script's own
 	// output: "Attaching N probes...", the two empty lines before the
 	// maps at the end, and the empty line of each empty map. A script
@@ -88,7 +89,7 @@ type RunOptions struct {
 	FS *tracefs.FS
 	// ForceOutput overrides the feature probe that picks the BPF ring
 	// buffer over the perf event array.
-	ForceOutput *OutputKind
+	ForceOutput *script.OutputKind
 	// RingSize is the BPF ring buffer's size in bytes, a power-of-two
 	// multiple of the page size, or each CPU's perf ring with the perf
 	// event array (0: sized from the machine, perf.PlanRings: the rings
@@ -111,12 +112,12 @@ type RunOptions struct {
 // checked and compiled, then loaded and attached by Start.
 type Run struct {
 	// Program is the typed syntax tree (tracelet run -d prints it).
-	Program *Program
+	Program *script.Program
 	// Object is the compiled script; for the tracefs backend it holds
 	// the printfs and maps only.
-	Object *Object
+	Object *script.Object
 	// TracefsProbes is the tracefs backend's plan (nil for BPF).
-	TracefsProbes []*TracefsProbe
+	TracefsProbes []*script.TracefsProbe
 	// Backend is the backend chosen.
 	Backend Backend
 
@@ -130,7 +131,7 @@ type Run struct {
 	links  []io.Closer
 	dyn    []dynEvent
 	output recordSource
-	res    *Resolver
+	res    *script.Resolver
 	begin  *hook
 	end    *hook
 	tfs    *tracefsRun
@@ -157,7 +158,7 @@ type Run struct {
 	// text, written out in batches (flush): at outBatch bytes, and
 	// whenever the rings are empty, so that a live run still prints as
 	// it goes.
-	plans []printfPlan
+	plans []script.PrintfPlan
 	buf   []byte
 	// idle is a context already done: a read with it does not wait.
 	idle context.Context
@@ -185,7 +186,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		// the attach step says so for anything else.
 		r.fs, _ = tracefs.Find()
 	}
-	copts := CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol}
+	copts := script.CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol}
 	btfPath := opts.BTF
 	if btfPath == "" {
 		btfPath = btf.KernelPath
@@ -202,7 +203,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		defer spec.Close()
 		copts.BTF = spec
 	}
-	popts := ParseOptions{Defines: opts.Defines}
+	popts := script.ParseOptions{Defines: opts.Defines}
 	if copts.BTF != nil {
 		spec := copts.BTF
 		popts.Constant = func(name string) (uint64, bool) {
@@ -210,22 +211,22 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 			return c.Value, err == nil
 		}
 	}
-	prog, err := ParseWith(file, src, popts)
+	prog, err := script.ParseWith(file, src, popts)
 	if err != nil {
 		return nil, err
 	}
-	if err := ExpandBTF(prog, copts.BTF); err != nil {
+	if err := script.ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
 	}
-	if err := Expand(prog, r.fs); err != nil {
+	if err := script.Expand(prog, wildcards{r.fs}); err != nil {
 		return nil, err
 	}
-	var formats FormatSource
+	var formats script.FormatSource
 	if r.fs != nil {
 		formats = TracefsFormats(r.fs)
 	}
 	copts.Formats = formats
-	info, err := Check(prog, copts)
+	info, err := script.Check(prog, copts)
 	if err != nil {
 		return nil, err
 	}
@@ -237,8 +238,14 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 			r.Backend = BackendTracefs
 		}
 	}
+	// The kernel's registers, not the binary's: a 32-bit tracelet on a
+	// 64-bit kernel reads the 64-bit pt_regs.
+	arch, err := bpf.KernelArch()
+	if err != nil {
+		return nil, err
+	}
 	if r.Backend == BackendTracefs {
-		r.TracefsProbes, r.Object, err = CompileTracefs(prog, info, TracefsOptions{UprobeArch: r.uprobeArch})
+		r.TracefsProbes, r.Object, err = script.CompileTracefs(prog, info, script.TracefsOptions{Arch: arch, UprobeArch: r.uprobeArch})
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +254,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	hooks := false
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
-			hooks = hooks || a.Type == Begin || a.Type == End
+			hooks = hooks || a.Type == script.Begin || a.Type == script.End
 		}
 	}
 	gopts := hostOptions(hooks)
@@ -259,15 +266,16 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	}
 	r.plan = ringPlan(opts.RingSize, gopts.Output)
 	gopts.RingSize = uint32(r.plan.Total())
+	gopts.Arch = arch
 	gopts.UprobeArch = r.uprobeArch
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
-			if a.Type == RawTracepoint && a.BTFID != 0 && !opts.rawTP {
+			if a.Type == script.RawTracepoint && a.BTFID != 0 && !opts.rawTP {
 				gopts.TPBTF = bpf.HaveTPBTF() == nil
 			}
 		}
 	}
-	r.Object, err = Compile(prog, info, gopts)
+	r.Object, err = script.Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
 	}
@@ -278,15 +286,15 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf"
 		r.plan.Watermark = 0
 		for _, m := range r.Object.Maps {
-			if m.Spec.Name == EventsMap && m.Spec.Type == bpf.RingBuf {
+			if m.Spec.Name == script.EventsMap && m.Spec.Type == bpf.RingBuf {
 				m.Spec.MaxEntries = uint32(r.plan.RingSize)
 			}
 		}
 	}
-	r.plans = make([]printfPlan, len(r.Object.Printfs))
+	r.plans = make([]script.PrintfPlan, len(r.Object.Printfs))
 	for i, pf := range r.Object.Printfs {
-		if pf.Kind == PrintfFormat {
-			r.plans[i] = planPrintf(pf.Format)
+		if pf.Kind == script.PrintfFormat {
+			r.plans[i] = script.PlanPrintf(pf.Format)
 		}
 	}
 	return r, nil
@@ -312,12 +320,12 @@ func (r *Run) Start(ready func() error) error {
 	// that what it sets up is in place when they fire; its output is
 	// printed before theirs.
 	for i, p := range r.Object.Programs {
-		if p.Attach.Type == Begin || p.Attach.Type == End {
+		if p.Attach.Type == script.Begin || p.Attach.Type == script.End {
 			h, err := r.attachHook(p.Attach.Type, r.progs[i])
 			if err != nil {
 				return err
 			}
-			if p.Attach.Type == Begin {
+			if p.Attach.Type == script.Begin {
 				r.begin = h
 			} else {
 				r.end = h
@@ -351,7 +359,7 @@ func (r *Run) attachedMessage(n int) {
 		return
 	}
 	if r.opts.Format == JSONOutput {
-		fmt.Fprintf(r.out, jsonHead+"\"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
+		fmt.Fprintf(r.out, script.JSONHead+"\"attached_probes\", \"data\": {\"probes\": %d}}\n", n)
 		return
 	}
 	s := "s"
@@ -379,7 +387,7 @@ func (r *Run) load() error {
 		prog, err := bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type, License: "GPL",
 			Instructions: p.Insns, Maps: r.maps, AttachType: p.AttachType, AttachBTFID: p.AttachBTFID})
 		if err != nil {
-			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.describe(), err)
+			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.Describe(), err)
 		}
 		r.progs = append(r.progs, prog)
 	}
@@ -390,12 +398,12 @@ func (r *Run) load() error {
 		}
 	}
 	r.res = NewResolver(stacks)
-	if ev, ok := r.maps[EventsMap]; ok {
+	if ev, ok := r.maps[script.EventsMap]; ok {
 		var err error
-		if r.Object.Output == OutputPerfEventArray {
+		if r.Object.Output == script.OutputPerfEventArray {
 			r.output, err = newPerfArraySource(ev, r.plan.RingSize)
 		} else {
-			r.output, err = newRingSource(ev, r.maps[LostMap])
+			r.output, err = newRingSource(ev, r.maps[script.LostMap])
 		}
 		if err != nil {
 			return err
@@ -481,7 +489,7 @@ func (r *Run) printLost() error {
 		return err
 	}
 	if r.opts.Format == JSONOutput {
-		_, err = fmt.Fprintf(r.out, jsonHead+"\"lost_events\", \"data\": {\"events\": %d}}\n", n)
+		_, err = fmt.Fprintf(r.out, script.JSONHead+"\"lost_events\", \"data\": {\"events\": %d}}\n", n)
 	} else {
 		_, err = fmt.Fprintf(r.out, "\nLost %d events\n", n)
 	}
@@ -573,8 +581,8 @@ func (r *Run) handle(rec []byte) error {
 	r.recBytes += uint64(len(rec)+8+7) &^ 7 // the ring's header, 8-byte aligned
 	if r.opts.Format == TextOutput && len(rec) >= 8 {
 		if id := u64(rec); id < uint64(len(r.plans)) {
-			if pf := r.Object.Printfs[id]; pf.Kind == PrintfFormat && len(rec) >= pf.Size {
-				r.buf = r.Object.appendPrintf(r.buf, &r.plans[id], pf, rec, r.res)
+			if pf := r.Object.Printfs[id]; pf.Kind == script.PrintfFormat && len(rec) >= pf.Size {
+				r.buf = r.Object.AppendPrintf(r.buf, &r.plans[id], pf, rec, r.res)
 				if len(r.buf) >= outBatch {
 					return r.flush()
 				}
@@ -597,15 +605,15 @@ func (r *Run) handle(rec []byte) error {
 			typ, data := "printf", b.String()
 			if id := u64(rec); id < uint64(len(r.Object.Printfs)) {
 				switch r.Object.Printfs[id].Kind {
-				case PrintfTime:
+				case script.PrintfTime:
 					typ = "time"
-				case PrintfJoin:
+				case script.PrintfJoin:
 					typ, data = "join", strings.TrimSuffix(data, "\n")
-				case PrintfCat:
+				case script.PrintfCat:
 					typ = "cat"
 				}
 			}
-			_, err := fmt.Fprintf(r.out, jsonHead+"%q, \"data\": %s}\n", typ, jsonString(data))
+			_, err := fmt.Fprintf(r.out, script.JSONHead+"%q, \"data\": %s}\n", typ, script.JSONString(data))
 			return err
 		}
 	}
@@ -621,14 +629,14 @@ func (r *Run) handle(rec []byte) error {
 	}
 	m := r.Object.Maps[act.Map]
 	switch act.Action {
-	case ActionExit:
+	case script.ActionExit:
 		r.exited = true
-	case ActionPrint:
+	case script.ActionPrint:
 		return r.printMap(m, act.Top)
-	case ActionClear:
+	case script.ActionClear:
 		// bpftrace 0.17 prints a cleared count without keys as 0, and
 		// every other cleared map as empty.
-		r.setZeroed(m, m.Info != nil && m.Info.Value.Kind == KindCount)
+		r.setZeroed(m, m.Info != nil && m.Info.Value.Kind == script.KindCount)
 		if r.inEnd {
 			if r.endCleared == nil {
 				r.endCleared = map[string]bool{}
@@ -636,7 +644,7 @@ func (r *Run) handle(rec []byte) error {
 			r.endCleared[m.Spec.Name] = true
 		}
 		return ClearMap(r.maps[m.Spec.Name], m)
-	case ActionZero:
+	case script.ActionZero:
 		r.setZeroed(m, true)
 		return ZeroMap(r.maps[m.Spec.Name], m)
 	}
@@ -645,30 +653,30 @@ func (r *Run) handle(rec []byte) error {
 
 // readCleared reads a map END cleared as it was then: empty, or the one
 // zero a cleared count without keys prints as.
-func (r *Run) readCleared(m *Map) ([]Entry, error) {
+func (r *Run) readCleared(m *script.Map) ([]script.Entry, error) {
 	r.zmu.Lock()
 	zeroed := r.zeroed[m.Spec.Name]
 	r.zmu.Unlock()
 	if zeroed {
-		return []Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}, nil
+		return []script.Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}, nil
 	}
 	return nil, nil
 }
 
-func (r *Run) readMap(m *Map) ([]Entry, error) {
+func (r *Run) readMap(m *script.Map) ([]script.Entry, error) {
 	entries, err := ReadMap(r.maps[m.Spec.Name], m)
 	r.zmu.Lock()
 	zeroed := r.zeroed[m.Spec.Name]
 	r.zmu.Unlock()
 	if err == nil && len(entries) == 0 && zeroed {
-		entries = []Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}
+		entries = []script.Entry{{Key: make([]byte, m.Spec.KeySize), Values: [][]byte{make([]byte, m.Spec.ValueSize)}}}
 	}
 	return entries, err
 }
 
 // setZeroed notes whether a map without keys is to print as zero while
 // its element is all zeros.
-func (r *Run) setZeroed(m *Map, zeroed bool) {
+func (r *Run) setZeroed(m *script.Map, zeroed bool) {
 	if m.Info == nil || len(m.Info.Keys) > 0 {
 		return
 	}
@@ -680,7 +688,7 @@ func (r *Run) setZeroed(m *Map, zeroed bool) {
 	r.zeroed[m.Spec.Name] = zeroed
 }
 
-func (r *Run) printMap(m *Map, top int) error {
+func (r *Run) printMap(m *script.Map, top int) error {
 	entries, err := r.readMap(m)
 	if err != nil {
 		return err
@@ -688,7 +696,7 @@ func (r *Run) printMap(m *Map, top int) error {
 	if top > 0 {
 		entries = r.Object.TopEntries(m, entries, top, r.res)
 	}
-	if r.opts.Folded != nil && Foldable(m) {
+	if r.opts.Folded != nil && script.Foldable(m) {
 		p := flamegraph.NewProfile()
 		r.Object.Fold(p, m, entries, r.res)
 		return p.WriteFolded(r.opts.Folded)
@@ -702,7 +710,7 @@ func (r *Run) printMap(m *Map, top int) error {
 // printMaps prints every map at the end, after bpftrace's two empty lines
 // (text only).
 func (r *Run) printMaps() error {
-	read := func(m *Map) ([]Entry, error) {
+	read := func(m *script.Map) ([]script.Entry, error) {
 		if r.endCleared[m.Spec.Name] {
 			return r.readCleared(m)
 		}
@@ -719,14 +727,14 @@ func (r *Run) printMaps() error {
 			return err
 		}
 	}
-	return r.Object.writeMaps(r.out, read, r.res, r.opts.Quiet)
+	return r.Object.WriteMapsSkipEmpty(r.out, read, r.res, r.opts.Quiet)
 }
 
 // printFolded writes the maps keyed by stacks to Folded, merged into one
 // profile, and the other maps that hold elements as Out's format has them.
-func (r *Run) printFolded(read func(*Map) ([]Entry, error)) error {
+func (r *Run) printFolded(read func(*script.Map) ([]script.Entry, error)) error {
 	p := flamegraph.NewProfile()
-	var rest []*Map
+	var rest []*script.Map
 	for _, m := range r.Object.Maps {
 		if m.Info == nil {
 			continue
@@ -736,7 +744,7 @@ func (r *Run) printFolded(read func(*Map) ([]Entry, error)) error {
 			return fmt.Errorf("reading @%s: %w", m.Info.Name, err)
 		}
 		switch {
-		case Foldable(m):
+		case script.Foldable(m):
 			r.Object.Fold(p, m, entries, r.res)
 		case len(entries) > 0:
 			rest = append(rest, m)
@@ -756,7 +764,7 @@ func (r *Run) printFolded(read func(*Map) ([]Entry, error)) error {
 	if _, err := io.WriteString(r.out, "\n\n"); err != nil {
 		return err
 	}
-	return o.writeMaps(r.out, read, r.res, true)
+	return o.WriteMapsSkipEmpty(r.out, read, r.res, true)
 }
 
 // detach stops every probe but the END hook. Each perf event's release

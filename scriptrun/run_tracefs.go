@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -33,7 +34,7 @@ type tracefsRun struct {
 
 // tfsCount is where a probe's count() is read at the end.
 type tfsCount struct {
-	tp         *TracefsProbe
+	tp         *script.TracefsProbe
 	file       string // kprobe_profile/uprobe_profile's probe file (CountProfile)
 	sys, event string
 	// user counts in user space, from a stream of the event, when the
@@ -65,9 +66,9 @@ func (r *Run) startTracefs(ready func() error) error {
 		a := tp.Attach
 		sys, ev := a.Target, a.Func
 		file := ""
-		if a.Type != Tracepoint {
+		if a.Type != script.Tracepoint {
 			file = tracefs.KprobeEvents
-			if a.Type == Uprobe || a.Type == Uretprobe {
+			if a.Type == script.Uprobe || a.Type == script.Uretprobe {
 				file = tracefs.UprobeEvents
 			}
 			sys, ev = r.group, eventName(a)
@@ -76,12 +77,12 @@ func (r *Run) startTracefs(ready func() error) error {
 				return err
 			}
 			if err := r.fs.AddDynamicEvent(file, def); err != nil {
-				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
 			r.dyn = append(r.dyn, dynEvent{file, sys, ev})
 		}
 		switch tp.Count {
-		case CountProfile:
+		case script.CountProfile:
 			// A probe is only installed while someone uses its event:
 			// enable it in a private instance, with a filter that keeps
 			// its ring empty (the hit counter counts before filters).
@@ -89,18 +90,18 @@ func (r *Run) startTracefs(ready func() error) error {
 				return err
 			}
 			if err := t.inst.SetFilter(sys, ev, "common_pid < 0"); err != nil {
-				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
 			if err := t.inst.Enable(sys, ev); err != nil {
-				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
 			t.counts = append(t.counts, tfsCount{tp: tp, file: file, sys: sys, event: ev})
-		case CountHist:
+		case script.CountHist:
 			if !haveHistTriggers(r.fs) {
 				uc := &userCounts{n: map[string]uint64{}}
 				t.counts = append(t.counts, tfsCount{tp: tp, sys: sys, event: ev, user: uc})
 				if err := t.streamCounts(ctx, r, tp, sys, ev, uc); err != nil {
-					return fmt.Errorf("attaching %s: %w", a.describe(), err)
+					return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 				}
 				break
 			}
@@ -108,13 +109,13 @@ func (r *Run) startTracefs(ready func() error) error {
 				return err
 			}
 			if err := t.inst.AddTrigger(sys, ev, tp.Trigger); err != nil {
-				return fmt.Errorf("count() of %s as a hist trigger (%q): %w", a.describe(), tp.Trigger, err)
+				return fmt.Errorf("count() of %s as a hist trigger (%q): %w", a.Describe(), tp.Trigger, err)
 			}
 			t.counts = append(t.counts, tfsCount{tp: tp, sys: sys, event: ev})
 		}
 		if tp.Printf != nil {
 			if err := t.stream(ctx, r, tp, sys, ev); err != nil {
-				return fmt.Errorf("attaching %s: %w", a.describe(), err)
+				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
 		}
 	}
@@ -147,11 +148,11 @@ func haveHistTriggers(fs *tracefs.FS) bool {
 
 // stream opens a perf stream of sys:ev with the probe's filter and formats
 // each event's printf.
-func (t *tracefsRun) stream(ctx context.Context, r *Run, tp *TracefsProbe, sys, ev string) error {
+func (t *tracefsRun) stream(ctx context.Context, r *Run, tp *script.TracefsProbe, sys, ev string) error {
 	return t.open(ctx, r, sys, ev, tp.Filter, tp.Fields, func(vs []fieldValue) error {
 		vals := make([]any, len(vs))
 		for k, v := range vs {
-			if tp.Printf.Args[k].Kind == KindString {
+			if tp.Printf.Args[k].Kind == script.KindString {
 				vals[k] = v.b
 			} else {
 				vals[k] = v.u
@@ -168,7 +169,7 @@ func (t *tracefsRun) stream(ctx context.Context, r *Run, tp *TracefsProbe, sys, 
 
 // streamCounts counts the events of sys:ev by the keys of the probe's hist
 // trigger, in user space.
-func (t *tracefsRun) streamCounts(ctx context.Context, r *Run, tp *TracefsProbe, sys, ev string, uc *userCounts) error {
+func (t *tracefsRun) streamCounts(ctx context.Context, r *Run, tp *script.TracefsProbe, sys, ev string, uc *userCounts) error {
 	spec, _, _ := strings.Cut(strings.TrimPrefix(tp.Trigger, "hist:keys="), ":")
 	fields := strings.Split(spec, ",")
 	m := tp.CountMap
@@ -181,8 +182,8 @@ func (t *tracefsRun) streamCounts(ctx context.Context, r *Run, tp *TracefsProbe,
 			key = make([]byte, 4)
 		}
 		for i, kt := range m.Keys {
-			slot := make([]byte, slotSize(kt))
-			if kt.Kind == KindString {
+			slot := make([]byte, script.SlotSize(kt))
+			if kt.Kind == script.KindString {
 				copy(slot[:len(slot)-1], vs[i].b)
 			} else {
 				binary.NativeEndian.PutUint64(slot, vs[i].u)
@@ -273,16 +274,16 @@ func (t *tracefsRun) open(ctx context.Context, r *Run, sys, ev, filter string, f
 // TracefsDefinition is the dynamic-event definition Start writes for tp
 // as group/event, its uprobe's binary and symbol resolved as Start
 // resolves them; "" for a tracepoint, which needs none. `run -d` prints it.
-func (r *Run) TracefsDefinition(tp *TracefsProbe, group, event string) (string, error) {
+func (r *Run) TracefsDefinition(tp *script.TracefsProbe, group, event string) (string, error) {
 	a := tp.Attach
-	if a.Type == Tracepoint {
+	if a.Type == script.Tracepoint {
 		return "", nil
 	}
 	loc := ""
-	if a.Type == Uprobe || a.Type == Uretprobe {
+	if a.Type == script.Uprobe || a.Type == script.Uretprobe {
 		path, off, err := r.uprobeTarget(a)
 		if err != nil {
-			return "", fmt.Errorf("attaching %s: %w", a.describe(), err)
+			return "", fmt.Errorf("attaching %s: %w", a.Describe(), err)
 		}
 		loc = fmt.Sprintf("%s:%#x", path, off)
 	}
@@ -333,7 +334,7 @@ loop:
 
 func (r *Run) writeLine(l string) {
 	if r.opts.Format == JSONOutput {
-		fmt.Fprintf(r.out, jsonHead+"\"printf\", \"data\": %s}\n", jsonString(l))
+		fmt.Fprintf(r.out, script.JSONHead+"\"printf\", \"data\": %s}\n", script.JSONString(l))
 		return
 	}
 	io.WriteString(r.out, l)
@@ -341,7 +342,7 @@ func (r *Run) writeLine(l string) {
 
 // printTracefsMaps prints the count() maps from the kernel's counters.
 func (r *Run) printTracefsMaps() error {
-	entries := map[*MapInfo][]Entry{}
+	entries := map[*script.MapInfo][]script.Entry{}
 	for _, c := range r.tfs.counts {
 		es, err := r.tfs.read(r.fs, c)
 		if err != nil {
@@ -349,7 +350,7 @@ func (r *Run) printTracefsMaps() error {
 		}
 		entries[c.tp.CountMap] = append(entries[c.tp.CountMap], es...)
 	}
-	read := func(m *Map) ([]Entry, error) { return mergeEntries(entries[m.Info]), nil }
+	read := func(m *script.Map) ([]script.Entry, error) { return mergeEntries(entries[m.Info]), nil }
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapsJSON(r.out, read, nil)
 	}
@@ -361,8 +362,8 @@ func (r *Run) printTracefsMaps() error {
 
 // mergeEntries joins elements of one key (several probes counting into
 // one map), their counts as separate per-CPU values, which printing sums.
-func mergeEntries(es []Entry) []Entry {
-	var out []Entry
+func mergeEntries(es []script.Entry) []script.Entry {
+	var out []script.Entry
 	at := map[string]int{}
 	for _, e := range es {
 		if i, ok := at[string(e.Key)]; ok {
@@ -378,25 +379,25 @@ func mergeEntries(es []Entry) []Entry {
 func u64Bytes(v uint64) []byte { return binary.NativeEndian.AppendUint64(nil, v) }
 
 // read turns a probe's counter into map elements.
-func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]Entry, error) {
+func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]script.Entry, error) {
 	m := c.tp.CountMap
 	if c.user != nil {
 		c.user.mu.Lock()
 		defer c.user.mu.Unlock()
-		var out []Entry
+		var out []script.Entry
 		for k, n := range c.user.n {
-			out = append(out, Entry{Key: []byte(k), Values: [][]byte{u64Bytes(n)}})
+			out = append(out, script.Entry{Key: []byte(k), Values: [][]byte{u64Bytes(n)}})
 		}
 		return out, nil
 	}
-	if c.tp.Count == CountProfile {
+	if c.tp.Count == script.CountProfile {
 		prof, err := fs.Profile(strings.Replace(c.file, "_events", "_profile", 1))
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range prof {
 			if p.Event == c.event {
-				return []Entry{{Key: make([]byte, 4), Values: [][]byte{u64Bytes(p.Hits)}}}, nil
+				return []script.Entry{{Key: make([]byte, 4), Values: [][]byte{u64Bytes(p.Hits)}}}, nil
 			}
 		}
 		return nil, fmt.Errorf("%s: no hit counter for %s", c.file, c.event)
@@ -405,7 +406,7 @@ func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Entry
+	var out []script.Entry
 	for _, line := range strings.Split(string(b), "\n") {
 		if !strings.HasPrefix(line, "{ ") {
 			continue
@@ -420,7 +421,7 @@ func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]Entry, error) {
 		}
 		if len(m.Keys) == 0 {
 			// keys=common_type: one line, the total.
-			out = append(out, Entry{Key: make([]byte, 4), Values: [][]byte{u64Bytes(n)}})
+			out = append(out, script.Entry{Key: make([]byte, 4), Values: [][]byte{u64Bytes(n)}})
 			continue
 		}
 		vals := splitHistKeys(keyPart)
@@ -429,8 +430,8 @@ func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]Entry, error) {
 		}
 		var key []byte
 		for i, kt := range m.Keys {
-			slot := make([]byte, slotSize(kt))
-			if kt.Kind == KindString {
+			slot := make([]byte, script.SlotSize(kt))
+			if kt.Kind == script.KindString {
 				copy(slot[:len(slot)-1], vals[i])
 			} else {
 				x, err := strconv.ParseInt(vals[i], 0, 64)
@@ -445,7 +446,7 @@ func (t *tracefsRun) read(fs *tracefs.FS, c tfsCount) ([]Entry, error) {
 			}
 			key = append(key, slot...)
 		}
-		out = append(out, Entry{Key: key, Values: [][]byte{u64Bytes(n)}})
+		out = append(out, script.Entry{Key: key, Values: [][]byte{u64Bytes(n)}})
 	}
 	return out, nil
 }

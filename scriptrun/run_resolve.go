@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"bufio"
@@ -15,12 +15,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
 )
 
 // maxStackDepth is the frames a stack map value holds (PERF_MAX_STACK_DEPTH,
 // the kernel's default of /proc/sys/kernel/perf_event_max_stack).
-const maxStackDepth = MaxStackDepth
+const maxStackDepth = script.MaxStackDepth
 
 // NewResolver returns a Resolver for the running system: kernel symbols
 // from /proc/kallsyms and user symbols from /proc/PID/maps and the ELF
@@ -30,9 +31,9 @@ const maxStackDepth = MaxStackDepth
 //
 // Names are printed as bpftrace prints them: ksym and usym give the bare
 // symbol, stacks "symbol+offset" with a decimal offset.
-func NewResolver(stacks map[int]*bpf.Map) *Resolver {
+func NewResolver(stacks map[int]*bpf.Map) *script.Resolver {
 	syms := trace.NewSymbolizer()
-	r := &Resolver{
+	r := &script.Resolver{
 		Ksym: func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
 		Usym: func(pid uint32, addr uint64, offset bool) string {
 			return bpftraceSym(syms.User(int(pid), addr), offset)

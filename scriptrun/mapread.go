@@ -1,16 +1,17 @@
-package script
+package scriptrun
 
 import (
 	"errors"
 
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/script"
 )
 
 // ReadMap reads every element of a loaded script map, splitting per-CPU
 // values (each CPU's value is padded to 8 bytes by the kernel). It reads
 // up to readBatch elements per system call (BPF_MAP_LOOKUP_BATCH, 5.6;
 // key by key before), which is what keeps a scrape of run --metrics fast.
-func ReadMap(bm *bpf.Map, m *Map) ([]Entry, error) {
+func ReadMap(bm *bpf.Map, m *script.Map) ([]script.Entry, error) {
 	ks, vs := int(m.Spec.KeySize), bm.ValueBufSize()
 	n := readBatch
 	if m.Spec.MaxEntries > 0 && int(m.Spec.MaxEntries) < n {
@@ -18,7 +19,7 @@ func ReadMap(bm *bpf.Map, m *Map) ([]Entry, error) {
 	}
 	keys, vals := make([]byte, n*ks), make([]byte, n*vs)
 	per := (int(m.Spec.ValueSize) + 7) &^ 7
-	var out []Entry
+	var out []script.Entry
 	var cur bpf.BatchCursor
 	for {
 		got, done, err := bm.BatchLookup(&cur, keys, vals)
@@ -37,7 +38,7 @@ func ReadMap(bm *bpf.Map, m *Map) ([]Entry, error) {
 			if m.Spec.Type == bpf.PerCPUArray && allZero(val) {
 				continue
 			}
-			e := Entry{Key: kcopy[i*ks : (i+1)*ks : (i+1)*ks]}
+			e := script.Entry{Key: kcopy[i*ks : (i+1)*ks : (i+1)*ks]}
 			if m.Spec.Type.PerCPU() {
 				for off := 0; off+per <= len(val); off += per {
 					e.Values = append(e.Values, val[off:off+int(m.Spec.ValueSize):off+int(m.Spec.ValueSize)])
@@ -58,7 +59,7 @@ const readBatch = 256
 
 // ClearMap empties a map, as clear(@m) does: its elements are deleted (an
 // array's are zeroed: they cannot be deleted).
-func ClearMap(bm *bpf.Map, m *Map) error {
+func ClearMap(bm *bpf.Map, m *script.Map) error {
 	if m.Spec.Type == bpf.Array || m.Spec.Type == bpf.PerCPUArray {
 		return ZeroMap(bm, m)
 	}
@@ -77,7 +78,7 @@ func ClearMap(bm *bpf.Map, m *Map) error {
 
 // ZeroMap sets every value of a map to zero, keeping its keys, as zero(@m)
 // does.
-func ZeroMap(bm *bpf.Map, m *Map) error {
+func ZeroMap(bm *bpf.Map, m *script.Map) error {
 	entries, err := ReadMap(bm, m)
 	if err != nil {
 		return err

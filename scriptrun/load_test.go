@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"fmt"
@@ -8,17 +8,18 @@ import (
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/script"
 )
 
 // loadObject creates the maps of obj and loads its programs, closing them
 // all when the test ends.
-func loadObject(t *testing.T, obj *Object) error {
+func loadObject(t *testing.T, obj *script.Object) error {
 	t.Helper()
 	_, _, err := load(t, obj)
 	return err
 }
 
-func load(t *testing.T, obj *Object) (map[string]*bpf.Map, []*bpf.Program, error) {
+func load(t *testing.T, obj *script.Object) (map[string]*bpf.Map, []*bpf.Program, error) {
 	t.Helper()
 	maps := map[string]*bpf.Map{}
 	for _, m := range obj.Maps {
@@ -94,11 +95,11 @@ func TestVerifierAcceptsOneliners(t *testing.T) {
 	n := 0
 	for _, src := range oneliners(t) {
 		n++
-		for _, opts := range []Options{
-			{Output: OutputRingBuf},
-			{Output: OutputPerfEventArray, HaveHelper: legacy},
+		for _, opts := range []script.Options{
+			{Output: script.OutputRingBuf},
+			{Output: script.OutputPerfEventArray, HaveHelper: legacy},
 		} {
-			obj, err := CompileSource("-e", []byte(src), CheckOptions{Formats: fixtureFormats}, opts)
+			obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{Formats: fixtureFormats}, opts)
 			if err != nil {
 				t.Errorf("%s: %v", src, err)
 				continue
@@ -124,7 +125,7 @@ func TestLegacyProbeRead(t *testing.T) {
 		{nil, "call bpf_probe_read_user_str#114"},
 		{func(bpf.ProgramType, asm.BuiltinFunc) bool { return false }, "call bpf_probe_read_str#45"},
 	} {
-		obj, err := CompileSource("-e", []byte(src), CheckOptions{Formats: fixtureFormats}, Options{HaveHelper: c.have})
+		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{Formats: fixtureFormats}, script.Options{HaveHelper: c.have})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func TestVerifierDeadCode(t *testing.T) {
 		`BEGIN /pid && 0/ { @a = 1; }`,
 		`BEGIN { if (pid) { exit(); } else { exit(); } @x = 1; }`,
 	} {
-		obj, err := CompileSource("-e", []byte(src), CheckOptions{}, Options{})
+		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{}, script.Options{})
 		if err != nil {
 			t.Errorf("%s: %v", src, err)
 			continue

@@ -1,4 +1,4 @@
-package script
+package scriptrun
 
 import (
 	"encoding/binary"
@@ -8,6 +8,7 @@ import (
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/metrics"
+	"github.com/tracelet/tracelet/script"
 )
 
 // BenchmarkMetricsScrape1000 reads a loaded map of 1,000 keys and renders
@@ -22,7 +23,7 @@ func BenchmarkMetricsScrape1000(b *testing.B) {
 	if err := r.Start(nil); err != nil {
 		b.Fatal(err)
 	}
-	var m *Map
+	var m *script.Map
 	for _, om := range r.Object.Maps {
 		if om.Info != nil && om.Info.Name == "calls" {
 			m = om
