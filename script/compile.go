@@ -58,7 +58,7 @@ type Options struct {
 	// MaxEntries bounds each map (bpftrace's default is 4096).
 	MaxEntries uint32
 	// CommPadded reports whether bpf_get_current_comm fills all 16
-	// bytes, NULs after the name (a feature probe, HostOptions, run only
+	// bytes, NULs after the name (a feature probe, scriptrun.HostOptions, run only
 	// for a script that uses comm); nil or false: the buffer is cleared
 	// before the call.
 	CommPadded func() bool
@@ -66,7 +66,7 @@ type Options struct {
 	// allocated as keys arrive rather than all at creation, which for a
 	// per-CPU hash of 4096 entries was most of the start-up time. Set it
 	// only where the kernel allocates safely from any tracing context
-	// (bpf_mem_alloc, 6.1; HostOptions probes for it): before, a kprobe
+	// (bpf_mem_alloc, 6.1; scriptrun.HostOptions probes for it): before, a kprobe
 	// could re-enter the allocator it interrupted.
 	NoPrealloc bool
 	// HookType is the program type of BEGIN and END: bpf.RawTracepoint

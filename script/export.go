@@ -44,7 +44,7 @@ func (o *Object) HistGroups(m *Map, entries []Entry) []HistGroup {
 }
 
 // WriteMapsSkipEmpty is WriteMaps; with skipEmpty, a map without elements
-// prints nothing (RunOptions.Quiet), where bpftrace prints an empty line.
+// prints nothing (scriptrun.RunOptions.Quiet), where bpftrace prints an empty line.
 func (o *Object) WriteMapsSkipEmpty(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver, skipEmpty bool) error {
 	return o.writeMaps(w, read, r, skipEmpty)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
@@ -156,4 +158,16 @@ func checkBTF(t *testing.T, src string) (*script.Program, *script.Info, error) {
 	}
 	info, err := script.Check(prog, script.CheckOptions{Formats: fixtureFormats, BTF: fixtureBTF(t)})
 	return prog, info, err
+}
+
+// kernelArch is the running kernel's register table, which the runtime
+// passes to Compile (script's own default is the binary's, wrong for a
+// 386 test binary on an x86_64 kernel, make compat386).
+func kernelArch(t testing.TB) *asm.Arch {
+	t.Helper()
+	a, err := bpf.KernelArch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

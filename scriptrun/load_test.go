@@ -96,8 +96,8 @@ func TestVerifierAcceptsOneliners(t *testing.T) {
 	for _, src := range oneliners(t) {
 		n++
 		for _, opts := range []script.Options{
-			{Output: script.OutputRingBuf},
-			{Output: script.OutputPerfEventArray, HaveHelper: legacy},
+			{Arch: kernelArch(t), Output: script.OutputRingBuf},
+			{Arch: kernelArch(t), Output: script.OutputPerfEventArray, HaveHelper: legacy},
 		} {
 			obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{Formats: fixtureFormats}, opts)
 			if err != nil {
@@ -125,7 +125,7 @@ func TestLegacyProbeRead(t *testing.T) {
 		{nil, "call bpf_probe_read_user_str#114"},
 		{func(bpf.ProgramType, asm.BuiltinFunc) bool { return false }, "call bpf_probe_read_str#45"},
 	} {
-		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{Formats: fixtureFormats}, script.Options{HaveHelper: c.have})
+		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{Formats: fixtureFormats}, script.Options{Arch: kernelArch(t), HaveHelper: c.have})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestVerifierDeadCode(t *testing.T) {
 		`BEGIN /pid && 0/ { @a = 1; }`,
 		`BEGIN { if (pid) { exit(); } else { exit(); } @x = 1; }`,
 	} {
-		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{}, script.Options{})
+		obj, err := script.CompileSource("-e", []byte(src), script.CheckOptions{}, script.Options{Arch: kernelArch(t)})
 		if err != nil {
 			t.Errorf("%s: %v", src, err)
 			continue

@@ -143,7 +143,7 @@ func runReads(t *testing.T, src string) (*script.Object, map[string]*bpf.Map) {
 		t.Fatal(err)
 	}
 	obj, err := script.CompileSource("run.bt", []byte(fmt.Sprintf(src, tid)),
-		script.CheckOptions{Formats: dirFormats(filepath.Join(tfs.Root(), "events"))}, script.Options{Output: script.OutputRingBuf})
+		script.CheckOptions{Formats: dirFormats(filepath.Join(tfs.Root(), "events"))}, script.Options{Arch: kernelArch(t), Output: script.OutputRingBuf})
 	if err != nil {
 		t.Fatal(err)
 	}

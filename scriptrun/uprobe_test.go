@@ -71,7 +71,7 @@ uprobe:%[1]s:%[2]s /arg1 != 5/ { @c[arg0, arg1] = count(); @s = sum(arg2 + arg5)
 uretprobe:%[1]s:%[2]s /retval == 54/ { @r = sum(retval); }
 uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 `, prog, testenv.CABITarget)
-	obj, err := script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{Output: script.OutputPerfEventArray})
+	obj, err := script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{Arch: kernelArch(t), Output: script.OutputPerfEventArray})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 	if err := loadObject(t, obj); err != nil {
 		t.Fatal(err)
 	}
-	obj, err = script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{})
+	obj, err = script.CompileSource("u.bt", []byte(src), script.CheckOptions{}, script.Options{Arch: kernelArch(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
