@@ -40,6 +40,7 @@ var probeTypeAliases = map[string]ProbeType{
 	"lsm":      LSM,
 	"software": Software, "s": Software,
 	"hardware": Hardware, "h": Hardware,
+	"usdt": USDT, "U": USDT,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

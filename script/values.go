@@ -40,6 +40,10 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.constant(asm.R1, g.c.opts.StartNs)
 		g.emit(asm.Sub.Reg(r, asm.R1))
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		if g.ap.Type == USDT {
+			g.usdtArg(b, r)
+			return
+		}
 		if g.ap.Type == RawTracepoint {
 			// struct bpf_raw_tracepoint_args: the arguments as u64s
 			g.emit(asm.LoadMem(r, asm.R6, int16(8*(b.Name[3]-'0')), asm.DWord))

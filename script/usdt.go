@@ -1,0 +1,216 @@
+package script
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/usdt"
+)
+
+// USDTSite is one location of a usdt probe, as the runtime read it from
+// the binary's .note.stapsdt notes: where the uprobe goes, its semaphore
+// and how each argument is read. The language only uses what it holds;
+// reading the file is the runtime's (run_usdt.go).
+type USDTSite struct {
+	// Path is the file the probe is in, as the uprobe names it.
+	Path string
+	// Provider and Name are the probe's, without wildcards.
+	Provider, Name string
+	// Offset is the file offset of the probe's nop: the uprobe's offset.
+	Offset uint64
+	// Semaphore is the file offset of the probe's semaphore, the
+	// uprobe's ref_ctr_offset; 0 when the probe has none.
+	Semaphore uint64
+	// Args are the note's arguments, arg0 first, in the registers of the
+	// file's architecture as pt_regs names them.
+	Args []usdt.Arg
+}
+
+// parseUSDT reads usdt:PATH:PROVIDER:NAME or usdt:PATH:NAME, bpftrace's
+// forms. PROVIDER and NAME may hold wildcards; PATH may be empty with -p
+// (the traced process's executable), which the runtime checks.
+func (p *parser) parseUSDT(a *AttachPoint, parts []string, col func(int) Pos) {
+	const form = "usdt:PATH:[PROVIDER:]NAME"
+	switch len(parts) {
+	case 3:
+		a.Target, a.Func = parts[1], parts[2]
+	case 4:
+		a.Target, a.Provider, a.Func = parts[1], parts[2], parts[3]
+		if a.Provider == "" {
+			p.errorf(col(2), "usdt probe must be written %s: empty provider in %q", form, a.Raw)
+			return
+		}
+	default:
+		p.errorf(a.Pos, "usdt probe must be written %s, found %q", form, a.Raw)
+		return
+	}
+	name := len(parts) - 1
+	if a.Func == "" {
+		p.errorf(col(name), "usdt probe must be written %s: empty probe name in %q", form, a.Raw)
+		return
+	}
+	if hasGlob(a.Target) {
+		p.errorf(col(1), "usdt binary %q: wildcards are for the provider and the probe name, not the path", a.Target)
+		return
+	}
+	for i, s := range []string{a.Provider, a.Func} {
+		if s == "" {
+			continue
+		}
+		if _, err := path.Match(s, ""); err != nil {
+			at := name
+			if i == 0 {
+				at = 2
+			}
+			p.errorf(col(at), "bad pattern %q in %q: %v", s, a.Raw, err)
+			return
+		}
+	}
+}
+
+// usdtArgIndex is N of argN, or -1.
+func usdtArgIndex(name string) int {
+	if len(name) != 4 || !strings.HasPrefix(name, "arg") || !isDigit(name[3]) {
+		return -1
+	}
+	return int(name[3] - '0')
+}
+
+// usdtArgType types argN of a usdt probe from the note's argument spec, as
+// bpftrace does: its size, signed when the spec's size is negative. A
+// probe with several locations (or a wildcard) whose specs differ gets a
+// 64-bit integer, signed if any of them is, since each location's program
+// extends its own argument to 64 bits.
+func (c *checker) usdtArgType(b *Builtin) *Type {
+	n := usdtArgIndex(b.Name)
+	var t *Type
+	for _, a := range c.probe.Attach {
+		if a.Type != USDT {
+			c.errorf(b.Pos, "%s: the probe mixes usdt with %s attach points, whose arguments are read differently", b.Name, a.Type)
+			return nil
+		}
+		if a.USDT == nil {
+			c.errorf(b.Pos, "%s: usdt probe %s was not resolved from its binary's notes", b.Name, a.Raw)
+			return nil
+		}
+		if n < 0 || n >= len(a.USDT.Args) {
+			c.errorf(b.Pos, "%s: usdt probe %s:%s in %s has %d arguments%s", b.Name, a.USDT.Provider, a.USDT.Name, a.USDT.Path, len(a.USDT.Args), argRange(len(a.USDT.Args)))
+			return nil
+		}
+		arg := a.USDT.Args[n]
+		at := IntType(arg.Size, arg.Signed)
+		switch {
+		case t == nil:
+			t = at
+		case t.Size != at.Size || t.Signed != at.Signed:
+			t = IntType(8, t.Signed || at.Signed)
+		}
+	}
+	if t == nil {
+		return nil
+	}
+	t.User = true // a pointer argument points into the process
+	return t
+}
+
+func argRange(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (arg0 to arg%d)", n-1)
+}
+
+// usdtArg loads argument n of the attach point's usdt site into r, 64-bit,
+// sign- or zero-extended from its size: a register of pt_regs, a constant,
+// Size bytes at a register plus an offset, or a static variable, which is
+// read at the probe's runtime address (the instruction pointer, which the
+// uprobe handler sets to the breakpoint's address) plus its link-time
+// distance from the probe, so that it works in a relocated (PIE) file.
+// Memory is read with bpf_probe_read_user into a zeroed stack slot.
+func (g *gen) usdtArg(b *Builtin, r asm.Register) {
+	site := g.ap.USDT
+	n := usdtArgIndex(b.Name)
+	if site == nil || n < 0 || n >= len(site.Args) {
+		g.errorf(b.Pos, "%s: no such argument of usdt probe %s", b.Name, g.ap.Raw)
+		return
+	}
+	a := site.Args[n]
+	reg := func(name string, dst asm.Register) bool {
+		loc, ok := g.arch.Register(name)
+		if !ok {
+			g.errorf(b.Pos, "%s of %s (%s): %s has no register %q", b.Name, g.ap.Raw, a.Spec, g.arch.GOARCH, name)
+			return false
+		}
+		ins, err := loc.Load(dst, asm.R6)
+		if err != nil {
+			g.errorf(b.Pos, "%s of %s: %v", b.Name, g.ap.Raw, err)
+			return false
+		}
+		g.emit(ins)
+		return true
+	}
+	switch a.Kind {
+	case usdt.KindConstant:
+		g.constant(r, uint64(a.Value))
+	case usdt.KindRegister:
+		if !reg(a.Reg, r) {
+			return
+		}
+	case usdt.KindMemory, usdt.KindStatic:
+		size, ok := loadSizes[a.Size]
+		if !ok {
+			g.errorf(b.Pos, "%s of %s (%s): cannot read %d bytes", b.Name, g.ap.Raw, a.Spec, a.Size)
+			return
+		}
+		off := g.alloc(8, b.Pos)
+		g.zero(off, 8)
+		var delta int64
+		if a.Kind == usdt.KindMemory {
+			if !reg(a.Reg, asm.R3) {
+				return
+			}
+			delta = a.Offset
+		} else {
+			ip := g.arch.IP()
+			ins, err := ip.Load(asm.R3, asm.R6)
+			if err != nil {
+				g.errorf(b.Pos, "%s of %s: %v", b.Name, g.ap.Raw, err)
+				return
+			}
+			g.emit(ins)
+			delta = int64(a.ProbeOffset - site.Offset)
+		}
+		if delta != 0 {
+			g.constant(asm.R1, uint64(delta))
+			g.emit(asm.Add.Reg(asm.R3, asm.R1))
+		}
+		g.stackPtr(asm.R1, off)
+		g.emit(asm.Mov.Imm(asm.R2, int32(a.Size)))
+		g.call(g.helper(asm.FnProbeReadUser))
+		g.emit(asm.LoadMem(r, asm.R10, off, size))
+	default:
+		g.errorf(b.Pos, "%s of %s: argument %q cannot be read (%s)", b.Name, g.ap.Raw, a.Spec, a.Kind)
+		return
+	}
+	g.narrow(r, IntType(a.Size, a.Signed))
+}
+
+// loadSizes are the BPF load widths of an argument's byte count.
+var loadSizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}
+
+// usdtFetchArg is argument n of a usdt site as a uprobe_events fetcharg,
+// for the tracefs backend: the kernel fetches registers, memory through
+// them, constants and (with @+OFFSET) static variables itself.
+func usdtFetchArg(a *AttachPoint, name string) (string, error) {
+	n := usdtArgIndex(name)
+	if a.USDT == nil || n < 0 || n >= len(a.USDT.Args) {
+		return "", fmt.Errorf("%s: no such argument of usdt probe %s", name, a.Raw)
+	}
+	f := a.USDT.Args[n].Fetcharg()
+	if f == "" {
+		return "", fmt.Errorf("%s of %s: argument %q cannot be expressed as a uprobe fetcharg", name, a.Raw, a.USDT.Args[n].Spec)
+	}
+	return f, nil
+}
