@@ -217,6 +217,9 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err := ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
 	}
+	if err := r.resolveUSDT(prog); err != nil {
+		return nil, err
+	}
 	if err := Expand(prog, r.fs); err != nil {
 		return nil, err
 	}

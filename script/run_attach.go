@@ -49,7 +49,7 @@ func (r *Run) attach(p *Prog, prog *bpf.Program) error {
 		return nil
 	case Tracepoint:
 		fds, err = r.openTracepoint(a)
-	case Kprobe, Kretprobe, Uprobe, Uretprobe:
+	case Kprobe, Kretprobe, Uprobe, Uretprobe, USDT:
 		fds, err = r.openDynamic(a)
 	case Interval, Profile:
 		fds, err = openClock(a)
@@ -133,7 +133,7 @@ func (r *Run) openTracepoint(a *AttachPoint) ([]int, error) {
 func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 	var path string
 	var off uint64
-	if a.Type == Uprobe || a.Type == Uretprobe {
+	if a.Type == Uprobe || a.Type == Uretprobe || a.Type == USDT {
 		var err error
 		if path, off, err = r.uprobeTarget(a); err != nil {
 			return nil, err
@@ -167,7 +167,11 @@ func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 		}
 	default:
 		file = tracefs.UprobeEvents
-		loc = fmt.Sprintf("%s:%#x", path, off)
+		ref, err := r.usdtRefCtrSuffix(a)
+		if err != nil {
+			return nil, err
+		}
+		loc = fmt.Sprintf("%s:%#x%s", path, off, ref)
 	}
 	ev := eventName(a)
 	if err := r.fs.AddDynamicEvent(file, fmt.Sprintf("%s:%s/%s %s", kind, r.group, ev, loc)); err != nil {
@@ -178,7 +182,7 @@ func (r *Run) openDynamic(a *AttachPoint) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.opts.PID > 0 && (a.Type == Uprobe || a.Type == Uretprobe) {
+	if r.opts.PID > 0 && (a.Type == Uprobe || a.Type == Uretprobe || a.Type == USDT) {
 		fd, err := openTaskEvent(id, r.opts.PID)
 		if err != nil {
 			return nil, err
@@ -207,8 +211,11 @@ func (r *Run) openPMUProbe(a *AttachPoint, path string, off uint64) (int, bool) 
 			return -1, false
 		}
 		attr, err = perf.Kprobe(a.Func, a.Offset, a.Type == Kretprobe, 0)
-	case Uprobe, Uretprobe:
+	case Uprobe, Uretprobe, USDT:
 		attr, err = perf.Uprobe(path, off, a.Type == Uretprobe, 0)
+		if err == nil {
+			err = usdtRefCtr(attr, a)
+		}
 		if r.opts.PID > 0 {
 			pid, cpu = r.opts.PID, -1
 		}
@@ -242,6 +249,9 @@ func openProbeAttr(attr *perf.Attr, pid, cpu int) (int, error) {
 // file offset. A relative binary name is looked up as a library, or, with
 // -p, in the process's own mappings.
 func (r *Run) uprobeTarget(a *AttachPoint) (string, uint64, error) {
+	if a.Type == USDT {
+		return usdtTarget(a)
+	}
 	target := a.Target
 	if r.opts.PID > 0 && !strings.Contains(target, "/") {
 		if p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.opts.PID)); err == nil && baseName(p) == target {

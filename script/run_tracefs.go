@@ -67,7 +67,7 @@ func (r *Run) startTracefs(ready func() error) error {
 		file := ""
 		if a.Type != Tracepoint {
 			file = tracefs.KprobeEvents
-			if a.Type == Uprobe || a.Type == Uretprobe {
+			if a.Type == Uprobe || a.Type == Uretprobe || a.Type == USDT {
 				file = tracefs.UprobeEvents
 			}
 			sys, ev = r.group, eventName(a)
@@ -279,12 +279,16 @@ func (r *Run) TracefsDefinition(tp *TracefsProbe, group, event string) (string, 
 		return "", nil
 	}
 	loc := ""
-	if a.Type == Uprobe || a.Type == Uretprobe {
+	if a.Type == Uprobe || a.Type == Uretprobe || a.Type == USDT {
 		path, off, err := r.uprobeTarget(a)
+		if err == nil {
+			var ref string
+			ref, err = r.usdtRefCtrSuffix(a)
+			loc = fmt.Sprintf("%s:%#x%s", path, off, ref)
+		}
 		if err != nil {
 			return "", fmt.Errorf("attaching %s: %w", a.describe(), err)
 		}
-		loc = fmt.Sprintf("%s:%#x", path, off)
 	}
 	return tp.Definition(group, event, loc)
 }
