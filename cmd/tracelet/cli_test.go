@@ -515,3 +515,33 @@ func TestClearLeavesAppliedPlans(t *testing.T) {
 		t.Fatalf("revert left %s:\n%s", group, dynamicEvents(t))
 	}
 }
+
+// TestListUSDT lists the probes of the committed build of
+// usdt/testdata/probes.c, and, where bpftrace is installed, checks that
+// bpftrace -l lists the same attach points.
+func TestListUSDT(t *testing.T) {
+	bin, err := filepath.Abs(filepath.Join("..", "..", "usdt", "testdata", "probes-x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustCLI(t, "list", "--usdt", bin)
+	want := ""
+	for _, p := range []string{"other:args", "tracelet:args", "tracelet:fire", "tracelet:mem"} {
+		want += "usdt:" + bin + ":" + p + "\n"
+	}
+	if out != want {
+		t.Errorf("list --usdt:\n%s\nwant:\n%s", out, want)
+	}
+	if out := mustCLI(t, "list", "-U", bin, "tracelet:[fm]*"); out != "usdt:"+bin+":tracelet:fire\nusdt:"+bin+":tracelet:mem\n" {
+		t.Errorf("list -U with a glob:\n%s", out)
+	}
+	if bt, err := exec.LookPath("bpftrace"); err == nil {
+		b, err := exec.Command(bt, "-l", "usdt:"+bin+":*").Output()
+		if err != nil {
+			t.Fatalf("bpftrace -l: %v", err)
+		}
+		if string(b) != want {
+			t.Errorf("bpftrace -l lists:\n%s\ntracelet list --usdt:\n%s", b, want)
+		}
+	}
+}
