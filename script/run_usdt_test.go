@@ -58,16 +58,16 @@ func semaphores(t *testing.T, bin string, n int) string {
 	return strings.Join(strings.Fields(string(out)), " ")
 }
 
-// runUSDT runs src as `tracelet run -c 'BIN 3'` does, the program released
-// once the probes are attached, and returns the script's output and the
-// semaphore values the program printed while it ran.
-func runUSDT(t *testing.T, bin, src string, opts RunOptions) (string, string) {
+// runUSDT runs src as `tracelet run -c 'ARGV'` does, the program released
+// once the probes are attached, and returns the script's output and what
+// the program printed.
+func runUSDT(t *testing.T, argv []string, src string, opts RunOptions) (string, string) {
 	t.Helper()
 	testenv.RequireRoot(t)
 	progOut := filepath.Join(t.TempDir(), "stdout")
 	// sh execs the program in place: the pid that the run traces is the
 	// program's, and its stdout goes to the file.
-	g, err := trace.StartGated(os.Args[0], []string{"/bin/sh", "-c", `exec "$0" 3 >"$1"`, bin, progOut})
+	g, err := trace.StartGated(os.Args[0], append([]string{"/bin/sh", "-c", `out=$1; shift; exec "$@" >"$out"`, "sh", progOut}, argv...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,6 @@ func runUSDT(t *testing.T, bin, src string, opts RunOptions) (string, string) {
 	var out strings.Builder
 	opts.Out = &out
 	opts.PID = g.Pid()
-	src = strings.ReplaceAll(src, "BIN", bin)
 	r, err := Prepare("-e", []byte(src), opts)
 	if err != nil {
 		t.Fatalf("%s: %v", src, err)
@@ -102,7 +101,7 @@ func runUSDT(t *testing.T, bin, src string, opts RunOptions) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), strings.Join(strings.Fields(string(b)), " ")
+	return out.String(), string(b)
 }
 
 // usdtScript prints every argument of the three tracelet probes; usdtWant
@@ -126,13 +125,14 @@ func usdtWant(n int) string {
 	return b.String()
 }
 
-func TestRunUprobeUSDT(t *testing.T) {
+func TestRunUSDT(t *testing.T) {
 	bin := usdtProbes(t)
 	if s := semaphores(t, bin, 3); s != "0 0 0" {
 		t.Fatalf("semaphore before any probe: %s, want 0 0 0", s)
 	}
 	both(t, func(t *testing.T, b Backend) {
-		out, sems := runUSDT(t, bin, usdtScript, RunOptions{Backend: b})
+		out, progOut := runUSDT(t, []string{bin, "3"}, strings.ReplaceAll(usdtScript, "BIN", bin), RunOptions{Backend: b})
+		sems := strings.Join(strings.Fields(progOut), " ")
 		got := usdtLines(out)
 		want := strings.Split(strings.TrimSpace(usdtWant(3)), "\n")
 		if b == BackendTracefs {
@@ -167,11 +167,12 @@ func usdtLines(out string) []string {
 	return lines
 }
 
-// TestRunUprobeUSDTWildcard attaches tracelet:* and reads the probe's
+// TestRunUSDTWildcard attaches tracelet:* and reads the probe's
 // name: every probe of the provider, and none of other:args.
-func TestRunUprobeUSDTWildcard(t *testing.T) {
+func TestRunUSDTWildcard(t *testing.T) {
 	bin := usdtProbes(t)
-	out, sems := runUSDT(t, bin, `usdt:BIN:tracelet:* { @[probe] = count(); }`, RunOptions{})
+	out, progOut := runUSDT(t, []string{bin, "3"}, strings.ReplaceAll(`usdt:BIN:tracelet:* { @[probe] = count(); }`, "BIN", bin), RunOptions{})
+	sems := strings.Join(strings.Fields(progOut), " ")
 	for _, name := range []string{"args", "mem", "fire"} {
 		want := fmt.Sprintf("@[usdt:%s:tracelet:%s]: 3\n", bin, name)
 		if !strings.Contains(out, want) {
@@ -282,7 +283,8 @@ usdt:BIN:fire { printf("fire %d %d\n", arg0, arg1); @[arg0 > 1] = count(); }`,
 		if err != nil {
 			t.Fatalf("bpftrace: %v", err)
 		}
-		got, sems := runUSDT(t, bin, src, RunOptions{})
+		got, progOut := runUSDT(t, []string{bin, "3"}, src, RunOptions{})
+		sems := strings.Join(strings.Fields(progOut), " ")
 		drop := regexp.MustCompile(`(?m)^\d+\n`)
 		w, g := normalizeOutput(drop.ReplaceAllString(string(want), "")), normalizeOutput(got)
 		if w != g {

@@ -516,14 +516,20 @@ func TestClearLeavesAppliedPlans(t *testing.T) {
 	}
 }
 
-// TestListUSDT lists the probes of the committed build of
-// usdt/testdata/probes.c, and, where bpftrace is installed, checks that
-// bpftrace -l lists the same attach points.
+// TestListUSDT lists the probes of a copy of testprog given USDT notes,
+// one of them at two places, and, where bpftrace is installed, checks
+// that bpftrace -l lists the same attach points.
 func TestListUSDT(t *testing.T) {
-	bin, err := filepath.Abs(filepath.Join("..", "..", "usdt", "testdata", "probes-x86_64"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testenv.TestProg(t)
+	bin := filepath.Join(t.TempDir(), "testprog-usdt")
+	pc := testenv.SymbolAddr(t, src, testenv.CABITarget)
+	testenv.WithUSDTNotes(t, src, bin, []testenv.USDTNote{
+		{Provider: "tracelet", Name: "mem", PC: pc},
+		{Provider: "tracelet", Name: "args", PC: pc, Args: "8@%rdi"},
+		{Provider: "other", Name: "args", PC: pc},
+		{Provider: "tracelet", Name: "fire", PC: pc},
+		{Provider: "tracelet", Name: "mem", PC: pc + 1},
+	})
 	out := mustCLI(t, "list", "--usdt", bin)
 	want := ""
 	for _, p := range []string{"other:args", "tracelet:args", "tracelet:fire", "tracelet:mem"} {
