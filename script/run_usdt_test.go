@@ -295,3 +295,47 @@ usdt:BIN:fire { printf("fire %d %d\n", arg0, arg1); @[arg0 > 1] = count(); }`,
 		}
 	}
 }
+
+// TestRunUSDTLibrary attaches usdt probes in a shared library, as
+// usdt:LIBRARY:PROVIDER:NAME: probes.c built as libprobes.so, called by a
+// program linked with it. The library's semaphore is raised in the
+// program's mapping of the library's data.
+func TestRunUSDTLibrary(t *testing.T) {
+	testenv.RequireRoot(t)
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc is not installed: cannot build the USDT test library")
+	}
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "libprobes.so")
+	main := filepath.Join(dir, "main.c")
+	bin := filepath.Join(dir, "useprobes")
+	if err := os.WriteFile(main, []byte(`#include <stdio.h>
+extern unsigned short tracelet_fire_semaphore;
+long work(int a, long b, short c, unsigned char d);
+int main(void) {
+	for (int i = 1; i <= 3; i++) {
+		work(i, 1000 + i, -i, i);
+		printf("%u\n", tracelet_fire_semaphore);
+	}
+	return 0;
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-O2", "-g0", "-DTL_NOLIBC", "-shared", "-fPIC", "-o", lib, filepath.Join("..", "usdt", "testdata", "probes.c")},
+		{"-O2", "-g0", "-o", bin, main, "-L" + dir, "-lprobes", "-Wl,-rpath," + dir},
+	} {
+		if b, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v\n%s", args, err, b)
+		}
+	}
+	out, progOut := runUSDT(t, []string{bin}, strings.ReplaceAll(usdtScript, "BIN", lib), RunOptions{})
+	if got, want := strings.Join(usdtLines(out), "\n")+"\n", usdtWant(3); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+	if sems := strings.Join(strings.Fields(progOut), " "); sems != "1 1 1" {
+		t.Errorf("semaphore while attached: %s, want 1 1 1", sems)
+	}
+}

@@ -82,6 +82,15 @@ usdt:BIN:tl:mem /arg4 == 8/ { printf("mem %d %d %lu %d\n", arg0, arg1, arg2, arg
 	if got := strings.Join(usdtLines(out), "\n") + "\n"; got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
+	// With -p, the binary may be left out, or named by its base name, as
+	// bpftrace allows: the process's executable.
+	for _, path := range []string{"", filepath.Base(bin)} {
+		src := strings.ReplaceAll(script, "BIN", path)
+		out := runWorkloadProg(t, bin, src, RunOptions{}, argv[1:]...)
+		if got := strings.Join(usdtLines(out), "\n") + "\n"; got != want {
+			t.Errorf("%s with -p:\n%s\nwant:\n%s", src, got, want)
+		}
+	}
 	if s := sems(progOut); s != "1 1" {
 		t.Errorf("semaphore while attached: %q, want 1 1", s)
 	}
