@@ -534,6 +534,12 @@ func (c *checker) builtin(b *Builtin) *Type {
 		t := IntType(8, true)
 		t.User = c.probe.Attach[0].Type == Uretprobe
 		return t
+	case "arg6", "arg7", "arg8", "arg9", "arg10", "arg11":
+		if c.probe.Attach[0].Type == USDT {
+			return c.usdtArgType(b)
+		}
+		c.errorf(b.Pos, "%s: %s probes have arguments arg0 to arg5 (arg6 to arg11 are for usdt probes)", b.Name, c.probe.Attach[0].Type)
+		return nil
 	case "args":
 		return ArgsRec
 	case "func":

@@ -300,7 +300,7 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 				return t.fetch("retval", "$retval:s32"), true
 			}
 			return t.fetch("retval", "$retval:s64"), true
-		case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "arg10", "arg11":
 			if a.Type == USDT {
 				f, err := usdtFetchArg(a, e.Name)
 				if err != nil {

@@ -70,12 +70,20 @@ func (p *parser) parseUSDT(a *AttachPoint, parts []string, col func(int) Pos) {
 	}
 }
 
-// usdtArgIndex is N of argN, or -1.
+// usdtArgIndex is N of argN (arg0 to arg11), or -1.
 func usdtArgIndex(name string) int {
-	if len(name) != 4 || !strings.HasPrefix(name, "arg") || !isDigit(name[3]) {
+	n, ok := strings.CutPrefix(name, "arg")
+	if !ok || len(n) == 0 || len(n) > 2 || (len(n) == 2 && n[0] == '0') {
 		return -1
 	}
-	return int(name[3] - '0')
+	v := 0
+	for i := 0; i < len(n); i++ {
+		if !isDigit(n[i]) {
+			return -1
+		}
+		v = v*10 + int(n[i]-'0')
+	}
+	return v
 }
 
 // usdtArgType types argN of a usdt probe from the note's argument spec, as

@@ -85,6 +85,26 @@ func TestCheckUSDTArgTypes(t *testing.T) {
 		t.Errorf("argument types %s, want %s", strings.Join(got, " "), want)
 	}
 
+	// arg6 to arg11 are a usdt probe's (sdt.h allows 12 arguments).
+	prog, err = Parse("t", []byte(`usdt:/bin/x:p:n { printf("%d %d", arg10, arg11); }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolveSynthetic(prog, kprobeevents.ArchX86_64, "1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al -2@%ax 8@%rax")
+	if _, err := Check(prog, CheckOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if a := prog.Probes[0].Body[0].(*ExprStmt).X.(*Call).Args; TypeOf(a[1]).String() != "int16" || TypeOf(a[2]).String() != "uint64" {
+		t.Errorf("arg10, arg11: %s, %s, want int16, uint64", TypeOf(a[1]), TypeOf(a[2]))
+	}
+	prog, err = Parse("t", []byte(`uprobe:/bin/x:f { @ = arg6; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(prog, CheckOptions{}); err == nil || !strings.Contains(err.Error(), "t:1:23: arg6: uprobe probes have arguments arg0 to arg5 (arg6 to arg11 are for usdt probes)") {
+		t.Errorf("arg6 on a uprobe: %v", err)
+	}
+
 	// Two locations: int32 and uint8 make an int64.
 	prog, err = Parse("t", []byte(`usdt:/bin/x:p:n, usdt:/bin/x:p:m { @a = arg0; }`))
 	if err != nil {
@@ -176,6 +196,7 @@ func FuzzUSDT(f *testing.F) {
 		{`U:/bin/x:p:* { @[probe] = count(); @s = sum(arg5); }`, "1@%cl 2@%dx 4@%r8d 8@%r9 -1@%al -8@8(%rsp)"},
 		{`usdt:/bin/x:p:n, uprobe:/bin/x:f { print(arg0); }`, "8@x0"},
 		{`usdt:/bin/x:p:n { @ = reg("ip"); }`, ""},
+		{`usdt:/bin/x:p:n { printf("%d %d\n", arg9, arg11); }`, "1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al -2@%ax 8@%rax"},
 	} {
 		f.Add(s.src, s.spec)
 	}
