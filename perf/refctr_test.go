@@ -3,6 +3,7 @@ package perf
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,18 @@ func TestSetRefCtrOffset(t *testing.T) {
 		if err := k.SetRefCtrOffset(8); err == nil || errors.Is(err, ErrNotSupported) {
 			t.Errorf("a kprobe took a reference counter: %v", err)
 		}
+	}
+}
+
+// TestSetRefCtrOffsetMissing: a uprobe PMU without format/ref_ctr_offset
+// (kernels before 4.20) gives ErrNotSupported, naming the kernel.
+func TestSetRefCtrOffsetMissing(t *testing.T) {
+	a, err := Uprobe("/bin/true", 0x10, false, 0)
+	if err != nil {
+		t.Skipf("no uprobe PMU: %v", err)
+	}
+	err = a.setRefCtrOffset(t.TempDir(), 0x4038)
+	if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "Linux 4.20") {
+		t.Errorf("no format/ref_ctr_offset: %v, want ErrNotSupported naming Linux 4.20", err)
 	}
 }
