@@ -82,6 +82,9 @@ const (
 	LSM
 	Software
 	Hardware
+	// USDT is a uprobe at a statically defined probe of a binary
+	// (usdt:PATH:[PROVIDER:]NAME), its arguments read from the note.
+	USDT
 )
 
 var probeTypeNames = [...]string{
@@ -89,7 +92,7 @@ var probeTypeNames = [...]string{
 	Uretprobe: "uretprobe", Tracepoint: "tracepoint", Begin: "BEGIN", End: "END",
 	Interval: "interval", Profile: "profile", RawTracepoint: "rawtracepoint",
 	Fentry: "fentry", Fexit: "fexit", LSM: "lsm",
-	Software: "software", Hardware: "hardware",
+	Software: "software", Hardware: "hardware", USDT: "usdt",
 }
 
 func (t ProbeType) String() string {
@@ -115,8 +118,8 @@ type AttachPoint struct {
 	Type ProbeType
 	Raw  string // as written
 
-	// Target is the binary or library of a uprobe, or the system of a
-	// tracepoint. Empty for kprobes.
+	// Target is the binary or library of a uprobe or usdt probe, or the
+	// system of a tracepoint. Empty for kprobes.
 	Target string
 	// Func is the function (kprobe, uprobe) or event (tracepoint); it may
 	// hold wildcards.
@@ -136,11 +139,19 @@ type AttachPoint struct {
 	// Check from BTF.
 	BTFID btf.TypeID
 	NArgs int
+
+	// Provider is a usdt probe's provider, empty when the attach point
+	// left it out (usdt:PATH:NAME); Func is then the probe's name. Both
+	// may hold wildcards until the runtime resolves them (USDTSite).
+	Provider string
+	// USDT is where a usdt probe is and how to read its arguments, set
+	// by the runtime from the binary's notes before Check; nil before.
+	USDT *USDTSite
 }
 
 // Wildcard reports whether Target or Func hold glob characters.
 func (a *AttachPoint) Wildcard() bool {
-	return hasGlob(a.Func) || hasGlob(a.Target)
+	return hasGlob(a.Func) || hasGlob(a.Target) || hasGlob(a.Provider)
 }
 
 func hasGlob(s string) bool {

@@ -6,6 +6,8 @@ import "sort"
 var builtinNames = []string{
 	"pid", "tid", "uid", "gid", "comm", "cpu", "nsecs", "elapsed",
 	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+	// arg6 to arg11: usdt probes only, whose notes have up to 12 (sdt.h)
+	"arg6", "arg7", "arg8", "arg9", "arg10", "arg11",
 	"retval", "args", "func", "probe", "kstack", "ustack", "cpid", "curtask",
 	"numaid", "username",
 }
@@ -40,6 +42,7 @@ var probeTypeAliases = map[string]ProbeType{
 	"lsm":      LSM,
 	"software": Software, "s": Software,
 	"hardware": Hardware, "h": Hardware,
+	"usdt": USDT, "U": USDT,
 }
 
 var builtinSet, funcSet = setOf(builtinNames), setOf(funcNames)

@@ -515,6 +515,9 @@ func (c *checker) builtin(b *Builtin) *Type {
 	case "comm":
 		return StringType(16)
 	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		if c.probe.Attach[0].Type == USDT {
+			return c.usdtArgType(b)
+		}
 		for _, a := range c.probe.Attach {
 			if n := int(b.Name[3] - '0'); a.Type == RawTracepoint && a.BTFID != 0 && n >= a.NArgs {
 				c.errorf(b.Pos, "%s: rawtracepoint %s has %d arguments (arg0 to arg%d)", b.Name, a.Func, a.NArgs, a.NArgs-1)
@@ -531,6 +534,12 @@ func (c *checker) builtin(b *Builtin) *Type {
 		t := IntType(8, true)
 		t.User = c.probe.Attach[0].Type == Uretprobe
 		return t
+	case "arg6", "arg7", "arg8", "arg9", "arg10", "arg11":
+		if c.probe.Attach[0].Type == USDT {
+			return c.usdtArgType(b)
+		}
+		c.errorf(b.Pos, "%s: %s probes have arguments arg0 to arg5 (arg6 to arg11 are for usdt probes)", b.Name, c.probe.Attach[0].Type)
+		return nil
 	case "args":
 		return ArgsRec
 	case "func":
@@ -550,7 +559,7 @@ func (c *checker) builtin(b *Builtin) *Type {
 	return nil
 }
 
-func isUser(t ProbeType) bool { return t == Uprobe || t == Uretprobe }
+func isUser(t ProbeType) bool { return t == Uprobe || t == Uretprobe || t == USDT }
 
 // builtinAllowed says why a builtin cannot be used in a probe type, or "".
 func builtinAllowed(name string, t ProbeType) string {
@@ -559,8 +568,8 @@ func builtinAllowed(name string, t ProbeType) string {
 		return "retval is only valid in kretprobe, uretprobe and fexit probes"
 	case name == "args" && t != Tracepoint && !t.isBTFArgs():
 		return "args is only valid in tracepoint, rawtracepoint, fentry, fexit and lsm probes"
-	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe && t != RawTracepoint:
-		return name + " is only valid in kprobe, uprobe and rawtracepoint probes (function entry)"
+	case strings.HasPrefix(name, "arg") && name != "args" && t != Kprobe && t != Uprobe && t != RawTracepoint && t != USDT:
+		return name + " is only valid in kprobe, uprobe, usdt and rawtracepoint probes (function entry)"
 	case name == "func" && t != Kprobe && t != Kretprobe && t != Uprobe && t != Uretprobe:
 		return "func is only valid in kprobe, kretprobe, uprobe and uretprobe probes"
 	}
@@ -1141,7 +1150,7 @@ func (c *checker) call(e *Call) *Type {
 		}
 		c.expr(lit)
 		switch t := c.probe.Attach[0].Type; t {
-		case Kprobe, Kretprobe, Uprobe, Uretprobe, Profile:
+		case Kprobe, Kretprobe, Uprobe, Uretprobe, USDT, Profile:
 		default:
 			// The program's context must be the saved registers
 			// (bpf_perf_event_data begins with them).

@@ -344,7 +344,7 @@ type compiler struct {
 // archAt is the table that places a's arguments: the kernel's, or for a
 // uprobe the one of the probed file's ELF class (UprobeArch).
 func (c *compiler) archAt(a *AttachPoint, kernel *asm.Arch, uprobeArch func(*AttachPoint, *asm.Arch) (*asm.Arch, error)) *asm.Arch {
-	if uprobeArch == nil || a.Type != Uprobe && a.Type != Uretprobe {
+	if uprobeArch == nil || a.Type != Uprobe && a.Type != Uretprobe && a.Type != USDT {
 		return kernel
 	}
 	arch, err := uprobeArch(a, kernel)

@@ -24,9 +24,12 @@
 //     their size, map key and value types inferred from first use, the
 //     aggregations) and enforces what each probe type provides: retval only
 //     in return probes, args only in tracepoints, arg0-arg5 only at function
-//     entry. args->FIELD is typed from the tracepoint's format file, which a
-//     FormatSource supplies (package tracefs, through a small adapter);
-//     each attach point of a probe list has its own layout. Positional
+//     entry. A usdt:PATH:[PROVIDER:]NAME probe's arg0-arg11 are typed by
+//     its note's argument specs (size, sign), which the runtime reads from
+//     the binary (a USDTSource, package scriptrun) and ResolveUSDT puts
+//     into AttachPoint.USDT before Check. args->FIELD is typed from the
+//     tracepoint's format file, which a FormatSource supplies (package
+//     tracefs, through a small adapter); each attach point of a probe list has its own layout. Positional
 //     parameters ($1, $#, str($1)) come from CheckOptions.Params, and
 //     kaddr() from CheckOptions.KernelSymbol: this package reads no file.
 //

@@ -92,7 +92,7 @@ func TestCastsAndParams(t *testing.T) {
 func TestFunctionErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{`BEGIN { @x = (uint8)comm; }`, "-e:1:14: cannot cast string[16] to uint8: only integers can be cast"},
-		{`BEGIN { @x = (struct task_struct *)arg0; }`, "-e:1:36: arg0 is only valid in kprobe, uprobe and rawtracepoint probes"},
+		{`BEGIN { @x = (struct task_struct *)arg0; }`, "-e:1:36: arg0 is only valid in kprobe, uprobe, usdt and rawtracepoint probes"},
 		{`BEGIN { @x = (uint8 *)arg0; }`, "-e:1:14: pointer casts to (uint8 *) are not supported: cast to a struct pointer, (struct NAME *)"},
 		{`BEGIN { @x = (uint8 1; }`, "-e:1:21: expected ')' to close the cast (uint8), found number 1"},
 		{`BEGIN { @x = $1; }`, ""}, // absent: 0
@@ -106,7 +106,7 @@ func TestFunctionErrors(t *testing.T) {
 		{`BEGIN { @x = strftime("%H", comm); }`, "-e:1:29: strftime() needs nanoseconds (nsecs), not string[16]"},
 		{`BEGIN { strftime("%H", nsecs); }`, "-e:1:9: strftime() is evaluated but not used"},
 		{`BEGIN { join(comm); }`, "-e:1:14: join() needs the address of an array of string pointers (args->argv), not string[16]"},
-		{`BEGIN { join(arg0, 1); }`, "arg0 is only valid in kprobe, uprobe and rawtracepoint probes"},
+		{`BEGIN { join(arg0, 1); }`, "arg0 is only valid in kprobe, uprobe, usdt and rawtracepoint probes"},
 		{`kprobe:f { join(arg0, 1); }`, `-e:1:23: join() needs a string literal here, as in join(args->argv, ",")`},
 	} {
 		prog, err := Parse("-e", []byte(c.src))

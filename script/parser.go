@@ -278,7 +278,7 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {
-		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile, software, hardware)",
+		p.errorf(pos, "unknown probe type %q%s (valid: kprobe, kretprobe, uprobe, uretprobe, usdt, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile, software, hardware)",
 			parts[0], didYouMean(parts[0], probeTypeSpellings()))
 		return a
 	}
@@ -355,6 +355,8 @@ func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 			}
 			a.Func, a.Offset, a.HasOffset = "", off, true
 		}
+	case USDT:
+		p.parseUSDT(a, parts, col)
 	case RawTracepoint, LSM:
 		// rawtracepoint:EVENT, as bpftrace 0.17 spells it; lsm:HOOK
 		if !want(2, t.String()+":NAME") {

@@ -257,7 +257,7 @@ func TestParseErrors(t *testing.T) {
 		{"kprobe:f {\n\t@x = 1\n\t@y = 2;\n}",
 			"-e:3:2: expected ';' or '}' after the statement, found @y\n\t@y = 2;\n\t^"},
 		{"kprob:vfs_read { }",
-			"-e:1:1: unknown probe type \"kprob\"; did you mean \"kprobe\"? (valid: kprobe, kretprobe, uprobe, uretprobe, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile, software, hardware)\nkprob:vfs_read { }\n^"},
+			"-e:1:1: unknown probe type \"kprob\"; did you mean \"kprobe\"? (valid: kprobe, kretprobe, uprobe, uretprobe, usdt, tracepoint, rawtracepoint, fentry, fexit, lsm, BEGIN, END, interval, profile, software, hardware)\nkprob:vfs_read { }\n^"},
 		{"tracepoint:sched { }",
 			"-e:1:1: tracepoint probe must be written tracepoint:SYSTEM:EVENT, found \"tracepoint:sched\"\ntracepoint:sched { }\n^"},
 		{"interval:m:1 { }",

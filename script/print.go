@@ -68,6 +68,11 @@ func (a *AttachPoint) describe() string {
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
 	case Tracepoint:
 		return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
+	case USDT:
+		if a.Provider == "" {
+			return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)
+		}
+		return fmt.Sprintf("%s:%s:%s:%s", a.Type, a.Target, a.Provider, a.Func)
 	case RawTracepoint, LSM, Fentry, Fexit:
 		if a.Target != "" {
 			return fmt.Sprintf("%s:%s:%s", a.Type, a.Target, a.Func)

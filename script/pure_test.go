@@ -18,7 +18,7 @@ const module = "github.com/tracelet/tracelet"
 
 // pureRoots are the language and the leaves anyone may use without a
 // kernel: none of them, nor anything they import, may make a system call.
-var pureRoots = []string{"script", "asm", "kprobeevents", "bpf/uapi", "flamegraph"}
+var pureRoots = []string{"script", "asm", "kprobeevents", "bpf/uapi", "usdt/usdtarg", "flamegraph"}
 
 // impure are imports that make system calls or run programs.
 var impure = map[string]bool{

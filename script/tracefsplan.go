@@ -69,7 +69,7 @@ func (tp *TracefsProbe) Definition(group, event, location string) (string, error
 	switch a.Type {
 	case Kretprobe, Uretprobe:
 		kind = "r"
-	case Kprobe, Uprobe:
+	case Kprobe, Uprobe, USDT:
 	default:
 		return "", fmt.Errorf("%s probes are not dynamic events", a.Type)
 	}
@@ -165,9 +165,9 @@ func (t *tfsTranslator) errorf(p Pos, format string, args ...any) {
 func (t *tfsTranslator) probe(p *Probe) {
 	a := t.tp.Attach
 	switch a.Type {
-	case Kprobe, Kretprobe, Uprobe, Uretprobe, Tracepoint:
+	case Kprobe, Kretprobe, Uprobe, Uretprobe, USDT, Tracepoint:
 	default:
-		t.errorf(a.Pos, "%s probes need BPF (tracefs has kprobes, uprobes and tracepoints)", a.Type)
+		t.errorf(a.Pos, "%s probes need BPF (tracefs has kprobes, uprobes, usdt probes and tracepoints)", a.Type)
 		return
 	}
 	if a.Wildcard() {
@@ -300,7 +300,15 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 				return t.fetch("retval", "$retval:s32"), true
 			}
 			return t.fetch("retval", "$retval:s64"), true
-		case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+		case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "arg10", "arg11":
+			if a.Type == USDT {
+				f, err := usdtFetchArg(a, e.Name)
+				if err != nil {
+					t.errorf(e.Pos, "%v", err)
+					return "", false
+				}
+				return t.fetch(e.Name, f), true
+			}
 			loc, err := t.argLoc(e)
 			if err != nil {
 				t.errorf(e.Pos, "%v", err)
@@ -316,6 +324,10 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 		if e.Name == "str" && len(e.Args) == 1 {
 			if b, ok := e.Args[0].(*Builtin); ok && strings.HasPrefix(b.Name, "arg") && b.Name != "args" {
 				loc, err := t.argLoc(b)
+				if a.Type == USDT {
+					loc, err = usdtFetchArg(a, b.Name)
+					loc = loc[:max(strings.LastIndexByte(loc, ':'), 0)]
+				}
 				if err != nil {
 					t.errorf(b.Pos, "%v", err)
 					return "", false

@@ -39,7 +39,11 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 		g.emit(asm.Mov.Reg(r, asm.R0))
 		g.constant(asm.R1, g.c.opts.StartNs)
 		g.emit(asm.Sub.Reg(r, asm.R1))
-	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5":
+	case "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "arg10", "arg11":
+		if g.ap.Type == USDT {
+			g.usdtArg(b, r)
+			return
+		}
 		if g.ap.Type == RawTracepoint {
 			// struct bpf_raw_tracepoint_args: the arguments as u64s
 			g.emit(asm.LoadMem(r, asm.R6, int16(8*(b.Name[3]-'0')), asm.DWord))

@@ -218,6 +218,9 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err := script.ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
 	}
+	if err := r.resolveUSDT(prog); err != nil {
+		return nil, err
+	}
 	if err := script.Expand(prog, wildcards{r.fs}); err != nil {
 		return nil, err
 	}

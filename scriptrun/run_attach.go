@@ -50,7 +50,7 @@ func (r *Run) attach(p *script.Prog, prog *bpf.Program) error {
 		return nil
 	case script.Tracepoint:
 		fds, err = r.openTracepoint(a)
-	case script.Kprobe, script.Kretprobe, script.Uprobe, script.Uretprobe:
+	case script.Kprobe, script.Kretprobe, script.Uprobe, script.Uretprobe, script.USDT:
 		fds, err = r.openDynamic(a)
 	case script.Interval, script.Profile:
 		fds, err = openClock(a)
@@ -134,7 +134,7 @@ func (r *Run) openTracepoint(a *script.AttachPoint) ([]int, error) {
 func (r *Run) openDynamic(a *script.AttachPoint) ([]int, error) {
 	var path string
 	var off uint64
-	if a.Type == script.Uprobe || a.Type == script.Uretprobe {
+	if a.Type == script.Uprobe || a.Type == script.Uretprobe || a.Type == script.USDT {
 		var err error
 		if path, off, err = r.uprobeTarget(a); err != nil {
 			return nil, err
@@ -168,7 +168,11 @@ func (r *Run) openDynamic(a *script.AttachPoint) ([]int, error) {
 		}
 	default:
 		file = tracefs.UprobeEvents
-		loc = fmt.Sprintf("%s:%#x", path, off)
+		ref, err := r.usdtRefCtrSuffix(a)
+		if err != nil {
+			return nil, err
+		}
+		loc = fmt.Sprintf("%s:%#x%s", path, off, ref)
 	}
 	ev := eventName(a)
 	if err := r.fs.AddDynamicEvent(file, fmt.Sprintf("%s:%s/%s %s", kind, r.group, ev, loc)); err != nil {
@@ -179,7 +183,7 @@ func (r *Run) openDynamic(a *script.AttachPoint) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.opts.PID > 0 && (a.Type == script.Uprobe || a.Type == script.Uretprobe) {
+	if r.opts.PID > 0 && (a.Type == script.Uprobe || a.Type == script.Uretprobe || a.Type == script.USDT) {
 		fd, err := openTaskEvent(id, r.opts.PID)
 		if err != nil {
 			return nil, err
@@ -208,8 +212,11 @@ func (r *Run) openPMUProbe(a *script.AttachPoint, path string, off uint64) (int,
 			return -1, false
 		}
 		attr, err = perf.Kprobe(a.Func, a.Offset, a.Type == script.Kretprobe, 0)
-	case script.Uprobe, script.Uretprobe:
+	case script.Uprobe, script.Uretprobe, script.USDT:
 		attr, err = perf.Uprobe(path, off, a.Type == script.Uretprobe, 0)
+		if err == nil {
+			err = usdtRefCtr(attr, a)
+		}
 		if r.opts.PID > 0 {
 			pid, cpu = r.opts.PID, -1
 		}
@@ -243,6 +250,9 @@ func openProbeAttr(attr *perf.Attr, pid, cpu int) (int, error) {
 // file offset. A relative binary name is looked up as a library, or, with
 // -p, in the process's own mappings.
 func (r *Run) uprobeTarget(a *script.AttachPoint) (string, uint64, error) {
+	if a.Type == script.USDT {
+		return usdtTarget(a)
+	}
 	target := a.Target
 	if r.opts.PID > 0 && !strings.Contains(target, "/") {
 		if p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.opts.PID)); err == nil && baseName(p) == target {

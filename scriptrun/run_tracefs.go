@@ -68,7 +68,7 @@ func (r *Run) startTracefs(ready func() error) error {
 		file := ""
 		if a.Type != script.Tracepoint {
 			file = tracefs.KprobeEvents
-			if a.Type == script.Uprobe || a.Type == script.Uretprobe {
+			if a.Type == script.Uprobe || a.Type == script.Uretprobe || a.Type == script.USDT {
 				file = tracefs.UprobeEvents
 			}
 			sys, ev = r.group, eventName(a)
@@ -280,12 +280,16 @@ func (r *Run) TracefsDefinition(tp *script.TracefsProbe, group, event string) (s
 		return "", nil
 	}
 	loc := ""
-	if a.Type == script.Uprobe || a.Type == script.Uretprobe {
+	if a.Type == script.Uprobe || a.Type == script.Uretprobe || a.Type == script.USDT {
 		path, off, err := r.uprobeTarget(a)
+		if err == nil {
+			var ref string
+			ref, err = r.usdtRefCtrSuffix(a)
+			loc = fmt.Sprintf("%s:%#x%s", path, off, ref)
+		}
 		if err != nil {
 			return "", fmt.Errorf("attaching %s: %w", a.Describe(), err)
 		}
-		loc = fmt.Sprintf("%s:%#x", path, off)
 	}
 	return tp.Definition(group, event, loc)
 }

@@ -515,3 +515,39 @@ func TestClearLeavesAppliedPlans(t *testing.T) {
 		t.Fatalf("revert left %s:\n%s", group, dynamicEvents(t))
 	}
 }
+
+// TestListUSDT lists the probes of a copy of testprog given USDT notes,
+// one of them at two places, and, where bpftrace is installed, checks
+// that bpftrace -l lists the same attach points.
+func TestListUSDT(t *testing.T) {
+	src := testenv.TestProg(t)
+	bin := filepath.Join(t.TempDir(), "testprog-usdt")
+	pc := testenv.SymbolAddr(t, src, testenv.CABITarget)
+	testenv.WithUSDTNotes(t, src, bin, []testenv.USDTNote{
+		{Provider: "tracelet", Name: "mem", PC: pc},
+		{Provider: "tracelet", Name: "args", PC: pc, Args: "8@%rdi"},
+		{Provider: "other", Name: "args", PC: pc},
+		{Provider: "tracelet", Name: "fire", PC: pc},
+		{Provider: "tracelet", Name: "mem", PC: pc + 1},
+	})
+	out := mustCLI(t, "list", "--usdt", bin)
+	want := ""
+	for _, p := range []string{"other:args", "tracelet:args", "tracelet:fire", "tracelet:mem"} {
+		want += "usdt:" + bin + ":" + p + "\n"
+	}
+	if out != want {
+		t.Errorf("list --usdt:\n%s\nwant:\n%s", out, want)
+	}
+	if out := mustCLI(t, "list", "-U", bin, "tracelet:[fm]*"); out != "usdt:"+bin+":tracelet:fire\nusdt:"+bin+":tracelet:mem\n" {
+		t.Errorf("list -U with a glob:\n%s", out)
+	}
+	if bt, err := exec.LookPath("bpftrace"); err == nil {
+		b, err := exec.Command(bt, "-l", "usdt:"+bin+":*").Output()
+		if err != nil {
+			t.Fatalf("bpftrace -l: %v", err)
+		}
+		if string(b) != want {
+			t.Errorf("bpftrace -l lists:\n%s\ntracelet list --usdt:\n%s", b, want)
+		}
+	}
+}

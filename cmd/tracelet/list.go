@@ -14,12 +14,13 @@ import (
 func listCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "list",
-		Usage:     "list what can be probed: tracepoints (default), kernel functions, or a binary's functions",
+		Usage:     "list what can be probed: tracepoints (default), kernel functions, or a binary's functions or USDT probes",
 		ArgsUsage: "[GLOB]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "tracepoints", Aliases: []string{"t"}, Usage: "tracepoints, as SYSTEM:EVENT"},
 			&cli.BoolFlag{Name: "kprobes", Aliases: []string{"k"}, Usage: "kernel functions (from /proc/kallsyms)"},
 			&cli.StringFlag{Name: "uprobes", Aliases: []string{"u"}, Usage: "functions of `BINARY` (a path, a command in PATH, or a library name)"},
+			&cli.StringFlag{Name: "usdt", Aliases: []string{"U"}, Usage: "USDT probes of `BINARY`, as usdt:PATH:PROVIDER:NAME (GLOB matches PROVIDER:NAME)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -32,19 +33,21 @@ func listCommand() *cli.Command {
 				}
 			}
 			n := 0
-			for _, set := range []bool{c.Bool("tracepoints"), c.Bool("kprobes"), c.String("uprobes") != ""} {
+			for _, set := range []bool{c.Bool("tracepoints"), c.Bool("kprobes"), c.String("uprobes") != "", c.String("usdt") != ""} {
 				if set {
 					n++
 				}
 			}
 			if n > 1 {
-				return usageError("list: choose one of --tracepoints, --kprobes, --uprobes")
+				return usageError("list: choose one of --tracepoints, --kprobes, --uprobes, --usdt")
 			}
 			w := bufio.NewWriter(c.App.Writer)
 			defer w.Flush()
 			switch {
 			case c.Bool("kprobes"):
 				return listKernelFunctions(w, glob)
+			case c.String("usdt") != "":
+				return listUSDT(w, c.String("usdt"), glob)
 			case c.String("uprobes") != "":
 				syms, err := tracefs.ListSymbols(c.String("uprobes"), glob)
 				if err != nil {

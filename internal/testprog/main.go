@@ -9,6 +9,7 @@
 //
 //	testprog calls N A B     call cabi6(A, B, A+1, B+1, A+2, B+2) and goTarget(A, B) N times
 //	testprog str S [N]       call cabi6(&S[0], len(S), ...) N times (default 1): arg0 points to S, NUL-terminated
+//	testprog usdt N A B S    N times: print usdtSemaphore, call cabi6(A, B, A+1, B+1, A+2, B+2) and cabi6(&S[0], len(S), ...)
 //	testprog threads T N A   start T new threads that each make N calls of cabi6(A, tid, ...)
 //	testprog wait            print "ready", wait for a line on stdin, then behave as the rest of argv
 //	testprog open PATH       open PATH (read-only) and report the errno, for syscall probes
@@ -39,6 +40,13 @@ import (
 func goTarget(a, b int64) int64 { return a*1000 + b }
 
 var sink int64
+
+// usdtSemaphore is a USDT semaphore for the tests that give a copy of this
+// program .note.stapsdt notes (scriptrun's TestRunUprobeUSDTTestprog): the
+// kernel raises usdtSemaphore[0] while a uprobe with it as ref_ctr_offset
+// exists. The nonzero second word puts it in initialized data, which is
+// file-backed as a ref_ctr_offset must be (bss is not).
+var usdtSemaphore = [2]uint16{0, 0x7e57}
 
 // init pins the main goroutine to the main thread, so that a probe opened
 // for the process's pid (a perf event on one thread) sees every call that
@@ -82,6 +90,15 @@ func main() {
 			n = num(2)
 		}
 		for i := uint64(0); i < n; i++ {
+			sink += int64(cabi6(uint64(uintptr(unsafe.Pointer(&s[0]))), uint64(len(s)-1), 0, 0, 0, 0))
+		}
+		runtime.KeepAlive(s)
+	case "usdt":
+		n, a, b := num(1), num(2), num(3)
+		s := append([]byte(args[4]), 0)
+		for i := uint64(0); i < n; i++ {
+			fmt.Println("semaphore", usdtSemaphore[0])
+			sink += int64(cabi6(a, b, a+1, b+1, a+2, b+2))
 			sink += int64(cabi6(uint64(uintptr(unsafe.Pointer(&s[0]))), uint64(len(s)-1), 0, 0, 0, 0))
 		}
 		runtime.KeepAlive(s)
