@@ -25,8 +25,14 @@ import (
 // a semaphore, and other:args shares the name args. `probes N` calls
 // work(i, 1000+i, -i, i) for i = 1..N, printing the semaphore after each
 // call. Without gcc, the committed x86_64 build is used where it runs.
+// The VM suite's guests have neither gcc nor the libc that build links
+// with (nor ../usdt/testdata): there TestRunUprobeUSDTTestprog runs usdt
+// probes, on testprog given notes, and these checks run in the host suite.
 func usdtProbes(t *testing.T) string {
 	t.Helper()
+	if testenv.InVM() {
+		t.Skip("the VM-suite guest has no gcc and no libc to build or run usdt/testdata/probes.c: TestRunUprobeUSDTTestprog runs usdt probes in the guests, this check runs in the host suite")
+	}
 	out := filepath.Join(t.TempDir(), "probes")
 	src := filepath.Join("..", "usdt", "testdata", "probes.c")
 	if gcc, err := exec.LookPath("gcc"); err == nil {
@@ -261,13 +267,7 @@ func TestUSDTTracefsDefinition(t *testing.T) {
 // not handled yet") and prints a wrong value.
 func TestSideBySideUSDT(t *testing.T) {
 	testenv.RequireRoot(t)
-	bt, err := exec.LookPath("bpftrace")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("bpftrace is not installed: make deps installs it")
-		}
-		t.Skip("bpftrace is not installed (apt-get install bpftrace)")
-	}
+	bt := testenv.RequireHostTool(t, "bpftrace", "apt-get install bpftrace")
 	bin := usdtProbes(t)
 	// Two scripts: bpftrace 0.17 fails to load a script that attaches
 	// one usdt probe twice (here by name and by the wildcard).
