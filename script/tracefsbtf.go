@@ -185,8 +185,20 @@ func (t *tfsTranslator) kstring(e Expr) (kexpr, bool) {
 		x.fetch, x.off, x.addr = deref(x.off, x.fetch), 0, false
 	} else {
 		x.fetch = deref(0, x.fetch)
+		// The kernel reads :string of a BTF name only from a char
+		// pointer or array (BAD_TYPE4STR); str() of another pointer
+		// reads its bytes through an offset.
+		if spec := t.c.info.BTF; spec == nil || !isCharType(spec, TypeOf(e).BTF) {
+			x.name = ""
+		}
 	}
 	return x, true
+}
+
+// isCharType reports a one-byte integer type.
+func isCharType(spec *btf.Spec, id btf.TypeID) bool {
+	bt, err := spec.Type(spec.Resolve(id))
+	return err == nil && bt.Kind == btf.BTF_KIND_INT && bt.Size == 1
 }
 
 // ktype is the :TYPE of a kernel value of script type typ.

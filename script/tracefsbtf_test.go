@@ -147,3 +147,74 @@ func TestTracefsBTFRefusals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTracefsBTF: scripts with BTF members, casts and fentry/fexit
+// arguments compile for the tracefs backend, for no grammar, 6.1 and
+// 6.12, without panicking and with every error positioned; the fentry
+// and fexit definitions made are ones kprobeevents accepts for the target.
+func FuzzTracefsBTF(f *testing.F) {
+	for _, s := range []string{
+		`fentry:vfs_read /args.count == 10/ { printf("%s %d %d\n", str(args.file->f_path.dentry->d_name.name), args.count, args.file->f_pos); }`,
+		`kfunc:vfs_read { printf("%s %d\n", str(args->file->f_path.dentry->d_name.name), args->count); }`,
+		`kretfunc:vfs_read { printf("%d %d\n", args.count, retval); }`,
+		`fexit:filp_open { printf("%d\n", retval->f_pos); }`,
+		`kprobe:vfs_read { printf("%s %u\n", ((struct file *)arg0)->f_path.dentry->d_shortname.string, ((struct file *)arg0)->f_mode); }`,
+		`kretprobe:filp_open /((struct file *)retval)->f_pos > 0/ { @[((struct file *)retval)->f_flags] = count(); }`,
+		`fentry:vfs_read { printf("%d\n", ((struct file *)args.file)->f_inode->i_size); }`,
+	} {
+		f.Add(s)
+	}
+	spec := fixtureBTF(f)
+	amd64, err := asm.ArchFor("amd64")
+	if err != nil {
+		f.Fatal(err)
+	}
+	positioned := func(t *testing.T, step string, err error) {
+		l, ok := AsErrorList(err)
+		if !ok {
+			t.Fatalf("%s error of type %T: %v", step, err, err)
+		}
+		for _, e := range l {
+			if !e.Pos.IsValid() {
+				t.Fatalf("%s error without position: %v", step, e)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		prog, err := Parse("fuzz", []byte(src))
+		if err != nil {
+			return
+		}
+		if err := ExpandBTF(prog, spec); err != nil {
+			return
+		}
+		info, err := Check(prog, CheckOptions{BTF: spec, Formats: fixtureFormats})
+		if err != nil {
+			return
+		}
+		for _, k := range []kprobeevents.Kernel{{}, kernel61, kernel612} {
+			var g *kprobeevents.Options
+			if !k.IsZero() {
+				g = &kprobeevents.Options{Kernel: k}
+			}
+			probes, _, err := CompileTracefs(prog, info, TracefsOptions{Arch: amd64, Grammar: g})
+			if err != nil {
+				positioned(t, "CompileTracefs", err)
+				continue
+			}
+			for _, tp := range probes {
+				if tp.Attach.Type != Fentry && tp.Attach.Type != Fexit {
+					continue
+				}
+				def, err := tp.Definition("g", "e", "")
+				if err != nil {
+					t.Fatalf("%s: %v", tp.Attach.Raw, err)
+				}
+				vo := kprobeevents.Options{Arch: kprobeevents.ArchX86_64, Kernel: k, BTF: tracefs.KernelBTF(spec)}
+				if _, err := kprobeevents.ParseProbe(def, vo); err != nil {
+					t.Fatalf("%q (kernel %s) is not a definition that kernel takes: %v", def, k, err)
+				}
+			}
+		}
+	})
+}

@@ -41,6 +41,7 @@ func TestRunTracefsBTF(t *testing.T) {
 	}
 	cmd := "dd if=" + path + " of=/dev/null bs=10 count=1"
 	fprobe := feat.Fprobe && feat.BTFArgs && feat.BTFFields
+	t.Logf("fprobes with BTF members: %v; arguments at return: %v", fprobe, feat.ArgNReturn)
 	for _, c := range []struct {
 		name, src, def string
 	}{
@@ -71,4 +72,29 @@ func TestRunTracefsBTF(t *testing.T) {
 			}
 		})
 	}
+	// fexit reads an argument at the return: an fprobe where the kernel
+	// keeps the arguments for it (6.10+), else refused, naming it, before
+	// anything is written.
+	t.Run("fexit", func(t *testing.T) {
+		src := `fexit:vfs_read { printf("%s %d\n", str(args.file->f_path.dentry->d_name.name), retval); }`
+		r := runCLI(t, "run", "--backend", "tracefs", "-c", cmd, "-e", src)
+		if !(fprobe && feat.ArgNReturn) {
+			if r.code != 1 || !strings.Contains(r.err, "args.file of fexit:vfs_read is read at the function's return, which needs the kernel's $argN on a return probe") {
+				t.Errorf("exit %d, stderr %s; want the refusal naming $argN on a return probe", r.code, r.err)
+			}
+			return
+		}
+		if r.code != 0 {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err)
+		}
+		var got []string
+		for _, l := range strings.Split(r.out, "\n") {
+			if strings.HasPrefix(l, "tfsbtf-") {
+				got = append(got, l)
+			}
+		}
+		if want := name + " 10"; len(got) != 1 || got[0] != want {
+			t.Errorf("lines naming the file: %q, want exactly %q\nstdout: %s\nstderr: %s", got, want, r.out, r.err)
+		}
+	})
 }
