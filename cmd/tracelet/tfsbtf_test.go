@@ -79,8 +79,8 @@ func TestRunTracefsBTF(t *testing.T) {
 		src := `fexit:vfs_read { printf("%s %d\n", str(args.file->f_path.dentry->d_name.name), retval); }`
 		r := runCLI(t, "run", "--backend", "tracefs", "-c", cmd, "-e", src)
 		if !(fprobe && feat.ArgNReturn) {
-			if r.code != 1 || !strings.Contains(r.err, "args.file of fexit:vfs_read is read at the function's return, which needs the kernel's $argN on a return probe") {
-				t.Errorf("exit %d, stderr %s; want the refusal naming $argN on a return probe", r.code, r.err)
+			if r.code == 0 || r.out != "" || !strings.Contains(r.err, "-e:1:73: tracefs backend: args.file of fexit:vfs_read is read at the function's return, which needs the kernel's $argN on a return probe") {
+				t.Errorf("exit %d, stdout %q, stderr %s; want the refusal naming $argN on a return probe", r.code, r.out, r.err)
 			}
 			return
 		}
