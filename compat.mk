@@ -8,7 +8,7 @@
 # code paths, while kprobes and uprobes see the kernel's x86_64 pt_regs. The
 # workloads the tests trace (internal/testprog) stay 64-bit: only the
 # tracer is 32-bit. One package at a time, as in make unit, which runs this
-# after the native suite: it takes about 2 min (script's side-by-side
+# after the native suite: it takes about 2 min (scriptrun's side-by-side
 # tests with bpftrace are most of it).
 #
 # Not every x86_64 kernel executes i386 binaries: CONFIG_IA32_EMULATION may
@@ -18,7 +18,7 @@
 # exits 0, and make vmtest runs the same test binaries in its x86_64 guests,
 # whose Debian kernels have IA-32 emulation on (COMPAT386_IN_GUEST).
 
-COMPAT_PKGS ?= asm btf kprobeevents bpf perf tracefs record script
+COMPAT_PKGS ?= asm btf kprobeevents bpf perf tracefs record script scriptrun
 COMPAT_DIR  ?= $(or $(TMPDIR),/tmp)/tracelet-compat386
 
 .PHONY: compat386

@@ -32,8 +32,8 @@ func probeOnce(key string, probe func() error) error {
 // an error wrapping ErrNotSupported, or another error when the probe itself
 // failed (no permission, for instance).
 func HaveMapType(t MapType) error {
-	f, ok := mapTypes[t]
-	if !ok {
+	f := kernelFeature{name: t.String(), min: t.MinKernel()}
+	if f.min == "" {
 		return fmt.Errorf("unknown map type %d", t)
 	}
 	return probeOnce("map:"+f.name, func() error {
@@ -76,8 +76,8 @@ func probeProgram(t ProgramType, insns asm.Instructions) (fd int, log string, er
 
 // HaveProgramType reports whether the kernel loads programs of type t.
 func HaveProgramType(t ProgramType) error {
-	f, ok := progTypes[t]
-	if !ok {
+	f := kernelFeature{name: t.String(), min: t.MinKernel()}
+	if f.min == "" {
 		return fmt.Errorf("unknown program type %d", t)
 	}
 	// These load only with an attach type and a BTF target, which is

@@ -9,17 +9,12 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/bpf/uapi"
 )
 
 // MapSpec describes a map to create.
-type MapSpec struct {
-	Name       string // up to 15 of [A-Za-z0-9_.]; also the name programs refer to
-	Type       MapType
-	KeySize    uint32
-	ValueSize  uint32
-	MaxEntries uint32 // 0 for PerfEventArray means one slot per possible CPU; for RingBuf, the ring size in bytes
-	Flags      uint32 // BPF_F_* map flags
-}
+type MapSpec = uapi.MapSpec
 
 // Map is a BPF map.
 type Map struct {
@@ -32,7 +27,7 @@ type Map struct {
 
 // NewMap creates a map.
 func NewMap(spec MapSpec) (*Map, error) {
-	if _, ok := mapTypes[spec.Type]; !ok {
+	if spec.Type.MinKernel() == "" {
 		return nil, fmt.Errorf("create map %s: unknown map type %d", spec.Name, spec.Type)
 	}
 	ncpu, err := PossibleCPUs()

@@ -94,7 +94,7 @@ func NewProgram(spec ProgramSpec) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", spec.Name, err)
 	}
-	if _, ok := progTypes[spec.Type]; !ok {
+	if spec.Type.MinKernel() == "" {
 		return nil, fmt.Errorf("load program %s: unknown program type %d", spec.Name, spec.Type)
 	}
 	license := append([]byte(spec.License), 0)

@@ -20,7 +20,7 @@
 //     cut short by a power loss.
 //
 //     fs, _ := tracefs.Find()
-//     plan, _ := record.PlanFromScript("boot.bt", src, record.ScriptOptions{Formats: script.TracefsFormats(fs)})
+//     plan, _ := record.PlanFromScript("boot.bt", src, record.ScriptOptions{Formats: scriptrun.TracefsFormats(fs)})
 //     _, _ = fs.Apply(plan) // idempotent; fs.Revert(plan) removes exactly this
 //     in, _ := fs.OpenInstance(plan.Instance)
 //     p := record.NewPrinter(record.FormatJSON)

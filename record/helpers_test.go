@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tracelet/tracelet/internal/testenv"
-	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -40,7 +40,7 @@ tracepoint:sched:sched_process_exec /comm == "testprog"/ { printf("%%d\n", pid);
 // scriptPlan compiles src for this machine and reverts it at the end.
 func scriptPlan(t *testing.T, fs *tracefs.FS, name, src string) *tracefs.Plan {
 	t.Helper()
-	p, err := PlanFromScript(name+".bt", []byte(src), ScriptOptions{Name: name, BufferSizeKB: 256, Formats: script.TracefsFormats(fs)})
+	p, err := PlanFromScript(name+".bt", []byte(src), ScriptOptions{Name: name, BufferSizeKB: 256, Formats: scriptrun.TracefsFormats(fs)})
 	if err != nil {
 		t.Fatal(err)
 	}

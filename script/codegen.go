@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tracelet/tracelet/asm"
-	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/bpf/uapi"
 )
 
 // gen generates the program of one attach point.
@@ -19,7 +19,7 @@ type gen struct {
 	ap    *AttachPoint
 	arch  *asm.Arch // places arguments and the return value (compiler.archAt)
 	index int       // the probe builtin's value
-	ptype bpf.ProgramType
+	ptype uapi.ProgramType
 
 	insns   asm.Instructions
 	pending string            // label for the next instruction

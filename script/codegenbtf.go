@@ -2,7 +2,7 @@ package script
 
 import (
 	"github.com/tracelet/tracelet/asm"
-	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/bpf/uapi"
 )
 
 // This file generates the reads of kernel memory that BTF types describe:
@@ -188,7 +188,7 @@ var loadSize = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DW
 func (g *gen) direct(e Expr, off int32) bool {
 	switch {
 	case g.ap.Type == Fentry || g.ap.Type == Fexit || g.ap.Type == LSM:
-	case g.ap.Type == RawTracepoint && g.ptype == bpf.Tracing: // tp_btf
+	case g.ap.Type == RawTracepoint && g.ptype == uapi.Tracing: // tp_btf
 	default:
 		return false
 	}

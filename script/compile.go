@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
-	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/bpf/uapi"
 	"github.com/tracelet/tracelet/btf"
 )
 
@@ -32,8 +32,11 @@ func (k OutputKind) String() string {
 // Options configure code generation. The zero value compiles for the host
 // architecture and a kernel with every helper, writing to a ring buffer.
 type Options struct {
-	// Arch places arg0..argN and retval; nil means the running kernel's:
-	// a 32-bit tracelet on a 64-bit kernel reads the 64-bit pt_regs.
+	// Arch places arg0..argN and retval; nil means the binary's own
+	// (asm.HostArch), which this package, reading nothing of the system,
+	// takes for the kernel's. The runtime passes the running kernel's
+	// (bpf.KernelArch): a 32-bit tracelet on a 64-bit kernel reads the
+	// 64-bit pt_regs.
 	Arch *asm.Arch
 	// UprobeArch places the arguments and return value of a uprobe's code
 	// when it is not Arch's: a 32-bit executable on a 64-bit kernel
@@ -48,14 +51,14 @@ type Options struct {
 	// check. Nil means every helper is there. Without
 	// bpf_probe_read_{kernel,user}[_str] (5.5) the programs use
 	// bpf_probe_read[_str].
-	HaveHelper func(t bpf.ProgramType, fn asm.BuiltinFunc) bool
+	HaveHelper func(t uapi.ProgramType, fn asm.BuiltinFunc) bool
 	// StartNs is the bpf_ktime_get_ns (CLOCK_MONOTONIC) time that elapsed
 	// counts from.
 	StartNs uint64
 	// MaxEntries bounds each map (bpftrace's default is 4096).
 	MaxEntries uint32
 	// CommPadded reports whether bpf_get_current_comm fills all 16
-	// bytes, NULs after the name (a feature probe, HostOptions, run only
+	// bytes, NULs after the name (a feature probe, scriptrun.HostOptions, run only
 	// for a script that uses comm); nil or false: the buffer is cleared
 	// before the call.
 	CommPadded func() bool
@@ -63,13 +66,13 @@ type Options struct {
 	// allocated as keys arrive rather than all at creation, which for a
 	// per-CPU hash of 4096 entries was most of the start-up time. Set it
 	// only where the kernel allocates safely from any tracing context
-	// (bpf_mem_alloc, 6.1; HostOptions probes for it): before, a kprobe
+	// (bpf_mem_alloc, 6.1; scriptrun.HostOptions probes for it): before, a kprobe
 	// could re-enter the allocator it interrupted.
 	NoPrealloc bool
 	// HookType is the program type of BEGIN and END: bpf.RawTracepoint
 	// when the kernel runs those with BPF_PROG_TEST_RUN (5.10), else (the
 	// zero value) bpf.Kprobe, for a uprobe on tracelet itself.
-	HookType bpf.ProgramType
+	HookType uapi.ProgramType
 	// RingSize is the size in bytes of the ring buffer (a power of two
 	// multiple of the page size); zero means 256 KiB.
 	RingSize uint32
@@ -102,18 +105,18 @@ type Object struct {
 type Prog struct {
 	Name   string // a BPF object name (15 bytes at most)
 	Attach *AttachPoint
-	Type   bpf.ProgramType
+	Type   uapi.ProgramType
 	Insns  asm.Instructions
 	// AttachType and AttachBTFID are the expected_attach_type and
 	// attach_btf_id of fentry, fexit and lsm programs.
-	AttachType  bpf.AttachType
+	AttachType  uapi.AttachType
 	AttachBTFID btf.TypeID
 }
 
 // Map is a BPF map the programs use: a script map (Info set), the stack
 // trace map, or the output ring.
 type Map struct {
-	Spec bpf.MapSpec
+	Spec uapi.MapSpec
 	Info *MapInfo // nil for the internal maps
 	// Buckets is set for hist and lhist maps, whose key ends in an
 	// 8-byte bucket number after the script's keys.
@@ -180,13 +183,16 @@ const (
 // (PERF_MAX_STACK_DEPTH); kstack(N) keeps fewer.
 const MaxStackDepth = 127
 
+// bpfNoPrealloc is BPF_F_NO_PREALLOC.
+const bpfNoPrealloc = 1
+
 // maxStack is the BPF stack: 512 bytes (MAX_BPF_STACK).
 const maxStack = 512
 
 // Compile generates the programs of a checked script.
 func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	if opts.Arch == nil {
-		a, err := bpf.KernelArch()
+		a, err := asm.HostArch()
 		if err != nil {
 			return nil, err
 		}
@@ -217,17 +223,17 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progTypeAt(a), Insns: insns, AttachBTFID: a.BTFID}
 			switch a.Type {
 			case RawTracepoint:
-				if pr.Type == bpf.Tracing {
-					pr.AttachType = bpf.AttachTraceRawTp
+				if pr.Type == uapi.Tracing {
+					pr.AttachType = uapi.AttachTraceRawTp
 				} else {
 					pr.AttachBTFID = 0
 				}
 			case Fentry:
-				pr.AttachType = bpf.AttachTraceFentry
+				pr.AttachType = uapi.AttachTraceFentry
 			case Fexit:
-				pr.AttachType = bpf.AttachTraceFexit
+				pr.AttachType = uapi.AttachTraceFexit
 			case LSM:
-				pr.AttachType = bpf.AttachLSMMac
+				pr.AttachType = uapi.AttachLSMMac
 			}
 			c.obj.Programs = append(c.obj.Programs, pr)
 			idx++
@@ -237,21 +243,21 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	// value holds and hashes only those, so kstack(5) of two stacks that
 	// differ deeper down is one key, as in bpftrace.
 	for _, d := range sortedDepths(c.stackDepths) {
-		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: StackMapName(d), Type: bpf.StackTrace,
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: uapi.MapSpec{Name: StackMapName(d), Type: uapi.StackTrace,
 			KeySize: 4, ValueSize: uint32(8 * d), MaxEntries: opts.MaxEntries}})
 	}
 	if c.needJoin {
-		c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: JoinMap, Type: bpf.PerCPUArray,
+		c.obj.Maps = append(c.obj.Maps, &Map{Spec: uapi.MapSpec{Name: JoinMap, Type: uapi.PerCPUArray,
 			KeySize: 4, ValueSize: 16 + JoinArgs*JoinArgSize, MaxEntries: 1}})
 	}
 	if c.needEvents {
-		spec := bpf.MapSpec{Name: EventsMap, Type: bpf.RingBuf, MaxEntries: opts.RingSize}
+		spec := uapi.MapSpec{Name: EventsMap, Type: uapi.RingBuf, MaxEntries: opts.RingSize}
 		if opts.Output == OutputPerfEventArray {
-			spec = bpf.MapSpec{Name: EventsMap, Type: bpf.PerfEventArray, KeySize: 4, ValueSize: 4}
+			spec = uapi.MapSpec{Name: EventsMap, Type: uapi.PerfEventArray, KeySize: 4, ValueSize: 4}
 		}
 		c.obj.Maps = append(c.obj.Maps, &Map{Spec: spec})
 		if opts.Output != OutputPerfEventArray {
-			c.obj.Maps = append(c.obj.Maps, &Map{Spec: bpf.MapSpec{Name: LostMap, Type: bpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
+			c.obj.Maps = append(c.obj.Maps, &Map{Spec: uapi.MapSpec{Name: LostMap, Type: uapi.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
 		}
 	}
 	c.errs.Sort()
@@ -275,31 +281,31 @@ func CompileSource(file string, src []byte, copts CheckOptions, opts Options) (*
 }
 
 // progTypeAt is the program type of attach point a.
-func (c *compiler) progTypeAt(a *AttachPoint) bpf.ProgramType {
+func (c *compiler) progTypeAt(a *AttachPoint) uapi.ProgramType {
 	if a.Type == RawTracepoint && c.opts.TPBTF && a.BTFID != 0 {
-		return bpf.Tracing
+		return uapi.Tracing
 	}
 	return c.progType(a.Type)
 }
 
-func (c *compiler) progType(t ProbeType) bpf.ProgramType {
+func (c *compiler) progType(t ProbeType) uapi.ProgramType {
 	switch t {
 	case Tracepoint:
-		return bpf.TracePoint
+		return uapi.TracePoint
 	case RawTracepoint:
-		return bpf.RawTracepoint
+		return uapi.RawTracepoint
 	case Fentry, Fexit:
-		return bpf.Tracing
+		return uapi.Tracing
 	case LSM:
-		return bpf.LSM
+		return uapi.LSM
 	case Interval, Profile, Software, Hardware:
-		return bpf.PerfEvent
+		return uapi.PerfEvent
 	case Begin, End:
 		if c.opts.HookType != 0 {
 			return c.opts.HookType
 		}
 	}
-	return bpf.Kprobe
+	return uapi.Kprobe
 }
 
 func progName(i int, a *AttachPoint) string {
@@ -385,25 +391,25 @@ func (c *compiler) layoutMaps() {
 			key += slotSize(k)
 		}
 		v := m.Value
-		spec := bpf.MapSpec{Name: name, MaxEntries: c.opts.MaxEntries}
+		spec := uapi.MapSpec{Name: name, MaxEntries: c.opts.MaxEntries}
 		switch {
 		case v.Kind == KindHist || v.Kind == KindLhist:
 			// One entry per (key, bucket), as bpftrace stores histograms:
 			// a value array of 66 buckets would not fit the 512-byte stack
 			// the initial value is built on.
 			bm.Buckets = true
-			spec.Type, spec.KeySize, spec.ValueSize = bpf.PerCPUHash, uint32(key+8), 8
+			spec.Type, spec.KeySize, spec.ValueSize = uapi.PerCPUHash, uint32(key+8), 8
 		case v.Kind.IsAggregation() && len(m.Keys) == 0:
-			spec.Type, spec.KeySize, spec.ValueSize, spec.MaxEntries = bpf.PerCPUArray, 4, uint32(v.Size), 1
+			spec.Type, spec.KeySize, spec.ValueSize, spec.MaxEntries = uapi.PerCPUArray, 4, uint32(v.Size), 1
 		case v.Kind.IsAggregation():
-			spec.Type, spec.KeySize, spec.ValueSize = bpf.PerCPUHash, uint32(key), uint32(v.Size)
+			spec.Type, spec.KeySize, spec.ValueSize = uapi.PerCPUHash, uint32(key), uint32(v.Size)
 		default:
 			if key == 0 {
 				key = 8
 			}
-			spec.Type, spec.KeySize, spec.ValueSize = bpf.Hash, uint32(key), uint32(slotSize(v))
+			spec.Type, spec.KeySize, spec.ValueSize = uapi.Hash, uint32(key), uint32(slotSize(v))
 		}
-		if c.opts.NoPrealloc && (spec.Type == bpf.Hash || spec.Type == bpf.PerCPUHash) {
+		if c.opts.NoPrealloc && (spec.Type == uapi.Hash || spec.Type == uapi.PerCPUHash) {
 			spec.Flags |= bpfNoPrealloc
 		}
 		bm.Spec = spec

@@ -1,6 +1,11 @@
 // Package script is tracelet's tracing language: bpftrace's syntax, parsed,
 // type-checked and compiled to BPF in pure Go (no LLVM, no cgo, no system
-// calls in this package).
+// calls in this package: TestPure checks its imports). What it needs of
+// the running system (tracepoint formats, BTF, kallsyms, the functions a
+// wildcard may match, the kernel's architecture) comes in through
+// CheckOptions, Options and Expand's WildcardSource. Package scriptrun is
+// the runtime that creates the maps, loads and attaches the programs,
+// reads the rings and prints.
 //
 // The pipeline has three steps, each usable alone:
 //
@@ -81,11 +86,11 @@
 //	BEGIN { printf("%d", pidd); }
 //	                     ^
 //
-// User space reads what the programs leave: ReadMap, then WriteMap or
+// User space reads what the programs leave: scriptrun.ReadMap, then WriteMap or
 // WriteMaps print maps byte for byte as bpftrace's text output (histograms
 // drawn as bpftrace draws them), HandleRecord formats printf records and
-// returns actions (exit, print, clear, zero), which ClearMap and ZeroMap
-// perform. `tracelet run -d` prints Fprint's tree, then WriteListing.
+// returns actions (exit, print, clear, zero), which scriptrun.ClearMap and
+// scriptrun.ZeroMap perform. `tracelet run -d` prints Fprint's tree, then WriteListing.
 //
 // CompileTracefs is the second backend, for kernels without BPF and boot
 // time: each kprobe, uprobe or tracepoint with a predicate and a printf of

@@ -584,14 +584,14 @@ func DrawLhist(b *strings.Builder, buckets []uint64, lo, hi, step int64) {
 }
 
 // WriteMaps prints every script map in name order, as bpftrace prints its
-// maps when it exits. read returns a map's elements (ReadMap for loaded
+// maps when it exits. read returns a map's elements (scriptrun.ReadMap for loaded
 // maps).
 func (o *Object) WriteMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver) error {
 	return o.writeMaps(w, read, r, false)
 }
 
 // writeMaps is WriteMaps; with skipEmpty, a map without elements prints
-// nothing (RunOptions.Quiet), where bpftrace prints an empty line.
+// nothing (scriptrun.RunOptions.Quiet), where bpftrace prints an empty line.
 func (o *Object) writeMaps(w io.Writer, read func(*Map) ([]Entry, error), r *Resolver, skipEmpty bool) error {
 	var ms []*Map
 	for _, m := range o.Maps {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
-	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/kprobeevents"
 )
 
@@ -20,7 +19,8 @@ import (
 
 // TracefsOptions configure CompileTracefs.
 type TracefsOptions struct {
-	// Arch names the registers of arg0..argN; nil means the running kernel's.
+	// Arch names the registers of arg0..argN; nil means the binary's own
+	// (asm.HostArch); the runtime passes the running kernel's.
 	Arch *asm.Arch
 	// UprobeArch is Options.UprobeArch: the table of a uprobe's code
 	// where it is not Arch's (32-bit code on a 64-bit kernel).
@@ -144,7 +144,7 @@ func (tp *TracefsProbe) FormatValues(o *Object, vals []any) (string, error) {
 // Printfs and maps, for FormatValues and printing.
 func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsProbe, *Object, error) {
 	if opts.Arch == nil {
-		a, err := bpf.KernelArch()
+		a, err := asm.HostArch()
 		if err != nil {
 			return nil, nil, err
 		}

@@ -7,8 +7,12 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/kprobeevents"
-	"github.com/tracelet/tracelet/trace"
 )
+
+// WherePrefix is trace.WherePrefix, which starts the names of the
+// fetchargs a Where adds to a probe (this package does not import trace;
+// a test checks that the two agree).
+const WherePrefix = "__where"
 
 // whereSrc wraps a --where expression into a script whose predicate it
 // is, so that the script language's parser reads it; the expression is
@@ -17,7 +21,7 @@ const whereSrc = "kprobe:where\n/%s\n/ {}"
 
 // ParseWhere reads a `trace --where` expression in the language's
 // predicate syntax, for trace.Options.Where.
-func ParseWhere(expr string) (trace.Predicate, error) {
+func ParseWhere(expr string) (*Where, error) {
 	prog, err := Parse("--where", []byte(fmt.Sprintf(whereSrc, expr)))
 	if err != nil {
 		return nil, &WhereError{Expr: expr, Msg: strings.ReplaceAll(err.Error(), "--where:2:", "col ")}
@@ -25,18 +29,19 @@ func ParseWhere(expr string) (trace.Predicate, error) {
 	if len(prog.Probes) != 1 || prog.Probes[0].Pred == nil {
 		return nil, &WhereError{Expr: expr, Msg: "not one predicate expression"}
 	}
-	return &where{expr: expr, pred: prog.Probes[0].Pred}, nil
+	return &Where{expr: expr, pred: prog.Probes[0].Pred}, nil
 }
 
-type where struct {
+// Where is a parsed --where expression; it implements trace.Predicate.
+type Where struct {
 	expr string
 	pred Expr
 }
 
-func (w *where) String() string { return w.expr }
+func (w *Where) String() string { return w.expr }
 
 // TracefsFilter implements trace.Predicate.
-func (w *where) TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch, code *asm.Arch) (string, []string, error) {
+func (w *Where) TracefsFilter(p *kprobeevents.Probe, arch kprobeevents.Arch, code *asm.Arch) (string, []string, error) {
 	c := &whereCompiler{expr: w.expr, probe: p, arch: arch, code: code}
 	f, err := c.filter(w.pred, false)
 	if err != nil {
@@ -276,7 +281,7 @@ func (w *whereCompiler) add(fetch, typ string, str bool) string {
 	if str {
 		typ = "string"
 	}
-	name := trace.WherePrefix + strconv.Itoa(len(w.extra))
+	name := WherePrefix + strconv.Itoa(len(w.extra))
 	a := name + "=" + fetch
 	if typ != "" {
 		a += ":" + typ
@@ -319,14 +324,14 @@ func describeExpr(e Expr) string {
 // (arguments, the return value) and the current task (pid, tid); what
 // else the predicate tests (comm, strings, members) is the tracefs
 // filter's, and gives an error here.
-func (w *where) BPFFilter(p *kprobeevents.Probe, code *asm.Arch) (asm.Instructions, error) {
+func (w *Where) BPFFilter(p *kprobeevents.Probe, code *asm.Arch) (asm.Instructions, error) {
 	if p == nil {
 		return nil, &WhereError{Expr: w.expr, Msg: "a tracepoint's program would get its record, not pt_regs"}
 	}
 	if code == nil {
 		return nil, &WhereError{Expr: w.expr, Msg: "tracelet has no pt_regs table for this kernel"}
 	}
-	g := &bpfWhere{where: w, probe: p, arch: code}
+	g := &bpfWhere{Where: w, probe: p, arch: code}
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
 	if err := g.cond(w.pred, "pass", "drop"); err != nil {
 		return nil, err
@@ -341,7 +346,7 @@ func (w *where) BPFFilter(p *kprobeevents.Probe, code *asm.Arch) (asm.Instructio
 }
 
 type bpfWhere struct {
-	*where
+	*Where
 	probe   *kprobeevents.Probe
 	arch    *asm.Arch
 	insns   asm.Instructions

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 )
 
 // Script tools are tracelet scripts (package script's language) embedded
@@ -145,7 +146,7 @@ func LookupScript(name string) (*Script, error) {
 // ParseScript reads the header of a script tool's source. Errors name the
 // line.
 func ParseScript(name string, src []byte) (*Script, error) {
-	s := &Script{Name: name, Source: src, Metrics: script.MetricLabels(src)}
+	s := &Script{Name: name, Source: src, Metrics: scriptrun.MetricLabels(src)}
 	seen := map[string]bool{}
 	for i, line := range strings.Split(string(src), "\n") {
 		line = strings.TrimSpace(line)
@@ -289,13 +290,13 @@ type ScriptOptions struct {
 	// Out receives the script's output; nil means os.Stdout.
 	Out io.Writer
 	// Backend is bpf, tracefs or auto.
-	Backend script.Backend
+	Backend scriptrun.Backend
 	// Ready, if not nil, runs once every probe is attached.
 	Ready func()
 	// JSON prints run -f json's lines (bpftrace's, with "version").
 	JSON bool
 	// Folded, if not nil, receives the maps keyed by stacks as folded
-	// stacks (script.RunOptions.Folded).
+	// stacks (scriptrun.RunOptions.Folded).
 	Folded io.Writer
 	// Notes receives a line when the fallback script runs; nil: none.
 	Notes io.Writer
@@ -315,18 +316,18 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	// holds tens of thousands of its records, as libbpf-tools' buffers
 	// do, and keeps its resident memory at theirs (run's lossless default,
 	// sized for a syscall loop, would map 8 MiB more).
-	ropts := script.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded, RingSize: toolRingSize}
+	ropts := scriptrun.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded, RingSize: toolRingSize}
 	if o.JSON {
-		ropts.Format = script.JSONOutput
+		ropts.Format = scriptrun.JSONOutput
 	}
-	r, err := script.Prepare(s.Name+".bt", s.Source, ropts)
+	r, err := scriptrun.Prepare(s.Name+".bt", s.Source, ropts)
 	used := s
 	if err != nil && s.Fallback != "" {
 		fb, ferr := LookupScript(s.Fallback)
 		if ferr != nil {
 			return fmt.Errorf("%s: fallback: %w", s.Name, ferr)
 		}
-		if r, ferr = script.Prepare(fb.Name+".bt", fb.Source, ropts); ferr != nil {
+		if r, ferr = scriptrun.Prepare(fb.Name+".bt", fb.Source, ropts); ferr != nil {
 			return err // the first choice's error is the one to read
 		}
 		used = fb
@@ -356,7 +357,7 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 		only[m] = true
 	}
 	stop, err := o.Metrics(func() ([]metrics.Family, error) {
-		return r.Metrics(script.MetricsOptions{Prefix: "tracelet_" + s.Name + "_", Labels: labels, Only: only})
+		return r.Metrics(scriptrun.MetricsOptions{Prefix: "tracelet_" + s.Name + "_", Labels: labels, Only: only})
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 )
 
 func TestParseScript(t *testing.T) {
@@ -150,7 +151,7 @@ func TestScripts(t *testing.T) {
 				all = append(all, d)
 			}
 			for _, defs := range [][]script.Define{nil, all} {
-				r, err := script.Prepare(s.Name+".bt", s.Source, script.RunOptions{Defines: defs, Quiet: true})
+				r, err := scriptrun.Prepare(s.Name+".bt", s.Source, scriptrun.RunOptions{Defines: defs, Quiet: true})
 				if err != nil && s.Fallback != "" {
 					// This kernel runs the fallback, a test of its own.
 					t.Logf("%v: %v: the fallback %s runs here", defs, err, s.Fallback)

@@ -10,7 +10,7 @@ import (
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/record"
-	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -69,7 +69,7 @@ func loadPlan(c *cli.Context, path string, opts kprobeevents.Options, fs *tracef
 	}
 	so := record.ScriptOptions{Name: c.String("name"), Grammar: opts, BufferSizeKB: c.Int("buffer-kb")}
 	if fs != nil {
-		so.Formats = script.TracefsFormats(fs)
+		so.Formats = scriptrun.TracefsFormats(fs)
 	}
 	p, err := record.PlanFromScript(path, src, so)
 	if err != nil {

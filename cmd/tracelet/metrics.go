@@ -10,14 +10,14 @@ import (
 
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/metrics"
-	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 )
 
 // metricsRun is run's --metrics, --metrics-file and --label.
 type metricsRun struct {
 	addr, file string
 	every      time.Duration
-	opts       script.MetricsOptions
+	opts       scriptrun.MetricsOptions
 }
 
 func (m *metricsRun) on() bool { return m.addr != "" || m.file != "" }
@@ -34,7 +34,7 @@ func metricsConfig(c *cli.Context, src []byte) (*metricsRun, error) {
 	if src == nil {
 		return m, nil
 	}
-	m.opts.Labels = script.MetricLabels(src)
+	m.opts.Labels = scriptrun.MetricLabels(src)
 	for _, spec := range strings.Fields(c.String("label")) {
 		name, list, ok := strings.Cut(spec, "=")
 		if !ok || !strings.HasPrefix(name, "@") || list == "" {

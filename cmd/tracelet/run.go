@@ -11,6 +11,7 @@ import (
 	"github.com/tracelet/tracelet/internal/cli"
 	"github.com/tracelet/tracelet/metrics"
 	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 	"github.com/tracelet/tracelet/trace"
 )
 
@@ -59,7 +60,7 @@ func runAction(c *cli.Context) error {
 	default:
 		return usageError("run: want -e PROGRAM or a FILE")
 	}
-	opts := script.RunOptions{Params: params, BTF: c.String("btf")}
+	opts := scriptrun.RunOptions{Params: params, BTF: c.String("btf")}
 	for _, d := range c.StringSlice("D") {
 		def, err := script.ParseDefine(d)
 		if err != nil {
@@ -76,13 +77,13 @@ func runAction(c *cli.Context) error {
 	switch c.String("f") {
 	case "text":
 	case "json":
-		opts.Format = script.JSONOutput
+		opts.Format = scriptrun.JSONOutput
 	case "folded":
 		folded = true
 	default:
 		return usageError("run: -f %q: want text, json or folded", c.String("f"))
 	}
-	b, err := script.ParseBackend(c.String("backend"))
+	b, err := scriptrun.ParseBackend(c.String("backend"))
 	if err != nil {
 		return usageError("run: --backend: %v", err)
 	}
@@ -137,7 +138,7 @@ func runAction(c *cli.Context) error {
 		go gated.Cmd.Wait()
 	}
 
-	r, err := script.Prepare(file, src, opts)
+	r, err := scriptrun.Prepare(file, src, opts)
 	if err != nil {
 		// A mistake in the script reads like a compiler's, file:line:col
 		// first, and exits with 2 as other bad input does.
@@ -152,7 +153,7 @@ func runAction(c *cli.Context) error {
 	}
 	if c.Bool("d") {
 		defer r.Close()
-		if r.Backend == script.BackendTracefs {
+		if r.Backend == scriptrun.BackendTracefs {
 			defs := make([]string, len(r.TracefsProbes))
 			for i, tp := range r.TracefsProbes {
 				if defs[i], err = r.TracefsDefinition(tp, "GROUP", "EVENT"); err != nil {
@@ -179,7 +180,7 @@ func runAction(c *cli.Context) error {
 	if gated != nil {
 		ready = gated.Release
 	}
-	if c.Bool("verbose") && r.Backend == script.BackendBPF {
+	if c.Bool("verbose") && r.Backend == scriptrun.BackendBPF {
 		fmt.Fprintf(c.App.ErrWriter, "run: output: %v\n", r.Rings())
 	}
 	if err := r.Start(ready); err != nil {

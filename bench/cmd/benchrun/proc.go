@@ -35,6 +35,8 @@ type proc struct {
 	stderr  capped
 	waited  bool
 	rusage  *syscall.Rusage
+	peakKB  atomic.Int64 // the largest VmHWM polled while it ran
+	ownKB   int64        // benchrun's own VmHWM when it started the tool
 }
 
 // capped keeps the first 64 KiB written to it: enough for a tool's
@@ -93,8 +95,41 @@ func startProc(argv []string, match *regexp.Regexp, cpu int) (*proc, error) {
 	if err := startPinned(p.cmd, cpu); err != nil {
 		return nil, fmt.Errorf("%s: %w", argv[0], err)
 	}
+	p.ownKB = hwmKB(os.Getpid())
 	go p.read(out)
+	go p.pollHWM()
 	return p, nil
+}
+
+// pollHWM records the tool's VmHWM every 5 ms until its stdout closes:
+// see maxRSS.
+func (p *proc) pollHWM() {
+	pid := p.cmd.Process.Pid
+	for {
+		if kb := hwmKB(pid); kb > p.peakKB.Load() {
+			p.peakKB.Store(kb)
+		}
+		select {
+		case <-p.eof:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// hwmKB is a process's VmHWM in KiB, 0 when it cannot be read.
+func hwmKB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func (p *proc) read(out io.Reader) {
@@ -190,12 +225,22 @@ func (p *proc) stop() bool {
 	}
 }
 
-// maxRSS is the tool's peak resident set in MB, from wait4's rusage.
+// maxRSS is the tool's peak resident set in MB. wait4's ru_maxrss alone
+// cannot be trusted below benchrun's own peak: Go vforks a child on the
+// parent's mm, and exec records that mm's high-water mark in the child's
+// (kernel/exec.c, setmax_mm_hiwater_rss), so a small tool reads as large as
+// benchrun. It counts only above that floor, where it is the tool's own
+// (or a child's of the tool); below it, the VmHWM polled while the tool ran
+// is its peak, short of at most its last 5 ms.
 func (p *proc) maxRSS() float64 {
-	if p.rusage == nil {
+	kb := p.peakKB.Load()
+	if p.rusage != nil && p.rusage.Maxrss > p.ownKB && p.rusage.Maxrss > kb { // KiB on Linux
+		kb = p.rusage.Maxrss
+	}
+	if kb == 0 {
 		return nan
 	}
-	return float64(p.rusage.Maxrss) / 1024 // KiB on Linux
+	return float64(kb) / 1024
 }
 
 // settle waits until no event has arrived for d, and returns the count.

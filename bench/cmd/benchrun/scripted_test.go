@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/scriptrun"
 )
 
 // TestBenchScriptsPrepare compiles each script of the scripted scenario
@@ -42,7 +43,7 @@ func TestBenchScriptsPrepare(t *testing.T) {
 			}
 		}
 		for _, defs := range [][]script.Define{nil, used} {
-			r, err := script.Prepare(filepath.Base(f), src, script.RunOptions{Defines: defs, Backend: script.BackendBPF, Quiet: true})
+			r, err := scriptrun.Prepare(filepath.Base(f), src, scriptrun.RunOptions{Defines: defs, Backend: scriptrun.BackendBPF, Quiet: true})
 			if err != nil {
 				t.Errorf("%s with %v: %v", f, defs, err)
 				continue

@@ -1,0 +1,191 @@
+package scriptrun
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/perf"
+	"github.com/tracelet/tracelet/script"
+)
+
+// recordSource yields the records the programs send: read returns the next
+// one (nil for a record to skip), waiting until ctx is done; once ctx is
+// done it still returns what is already in the rings, then ctx's error.
+type recordSource interface {
+	read(ctx context.Context) ([]byte, error)
+	// lost is how many records the kernel could not put in the rings.
+	lost() (uint64, error)
+	close() error
+}
+
+// ringSource reads the BPF ring buffer (5.8). The ring itself keeps no
+// count of the records it refused; the programs count them in LostMap.
+type ringSource struct {
+	rd      *bpf.RingBufReader
+	dropped *bpf.Map
+}
+
+func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
+	rd, err := bpf.NewRingBufReader(m)
+	if err != nil {
+		return nil, err
+	}
+	// A busy probe is read every ringBatch with no wake-up per record
+	// (SetBatch); the ring, sized by ringPlan, buffers it meanwhile.
+	rd.SetBatch(ringBatch)
+	return &ringSource{rd, lost}, nil
+}
+
+func (s *ringSource) read(ctx context.Context) ([]byte, error) { return s.rd.Read(ctx) }
+func (s *ringSource) close() error                             { return s.rd.Close() }
+
+func (s *ringSource) lost() (uint64, error) {
+	if s.dropped == nil {
+		return 0, nil
+	}
+	v := make([]byte, 8)
+	if err := s.dropped.Lookup(bpf.Uint32Key(0), v); err != nil {
+		return 0, err
+	}
+	return binary.NativeEndian.Uint64(v), nil
+}
+
+// perfArraySource reads a perf event array: bpf_perf_event_output writes
+// only to PERF_COUNT_SW_BPF_OUTPUT events, so one is opened per CPU, its
+// fd stored under the CPU's number (the key BPF_F_CURRENT_CPU picks), and
+// its output sent to the perf.Reader's ring of that CPU.
+type perfArraySource struct {
+	rd     *perf.Reader
+	events []*perf.Event
+	nlost  uint64 // from PERF_RECORD_LOST
+}
+
+func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error) {
+	cpus, err := perf.OnlineCPUs()
+	if err != nil {
+		return nil, err
+	}
+	rd, err := perf.NewReader(perf.ReaderOptions{CPUs: cpus, RingSize: ringSize})
+	if err != nil {
+		return nil, err
+	}
+	s := &perfArraySource{rd: rd}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	attr := &perf.Attr{}
+	attr.Type = unix.PERF_TYPE_SOFTWARE
+	attr.Config = unix.PERF_COUNT_SW_BPF_OUTPUT
+	attr.Size = uint32(unsafe.Sizeof(attr.PerfEventAttr))
+	attr.Sample_type = unix.PERF_SAMPLE_RAW
+	attr.Sample = 1
+	// Wake the reader at every record: printf output should not wait.
+	attr.Wakeup = 1
+	for _, cpu := range cpus {
+		ev, err := perf.Open(attr, -1, cpu, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.events = append(s.events, ev)
+		if err := rd.Add(ev); err != nil {
+			return nil, err
+		}
+		if err := m.Update(bpf.Uint32Key(uint32(cpu)), bpf.Uint32Key(uint32(ev.FD())), bpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("perf event array slot of cpu %d: %w", cpu, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
+	rec, err := s.rd.Read(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if rec.Type != perf.PERF_RECORD_SAMPLE {
+		s.nlost += rec.Lost
+		return nil, nil
+	}
+	// PERF_SAMPLE_RAW: u32 size, then the bytes (padded to 8).
+	if len(rec.Data) < 4 {
+		return nil, fmt.Errorf("perf sample of %d bytes", len(rec.Data))
+	}
+	n := int(binary.NativeEndian.Uint32(rec.Data))
+	if 4+n > len(rec.Data) {
+		return nil, fmt.Errorf("perf sample claims %d raw bytes, has %d", n, len(rec.Data)-4)
+	}
+	return rec.Data[4 : 4+n], nil
+}
+
+func (s *perfArraySource) lost() (uint64, error) { return s.nlost, nil }
+
+func (s *perfArraySource) close() error {
+	var errs []error
+	for _, ev := range s.events {
+		errs = append(errs, ev.Close())
+	}
+	errs = append(errs, s.rd.Close())
+	return errors.Join(errs...)
+}
+
+// maxRingBuf caps the BPF ring buffer's default size (see ringPlan).
+const maxRingBuf = 8 << 20
+
+// ringBatch bounds how long a record waits in the BPF ring buffer while
+// records are coming: trace's Options.Latency default.
+const ringBatch = 10 * time.Millisecond
+
+// ringPlan sizes the output rings: size when set (--ring-size), otherwise
+// perf.PlanRings for this machine. The BPF ring buffer is one ring for all
+// CPUs: it takes what the plan gives all of them, rounded down to a power
+// of two, but no more than maxRingBuf: its records are small (24 bytes for
+// a printf of one integer, so 8 MiB holds a 300,000-call burst that no
+// one reads), and every byte of it costs start-up (the kernel zeroes it)
+// and resident memory (it is mapped whole into the reader), which a
+// 32 MiB ring raised from 7 to 70 MB. The perf event array has one ring
+// per CPU.
+func ringPlan(size uint32, kind script.OutputKind) perf.RingPlan {
+	n := 1
+	if cpus, err := perf.OnlineCPUs(); err == nil {
+		n = len(cpus)
+	}
+	p := perf.PlanRings(perf.ReadMachine(n))
+	if kind == script.OutputRingBuf {
+		total := p.Total()
+		p.RingSize, p.CPUs = min(1<<(bits.Len(uint(total))-1), maxRingBuf), 1
+		p.Watermark = 0 // the kernel wakes a ring buffer's reader when it has caught up
+	}
+	if size > 0 {
+		// Up to a power of two pages, as the kernel wants (and as trace
+		// rounds its --ring-size).
+		page := os.Getpagesize()
+		pages := (int(size) + page - 1) / page
+		p.RingSize, p.Bound = (1<<bits.Len(uint(pages-1)))*page, "--ring-size"
+	}
+	return p
+}
+
+// u64 reads a native-endian u64, zero-extending a shorter slice (as the
+// script package's printers do).
+func u64(b []byte) uint64 {
+	if len(b) < 8 {
+		var x [8]byte
+		copy(x[:], b)
+		return binary.NativeEndian.Uint64(x[:])
+	}
+	return binary.NativeEndian.Uint64(b)
+}
