@@ -96,8 +96,12 @@
 // time: each kprobe, uprobe or tracepoint with a predicate and a printf of
 // its arguments becomes a dynamic event definition (fetchargs from the asm
 // register table) and an event filter; count() becomes the probe's hit
-// counter or a hist trigger. Anything else is refused, naming the
-// construct.
+// counter or a hist trigger. Struct casts of arguments and members in
+// printf, and fentry/fexit with args.NAME->member and retval, become
+// +OFF(...) chains at the BTF's offsets in kprobes (any kernel), or fprobe
+// events with the kernel's BTF argument names where TracefsOptions.Grammar
+// has them (6.5/6.6; an fexit's arguments 6.10). Anything else is
+// refused, naming the construct.
 //
 // Example:
 //
