@@ -1,6 +1,9 @@
 package script
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // This file parses a script's own C struct and union definitions, which
 // scripts write where the kernel's BTF lacks a type or where they want
@@ -86,14 +89,14 @@ func (p *parser) parseStructBody(top bool) *StructDef {
 			p.errorf(p.pos, "expected '}' to close %s %s, found the end of the script", d.Keyword(), d.Name)
 			panic(bail{})
 		}
-		d.Members = append(d.Members, p.parseMemberDecl()...)
+		d.Members = append(d.Members, p.parseMemberDecl(d)...)
 	}
 	p.next()
 	return d
 }
 
 // parseMemberDecl parses "TYPE declarator, declarator;".
-func (p *parser) parseMemberDecl() []*MemberDecl {
+func (p *parser) parseMemberDecl(d *StructDef) []*MemberDecl {
 	tpos := p.pos
 	var words []string
 	var inner *StructDef
@@ -144,7 +147,11 @@ func (p *parser) parseMemberDecl() []*MemberDecl {
 			m.Pos, m.Name = p.pos, p.lit
 			p.next()
 		} else if p.tok != COLON && !(inner != nil && p.tok == SEMICOLON) {
-			p.errorf(p.pos, "expected the member's name after its type %s, found %s", typeText(m), p.tokDesc())
+			hint := ""
+			if p.tok == LBRACE {
+				hint = fmt.Sprintf(" (is the '}' that closes %s missing?)", strings.TrimSpace(d.Keyword()+" "+d.Name))
+			}
+			p.errorf(p.pos, "expected the member's name after its type %s, found %s%s", typeText(m), p.tokDesc(), hint)
 			panic(bail{})
 		}
 		for p.tok == LBRACK {
