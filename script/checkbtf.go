@@ -43,7 +43,10 @@ func btfType(spec *btf.Spec, id btf.TypeID) *Type {
 			return &Type{Kind: KindInt, Size: int(t.Size), Signed: spec.Signed(r)}
 		}
 	case btf.BTF_KIND_PTR:
-		return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: t.Type, C: cname}
+		// A pointer member is as wide as the kernel's pointers: reading 8
+		// bytes on a 32-bit kernel would take the next member as the
+		// upper half.
+		return &Type{Kind: KindInt, Size: int(spec.PointerSize()), Ptr: true, BTF: t.Type, C: cname}
 	case btf.BTF_KIND_STRUCT, btf.BTF_KIND_UNION:
 		return &Type{Kind: KindRecord, Size: int(t.Size), BTF: r, C: cname}
 	case btf.BTF_KIND_ARRAY:
