@@ -331,7 +331,7 @@ func (b *structTypes) body(d *StructDef, id btf.TypeID) (layout, btfRec, bool) {
 		}
 		size = max(size, alignUp(off+max(width, uint64(t.size)*8*boolU(width == 0)), 8)/8)
 		align = max(align, t.align)
-		if off >= 1<<24 && bitfields || off > 1<<32-1 {
+		if off > 1<<32-1 {
 			b.errorf(m.Pos, "%s is too large: member %s at bit %d", tag, m.Name, off)
 			ok = false
 			continue
@@ -345,6 +345,11 @@ func (b *structTypes) body(d *StructDef, id btf.TypeID) (layout, btfRec, bool) {
 	size = alignUp(size, uint64(align))
 	if size > 1<<31 {
 		b.errorf(d.Pos, "%s is larger than 2 GiB", tag)
+		return layout{}, btfRec{}, false
+	}
+	if bitfields && bit >= 1<<24 {
+		// kind_flag's offsets have 24 bits.
+		b.errorf(d.Pos, "%s has bitfields and is larger than 2 MiB", tag)
 		return layout{}, btfRec{}, false
 	}
 	if !bitfields {
