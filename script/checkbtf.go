@@ -200,7 +200,9 @@ func (c *checker) ptrCast(e *Cast, xt *Type) *Type {
 	if !ok {
 		return nil
 	}
-	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *"}
+	// A cast keeps the address space: (struct X *)arg0 of a uprobe, or of
+	// a syscall's user pointer, points into user memory.
+	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *", User: xt.User}
 }
 
 // member types X->NAME and X.NAME where X is a kernel pointer or record.
