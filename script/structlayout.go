@@ -145,7 +145,7 @@ type structTypes struct {
 	ints   map[string]btf.TypeID
 	tags   map[string]int // "struct NAME" to index of its definition
 	defs   []*StructDef
-	done   []layout // the laid-out definitions; size 0 and align 0 until done
+	done   []layout // the laid-out definitions; align 0 until laid out
 	errorf func(Pos, string, ...any)
 	depth  int
 }
@@ -329,7 +329,11 @@ func (b *structTypes) body(d *StructDef, id btf.TypeID) (layout, btfRec, bool) {
 				bit = off + uint64(t.size)*8
 			}
 		}
-		size = max(size, alignUp(off+max(width, uint64(t.size)*8*boolU(width == 0)), 8)/8)
+		end := off + width // a union's size covers its widest member
+		if width == 0 {
+			end = off + uint64(t.size)*8
+		}
+		size = max(size, alignUp(end, 8)/8)
 		align = max(align, t.align)
 		if off > 1<<32-1 {
 			b.errorf(m.Pos, "%s is too large: member %s at bit %d", tag, m.Name, off)
@@ -360,13 +364,6 @@ func (b *structTypes) body(d *StructDef, id btf.TypeID) (layout, btfRec, bool) {
 	}
 	rec := btfRec{name: d.Name, info: info(kind, len(names), bitfields), sizeType: uint32(size), tail: tail, names: names}
 	return layout{id: id, size: uint32(size), align: align}, rec, ok
-}
-
-func boolU(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func alignUp(n, a uint64) uint64 {
