@@ -168,7 +168,7 @@ func layoutStructs(defs []*StructDef, base *btf.Spec, model dataModel, errorf fu
 	for _, d := range defs {
 		tag := d.Keyword() + " " + d.Name
 		if i, ok := b.tags[tag]; ok {
-			errorf(d.Pos, "%s is defined twice: first at %s", tag, defs[i].Pos)
+			errorf(d.Pos, "%s is defined twice: first at %s", tag, b.defs[i].Pos)
 			continue
 		}
 		b.tags[tag] = len(b.defs)
