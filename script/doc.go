@@ -47,6 +47,14 @@
 //     a chain a->b.c->d folds constant offsets and loads each pointer
 //     straight into the helper's address register. Info.Resolved lists
 //     each member reached, its C type and offset (run -d prints them).
+//     A script may define its own types at the top level, as C does
+//     (struct NAME { struct load_weight load; unsigned int n : 3; u64
+//     a[4]; char *p; union { ... } u; };): structdef.go parses them and
+//     structlayout.go lays them out as the target's C compiler would
+//     (long and pointers of the kernel's size, i386's 4-byte alignment
+//     of 64-bit integers) into BTF split on top of the kernel's, so
+//     casts, members, sizeof and offsetof treat them as kernel types. A
+//     script's definition hides the kernel's type of that name.
 //     Without BTF, a script that needs it fails in Check, before anything
 //     is loaded, naming what needed it and suggesting --btf FILE.
 //
