@@ -32,13 +32,18 @@ type aptRoot struct {
 // refreshed before resolving.
 const listsMaxAge = 6 * time.Hour
 
-func newAptRoot(cache, arch string, log io.Writer) aptRoot {
+func newAptRoot(cache, arch, kernelSuite string, log io.Writer) aptRoot {
 	suite := envOr("TRACELET_VM_SUITE", hostSuite())
 	if spec, err := archOf(arch); err == nil && spec.suite != "" {
 		suite = spec.suite
 	}
+	dir := filepath.Join(cache, "apt", arch)
+	if kernelSuite != "" {
+		// Lists of their own: the architecture's stay the newest.
+		suite, dir = kernelSuite, filepath.Join(cache, "apt", arch+"-"+kernelSuite)
+	}
 	return aptRoot{
-		dir:    filepath.Join(cache, "apt", arch),
+		dir:    dir,
 		arch:   arch,
 		suite:  suite,
 		mirror: envOr("TRACELET_VM_MIRROR", "http://deb.debian.org/debian"),

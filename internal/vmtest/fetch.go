@@ -97,7 +97,7 @@ func ensureTools(ctx context.Context, ks []Kernel, log io.Writer) error {
 // busybox-static, and unpacks what the guest boots from.
 func (f *fetcher) fetch(ctx context.Context, k Kernel) (*Assets, error) {
 	defer f.lock(k.Arch)()
-	apt := newAptRoot(f.cache, k.Arch, f.log)
+	apt := newAptRoot(f.cache, k.Arch, k.Suite, f.log)
 	if err := apt.update(ctx); err != nil {
 		return nil, err
 	}
