@@ -3,6 +3,7 @@ package tools
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -37,6 +38,13 @@ func (s *syncBuffer) String() string {
 // "NAME=VALUE" defines, and returns its output once stop is called.
 func runScriptTool(t *testing.T, name string, defines ...string) (stop func() string) {
 	t.Helper()
+	return runScriptToolNotes(t, name, nil, defines...)
+}
+
+// runScriptToolNotes is runScriptTool with the note RunScript writes when
+// it runs the tool's fallback going to notes.
+func runScriptToolNotes(t *testing.T, name string, notes io.Writer, defines ...string) (stop func() string) {
+	t.Helper()
 	s, err := LookupScript(name)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +59,7 @@ func runScriptTool(t *testing.T, name string, defines ...string) (stop func() st
 	}
 	out := &syncBuffer{}
 	o.Out = out
+	o.Notes = notes
 	stopTool := runTool(t, func(ctx context.Context, ready func()) error {
 		o.Ready = ready
 		return RunScript(ctx, s, o)
@@ -280,8 +289,9 @@ func TestRunqlatFallback(t *testing.T) {
 				key = "pid = " + strconv.Itoa(pid) + " tools.test"
 			}
 			var stopMain func() string
+			notes := &syncBuffer{}
 			if errBTF == nil {
-				stopMain = runScriptTool(t, "runqlat", defs...)
+				stopMain = runScriptToolNotes(t, "runqlat", notes, defs...)
 			}
 			stopFallback := runScriptTool(t, "_runqlat-tp", defs...)
 			release()
@@ -298,6 +308,13 @@ func TestRunqlatFallback(t *testing.T) {
 				return
 			}
 			main := strings.Split(stopMain(), "\n")
+			// runqlat itself runs the fallback where sched_switch has no
+			// prev_state (before 5.18), and says so.
+			if hasPrevState(t) == (notes.String() != "") {
+				t.Errorf("sched_switch has prev_state: %v; runqlat's note: %q", hasPrevState(t), notes.String())
+			} else if notes.String() != "" && !strings.HasPrefix(notes.String(), "runqlat: running _runqlat-tp (tracelet tools show _runqlat-tp): ") {
+				t.Errorf("runqlat's note %q does not name _runqlat-tp", notes.String())
+			}
 			mh := log2Hists(t, main)[key]
 			if mh == nil {
 				t.Fatalf("runqlat has no histogram %q:\n%s", key, strings.Join(main, "\n"))
@@ -313,4 +330,21 @@ func TestRunqlatFallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hasPrevState reports whether the kernel's sched_switch raw tracepoint
+// passes prev_state (5.18), which runqlat.bt reads.
+func hasPrevState(t *testing.T) bool {
+	t.Helper()
+	spec, err := btf.LoadFile(btf.KernelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// btf_trace_sched_switch's parameters have no names: prev_state is
+	// the fourth, after preempt, prev and next.
+	params, err := spec.TracepointArgs("sched_switch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(params) >= 4
 }

@@ -23,6 +23,7 @@ type aptRoot struct {
 	dir    string // .cache/vmtest/apt/<arch>
 	arch   string
 	suite  string // bookworm; the architecture's own where archSpec names one
+	old    bool   // a kernel's own older suite (Kernel.Suite): no backports
 	mirror string // http://deb.debian.org/debian
 	secure string // http://deb.debian.org/debian-security
 	log    io.Writer
@@ -43,6 +44,7 @@ func newAptRoot(cache, arch, kernelSuite string, log io.Writer) aptRoot {
 		suite, dir = kernelSuite, filepath.Join(cache, "apt", arch+"-"+kernelSuite)
 	}
 	return aptRoot{
+		old:    kernelSuite != "",
 		dir:    dir,
 		arch:   arch,
 		suite:  suite,
@@ -78,7 +80,12 @@ func hostSuite() string {
 func (a aptRoot) sourcesList() string {
 	opt := fmt.Sprintf("[arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]", a.arch)
 	var b strings.Builder
-	for _, s := range []string{a.suite, a.suite + "-updates", a.suite + "-backports"} {
+	suites := []string{a.suite, a.suite + "-updates", a.suite + "-backports"}
+	if a.old {
+		// An old release's backports have moved to archive.debian.org.
+		suites = suites[:2]
+	}
+	for _, s := range suites {
 		fmt.Fprintf(&b, "deb %s %s %s main\n", opt, a.mirror, s)
 	}
 	fmt.Fprintf(&b, "deb %s %s %s-security main\n", opt, a.secure, a.suite)
