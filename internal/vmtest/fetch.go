@@ -122,6 +122,14 @@ func (f *fetcher) fetch(ctx context.Context, k Kernel) (*Assets, error) {
 	as.Image = filepath.Join(kdir, "vmlinuz")
 	as.Config = filepath.Join(kdir, "config")
 
+	if k.Suite != "" {
+		// Only the kernel is the older suite's: the guest's busybox and
+		// libc stay the architecture's, which the image builder knows.
+		apt = newAptRoot(f.cache, k.Arch, "", f.log)
+		if err := apt.update(ctx); err != nil {
+			return nil, err
+		}
+	}
 	bpkg, err := apt.newest(ctx, "busybox-static", exactName("busybox-static"))
 	if err != nil {
 		return nil, err

@@ -31,9 +31,10 @@ type Kernel struct {
 	// NoBootProbes, when set, says why the kernel boots without
 	// kprobe_event= (and its boot-path tests skip, as testenv says).
 	NoBootProbes string
-	// Suite, when set, is the Debian release the kernel (and the guest's
-	// busybox and libc) come from, in place of the host's or the
-	// architecture's: an older kernel series than the host release ships.
+	// Suite, when set, is the Debian release the kernel comes from, in
+	// place of the host's or the architecture's: an older kernel series
+	// than the host release ships. The guest's busybox and libc stay the
+	// architecture's.
 	Suite string
 }
 
