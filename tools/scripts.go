@@ -26,8 +26,8 @@ import (
 //
 // "tool:" is the one-line description that `tracelet tools list` and the
 // command's help show. "// fallback: NAME" names the script to run where
-// this one cannot be prepared on the running kernel (a tracepoint it needs
-// is missing): a script cannot hold alternatives, so a tool that needs
+// this one cannot be prepared on the running kernel (a tracepoint, an
+// argument or a member it needs is missing): a script cannot hold alternatives, so a tool that needs
 // two ways, as libbpf-tools picks between a tracepoint and a kprobe, is
 // two scripts; RunScript says on stderr which one runs. A script whose
 // name starts with '_' is such a fallback: `tools show` prints it, but it
@@ -43,9 +43,10 @@ import (
 //     literal "TEXT";
 //   - ints (flags only): a comma-separated list of up to MaxListValues
 //     whole numbers >= 0, as libbpf-tools' tcpconnect -P 80,443 takes:
-//     the first defines NAME, the second NAME_2, and so on. The language
-//     has no lists; the script gives each slot it does not get the first
-//     value's, and tests the value against all of them:
+//     the first defines NAME, the second NAME_2, and so on.
+//
+// The language has no lists: a script with an ints flag gives each slot
+// it does not get the first value, and tests against all of them:
 //
 //	#ifndef PORT_2
 //	#define PORT_2 PORT
