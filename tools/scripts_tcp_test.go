@@ -183,8 +183,13 @@ func connect(t *testing.T, lfd int, addr string) conn {
 		c.Close()
 		t.Fatal(err)
 	}
-	s, err := net.FileConn(os.NewFile(uintptr(nfd), "accepted"))
-	unix.Close(nfd) // FileConn dups it
+	// FileConn dups the fd: close it through its *os.File, not by number,
+	// or the File's finalizer closes the number again later, by then
+	// perhaps a tool's program or map (an END test run failed with
+	// EINVAL, its program's fd taken by another file).
+	f := os.NewFile(uintptr(nfd), "accepted")
+	s, err := net.FileConn(f)
+	f.Close()
 	if err != nil {
 		c.Close()
 		t.Fatal(err)
