@@ -317,6 +317,10 @@ func (s *Spec) Base() *Spec { return s.base }
 // ID after its base's last.
 func (s *Spec) FirstID() TypeID { return s.firstID }
 
+// NextStringOffset is where the string offsets of split BTF on top of s
+// start: after the strings of s and of its bases.
+func (s *Spec) NextStringOffset() uint32 { return s.strBase + uint32(len(s.strs)) }
+
 // NumTypes is the number of IDs, from void through the last type,
 // including those of a base.
 func (s *Spec) NumTypes() int { return int(s.nextID()) }

@@ -147,3 +147,7 @@ func (ps *parser) needExt(kind ErrorKind, e Extension, col int) error {
 	}
 	return ps.err(kind, col, "", "%s need Linux %d.%d or newer with %s (the target kernel is %s)", f.what, f.maj, f.min, f.config, ps.opts.Kernel)
 }
+
+// Has reports whether the target kernel has e: from the probed set where
+// there is one, else from Kernel's version (a zero Kernel has everything).
+func (o Options) Has(e Extension) bool { return o.hasExt(e) }

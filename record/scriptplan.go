@@ -42,7 +42,14 @@ func PlanFromScript(file string, src []byte, o ScriptOptions) (*tracefs.Plan, er
 	if err != nil {
 		return nil, err
 	}
-	info, err := script.Check(prog, script.CheckOptions{Formats: o.Formats})
+	// Struct casts, members and fentry/fexit arguments are typed from the
+	// target's BTF (--btf FILE, or the running kernel's): the offsets the
+	// definitions carry are that kernel's.
+	copts := script.CheckOptions{Formats: o.Formats}
+	if o.Grammar.BTF != nil {
+		copts.BTF, copts.BTFError = tracefs.SpecOf(o.Grammar.BTF)
+	}
+	info, err := script.Check(prog, copts)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +61,9 @@ func PlanFromScript(file string, src []byte, o ScriptOptions) (*tracefs.Plan, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	probes, _, err := script.CompileTracefs(prog, info, script.TracefsOptions{Arch: a})
+	g := o.Grammar
+	g.Arch = karch
+	probes, _, err := script.CompileTracefs(prog, info, script.TracefsOptions{Arch: a, Grammar: &g})
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +109,12 @@ func PlanFromScript(file string, src []byte, o ScriptOptions) (*tracefs.Plan, er
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d:%d: %w", file, at.Pos.Line, at.Pos.Col, err)
 		}
-		g := o.Grammar
-		g.Arch = karch
 		g.Target = kprobeevents.TargetKprobe
-		if at.Type == script.Uprobe || at.Type == script.Uretprobe {
+		switch {
+		case at.Type == script.Uprobe || at.Type == script.Uretprobe:
 			g.Target = kprobeevents.TargetUprobe
+		case tp.Fprobe:
+			g.Target = kprobeevents.TargetAuto // dynamic_events
 		}
 		pr, err := kprobeevents.ParseProbe(def, g)
 		if err != nil {
@@ -140,7 +150,7 @@ func eventName(at *script.AttachPoint, used map[string]bool) string {
 		b = append([]byte{'_'}, b...)
 	}
 	base = string(b)
-	if at.Type == script.Kretprobe || at.Type == script.Uretprobe {
+	if at.Type.IsReturn() {
 		base += "_ret"
 	}
 	if len(base) > maxEventName-4 {

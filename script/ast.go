@@ -10,6 +10,9 @@ type Program struct {
 	// from BTF; Macros the #defines, in order.
 	Includes []Include
 	Macros   []*Macro
+	// Structs are the script's own struct and union definitions, in
+	// order (structdef.go).
+	Structs []*StructDef
 	// Config is the config = { ... } block: the settings it gives.
 	Config []ConfigItem
 	// Hists are the "// hist: @MAP ..." comments, by map name (without

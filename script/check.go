@@ -106,13 +106,21 @@ func Check(prog *Program, opts CheckOptions) (*Info, error) {
 	// Maps are global and may be read in a probe that comes before the
 	// one that assigns them: the first pass only infers map types, the
 	// second checks everything against them.
+	// The script's types are laid out once; their errors are kept for
+	// the second pass's list.
+	c.pass = 2
+	c.types, c.structs = layoutStructs(prog.Structs, opts.BTF, modelOf(opts.BTF), c.errorf)
+	if c.types != nil {
+		c.info.BTF = c.types
+	}
+	typeErrs := c.errs
 	c.pass = 1
 	for n := -1; n != len(c.info.Maps); {
 		n = len(c.info.Maps)
 		c.program() // again while maps typed late type more (@a = @b; @b = 1)
 	}
 	c.pass = 2
-	c.errs = nil
+	c.errs = typeErrs
 	for _, it := range prog.Config {
 		if it.Key == "max_strlen" && (it.Value < 2 || it.Value > MaxStrLen) {
 			c.errorf(it.Pos, "config max_strlen = %d: strings live on the BPF stack here, so it must be from 2 to %d", it.Value, MaxStrLen)
@@ -138,6 +146,12 @@ type checker struct {
 	// untyped are the locals whose assignment had an error: their uses
 	// are not reported again.
 	untyped map[string]bool
+
+	// types holds the script's struct definitions, split on top of the
+	// kernel's BTF (nil without definitions); structs are their IDs by
+	// "struct NAME" and "union NAME".
+	types   *btf.Spec
+	structs map[string]btf.TypeID
 }
 
 func (c *checker) errorf(p Pos, format string, args ...any) {

@@ -43,7 +43,10 @@ func btfType(spec *btf.Spec, id btf.TypeID) *Type {
 			return &Type{Kind: KindInt, Size: int(t.Size), Signed: spec.Signed(r)}
 		}
 	case btf.BTF_KIND_PTR:
-		return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: t.Type, C: cname}
+		// A pointer member is as wide as the kernel's pointers: reading 8
+		// bytes on a 32-bit kernel would take the next member as the
+		// upper half.
+		return &Type{Kind: KindInt, Size: int(spec.PointerSize()), Ptr: true, BTF: t.Type, C: cname}
 	case btf.BTF_KIND_STRUCT, btf.BTF_KIND_UNION:
 		return &Type{Kind: KindRecord, Size: int(t.Size), BTF: r, C: cname}
 	case btf.BTF_KIND_ARRAY:
@@ -66,11 +69,12 @@ func inKernel(t *Type) bool {
 	return t != nil && t.BTF != 0 && !t.Ptr && (t.Kind == KindRecord || t.Kind == KindString)
 }
 
-// namedType finds a type as a script names it: "struct task_struct",
-// "union NAME", "enum NAME", or a typedef.
 // kernelType finds the type a script names (struct x, an enum, a typedef)
 // in the kernel's BTF, which what needs; false after an error.
 func (c *checker) kernelType(pos Pos, name, what string) (*btf.Spec, btf.TypeID, bool) {
+	if id, ok := c.scriptType(name); ok {
+		return c.types, id, true
+	}
 	spec := c.needBTF(pos, what)
 	if spec == nil {
 		return nil, 0, false
@@ -83,6 +87,39 @@ func (c *checker) kernelType(pos Pos, name, what string) (*btf.Spec, btf.TypeID,
 	return spec, id, true
 }
 
+// scriptType finds a struct or union the script defines: "struct NAME",
+// "union NAME", or the bare name, which bpftrace takes for either. The
+// script's definition hides the kernel's type of the same name, as in
+// bpftrace.
+func (c *checker) scriptType(name string) (btf.TypeID, bool) {
+	if c.structs == nil {
+		return 0, false
+	}
+	if id, ok := c.structs[name]; ok {
+		return id, true
+	}
+	if !strings.Contains(name, " ") {
+		for _, k := range []string{"struct ", "union "} {
+			if id, ok := c.structs[k+name]; ok {
+				return id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// typeSpec is the Spec that types members and elements: the script's
+// types on top of the kernel's, or the kernel's; nil, reported at pos,
+// when there is neither.
+func (c *checker) typeSpec(pos Pos, what string) *btf.Spec {
+	if c.types != nil {
+		return c.types
+	}
+	return c.needBTF(pos, what)
+}
+
+// namedType finds a type as a script names it: "struct task_struct",
+// "union NAME", "enum NAME", or a typedef.
 func namedType(spec *btf.Spec, name string) (btf.TypeID, error) {
 	kind, n := btf.BTF_KIND_TYPEDEF, name
 	if k, rest, ok := strings.Cut(name, " "); ok {
@@ -163,7 +200,9 @@ func (c *checker) ptrCast(e *Cast, xt *Type) *Type {
 	if !ok {
 		return nil
 	}
-	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *"}
+	// A cast keeps the address space: (struct X *)arg0 of a uprobe, or of
+	// a syscall's user pointer, points into user memory.
+	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *", User: xt.User}
 }
 
 // member types X->NAME and X.NAME where X is a kernel pointer or record.
@@ -173,7 +212,7 @@ func (c *checker) member(e *FieldExpr, xt *Type) *Type {
 		c.errorf(e.Pos, "%s has no fields: it is %s, not a pointer to a struct", describe(e.X), xt)
 		return nil
 	}
-	spec := c.needBTF(e.Pos, "field "+e.Field)
+	spec := c.typeSpec(e.Pos, "field "+e.Field)
 	if spec == nil {
 		return nil
 	}
@@ -246,7 +285,7 @@ func (c *checker) index(e *Index) *Type {
 		c.errorf(e.Pos, "%s cannot be indexed: it is %s, not an array or pointer", describe(e.X), xt)
 		return nil
 	}
-	spec := c.needBTF(e.Pos, "indexing")
+	spec := c.typeSpec(e.Pos, "indexing")
 	if spec == nil {
 		return nil
 	}
@@ -290,8 +329,8 @@ func (c *checker) sizeof(e *Sizeof) *Type {
 			return nil
 		}
 		e.v = uint64(t.Size)
-		if t.BTF != 0 && !t.Ptr && c.opts.BTF != nil {
-			if n, err := c.opts.BTF.Sizeof(t.BTF); err == nil {
+		if spec := c.info.BTF; t.BTF != 0 && !t.Ptr && spec != nil {
+			if n, err := spec.Sizeof(t.BTF); err == nil {
 				e.v = uint64(n)
 			}
 		}

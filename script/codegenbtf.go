@@ -80,11 +80,11 @@ func (g *gen) ptrToR3(x Expr, r asm.Register) {
 				g.emit(asm.LoadMem(asm.R3, asm.R3, int16(off), asm.DWord))
 				return
 			}
-			g.readMem(asm.R3, off, 8, TypeOf(x).User, x.Pos)
+			g.readMem(asm.R3, off, TypeOf(x).Size, TypeOf(x).User, x.Pos)
 			return
 		}
 	case *Index:
-		g.readMem(asm.R3, g.kernelAddr(x, r), 8, TypeOf(x).User, x.Pos)
+		g.readMem(asm.R3, g.kernelAddr(x, r), TypeOf(x).Size, TypeOf(x).User, x.Pos)
 		return
 	case *Cast:
 		if x.Stars > 0 {

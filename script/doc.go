@@ -50,6 +50,14 @@
 //     a chain a->b.c->d folds constant offsets and loads each pointer
 //     straight into the helper's address register. Info.Resolved lists
 //     each member reached, its C type and offset (run -d prints them).
+//     A script may define its own types at the top level, as C does
+//     (struct NAME { struct load_weight load; unsigned int n : 3; u64
+//     a[4]; char *p; union { ... } u; };): structdef.go parses them and
+//     structlayout.go lays them out as the target's C compiler would
+//     (long and pointers of the kernel's size, i386's 4-byte alignment
+//     of 64-bit integers) into BTF split on top of the kernel's, so
+//     casts, members, sizeof and offsetof treat them as kernel types. A
+//     script's definition hides the kernel's type of that name.
 //     Without BTF, a script that needs it fails in Check, before anything
 //     is loaded, naming what needed it and suggesting --btf FILE.
 //
@@ -99,8 +107,12 @@
 // time: each kprobe, uprobe or tracepoint with a predicate and a printf of
 // its arguments becomes a dynamic event definition (fetchargs from the asm
 // register table) and an event filter; count() becomes the probe's hit
-// counter or a hist trigger. Anything else is refused, naming the
-// construct.
+// counter or a hist trigger. Struct casts of arguments and members in
+// printf, and fentry/fexit with args.NAME->member and retval, become
+// +OFF(...) chains at the BTF's offsets in kprobes (any kernel), or fprobe
+// events with the kernel's BTF argument names where TracefsOptions.Grammar
+// has them (6.5/6.6; an fexit's arguments 6.10). Anything else is
+// refused, naming the construct.
 //
 // Example:
 //

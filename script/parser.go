@@ -160,6 +160,12 @@ func (p *parser) parseProgram() (prog *Program) {
 	for {
 		p.rewind()
 		pos, raw := p.sc.ScanAttach()
+		if raw == "struct" || raw == "union" {
+			p.rewind()
+			p.next()
+			prog.Structs = append(prog.Structs, p.parseStructDef())
+			continue
+		}
 		if raw == "" {
 			p.next()
 			if p.tok == EOF {

@@ -324,6 +324,10 @@ func FuzzParse(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Add("#define F(a, b) ((a) * (b) + X)\n#define X 2\n#ifdef X\nBEGIN { @[F($1, 3)] = count(); printf(\"%s\\n\", str($2)); }\n#endif\n")
+	// Struct definitions (structdef.go): layouts, bitfields, nesting, and
+	// member chains, sizeof and offsetof on them.
+	f.Add(layoutDefs + `kprobe:f { $m = (struct mix *)arg0; $b = (struct bf *)arg1; @[$m->a[2], $b->e, ((struct un *)arg2)->u.ll] = count(); @s = sizeof(struct bf2) + offsetof(struct mix, tail); }`)
+	f.Add("struct a { struct a *next; union { u8 x : 3; struct { long y[2][3]; } in; }; char *s; };\nuprobe:/bin/sh:main { printf(\"%d %s\\n\", ((a *)arg0)->next->in.y[1][2], str(((struct a *)arg0)->s)); }")
 	amd64, err := asm.ArchFor("amd64")
 	if err != nil {
 		f.Fatal(err)
@@ -348,8 +352,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		_ = prog.String()
-		info, err := Check(prog, CheckOptions{Formats: fixtureFormats, Params: []string{"1", "abc"},
-			KernelSymbol: func(string) (uint64, error) { return 0xffffffff81000000, nil }})
+		copts := CheckOptions{Formats: fixtureFormats, Params: []string{"1", "abc"},
+			KernelSymbol: func(string) (uint64, error) { return 0xffffffff81000000, nil }}
+		if len(prog.Structs) > 0 && len(src)%2 == 0 {
+			// A script's structs on top of the kernel's types, half the time.
+			copts.BTF = fixtureBTF(t)
+		}
+		info, err := Check(prog, copts)
 		if err != nil {
 			positioned(t, "Check", err)
 			return

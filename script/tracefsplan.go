@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tracelet/tracelet/asm"
+	"github.com/tracelet/tracelet/kprobeevents"
 )
 
 // The tracefs backend runs scripts without BPF (old kernels, boot time):
@@ -24,6 +25,13 @@ type TracefsOptions struct {
 	// UprobeArch is Options.UprobeArch: the table of a uprobe's code
 	// where it is not Arch's (32-bit code on a 64-bit kernel).
 	UprobeArch func(a *AttachPoint, kernel *asm.Arch) (*asm.Arch, error)
+	// Grammar describes the kernel the definitions are for (its version
+	// or the extensions its tracefs README lists, and Offsets), which
+	// decides how fentry and fexit probes are written (tracefsbtf.go):
+	// fprobe events with the kernel's BTF arguments where it has them,
+	// else kprobes with tracelet's offsets. Nil means kprobes, which every
+	// kernel with kprobe_events takes.
+	Grammar *kprobeevents.Options
 }
 
 // CountKind says how a tracefs probe implements count().
@@ -43,6 +51,10 @@ const (
 // TracefsProbe is one attach point compiled for tracefs.
 type TracefsProbe struct {
 	Attach *AttachPoint
+	// Fprobe: an fentry or fexit probe is written as an fprobe event
+	// (f:, to dynamic_events) with the kernel's BTF argument names;
+	// false writes it as a kprobe or kretprobe with offsets.
+	Fprobe bool
 	// FetchArgs are the NAME=FETCHARG[:TYPE] arguments of the dynamic
 	// event (kprobes and uprobes; a tracepoint's fields are fixed).
 	FetchArgs []string
@@ -69,12 +81,18 @@ func (tp *TracefsProbe) Definition(group, event, location string) (string, error
 	switch a.Type {
 	case Kretprobe, Uretprobe:
 		kind = "r"
+	case Fentry, Fexit:
+		if tp.Fprobe {
+			kind = "f"
+		} else if a.Type == Fexit {
+			kind = "r"
+		}
 	case Kprobe, Uprobe, USDT:
 	default:
 		return "", fmt.Errorf("%s probes are not dynamic events", a.Type)
 	}
 	if location == "" {
-		if a.Type != Kprobe && a.Type != Kretprobe {
+		if a.Type == Uprobe || a.Type == Uretprobe {
 			return "", fmt.Errorf("uprobe %s needs its file offset resolved", a.Raw)
 		}
 		location = a.Func
@@ -83,6 +101,9 @@ func (tp *TracefsProbe) Definition(group, event, location string) (string, error
 		}
 		if a.HasOffset {
 			location += fmt.Sprintf("+%d", a.Offset)
+		}
+		if a.Type == Fexit && tp.Fprobe {
+			location += "%return"
 		}
 	}
 	parts := append([]string{fmt.Sprintf("%s:%s/%s", kind, group, event), location}, tp.FetchArgs...)
@@ -139,8 +160,9 @@ func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsP
 	for _, p := range prog.Probes {
 		for _, a := range p.Attach {
 			c.obj.Attach = append(c.obj.Attach, a)
-			t := &tfsTranslator{c: c, arch: c.archAt(a, opts.Arch, opts.UprobeArch), tp: &TracefsProbe{Attach: a}, fetched: map[string]bool{}}
+			t := &tfsTranslator{c: c, opts: opts, arch: c.archAt(a, opts.Arch, opts.UprobeArch), tp: &TracefsProbe{Attach: a}, fetched: map[string]int{}}
 			t.probe(p)
+			t.finish()
 			out = append(out, t.tp)
 		}
 	}
@@ -153,9 +175,11 @@ func CompileTracefs(prog *Program, info *Info, opts TracefsOptions) ([]*TracefsP
 
 type tfsTranslator struct {
 	c       *compiler
+	opts    TracefsOptions
 	arch    *asm.Arch
 	tp      *TracefsProbe
-	fetched map[string]bool
+	fetches []tfsFetch
+	fetched map[string]int // name -> index in fetches
 }
 
 func (t *tfsTranslator) errorf(p Pos, format string, args ...any) {
@@ -165,9 +189,9 @@ func (t *tfsTranslator) errorf(p Pos, format string, args ...any) {
 func (t *tfsTranslator) probe(p *Probe) {
 	a := t.tp.Attach
 	switch a.Type {
-	case Kprobe, Kretprobe, Uprobe, Uretprobe, USDT, Tracepoint:
+	case Kprobe, Kretprobe, Uprobe, Uretprobe, USDT, Tracepoint, Fentry, Fexit:
 	default:
-		t.errorf(a.Pos, "%s probes need BPF (tracefs has kprobes, uprobes, usdt probes and tracepoints)", a.Type)
+		t.errorf(a.Pos, "%s probes need BPF (tracefs has kprobes, uprobes, usdt probes, tracepoints, and fentry and fexit as fprobes or kprobes)", a.Type)
 		return
 	}
 	if a.Wildcard() {
@@ -260,13 +284,28 @@ func (t *tfsTranslator) printf(call *Call) {
 	t.tp.Printf = pf
 }
 
-// fetch adds a fetcharg once.
+// fetch adds a fetcharg spelled the same in every kind of probe.
 func (t *tfsTranslator) fetch(name, arg string) string {
-	if !t.fetched[name] {
-		t.fetched[name] = true
-		t.tp.FetchArgs = append(t.tp.FetchArgs, name+"="+arg)
+	return t.add(tfsFetch{name: name, offsets: arg, btf: arg})
+}
+
+// finish writes the fetchargs, choosing for fentry and fexit between an
+// fprobe and a kprobe (tracefsbtf.go).
+func (t *tfsTranslator) finish() {
+	a := t.tp.Attach
+	if a.Type == Fentry || a.Type == Fexit {
+		t.tp.Fprobe = t.fprobe()
 	}
-	return name
+	for _, f := range t.fetches {
+		arg := f.offsets
+		if t.tp.Fprobe {
+			arg = f.btf
+		} else if f.noOffsets != nil {
+			t.errorf(f.pos, "%v", f.noOffsets)
+			continue
+		}
+		t.tp.FetchArgs = append(t.tp.FetchArgs, f.name+"="+arg)
+	}
 }
 
 // ref names the record field holding e, adding the fetcharg that makes it.
@@ -294,6 +333,10 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 			}
 			return t.fetch("comm", "$comm"), true
 		case "retval":
+			if a.Type == Fexit {
+				// typed from the function's BTF return type
+				return t.fetch("retval", "$retval"+t.ktype(TypeOf(e), kexpr{})), true
+			}
 			// $retval is an unsigned long: on a 32-bit kernel an s64
 			// would zero-extend -ENOENT into 4294967294.
 			if t.arch.Word == 4 {
@@ -320,6 +363,13 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 		if e.fd != nil {
 			return e.Field, true
 		}
+		if e.mem != nil || e.arg > 0 && (a.Type == Fentry || a.Type == Fexit) {
+			return t.kfield(e, TypeOf(e).Kind == KindString)
+		}
+	case *Cast:
+		if e.Stars > 0 {
+			return t.kfield(e, false)
+		}
 	case *Call:
 		if e.Name == "str" && len(e.Args) == 1 {
 			if b, ok := e.Args[0].(*Builtin); ok && strings.HasPrefix(b.Name, "arg") && b.Name != "args" {
@@ -339,6 +389,11 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 				// In a uprobe, a dereference reads the user's memory.
 				return t.fetch("str_"+b.Name, "+0("+loc+")"+typ), true
 			}
+			if x := e.Args[0]; isKernelValue(x, a) {
+				if xt := TypeOf(x); xt.Ptr || xt.Kind == KindString {
+					return t.kfield(x, true)
+				}
+			}
 			if f, ok := e.Args[0].(*FieldExpr); ok {
 				if TypeOf(f).Kind == KindString {
 					return t.ref(f, output)
@@ -352,8 +407,20 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 			return "", false
 		}
 	}
-	t.errorf(e.Position(), "%s cannot be expressed in tracefs: only arg0-arg5, retval, pid, comm, args fields and str() of an argument", describe(e))
+	t.errorf(e.Position(), "%s cannot be expressed in tracefs: only arg0-arg5, retval, pid, comm, args fields, members through struct casts and fentry/fexit arguments, and str() of those", describe(e))
 	return "", false
+}
+
+// isKernelValue reports a value that kvalue compiles: a member reached
+// through BTF, an fentry or fexit argument, or a struct cast.
+func isKernelValue(e Expr, a *AttachPoint) bool {
+	switch e := e.(type) {
+	case *FieldExpr:
+		return e.mem != nil || e.arg > 0 && (a.Type == Fentry || a.Type == Fexit)
+	case *Cast:
+		return e.Stars > 0
+	}
+	return false
 }
 
 // argLoc is the fetcharg of an argument register, from the per-arch table

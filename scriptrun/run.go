@@ -15,6 +15,7 @@ import (
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/flamegraph"
+	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
@@ -248,7 +249,14 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		return nil, err
 	}
 	if r.Backend == BackendTracefs {
-		r.TracefsProbes, r.Object, err = script.CompileTracefs(prog, info, script.TracefsOptions{Arch: arch, UprobeArch: r.uprobeArch})
+		topts := script.TracefsOptions{Arch: arch, UprobeArch: r.uprobeArch}
+		if r.fs != nil {
+			// fentry and fexit become fprobes where this kernel's tracefs
+			// has them and its BTF arguments, else kprobes with offsets.
+			g := r.fs.Grammar(kprobeevents.Options{})
+			topts.Grammar = &g
+		}
+		r.TracefsProbes, r.Object, err = script.CompileTracefs(prog, info, topts)
 		if err != nil {
 			return nil, err
 		}

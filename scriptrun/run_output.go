@@ -92,8 +92,16 @@ func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error
 	attr.Sample = 1
 	// Wake the reader at every record: printf output should not wait.
 	attr.Wakeup = 1
-	for _, cpu := range cpus {
+	// The kernel's own count of the samples it could not write (6.0): a
+	// PERF_RECORD_LOST reaches the ring only in front of the next record
+	// that fits, so the losses at the end of a run would go unreported.
+	attr.Read_format = unix.PERF_FORMAT_ID | unix.PERF_FORMAT_LOST
+	for i, cpu := range cpus {
 		ev, err := perf.Open(attr, -1, cpu, nil, 0)
+		if i == 0 && errors.Is(err, unix.EINVAL) {
+			attr.Read_format = 0 // before 6.0: PERF_RECORD_LOST alone
+			ev, err = perf.Open(attr, -1, cpu, nil, 0)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +139,19 @@ func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
 	return rec.Data[4 : 4+n], nil
 }
 
-func (s *perfArraySource) lost() (uint64, error) { return s.nlost, nil }
+// lost is the kernel's count where it keeps one, else what the
+// PERF_RECORD_LOST records said.
+func (s *perfArraySource) lost() (uint64, error) {
+	var kernel uint64
+	for _, ev := range s.events {
+		c, err := ev.ReadCount()
+		if err != nil {
+			return s.nlost, nil // no PERF_FORMAT_LOST on this kernel
+		}
+		kernel += c.Lost
+	}
+	return max(kernel, s.nlost), nil
+}
 
 func (s *perfArraySource) close() error {
 	var errs []error

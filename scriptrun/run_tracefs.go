@@ -71,6 +71,9 @@ func (r *Run) startTracefs(ready func() error) error {
 			if a.Type == script.Uprobe || a.Type == script.Uretprobe || a.Type == script.USDT {
 				file = tracefs.UprobeEvents
 			}
+			if tp.Fprobe {
+				file = tracefs.DynamicEvents // fprobes have no file of their own
+			}
 			sys, ev = r.group, eventName(a)
 			def, err := r.TracefsDefinition(tp, sys, ev)
 			if err != nil {

@@ -17,8 +17,10 @@ import (
 )
 
 // sbsComm is the name the workload runs under, so that tracepoint
-// predicates on comm see only it (15 bytes at most: TASK_COMM_LEN).
-const sbsComm = "tlsbsprog"
+// predicates on comm see only it (15 bytes at most: TASK_COMM_LEN). It
+// holds the test's pid: another checkout's suite running at the same time
+// must not count in this one's results.
+var sbsComm = "tlsbs" + strconv.Itoa(os.Getpid())
 
 type oneliner struct {
 	workload []string

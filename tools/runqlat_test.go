@@ -3,6 +3,7 @@ package tools
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/script"
 )
 
@@ -36,6 +38,13 @@ func (s *syncBuffer) String() string {
 // "NAME=VALUE" defines, and returns its output once stop is called.
 func runScriptTool(t *testing.T, name string, defines ...string) (stop func() string) {
 	t.Helper()
+	return runScriptToolNotes(t, name, nil, defines...)
+}
+
+// runScriptToolNotes is runScriptTool with the note RunScript writes when
+// it runs the tool's fallback going to notes.
+func runScriptToolNotes(t *testing.T, name string, notes io.Writer, defines ...string) (stop func() string) {
+	t.Helper()
 	s, err := LookupScript(name)
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +59,7 @@ func runScriptTool(t *testing.T, name string, defines ...string) (stop func() st
 	}
 	out := &syncBuffer{}
 	o.Out = out
+	o.Notes = notes
 	stopTool := runTool(t, func(ctx context.Context, ready func()) error {
 		o.Ready = ready
 		return RunScript(ctx, s, o)
@@ -236,4 +246,105 @@ func TestRunqlatIntervalCount(t *testing.T) {
 	if times != 2 {
 		t.Errorf("%d time lines, want 2:\n%s", times, out)
 	}
+}
+
+// runqlat's fallback for kernels before 5.18 (_runqlat-tp: the state from
+// sched:sched_switch's format), forced by name, on a thread that sleeps
+// 2ms 50 times, beside runqlat.bt where the kernel has BTF. Both see the
+// thread's 50 wakeups at least. Every switch out that runqlat.bt counts
+// as runnable (prev_state 0), the fallback counts too; it also counts a
+// preemption between the thread's set_current_state() and schedule(),
+// which runqlat.bt and libbpf-tools leave to the wakeup: on the thread,
+// which does nothing but sleep, the fallback counts no fewer than
+// runqlat.bt, under the same header. With -P, the process's other
+// threads wake in the moment one tool is attached and the other not yet:
+// both count at least the sleeping thread's wakeups.
+//
+// Without -p and -P the fallback needs no BTF (its wakeups are
+// sched:sched_wakeup's too), and runqlat.bt cannot run: on a kernel
+// without BTF (the i386 guest) the fallback runs alone, with -L and no
+// -p, which such a kernel cannot filter by. With BTF the test filters by
+// -p: the host runs thousands of other threads, whose (tid, slot) keys
+// fill @lat's 4096 before the test's thread gets one.
+func TestRunqlatFallback(t *testing.T) {
+	_, errBTF := os.Stat(btf.KernelPath)
+	modes := []string{"L-p", "P-p"}
+	if errBTF != nil {
+		t.Logf("the kernel has no BTF (%v): -p and -P read the woken task's process through it; -L alone", errBTF)
+		modes = []string{"L"}
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			const n = 50
+			pid, tid, release := startSleepWake(t, n)
+			var defs []string
+			key := "tid = " + strconv.Itoa(tid) + " tools.test"
+			switch mode {
+			case "L":
+				defs = []string{"TIDS"}
+			case "L-p":
+				defs = []string{"TIDS", "PID=" + strconv.Itoa(pid)}
+			case "P-p":
+				defs = []string{"PIDS", "PID=" + strconv.Itoa(pid)}
+				key = "pid = " + strconv.Itoa(pid) + " tools.test"
+			}
+			var stopMain func() string
+			notes := &syncBuffer{}
+			if errBTF == nil {
+				stopMain = runScriptToolNotes(t, "runqlat", notes, defs...)
+			}
+			stopFallback := runScriptTool(t, "_runqlat-tp", defs...)
+			release()
+			fb := strings.Split(stopFallback(), "\n")
+			fh := log2Hists(t, fb)[key]
+			if fh == nil {
+				t.Fatalf("_runqlat-tp has no histogram %q:\n%s", key, strings.Join(fb, "\n"))
+			}
+			if fh.total() < n {
+				t.Errorf("_runqlat-tp counted %d wakeups for %q, want at least the %d sleeps'", fh.total(), key, n)
+			}
+			if stopMain == nil {
+				t.Logf("_runqlat-tp alone (no BTF): %q: %d", key, fh.total())
+				return
+			}
+			main := strings.Split(stopMain(), "\n")
+			// runqlat itself runs the fallback where sched_switch has no
+			// prev_state (before 5.18), and says so.
+			if hasPrevState(t) == (notes.String() != "") {
+				t.Errorf("sched_switch has prev_state: %v; runqlat's note: %q", hasPrevState(t), notes.String())
+			} else if notes.String() != "" && !strings.HasPrefix(notes.String(), "runqlat: running _runqlat-tp (tracelet tools show _runqlat-tp): ") {
+				t.Errorf("runqlat's note %q does not name _runqlat-tp", notes.String())
+			}
+			mh := log2Hists(t, main)[key]
+			if mh == nil {
+				t.Fatalf("runqlat has no histogram %q:\n%s", key, strings.Join(main, "\n"))
+			}
+			t.Logf("%q: runqlat %d, _runqlat-tp %d", key, mh.total(), fh.total())
+			same(t, "first line", main[0], fb[0])
+			same(t, "header", mh.header, fh.header)
+			if mh.total() < n {
+				t.Errorf("runqlat counted %d wakeups for %q, want at least %d", mh.total(), key, n)
+			}
+			if mode != "P-p" && fh.total() < mh.total() {
+				t.Errorf("%q: _runqlat-tp counted %d, fewer than runqlat's %d", key, fh.total(), mh.total())
+			}
+		})
+	}
+}
+
+// hasPrevState reports whether the kernel's sched_switch raw tracepoint
+// passes prev_state (5.18), which runqlat.bt reads.
+func hasPrevState(t *testing.T) bool {
+	t.Helper()
+	spec, err := btf.LoadFile(btf.KernelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// btf_trace_sched_switch's parameters have no names: prev_state is
+	// the fourth, after preempt, prev and next.
+	params, err := spec.TracepointArgs("sched_switch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(params) >= 4
 }

@@ -27,8 +27,8 @@ import (
 //
 // "tool:" is the one-line description that `tracelet tools list` and the
 // command's help show. "// fallback: NAME" names the script to run where
-// this one cannot be prepared on the running kernel (a tracepoint it needs
-// is missing): a script cannot hold alternatives, so a tool that needs
+// this one cannot be prepared on the running kernel (a tracepoint, an
+// argument or a member it needs is missing): a script cannot hold alternatives, so a tool that needs
 // two ways, as libbpf-tools picks between a tracepoint and a kprobe, is
 // two scripts; RunScript says on stderr which one runs. A script whose
 // name starts with '_' is such a fallback: `tools show` prints it, but it
@@ -41,7 +41,19 @@ import (
 //     given, NAME is undefined);
 //   - int: a whole number >= 0 (> 0 for an arg), defining NAME as it;
 //   - string: any text without '"' or '\', defining NAME as the string
-//     literal "TEXT".
+//     literal "TEXT";
+//   - ints (flags only): a comma-separated list of up to MaxListValues
+//     whole numbers >= 0, as libbpf-tools' tcpconnect -P 80,443 takes:
+//     the first defines NAME, the second NAME_2, and so on.
+//
+// The language has no lists: a script with an ints flag gives each slot
+// it does not get the first value, and tests against all of them:
+//
+//	#ifndef PORT_2
+//	#define PORT_2 PORT
+//	#endif
+//	...
+//	#define PORT_OK(p) (PORT == 0 || p == PORT || p == PORT_2 || ...)
 //
 // A flag or argument reaches the script as a macro, exactly as `tracelet
 // run -D NAME=VALUE` gives one (script.Define), so the script reads the
@@ -204,8 +216,12 @@ func ParseScript(name string, src []byte) (*Script, error) {
 			}
 			switch f.Type {
 			case "bool", "int", "string":
+			case "ints":
+				if key == "arg" {
+					return nil, errorf("arg %s: an argument is an int or a string, not a list", f.Define)
+				}
 			default:
-				return nil, errorf("%s %s: type %q: want bool, int or string", key, f.Define, f.Type)
+				return nil, errorf("%s %s: type %q: want bool, int, ints or string", key, f.Define, f.Type)
 			}
 			for _, n := range []string{f.Short, f.Long, "D:" + f.Define} {
 				if n != "" && seen[n] {
@@ -273,9 +289,48 @@ func define(what, name, typ, value string, min int64) (script.Define, error) {
 	}
 }
 
-// DefineValue returns the macro for the flag given value ("" for a bool).
+// DefineValue returns the macro for the flag given value ("" for a bool;
+// one value for ints, which DefineValues takes as a list).
 func (f ScriptFlag) DefineValue(value string) (script.Define, error) {
-	return define(f.Name(), f.Define, f.Type, value, 0)
+	typ := f.Type
+	if typ == "ints" {
+		typ = "int"
+	}
+	return define(f.Name(), f.Define, typ, value, 0)
+}
+
+// MaxListValues is how many values an ints flag takes: a script tests
+// NAME and NAME_2 to NAME_8.
+const MaxListValues = 8
+
+// DefineValues returns the macros for the flag given value: one, or for
+// an ints flag one per value of the comma-separated list, NAME, NAME_2,
+// ... in order.
+func (f ScriptFlag) DefineValues(value string) ([]script.Define, error) {
+	if f.Type != "ints" {
+		d, err := f.DefineValue(value)
+		if err != nil {
+			return nil, err
+		}
+		return []script.Define{d}, nil
+	}
+	values := strings.Split(value, ",")
+	if len(values) > MaxListValues {
+		return nil, fmt.Errorf("%s %q: at most %d values", f.Name(), value, MaxListValues)
+	}
+	var out []script.Define
+	for i, v := range values {
+		name := f.Define
+		if i > 0 {
+			name += "_" + strconv.Itoa(i+1)
+		}
+		d, err := define(f.Name(), name, "int", strings.TrimSpace(v), 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: value %d: %w", f.Name(), value, i+1, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // DefineValue returns the macro for the argument given value.

@@ -183,8 +183,13 @@ func connect(t *testing.T, lfd int, addr string) conn {
 		c.Close()
 		t.Fatal(err)
 	}
-	s, err := net.FileConn(os.NewFile(uintptr(nfd), "accepted"))
-	unix.Close(nfd) // FileConn dups it
+	// FileConn dups the fd: close it through its *os.File, not by number,
+	// or the File's finalizer closes the number again later, by then
+	// perhaps a tool's program or map (an END test run failed with
+	// EINVAL, its program's fd taken by another file).
+	f := os.NewFile(uintptr(nfd), "accepted")
+	s, err := net.FileConn(f)
+	f.Close()
 	if err != nil {
 		c.Close()
 		t.Fatal(err)
@@ -644,5 +649,73 @@ func TestTCPConnectKprobe(t *testing.T) {
 	}
 	if err := ours.stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tcpconnect -P P1,P2 (a list, as libbpf-tools takes it), and its kprobe
+// fallback's (in the VM guests), on the test's own connects to three
+// ports: exactly the connects to P1 and P2, none to the third.
+func TestTCPConnectPorts(t *testing.T) {
+	for _, name := range []string{"tcpconnect", "_tcpconnect-kprobe"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "_tcpconnect-kprobe" {
+				testenv.RequireKprobes(t)
+				if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+					t.Skipf("the kprobe fallback reads struct sock through the kernel's BTF, which this kernel lacks: %v", err)
+				}
+			}
+			sc, err := LookupScript(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var portFlag ScriptFlag
+			for _, f := range sc.Flags {
+				if f.Short == "P" {
+					portFlag = f
+				}
+			}
+			pid := strconv.Itoa(os.Getpid())
+			var lfds []int
+			var ports []string
+			for range 3 {
+				lfd, port := listen(t, unix.AF_INET, 16)
+				lfds, ports = append(lfds, lfd), append(ports, strconv.Itoa(port))
+			}
+			ds, err := portFlag.DefineValues(ports[0] + "," + ports[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defs := []string{"PID=" + pid}
+			for _, d := range ds {
+				defs = append(defs, d.String())
+			}
+			ours := runScript(t, name, defs...)
+			// The unlisted port first: its line, were it printed, would
+			// come before the ones waited for.
+			for _, i := range []int{2, 0, 1, 0} {
+				c := connect(t, lfds[i], "127.0.0.1:"+ports[i])
+				c.client.Close()
+				c.server.Close()
+			}
+			isOurs := func(s string) bool {
+				return hasField(s, 5, ports[0]) || hasField(s, 5, ports[1]) || hasField(s, 5, ports[2])
+			}
+			ours.wait(t, "connects", 3, isOurs)
+			if err := ours.stop(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range ours.lines() {
+				if isOurs(l) {
+					got = append(got, strings.Fields(l)[5])
+				}
+			}
+			slices.Sort(got)
+			want := []string{ports[0], ports[0], ports[1]}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("-P %s,%s (not %s): connects to %v, want %v:\n%s", ports[0], ports[1], ports[2], got, want, strings.Join(ours.lines(), "\n"))
+			}
+		})
 	}
 }

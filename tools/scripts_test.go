@@ -68,6 +68,41 @@ BEGIN { exit(); }
 	}
 }
 
+// An ints flag (tcpconnect -P 80,443) gives one macro per value: NAME,
+// NAME_2, ..., at most MaxListValues of them.
+func TestDefineValues(t *testing.T) {
+	f := ScriptFlag{Short: "P", Long: "port", Define: "PORT", Type: "ints"}
+	for _, c := range []struct{ value, want string }{
+		{"80", "PORT=80"},
+		{"80,443", "PORT=80 PORT_2=443"},
+		{"1, 2,3,4,5,6,7,0x10", "PORT=1 PORT_2=2 PORT_3=3 PORT_4=4 PORT_5=5 PORT_6=6 PORT_7=7 PORT_8=16"},
+		{"1,2,3,4,5,6,7,8,9", `-P "1,2,3,4,5,6,7,8,9": at most 8 values`},
+		{"80,,443", `-P "80,,443": value 2: -P "": want a whole number >= 0`},
+		{"80,-1", `-P "80,-1": value 2: -P "-1": want a whole number >= 0`},
+		{"", `-P "": value 1: -P "": want a whole number >= 0`},
+	} {
+		ds, err := f.DefineValues(c.value)
+		var got []string
+		for _, d := range ds {
+			got = append(got, d.String())
+		}
+		if err != nil {
+			got = []string{err.Error()}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("-P %q: %s, want %s", c.value, strings.Join(got, " "), c.want)
+		}
+	}
+	// Any other type gives one.
+	ds, err := ScriptFlag{Short: "p", Define: "PID", Type: "int"}.DefineValues("42")
+	if err != nil || len(ds) != 1 || ds[0].String() != "PID=42" {
+		t.Errorf("-p 42: %v %v", ds, err)
+	}
+	if _, err := ParseScript("f", []byte("// tool: x\n// arg: PORTS ints \"u\"\n")); err == nil || !strings.Contains(err.Error(), "not a list") {
+		t.Errorf("arg of type ints: %v", err)
+	}
+}
+
 func TestParseScriptErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"BEGIN { exit(); }", `t.bt: no "// tool: DESCRIPTION" line`},
@@ -76,7 +111,7 @@ func TestParseScriptErrors(t *testing.T) {
 		{"// tool: x\n// flag: PID int \"u\"\n", "t.bt:2: flag: want a name, -X or --long-name"},
 		{"// tool: x\n// flag: -pp PID int \"u\"\n", `t.bt:2: flag: "-pp": want -X (one letter) then --long-name`},
 		{"// tool: x\n// flag: -p --pid --id PID int \"u\"\n", `t.bt:2: flag: "--id"`},
-		{"// tool: x\n// flag: -p PID float \"u\"\n", `t.bt:2: flag PID: type "float": want bool, int or string`},
+		{"// tool: x\n// flag: -p PID float \"u\"\n", `t.bt:2: flag PID: type "float": want bool, int, ints or string`},
 		{"// tool: x\n// flag: -p 1PID int \"u\"\n", `t.bt:2: flag: "1PID" is not a macro name`},
 		{"// tool: x\n// flag: -p PID int \"u\"\n// flag: -p TID int \"u\"\n", "t.bt:3: flag: p is given twice"},
 		{"// tool: x\n// flag: -p PID int \"u\"\n// arg: PID int \"u\"\n", "t.bt:3: arg: PID is given twice"},
@@ -135,13 +170,13 @@ func TestScripts(t *testing.T) {
 				t.Fatalf("LookupScript: %v", err)
 			}
 			var all []script.Define
-			values := map[string]string{"bool": "", "int": "1", "string": "sda"}
+			values := map[string]string{"bool": "", "int": "1", "ints": "1,2,3,4,5,6,7,8", "string": "sda"}
 			for _, f := range s.Flags {
-				d, err := f.DefineValue(values[f.Type])
+				ds, err := f.DefineValues(values[f.Type])
 				if err != nil {
 					t.Fatal(err)
 				}
-				all = append(all, d)
+				all = append(all, ds...)
 			}
 			for _, a := range s.Args {
 				d, err := a.DefineValue(values[a.Type])
@@ -151,6 +186,13 @@ func TestScripts(t *testing.T) {
 				all = append(all, d)
 			}
 			for _, defs := range [][]script.Define{nil, all} {
+				if s.Name == "_biolatency-rq-disk" && defs != nil && !hasRqDisk(t) {
+					// Its -d and -D read rq->rq_disk, which this kernel's
+					// struct request lacks: TestBiolatencyFallback checks
+					// that it refuses, and biolatency does not choose it.
+					t.Logf("%v: struct request has no rq_disk here", defs)
+					continue
+				}
 				r, err := scriptrun.Prepare(s.Name+".bt", s.Source, scriptrun.RunOptions{Defines: defs, Quiet: true})
 				if err != nil && s.Fallback != "" {
 					// This kernel runs the fallback, a test of its own.

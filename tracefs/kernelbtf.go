@@ -126,3 +126,15 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// SpecOf returns the BTF behind b when b is KernelBTF's or LazyBTF's
+// (loading it now for LazyBTF), for what needs the types themselves: the
+// script checker types struct casts and members from them. Any other
+// implementation gives an error.
+func SpecOf(b kprobeevents.BTF) (*btf.Spec, error) {
+	k, ok := b.(*kernelBTF)
+	if !ok {
+		return nil, fmt.Errorf("tracefs: %T is not the kernel's BTF", b)
+	}
+	return k.load()
+}

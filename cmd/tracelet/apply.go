@@ -18,8 +18,10 @@ import (
 const planUsage = `SCRIPT
 
    SCRIPT is a tracelet script that the tracefs backend can express: kprobes,
-   kretprobes, uprobes and tracepoints, a predicate (the event filter), printf of
-   arguments and @map = count() (a hist trigger). Its probes go in the group
+   kretprobes, uprobes and tracepoints, fentry and fexit (fprobes where the kernel
+   has them, else kprobes), a predicate (the event filter), printf of arguments,
+   of members through struct casts and of fentry/fexit args (offsets from BTF:
+   the kernel's, or --btf FILE's), and @map = count() (a hist trigger). Its probes go in the group
    tracelet_NAME and record into the instance tracelet_NAME, NAME being the file's
    base name (or --name). A file ending in .plan is a plan file instead: one entry
    per line, '#' starts a comment line.

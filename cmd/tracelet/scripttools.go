@@ -82,11 +82,11 @@ func scriptToolCommand(s *tools.Script) *cli.Command {
 				if !c.IsSet(name) || f.Type == "bool" && !c.Bool(name) {
 					continue
 				}
-				d, err := f.DefineValue(c.String(name))
+				ds, err := f.DefineValues(c.String(name))
 				if err != nil {
 					return usageError("%s: %v", s.Name, err)
 				}
-				o.Defines = append(o.Defines, d)
+				o.Defines = append(o.Defines, ds...)
 			}
 			if c.NArg() > len(s.Args) {
 				return usageError("%s: unexpected argument %q", s.Name, c.Args().Get(len(s.Args)))

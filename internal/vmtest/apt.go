@@ -23,6 +23,7 @@ type aptRoot struct {
 	dir    string // .cache/vmtest/apt/<arch>
 	arch   string
 	suite  string // bookworm; the architecture's own where archSpec names one
+	old    bool   // a kernel's own older suite (Kernel.Suite): no backports
 	mirror string // http://deb.debian.org/debian
 	secure string // http://deb.debian.org/debian-security
 	log    io.Writer
@@ -32,13 +33,19 @@ type aptRoot struct {
 // refreshed before resolving.
 const listsMaxAge = 6 * time.Hour
 
-func newAptRoot(cache, arch string, log io.Writer) aptRoot {
+func newAptRoot(cache, arch, kernelSuite string, log io.Writer) aptRoot {
 	suite := envOr("TRACELET_VM_SUITE", hostSuite())
 	if spec, err := archOf(arch); err == nil && spec.suite != "" {
 		suite = spec.suite
 	}
+	dir := filepath.Join(cache, "apt", arch)
+	if kernelSuite != "" {
+		// Lists of their own: the architecture's stay the newest.
+		suite, dir = kernelSuite, filepath.Join(cache, "apt", arch+"-"+kernelSuite)
+	}
 	return aptRoot{
-		dir:    filepath.Join(cache, "apt", arch),
+		old:    kernelSuite != "",
+		dir:    dir,
 		arch:   arch,
 		suite:  suite,
 		mirror: envOr("TRACELET_VM_MIRROR", "http://deb.debian.org/debian"),
@@ -73,7 +80,12 @@ func hostSuite() string {
 func (a aptRoot) sourcesList() string {
 	opt := fmt.Sprintf("[arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]", a.arch)
 	var b strings.Builder
-	for _, s := range []string{a.suite, a.suite + "-updates", a.suite + "-backports"} {
+	suites := []string{a.suite, a.suite + "-updates", a.suite + "-backports"}
+	if a.old {
+		// An old release's backports have moved to archive.debian.org.
+		suites = suites[:2]
+	}
+	for _, s := range suites {
 		fmt.Fprintf(&b, "deb %s %s %s main\n", opt, a.mirror, s)
 	}
 	fmt.Fprintf(&b, "deb %s %s %s-security main\n", opt, a.secure, a.suite)

@@ -106,7 +106,7 @@ func ensureTools(ctx context.Context, ks []Kernel, log io.Writer) error {
 // busybox-static, and unpacks what the guest boots from.
 func (f *fetcher) fetch(ctx context.Context, k Kernel) (*Assets, error) {
 	defer f.lock(k.Arch)()
-	apt := newAptRoot(f.cache, k.Arch, f.log)
+	apt := newAptRoot(f.cache, k.Arch, k.Suite, f.log)
 	if err := apt.update(ctx); err != nil {
 		return nil, err
 	}
@@ -131,6 +131,14 @@ func (f *fetcher) fetch(ctx context.Context, k Kernel) (*Assets, error) {
 	as.Image = filepath.Join(kdir, "vmlinuz")
 	as.Config = filepath.Join(kdir, "config")
 
+	if k.Suite != "" {
+		// Only the kernel is the older suite's: the guest's busybox and
+		// libc stay the architecture's, which the image builder knows.
+		apt = newAptRoot(f.cache, k.Arch, "", f.log)
+		if err := apt.update(ctx); err != nil {
+			return nil, err
+		}
+	}
 	bpkg, err := apt.newest(ctx, "busybox-static", exactName("busybox-static"))
 	if err != nil {
 		return nil, err

@@ -31,6 +31,11 @@ type Kernel struct {
 	// NoBootProbes, when set, says why the kernel boots without
 	// kprobe_event= (and its boot-path tests skip, as testenv says).
 	NoBootProbes string
+	// Suite, when set, is the Debian release the kernel comes from, in
+	// place of the host's or the architecture's: an older kernel series
+	// than the host release ships. The guest's busybox and libc stay the
+	// architecture's.
+	Suite string
 }
 
 // kernels is the matrix. Adding a kernel costs one line here, provided Debian
@@ -42,6 +47,13 @@ var kernels = []Kernel{
 	// The release architectures without a cloud flavour take Debian's
 	// flavour for a QEMU machine: PAE i386 on QEMU's pc.
 	{Name: "6.1-i386", Series: "6.1", Arch: "i386", Flavour: "686-pae"},
+	// bullseye's 5.10, the kernel before the features the script tools
+	// use by default: no prev_state argument on sched_switch (5.18), no
+	// rq->q->disk (5.16), block_rq_issue(q, rq) (5.11), task_struct's
+	// state not yet __state (5.14). The tools' fallbacks run there for
+	// real. Manual: only the tools package's fallback tests are meant to
+	// pass on it.
+	{Name: "5.10-amd64", Series: "5.10", Arch: "amd64", Flavour: "cloud-amd64", Suite: "bullseye", Manual: true},
 	// ARMv7 multiplatform on virt. Its boots hit the kernel's events/
 	// race too (a kprobe_event= event with no events/ directory); collect
 	// decodes such records from the probe's definition (record/orphan.go).

@@ -19,6 +19,7 @@ import (
 type machine struct {
 	assets  *Assets
 	initrd  string
+	scratch string // the scratch disk's backing file, or "" (scratch.go)
 	cmdline string
 	accel   string
 	memory  string
@@ -61,7 +62,7 @@ func (m machine) args() ([]string, error) {
 		"-initrd", m.initrd,
 		"-append", m.cmdline,
 	)
-	return args, nil
+	return append(args, scratchArgs(m.scratch)...), nil
 }
 
 // accelFor picks the accelerator: TRACELET_VM_ACCEL=auto|tcg|kvm, auto by

@@ -277,7 +277,13 @@ func runGuest(ctx context.Context, o Options, a *Assets, img *image, rep *Report
 	}
 	defer lf.Close()
 	fmt.Fprintf(out, "vmtest: booting %s (%s, %s, -append %q)\n", a.Kernel.Name, a.Release, accel, cmdline)
-	m := machine{assets: a, initrd: img.initrd, cmdline: cmdline, accel: accel, memory: o.Memory, cpus: o.CPUs, timeout: o.Timeout, idle: o.Idle}
+	scratch, removeScratch, err := newScratch(a, logs)
+	if err != nil {
+		rep.RunErr = err
+		return
+	}
+	defer removeScratch()
+	m := machine{assets: a, initrd: img.initrd, scratch: scratch, cmdline: cmdline, accel: accel, memory: o.Memory, cpus: o.CPUs, timeout: o.Timeout, idle: o.Idle}
 	boot(ctx, m, rep, &prefixWriter{w: out, prefix: "[" + a.Kernel.Name + "] "}, lf)
 	if crash := rep.EarlyCrash(); crash != "" && ctx.Err() == nil {
 		// The kernel died before /init ran: nothing of tracelet's had
