@@ -17,6 +17,10 @@
 //	testprog unlink PATH     unlink PATH and report the errno, for fentry/fexit on do_unlinkat
 //	testprog exec ARGV…      execve(2) ARGV[0] (a path) with ARGV
 //	testprog exit CODE       exit with CODE
+//	testprog nanosleep NS    nanosleep(2) NS nanoseconds (naptime.bt)
+//	testprog statfs PATH     statfs(2) PATH and report the errno (statsnoop.bt)
+//	testprog fdatasync PATH  open PATH read-only and fdatasync(2) it (syncsnoop.bt)
+//	testprog setuid UID      setuid(2) on this thread only, a raw system call (setuids.bt)
 //	testprog spin            print "ready", run spinTarget until stdin closes (profile)
 //	testprog offcpu N MS     print "ready", wait for a line, sleep N times MS ms in offcpuTarget, print "done", stay until stdin closes (offcputime)
 package main
@@ -53,7 +57,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|exec|exit|spin|offcpu ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|exec|exit|nanosleep|statfs|fdatasync|setuid|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -155,6 +159,36 @@ func main() {
 		}
 	case "exit":
 		os.Exit(int(num(1)))
+	case "nanosleep":
+		ts := syscall.NsecToTimespec(int64(num(1)))
+		if err := syscall.Nanosleep(&ts, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog nanosleep:", err)
+			os.Exit(1)
+		}
+	case "statfs":
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(args[1], &st); err != nil {
+			fmt.Println("errno", int(err.(syscall.Errno)))
+			return
+		}
+		fmt.Println("errno 0")
+	case "fdatasync":
+		fd, err := syscall.Open(args[1], syscall.O_RDONLY, 0)
+		if err == nil {
+			err = syscall.Fdatasync(fd)
+			syscall.Close(fd)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testprog fdatasync:", err)
+			os.Exit(1)
+		}
+	case "setuid":
+		// syscall.Setuid runs on every thread (AllThreadsSyscall): one
+		// event per runtime thread, a number that varies from run to run.
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETUID, uintptr(num(1)), 0, 0); e != 0 {
+			fmt.Fprintln(os.Stderr, "testprog setuid:", e)
+			os.Exit(1)
+		}
 	case "spin":
 		spin()
 	case "offcpu":
