@@ -2,6 +2,7 @@ package scriptrun
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,4 +209,90 @@ func copyAs(t *testing.T, path, name string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// btKprobeTool is one of bpftrace 0.17's kprobe tools, run unchanged in
+// the VM guests on a workload whose events the test knows.
+type btKprobeTool struct {
+	name     string
+	workload []string // PORT is a free loopback port; TMP a file of 8 bytes; NAME a name no lookup has seen
+	want     []string // lines the output must have, as regexps (COMM, PORT and NAME replaced)
+	// atLeast: the line of want[0] ends with a count, system-wide, that
+	// is at least the workload's own.
+	atLeast int
+}
+
+var btKprobeTools = []btKprobeTool{
+	{name: "tcpconnect.bt", workload: []string{"tcp", "PORT"},
+		want: []string{`^Tracing tcp connections\. Hit Ctrl-C to end\.$`,
+			`^\d\d:\d\d:\d\d \d+ +COMM +127\.0\.0\.1 +\d+ +127\.0\.0\.1 +PORT *$`}},
+	{name: "tcpaccept.bt", workload: []string{"tcp", "PORT"},
+		want: []string{`^Tracing TCP accepts\. Hit Ctrl-C to end\.$`,
+			`^\d\d:\d\d:\d\d \d+ +COMM +127\.0\.0\.1 +\d+ +127\.0\.0\.1 +PORT +\d+/1$`}},
+	// vfs_* expands from available_filter_functions, or /proc/kallsyms
+	// where that is unreadable; the workload's 5 reads are in the count.
+	{name: "vfscount.bt", workload: []string{"read", "TMP", "1", "1", "1", "1", "1"},
+		want: []string{`^@\[vfs_read\]: (\d+)$`}, atLeast: 5},
+	// setuid(0) as root asks for CAP_SETUID (7).
+	{name: "capable.bt", workload: []string{"setuid", "0"},
+		want: []string{`^\d\d:\d\d:\d\d  0 +\d+ +COMM +7 +CAP_SETUID +\d+$`}},
+	// A name never looked up: d_lookup of it, on the way to ENOENT.
+	{name: "dcsnoop.bt", workload: []string{"open", "/tmp/NAME"},
+		want: []string{`^\d+ +\d+ +COMM +M NAME$`}},
+}
+
+// TestRunKprobesBpftraceTools runs bpftrace 0.17's kprobe tools, unchanged,
+// in the VM guests (this host has no kprobes, and the guests no bpftrace):
+// each on a workload of known events, which its output must show.
+func TestRunKprobesBpftraceTools(t *testing.T) {
+	testenv.RequireKprobes(t)
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("the tools' struct sock and friends come from the kernel's BTF, and this kernel has none:", err)
+	}
+	prog := sbsProg(t)
+	for _, b := range btKprobeTools {
+		t.Run(b.name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join(scriptTestdata, "bpftrace-tools", b.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			ln.Close() // the workload listens on it
+			tmp := filepath.Join(t.TempDir(), "data")
+			if err := os.WriteFile(tmp, []byte("12345678"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			name := "dcsnoop-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			r := strings.NewReplacer("PORT", port, "TMP", tmp, "NAME", name, "COMM", regexp.QuoteMeta(sbsComm))
+			var workload []string
+			for _, w := range b.workload {
+				workload = append(workload, r.Replace(w))
+			}
+			out := runGated(t, prog, string(src), RunOptions{}, workload...)
+			lines := strings.Split(out, "\n")
+			for i, w := range b.want {
+				re := regexp.MustCompile(r.Replace(w))
+				found := false
+				for _, l := range lines {
+					m := re.FindStringSubmatch(l)
+					if m == nil {
+						continue
+					}
+					found = true
+					if i == 0 && b.atLeast > 0 {
+						if n, _ := strconv.Atoi(m[1]); n < b.atLeast {
+							t.Errorf("%s: %d, want at least the workload's %d", l, n, b.atLeast)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no line matching %s in:\n%s", re, out)
+				}
+			}
+		})
+	}
 }
