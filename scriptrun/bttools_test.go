@@ -46,7 +46,7 @@ type btTool struct {
 
 var btTools = []btTool{
 	{name: "execsnoop.bt", workload: []string{"exec", "/bin/true", "a", "bb", "ccc"}, header: 2,
-		keep: `/bin/true a bb ccc$`, norm: [][2]string{{`^\d+ +`, "MS "}}, min: 1},
+		keep: `^\d+ +\d+ +/bin/true a bb ccc$`, norm: [][2]string{{`^\d+ +`, "MS "}}, min: 1},
 	// The Go runtime's own opens at start get other fds under bpftrace,
 	// whose -o file the workload inherits: only the workload's open is kept.
 	{name: "opensnoop.bt", workload: []string{"open", "/nonexistent/opensnoop"}, header: 3,
