@@ -74,7 +74,7 @@ var btTools = []btTool{
 	{name: "cpuwalk.bt", prog: "/bin/sleep", workload: []string{"0.5"}, header: 2},
 	{name: "bitesize.bt", prog: "/bin/sleep", workload: []string{"0.5"}, header: 2},
 	{name: "writeback.bt", prog: "/bin/sleep", workload: []string{"0.5"}, header: 3},
-	{name: "threadsnoop.bt", skip: "uprobe:libpthread:pthread_create: glibc 2.34+ keeps pthread_create in libc, libpthread.so.0 is a stub whose symbol no call reaches"},
+	{name: "threadsnoop.bt", skip: "uprobe:libpthread:pthread_create: this glibc (2.34+) has pthread_create in libc.so.6; libpthread.so.0 is a stub without it, so no thread creation reaches the probe"},
 	{name: "bashreadline.bt", skip: "bash calls readline() only on a terminal; the test has none"},
 	{name: "sslsnoop.bt", skip: "not done: needs a TLS client and server workload (openssl s_server/s_client)"},
 	{name: "ssllatency.bt", skip: "not done: needs a TLS client and server workload (openssl s_server/s_client)"},
