@@ -18,6 +18,11 @@
 //	testprog unlink PATH     unlink PATH and report the errno, for fentry/fexit on do_unlinkat
 //	testprog exec ARGV…      execve(2) ARGV[0] (a path) with ARGV
 //	testprog exit CODE       exit with CODE
+//	testprog tcp PORT        listen on 127.0.0.1:PORT, connect to it, accept, close both (tcpconnect.bt, tcpaccept.bt)
+//	testprog nanosleep NS    nanosleep(2) NS nanoseconds (naptime.bt)
+//	testprog statfs PATH     statfs(2) PATH and report the errno (statsnoop.bt)
+//	testprog fdatasync PATH  open PATH read-only and fdatasync(2) it (syncsnoop.bt)
+//	testprog setuid UID      setuid(2) on this thread only, a raw system call (setuids.bt)
 //	testprog spin            print "ready", run spinTarget until stdin closes (profile)
 //	testprog offcpu N MS     print "ready", wait for a line, sleep N times MS ms in offcpuTarget, print "done", stay until stdin closes (offcputime)
 package main
@@ -61,7 +66,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|exec|exit|spin|offcpu ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|tcp|exec|exit|nanosleep|statfs|fdatasync|setuid|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -172,6 +177,41 @@ func main() {
 		}
 	case "exit":
 		os.Exit(int(num(1)))
+	case "tcp":
+		if err := tcpLoop(int(num(1))); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog tcp:", err)
+			os.Exit(1)
+		}
+	case "nanosleep":
+		ts := syscall.NsecToTimespec(int64(num(1)))
+		if err := syscall.Nanosleep(&ts, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog nanosleep:", err)
+			os.Exit(1)
+		}
+	case "statfs":
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(args[1], &st); err != nil {
+			fmt.Println("errno", int(err.(syscall.Errno)))
+			return
+		}
+		fmt.Println("errno 0")
+	case "fdatasync":
+		fd, err := syscall.Open(args[1], syscall.O_RDONLY, 0)
+		if err == nil {
+			err = syscall.Fdatasync(fd)
+			syscall.Close(fd)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testprog fdatasync:", err)
+			os.Exit(1)
+		}
+	case "setuid":
+		// syscall.Setuid runs on every thread (AllThreadsSyscall): one
+		// event per runtime thread, a number that varies from run to run.
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETUID, uintptr(num(1)), 0, 0); e != 0 {
+			fmt.Fprintln(os.Stderr, "testprog setuid:", e)
+			os.Exit(1)
+		}
 	case "spin":
 		spin()
 	case "offcpu":
@@ -180,4 +220,36 @@ func main() {
 		fmt.Fprintf(os.Stderr, "testprog: unknown command %q\n", args[0])
 		os.Exit(2)
 	}
+}
+
+// tcpLoop connects to a listener of its own on 127.0.0.1:port and accepts
+// the connection, in this one thread: the connect and the accept are both
+// the workload's, done before it exits.
+func tcpLoop(port int) error {
+	ln, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(ln)
+	syscall.SetsockoptInt(ln, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	addr := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	if err := syscall.Bind(ln, addr); err != nil {
+		return err
+	}
+	if err := syscall.Listen(ln, 1); err != nil {
+		return err
+	}
+	c, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(c)
+	if err := syscall.Connect(c, addr); err != nil {
+		return err
+	}
+	a, _, err := syscall.Accept(ln)
+	if err != nil {
+		return err
+	}
+	return syscall.Close(a)
 }
