@@ -195,12 +195,12 @@ func ParseScript(name string, src []byte) (*Script, error) {
 			var f ScriptFlag
 			for len(words) > 0 && strings.HasPrefix(words[0], "-") {
 				switch w := words[0]; {
-				case key == "flag" && len(w) == 2 && f.Short == "" && f.Long == "" && isLetter(w[1]):
+				case key == "flag" && len(w) == 2 && f.Short == "" && f.Long == "" && (isLetter(w[1]) || '0' <= w[1] && w[1] <= '9'):
 					f.Short = w[1:]
 				case key == "flag" && len(w) > 3 && w[:2] == "--" && f.Long == "":
 					f.Long = w[2:]
 				default:
-					return nil, errorf("%s: %q: want -X (one letter) then --long-name", key, w)
+					return nil, errorf("%s: %q: want -X (one letter or digit) then --long-name", key, w)
 				}
 				words = words[1:]
 			}

@@ -109,7 +109,7 @@ func TestParseScriptErrors(t *testing.T) {
 		{"// tool: x\n// flag: -p PID int\n", `t.bt:2: want a "USAGE" string at the end`},
 		{"// tool: x\n// flag: -p PID int \"a\" b\n", `t.bt:2: usage "a" b: not one string`},
 		{"// tool: x\n// flag: PID int \"u\"\n", "t.bt:2: flag: want a name, -X or --long-name"},
-		{"// tool: x\n// flag: -pp PID int \"u\"\n", `t.bt:2: flag: "-pp": want -X (one letter) then --long-name`},
+		{"// tool: x\n// flag: -pp PID int \"u\"\n", `t.bt:2: flag: "-pp": want -X (one letter or digit) then --long-name`},
 		{"// tool: x\n// flag: -p --pid --id PID int \"u\"\n", `t.bt:2: flag: "--id"`},
 		{"// tool: x\n// flag: -p PID float \"u\"\n", `t.bt:2: flag PID: type "float": want bool, int, ints or string`},
 		{"// tool: x\n// flag: -p 1PID int \"u\"\n", `t.bt:2: flag: "1PID" is not a macro name`},
