@@ -22,9 +22,10 @@ type Symbolizer struct {
 	mu sync.Mutex
 
 	kOnce  bool
-	kAddrs []uint64
-	kOffs  []uint32 // into kNames, the start of each name; names end at the next
-	kNames string
+	kAddrs []uint64 // sorted
+	kOffs  []uint32 // into kNames, the start of each name, in kAddrs' order
+	kLens  []uint16 // and its length
+	kNames []byte   // the names in /proc/kallsyms' order
 
 	procs    map[int][]mapping
 	binaries map[string][]tracefs.Symbol
@@ -53,26 +54,22 @@ func (s *Symbolizer) Kernel(addr uint64) string {
 	if i < 0 {
 		return ""
 	}
-	end := len(s.kNames)
-	if i+1 < len(s.kOffs) {
-		end = int(s.kOffs[i+1])
-	}
-	return s.kNames[s.kOffs[i]:end] + "+0x" + strconv.FormatUint(addr-s.kAddrs[i], 16)
+	off := s.kOffs[i]
+	return string(s.kNames[off:off+uint32(s.kLens[i])]) + "+0x" + strconv.FormatUint(addr-s.kAddrs[i], 16)
 }
 
+// loadKallsyms keeps the text symbols' names in one buffer, in the file's
+// order, and sorts only the addresses with their name's place: a
+// distribution kernel's 200k names are never each a string of their own,
+// which halves the heap that symbolizing a stack peaks at.
 func (s *Symbolizer) loadKallsyms() {
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	type ksym struct {
-		addr uint64
-		name string
-	}
-	var syms []ksym
 	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(syms) < maxKallsyms {
+	for sc.Scan() && len(s.kAddrs) < maxKallsyms {
 		// "ffffffff81000000 T _stext\t[module]"
 		line := sc.Bytes()
 		a, rest, ok := bytes.Cut(line, []byte{' '})
@@ -92,18 +89,27 @@ func (s *Symbolizer) loadKallsyms() {
 		if i := bytes.IndexByte(name, '\t'); i >= 0 {
 			name = name[:i]
 		}
-		syms = append(syms, ksym{addr, string(name)})
+		if len(name) > 0xffff || len(s.kNames)+len(name) > 0xffffffff {
+			continue
+		}
+		s.kAddrs = append(s.kAddrs, addr)
+		s.kOffs = append(s.kOffs, uint32(len(s.kNames)))
+		s.kLens = append(s.kLens, uint16(len(name)))
+		s.kNames = append(s.kNames, name...)
 	}
-	sort.Slice(syms, func(i, j int) bool { return syms[i].addr < syms[j].addr })
-	var names strings.Builder
-	s.kAddrs = make([]uint64, len(syms))
-	s.kOffs = make([]uint32, len(syms))
-	for i, k := range syms {
-		s.kAddrs[i] = k.addr
-		s.kOffs[i] = uint32(names.Len())
-		names.WriteString(k.name)
-	}
-	s.kNames = names.String()
+	sort.Sort(byAddr{s})
+}
+
+// byAddr sorts the kernel symbols by address, their names' places along.
+type byAddr struct{ s *Symbolizer }
+
+func (b byAddr) Len() int           { return len(b.s.kAddrs) }
+func (b byAddr) Less(i, j int) bool { return b.s.kAddrs[i] < b.s.kAddrs[j] }
+func (b byAddr) Swap(i, j int) {
+	s := b.s
+	s.kAddrs[i], s.kAddrs[j] = s.kAddrs[j], s.kAddrs[i]
+	s.kOffs[i], s.kOffs[j] = s.kOffs[j], s.kOffs[i]
+	s.kLens[i], s.kLens[j] = s.kLens[j], s.kLens[i]
 }
 
 type mapping struct {
