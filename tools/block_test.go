@@ -52,7 +52,7 @@ func newLoopDevice(t *testing.T) *loopDevice {
 		t.Fatal(err)
 	}
 	return &loopDevice{path: path, name: filepath.Base(path),
-		dev: uint64(unix.Major(st.Rdev))<<20 | uint64(unix.Minor(st.Rdev))}
+		dev: uint64(unix.Major(uint64(st.Rdev)))<<20 | uint64(unix.Minor(uint64(st.Rdev)))}
 }
 
 // read makes count O_DIRECT reads of bs bytes from block skip (in units

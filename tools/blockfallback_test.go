@@ -35,7 +35,7 @@ func ownBlockDevice(t *testing.T) *loopDevice {
 			t.Fatal(err)
 		}
 		return &loopDevice{path: path, name: name,
-			dev: uint64(unix.Major(st.Rdev))<<20 | uint64(unix.Minor(st.Rdev))}
+			dev: uint64(unix.Major(uint64(st.Rdev)))<<20 | uint64(unix.Minor(uint64(st.Rdev)))}
 	}
 	return newLoopDevice(t)
 }

@@ -89,7 +89,7 @@ func (s *Symbolizer) loadKallsyms() {
 		if i := bytes.IndexByte(name, '\t'); i >= 0 {
 			name = name[:i]
 		}
-		if len(name) > 0xffff || len(s.kNames)+len(name) > 0xffffffff {
+		if len(name) > 0xffff || uint64(len(s.kNames))+uint64(len(name)) > 0xffffffff {
 			continue
 		}
 		s.kAddrs = append(s.kAddrs, addr)

@@ -234,8 +234,8 @@ func (p *proc) stop() bool {
 // is its peak, short of at most its last 5 ms.
 func (p *proc) maxRSS() float64 {
 	kb := p.peakKB.Load()
-	if p.rusage != nil && p.rusage.Maxrss > p.ownKB && p.rusage.Maxrss > kb { // KiB on Linux
-		kb = p.rusage.Maxrss
+	if p.rusage != nil && int64(p.rusage.Maxrss) > max(p.ownKB, kb) { // KiB on Linux
+		kb = int64(p.rusage.Maxrss)
 	}
 	if kb == 0 {
 		return nan
