@@ -389,10 +389,17 @@ type hook struct {
 	dyn  *dynEvent
 }
 
+// The hooks are nosplit: a Go function's prologue may find the stack too
+// small, grow it, and run the function again from its first instruction,
+// where the uprobe sits, so a hook with a stack check could run BEGIN
+// twice (the 386 compat run of TestHooks once printed "begin" twice).
+//
 //go:noinline
+//go:nosplit
 func beginHook() int { return int(hookSink.Add(1)) }
 
 //go:noinline
+//go:nosplit
 func endHook() int { return int(hookSink.Add(2)) }
 
 // hookSink gives the hooks a body each, so that they stay two functions.
