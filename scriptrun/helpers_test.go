@@ -2,22 +2,19 @@ package scriptrun
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"flag"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -114,34 +111,9 @@ func dirFormats(root string) script.FormatSource {
 
 var fixtureFormats = dirFormats(filepath.Join(corpusDir, "formats", "6.18"))
 
-// fixtureBTFFile is the kernel BTF recorded from Linux 6.18 (x86_64).
-var fixtureBTFFile = filepath.Join("..", "btf", "testdata", "vmlinux-6.18.44-fc-v1300.btf.gz")
-
-var fixtureBTFOnce = sync.OnceValues(func() (*btf.Spec, error) {
-	f, err := os.Open(fixtureBTFFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if _, err := io.Copy(&b, z); err != nil {
-		return nil, err
-	}
-	return btf.LoadBytes(b.Bytes())
-})
-
-func fixtureBTF(t testing.TB) *btf.Spec {
-	t.Helper()
-	spec, err := fixtureBTFOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
+// fixtureBTF is the kernel BTF recorded from Linux 6.18 (x86_64): struct
+// offsets in these tests are that kernel's.
+func fixtureBTF(t testing.TB) *btf.Spec { return testenv.BTFFixture(t) }
 
 func enumConstants(spec *btf.Spec) func(string) (uint64, bool) {
 	return func(name string) (uint64, bool) {
