@@ -10,6 +10,10 @@ import "io"
 // ("kprobe:vfs_read", "tracepoint:syscalls:sys_enter_openat").
 func (a *AttachPoint) Describe() string { return a.describe() }
 
+// NativeU64 reads a native-endian u64, zero-extending a shorter slice, as
+// this package's printers read values.
+func NativeU64(b []byte) uint64 { return u64(b) }
+
 // SlotSize is the bytes a value of type t takes in a key or a record: an
 // 8-byte aligned slot.
 func SlotSize(t *Type) int { return slotSize(t) }

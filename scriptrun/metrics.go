@@ -93,7 +93,7 @@ func objectMetrics(o *script.Object, read func(*script.Map) ([]script.Entry, err
 						}
 					}
 				default:
-					s.Value = num(u64(e.Values[0]), v.Signed)
+					s.Value = num(script.NativeU64(e.Values[0]), v.Signed)
 				}
 				fam.Samples = append(fam.Samples, s)
 			}

@@ -591,7 +591,7 @@ func (r *Run) handle(rec []byte) error {
 	r.records++
 	r.recBytes += uint64(len(rec)+8+7) &^ 7 // the ring's header, 8-byte aligned
 	if r.opts.Format == TextOutput && len(rec) >= 8 {
-		if id := u64(rec); id < uint64(len(r.plans)) {
+		if id := script.NativeU64(rec); id < uint64(len(r.plans)) {
 			if pf := r.Object.Printfs[id]; pf.Kind == script.PrintfFormat && len(rec) >= pf.Size {
 				r.buf = r.Object.AppendPrintf(r.buf, &r.plans[id], pf, rec, r.res)
 				if len(r.buf) >= outBatch {
@@ -606,7 +606,7 @@ func (r *Run) handle(rec []byte) error {
 		return err
 	}
 	if r.opts.Format == JSONOutput {
-		if len(rec) >= 8 && u64(rec)>>32 == 0 {
+		if len(rec) >= 8 && script.NativeU64(rec)>>32 == 0 {
 			var b strings.Builder
 			if _, err := r.Object.HandleRecord(&b, rec, r.res); err != nil {
 				return err
@@ -614,7 +614,7 @@ func (r *Run) handle(rec []byte) error {
 			// bpftrace's types: "time", "join" (its text without the
 			// newline) and "printf".
 			typ, data := "printf", b.String()
-			if id := u64(rec); id < uint64(len(r.Object.Printfs)) {
+			if id := script.NativeU64(rec); id < uint64(len(r.Object.Printfs)) {
 				switch r.Object.Printfs[id].Kind {
 				case script.PrintfTime:
 					typ = "time"

@@ -198,14 +198,3 @@ func ringPlan(size uint32, kind script.OutputKind) perf.RingPlan {
 	}
 	return p
 }
-
-// u64 reads a native-endian u64, zero-extending a shorter slice (as the
-// script package's printers do).
-func u64(b []byte) uint64 {
-	if len(b) < 8 {
-		var x [8]byte
-		copy(x[:], b)
-		return binary.NativeEndian.Uint64(x[:])
-	}
-	return binary.NativeEndian.Uint64(b)
-}

@@ -66,7 +66,7 @@ func NewResolver(stacks map[int]*bpf.Map) *script.Resolver {
 			}
 			frames := make([]uint64, 0, 16)
 			for i := 0; i+8 <= len(val); i += 8 {
-				a := u64(val[i:])
+				a := script.NativeU64(val[i:])
 				if a == 0 {
 					break
 				}
