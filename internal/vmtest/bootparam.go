@@ -22,6 +22,20 @@ var DefaultBootProbes = []string{
 	"r:kprobes/tracelet_boot_ret do_sys_openat2 ret=$retval:s64",
 }
 
+// Grammar is the dynamic-event grammar of kernel k: its architecture and
+// series, for definitions written for it on the host.
+func (k Kernel) Grammar() (kprobeevents.Options, error) {
+	arch, err := kprobeevents.ParseArch(k.Arch)
+	if err != nil {
+		return kprobeevents.Options{}, err
+	}
+	kv, err := kprobeevents.ParseKernel(k.Series)
+	if err != nil {
+		return kprobeevents.Options{}, err
+	}
+	return kprobeevents.Options{Arch: arch, Kernel: kv}, nil
+}
+
 // BootKprobeEvent encodes defs as the value of kprobe_event= with
 // kprobeevents' encoder, validated for the kernel's architecture and
 // series; nil defs give "".
@@ -29,16 +43,12 @@ func BootKprobeEvent(k Kernel, defs []string) (string, error) {
 	if len(defs) == 0 {
 		return "", nil
 	}
-	arch, err := kprobeevents.ParseArch(k.Arch)
+	opts, err := k.Grammar()
 	if err != nil {
 		return "", err
 	}
-	kv, err := kprobeevents.ParseKernel(k.Series)
-	if err != nil {
-		return "", err
-	}
-	opts := kprobeevents.Options{Arch: arch, Kernel: kv, Target: kprobeevents.TargetKprobe}
-	if !arch.HasArgN() {
+	opts.Target = kprobeevents.TargetKprobe
+	if !opts.Arch.HasArgN() {
 		if defs, err = argNToRegs(k, defs); err != nil {
 			return "", err
 		}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/vmtest"
-	"github.com/tracelet/tracelet/kprobeevents"
 	"github.com/tracelet/tracelet/record"
 	"github.com/tracelet/tracelet/tracefs"
 )
@@ -143,15 +142,11 @@ func memberBootArgs(path string, k vmtest.Kernel, image string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", image, err)
 	}
-	arch, err := kprobeevents.ParseArch(k.Arch)
+	g, err := k.Grammar()
 	if err != nil {
 		return "", err
 	}
-	kv, err := kprobeevents.ParseKernel(k.Series)
-	if err != nil {
-		return "", err
-	}
-	g := kprobeevents.Options{Arch: arch, Kernel: kv, BTF: tracefs.KernelBTF(spec), Offsets: true}
+	g.BTF, g.Offsets = tracefs.KernelBTF(spec), true
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -174,15 +169,10 @@ func scriptBootArgs(path string, k vmtest.Kernel) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	arch, err := kprobeevents.ParseArch(k.Arch)
+	g, err := k.Grammar()
 	if err != nil {
 		return "", err
 	}
-	kv, err := kprobeevents.ParseKernel(k.Series)
-	if err != nil {
-		return "", err
-	}
-	g := kprobeevents.Options{Arch: arch, Kernel: kv}
 	p, err := record.PlanFromScript(path, src, record.ScriptOptions{Grammar: g})
 	if err != nil {
 		return "", err
