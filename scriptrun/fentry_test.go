@@ -3,7 +3,6 @@ package scriptrun
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,21 +109,7 @@ func TestRunKprobesTCPConnect(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		t.Skip("struct sock comes from the kernel's BTF, and this kernel has none:", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := testenv.LoopbackPort(t)
 	src := `kprobe:tcp_connect /pid == WPID/ { $sk = (struct sock *)arg0; printf("%d %d\n", $sk->__sk_common.skc_dport, bswap($sk->__sk_common.skc_dport)); }`
 	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "connect", strconv.Itoa(port))
 	var be [2]byte

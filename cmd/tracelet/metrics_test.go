@@ -329,27 +329,13 @@ func TestToolsMetrics(t *testing.T) {
 		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 			t.Skip("tcpconnect's fallback reads the socket through BTF, and this kernel has none:", err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		dport := ln.Addr().(*net.TCPAddr).Port
+		dport := testenv.LoopbackPort(t)
 		port := freePort(t)
 		base := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
 		l := startCLI(t, "tcpconnect", "-c", "-P", strconv.Itoa(dport), "--metrics", "127.0.0.1:"+strconv.Itoa(port))
 		waitHTTP(t, base, &strings.Builder{})
 		for range 3 {
-			c, err := net.Dial("tcp", ln.Addr().String())
+			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(dport))
 			if err != nil {
 				t.Fatal(err)
 			}
