@@ -22,15 +22,28 @@ const (
 	ArgSize         = 128
 	DefaultMaxArgs  = 20
 	MaxArgsLimit    = 60
-	execArgsTotal   = MaxArgsLimit * ArgSize
+	execArgsMax     = MaxArgsLimit * ArgSize
 	execOffRet      = hdrSize + 0
 	execOffArgc     = hdrSize + 4
 	execOffArgsSize = hdrSize + 8
 	execOffFlags    = hdrSize + 12
 	execOffPPid     = hdrSize + 16 // 0: not seen forked
 	execOffArgs     = hdrSize + 24
-	execValueSize   = execOffArgs + execArgsTotal
+	// execInFlight bounds the execs table: one entry per thread group
+	// between execve's entry and exit. libbpf-tools has 10240 entries of
+	// 7.7 KB preallocated (78 MB); on a 32-bit kernel that is more than
+	// half of all vmalloc space, and a second run before the first's map
+	// is freed (the kernel frees maps from a workqueue) fails with ENOMEM.
+	execInFlight = 1024
 )
+
+// execArgsTotal is the argument buffer for maxArgs arguments and the
+// filename, each cut at ArgSize, as libbpf-tools' 7,680-byte buffer caps it.
+func execArgsTotal(maxArgs int) int {
+	return min(maxArgs+1, MaxArgsLimit) * ArgSize
+}
+
+func execValueSize(maxArgs int) int { return execOffArgs + execArgsTotal(maxArgs) }
 
 // ExecOptions configure Execsnoop.
 type ExecOptions struct {
@@ -105,11 +118,12 @@ func Execsnoop(ctx context.Context, o ExecOptions, fn func(*ExecEvent) error) er
 	if err != nil {
 		return err
 	}
-	heap, err := s.newMap(bpf.MapSpec{Name: "heap", Type: bpf.PerCPUArray, KeySize: 4, ValueSize: execValueSize, MaxEntries: 1})
+	vsize := uint32(execValueSize(o.MaxArgs))
+	heap, err := s.newMap(bpf.MapSpec{Name: "heap", Type: bpf.PerCPUArray, KeySize: 4, ValueSize: vsize, MaxEntries: 1})
 	if err != nil {
 		return err
 	}
-	execs, err := s.newMap(bpf.MapSpec{Name: "execs", Type: bpf.Hash, KeySize: 4, ValueSize: execValueSize, MaxEntries: 10240})
+	execs, err := s.newMap(bpf.MapSpec{Name: "execs", Type: bpf.Hash, KeySize: 4, ValueSize: vsize, MaxEntries: execInFlight})
 	if err != nil {
 		return err
 	}
@@ -243,12 +257,13 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	}
 	readStr, read := s.readUser(true), s.readUser(false)
 	const (
-		zero  = -4
-		tgid  = -8
-		argv  = -16
-		argp  = -24
-		limit = execArgsTotal - ArgSize
+		zero = -4
+		tgid = -8
+		argv = -16
+		argp = -24
 	)
+	total := execArgsTotal(o.MaxArgs)
+	limit := int32(total - ArgSize)
 	e := prologue()
 	if o.UID >= 0 {
 		e = append(e, asm.FnGetCurrentUidGid.Call(),
@@ -348,7 +363,7 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	}
 	x = append(x, storeHeader(asm.R7, 0)...)
 	x = append(x, asm.LoadMem(asm.R8, asm.R7, execOffArgsSize, asm.Word),
-		asm.JGT.Imm(asm.R8, execArgsTotal, "del"),
+		asm.JGT.Imm(asm.R8, int32(total), "del"),
 		asm.Add.Imm(asm.R8, execOffArgs))
 	x = append(x, out.emit(asm.R7, asm.R8)...)
 	x = append(x, deleteThenOut("execs", tgid)...)

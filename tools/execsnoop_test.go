@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,55 @@ func TestExecsnoopParentGone(t *testing.T) {
 	if ev.PPid != os.Getpid() {
 		t.Errorf("ppid %d, want %d", ev.PPid, os.Getpid())
 	}
+}
+
+// TestExecsnoopMaxArgs: --max-args counts argv[0] (shown as the filename),
+// each argument is cut at ArgSize bytes with its NUL, and a record with
+// more arguments than were copied says so, as libbpf-tools' does. The
+// value the kernel holds per exec is sized by --max-args.
+func TestExecsnoopMaxArgs(t *testing.T) {
+	prog := testenv.TestProg(t)
+	long := make([]string, 70)
+	for i := range long {
+		long[i] = strconv.Itoa(i) + strings.Repeat("x", 200)
+	}
+	argv := append([]string{"exit", "0"}, long...)
+	cut := func(s string) string { return s[:ArgSize-1] }
+	for _, tc := range []struct {
+		max  int
+		want []string
+	}{
+		{2, []string{prog, "exit"}},
+		{5, []string{prog, "exit", "0", cut(long[0]), cut(long[1])}},
+		// argv[1..59]: 59 arguments after the filename fill 7,680 bytes
+		// no further than libbpf-tools' buffer.
+		{MaxArgsLimit, append([]string{prog, "exit", "0"}, mapStrings(long[:57], cut)...)},
+	} {
+		t.Run(strconv.Itoa(tc.max), func(t *testing.T) {
+			c := newCollector[*ExecEvent]()
+			runTool(t, func(ctx context.Context, ready func()) error {
+				o := ExecOptions{UID: -1, MaxArgs: tc.max, Common: Common{Ready: ready}}
+				return Execsnoop(ctx, o, func(e *ExecEvent) error { return c.add(e) })
+			})
+			cmd := exec.Command(prog, argv...)
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			ev := c.waitFor(t, "exec of testprog", func(e *ExecEvent) bool { return e.Pid == cmd.Process.Pid })
+			if !ev.Truncated {
+				t.Errorf("--max-args %d: record not marked truncated", tc.max)
+			}
+			if !reflect.DeepEqual(ev.Args, tc.want) {
+				t.Errorf("--max-args %d: %d args %.60q\nwant %d: %.60q", tc.max, len(ev.Args), ev.Args, len(tc.want), tc.want)
+			}
+		})
+	}
+}
+
+func mapStrings(s []string, f func(string) string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = f(v)
+	}
+	return out
 }
