@@ -2,34 +2,21 @@ package tools
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
 )
-
-// scratchSerial is the serial of the VM guests' NVMe scratch disk
-// (internal/vmtest/scratch.go): their kernels build the loop driver as a
-// module, which the guests do not have.
-const scratchSerial = "tracelet-scratch"
 
 // ownBlockDevice is a block device whose I/O is the test's only: the VM
 // guest's scratch disk where there is one, else a loop device.
 func ownBlockDevice(t *testing.T) *loopDevice {
 	t.Helper()
-	serials, _ := filepath.Glob("/sys/block/nvme*/device/serial")
-	for _, p := range serials {
-		b, err := os.ReadFile(p)
-		if err != nil || strings.TrimSpace(string(b)) != scratchSerial {
-			continue
-		}
-		name := filepath.Base(filepath.Dir(filepath.Dir(p)))
-		path := "/dev/" + name
+	if path, name := testenv.ScratchDisk(); path != "" {
 		var st unix.Stat_t
 		if err := unix.Stat(path, &st); err != nil {
 			t.Fatal(err)

@@ -23,6 +23,10 @@
 //	testprog statfs PATH     statfs(2) PATH and report the errno (statsnoop.bt)
 //	testprog fdatasync PATH  open PATH read-only and fdatasync(2) it (syncsnoop.bt)
 //	testprog setuid UID      setuid(2) on this thread only, a raw system call (setuids.bt)
+//	testprog direct DEV N    N O_DIRECT reads of 4 KiB from the block device DEV (biosnoop.bt, biolatency.bt, biostacks.bt)
+//	testprog unix MSG        write MSG into a stream socketpair and read it back (undump.bt)
+//	testprog synretrans PORT MS  fill a backlog-0 listener on 127.0.0.1:PORT, connect again, stay MS ms for the SYN's retransmission (tcpretrans.bt)
+//	testprog readfor PATH MS read a byte of PATH every 10 ms for MS ms (vfsstat.bt)
 //	testprog spin            print "ready", run spinTarget until stdin closes (profile)
 //	testprog offcpu N MS     print "ready", wait for a line, sleep N times MS ms in offcpuTarget, print "done", stay until stdin closes (offcputime)
 package main
@@ -36,6 +40,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -66,7 +71,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|tcp|exec|exit|nanosleep|statfs|fdatasync|setuid|spin|offcpu ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|tcp|exec|exit|nanosleep|statfs|fdatasync|setuid|direct|unix|synretrans|readfor|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -210,6 +215,26 @@ func main() {
 		// event per runtime thread, a number that varies from run to run.
 		if _, _, e := syscall.RawSyscall(syscall.SYS_SETUID, uintptr(num(1)), 0, 0); e != 0 {
 			fmt.Fprintln(os.Stderr, "testprog setuid:", e)
+			os.Exit(1)
+		}
+	case "direct":
+		if err := directRead(args[1], int(num(2))); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog direct:", err)
+			os.Exit(1)
+		}
+	case "unix":
+		if err := unixEcho(args[1]); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog unix:", err)
+			os.Exit(1)
+		}
+	case "synretrans":
+		if err := synRetrans(int(num(1)), time.Duration(num(2))*time.Millisecond); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog synretrans:", err)
+			os.Exit(1)
+		}
+	case "readfor":
+		if err := readFor(args[1], int(num(2))); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog readfor:", err)
 			os.Exit(1)
 		}
 	case "spin":
