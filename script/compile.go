@@ -105,6 +105,9 @@ type Object struct {
 type Prog struct {
 	Name   string // a BPF object name (15 bytes at most)
 	Attach *AttachPoint
+	// Probe is the index of its probe in Program.Probes: the attach
+	// points of one probe, listed or a wildcard's matches, share it.
+	Probe int
 	Type   uapi.ProgramType
 	Insns  asm.Instructions
 	// AttachType and AttachBTFID are the expected_attach_type and
@@ -217,10 +220,10 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		c.obj.Attach = append(c.obj.Attach, p.Attach...)
 	}
 	idx := 0
-	for _, p := range prog.Probes {
+	for pi, p := range prog.Probes {
 		for _, a := range p.Attach {
 			insns := c.program(p, a, idx)
-			pr := &Prog{Name: progName(idx, a), Attach: a, Type: c.progTypeAt(a), Insns: insns, AttachBTFID: a.BTFID}
+			pr := &Prog{Name: progName(idx, a), Attach: a, Probe: pi, Type: c.progTypeAt(a), Insns: insns, AttachBTFID: a.BTFID}
 			switch a.Type {
 			case RawTracepoint:
 				if pr.Type == uapi.Tracing {

@@ -354,13 +354,51 @@ func (r *Run) Start(ready func() error) error {
 			return nil
 		}
 	}
-	for i, p := range r.Object.Programs {
-		if err := r.attach(p, r.progs[i]); err != nil {
-			return err
-		}
+	if err := r.attachAll(); err != nil {
+		return err
 	}
 	if ready != nil {
 		return ready()
+	}
+	return nil
+}
+
+// attachAll attaches every program. A probe of several attach points
+// (kprobe:blk_account_io_start, kprobe:__blk_account_io_start, of which a
+// kernel has one or the other) needs one of them attached: the others
+// that fail are skipped with a warning, as bpftrace does. A probe none of
+// whose attach points attaches is an error.
+func (r *Run) attachAll() error {
+	points := map[int]int{}
+	for _, p := range r.Object.Programs {
+		points[p.Probe]++
+	}
+	attached := map[int]bool{}
+	failed := map[int][]error{}
+	var order []int
+	for i, p := range r.Object.Programs {
+		err := r.attach(p, r.progs[i])
+		switch {
+		case err == nil:
+			attached[p.Probe] = true
+		case points[p.Probe] == 1:
+			return err
+		default:
+			if failed[p.Probe] == nil {
+				order = append(order, p.Probe)
+			}
+			failed[p.Probe] = append(failed[p.Probe], err)
+		}
+	}
+	for _, pi := range order {
+		if !attached[pi] {
+			return errors.Join(failed[pi]...)
+		}
+	}
+	for _, pi := range order {
+		for _, err := range failed[pi] {
+			fmt.Fprintf(os.Stderr, "WARNING: %v: skipping it, as another attach point of its probe is attached\n", err)
+		}
 	}
 	return nil
 }

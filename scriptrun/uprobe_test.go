@@ -3,6 +3,7 @@ package scriptrun
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -125,5 +126,29 @@ uprobe:%[1]s:%[2]s /arg1 == 5/ { printf("%%s %%d\n", str(arg0), arg1); }
 	}
 	if want := strings.Repeat("hello 5\n", 3); text.String() != want {
 		t.Errorf("printf output %q, want %q", text.String(), want)
+	}
+}
+
+// TestRunProbeListSkips: a probe whose attach points are a list attaches
+// those the system has and warns of the others, as bpftrace does for
+// biolatency.bt's kprobe:blk_account_io_start, kprobe:__blk_account_io_start
+// (a kernel has one or the other). A probe none of whose attach points
+// attaches is an error naming each.
+func TestRunProbeListSkips(t *testing.T) {
+	testenv.RequireRoot(t)
+	prog := testenv.TestProg(t)
+	src := fmt.Sprintf("uprobe:%[1]s:%[2]s, uprobe:%[1]s:tracelet_no_such_function { @ = count(); }", prog, testenv.CABITarget)
+	if out := runGated(t, prog, src, RunOptions{}, "calls", "3", "1", "2"); !strings.Contains(out, "\n@: 3\n") {
+		t.Errorf("output %q, want @: 3 from the attach point that exists", out)
+	}
+	src = fmt.Sprintf("BEGIN { } uprobe:%[1]s:tracelet_no_such_a, uprobe:%[1]s:tracelet_no_such_b { @ = count(); }", prog)
+	r, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	err = r.Start(nil)
+	if err == nil || !strings.Contains(err.Error(), "tracelet_no_such_a") || !strings.Contains(err.Error(), "tracelet_no_such_b") {
+		t.Errorf("Start: %v, want an error naming both attach points", err)
 	}
 }
