@@ -108,8 +108,8 @@ type Prog struct {
 	// Probe is the index of its probe in Program.Probes: the attach
 	// points of one probe, listed or a wildcard's matches, share it.
 	Probe int
-	Type   uapi.ProgramType
-	Insns  asm.Instructions
+	Type  uapi.ProgramType
+	Insns asm.Instructions
 	// AttachType and AttachBTFID are the expected_attach_type and
 	// attach_btf_id of fentry, fexit and lsm programs.
 	AttachType  uapi.AttachType
