@@ -5,20 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tracelet/tracelet/internal/testenv"
 )
 
 // A guest whose kernel builds the NVMe driver in (Debian's cloud kernels;
 // their loop and ramdisk drivers are modules, which the guest does not
 // have) gets an empty scratch disk: an NVMe namespace whose controller's
-// serial is ScratchSerial, for tests that need block I/O of their own
+// serial is testenv.ScratchSerial, for tests that need block I/O of their own
 // (the block tools). Its backing file is made for the boot and removed
 // after it.
-const (
-	// ScratchSerial is the scratch disk's controller serial, as
-	// /sys/block/nvme*n1/device/serial shows it (padded with spaces).
-	ScratchSerial = "tracelet-scratch"
-	scratchSize   = 8 << 20
-)
+const scratchSize = 8 << 20
 
 // hasBuiltin reports whether the kernel config file sets option=y.
 func hasBuiltin(config, option string) bool {
@@ -65,6 +62,6 @@ func scratchArgs(path string) []string {
 	}
 	return []string{
 		"-drive", "file=" + path + ",if=none,format=raw,id=scratch,cache=unsafe",
-		"-device", "nvme,serial=" + ScratchSerial + ",drive=scratch",
+		"-device", "nvme,serial=" + testenv.ScratchSerial + ",drive=scratch",
 	}
 }
