@@ -23,7 +23,7 @@ build:
 # Test oracles from Debian's packages (never dependencies of the binary),
 # and Chromium, the browser the flame graph SVG is tested in.
 deps:
-	@need=; for t in bpftool:bpftool execsnoop:libbpf-tools bpftrace:bpftrace promtool:prometheus jq:jq chromium:chromium; do command -v $${t%%:*} >/dev/null || need="$$need $${t#*:}"; done; [ -z "$$need" ] || apt-get install -y $$need >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $$need >/dev/null; } || echo "deps: could not install$$need"
+	@need=; for t in bpftool:bpftool execsnoop:libbpf-tools bpftrace:bpftrace promtool:prometheus jq:jq chromium:chromium openssl:openssl; do command -v $${t%%:*} >/dev/null || need="$$need $${t#*:}"; done; [ -z "$$need" ] || apt-get install -y $$need >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $$need >/dev/null; } || echo "deps: could not install$$need"
 
 # The host suite runs as root against the real kernel. Tests that need
 # kprobes skip here with a message (the host has none) and run in vmtest.

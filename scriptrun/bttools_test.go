@@ -3,6 +3,7 @@ package scriptrun
 import (
 	"context"
 	"debug/elf"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -43,6 +44,14 @@ type btTool struct {
 	norm [][2]string
 	// min is how many kept lines there must be.
 	min int
+	// driven, if not nil, makes the workload one the test talks to while
+	// it is traced (bttools_driven_test.go), given prog's path.
+	driven func(t *testing.T, prog string) *btDriven
+	// systemWide: bpftrace 0.17 attaches uprobes system-wide even with -c
+	// or -p (tracelet restricts them to that process), so its maps also
+	// hold other processes' calls into the library: each kept line of
+	// tracelet's must be among bpftrace's, which may have more.
+	systemWide bool
 }
 
 var btTools = []btTool{
@@ -78,9 +87,30 @@ var btTools = []btTool{
 	{name: "bitesize.bt", prog: "/bin/sleep", workload: []string{"0.5"}, header: 2},
 	{name: "writeback.bt", prog: "/bin/sleep", workload: []string{"0.5"}, header: 3},
 	{name: "threadsnoop.bt", skip: "uprobe:libpthread:pthread_create: this glibc (2.34+) has pthread_create in libc.so.6; libpthread.so.0 is a stub without it, so no thread creation reaches the probe"},
-	{name: "bashreadline.bt", skip: "bash calls readline() only on a terminal; the test has none"},
-	{name: "sslsnoop.bt", skip: "not done: needs a TLS client and server workload (openssl s_server/s_client)"},
-	{name: "ssllatency.bt", skip: "not done: needs a TLS client and server workload (openssl s_server/s_client)"},
+	// bash on a terminal, typed into: the line compared is the unique
+	// command's (its pid and time normalised).
+	{name: "bashreadline.bt", prog: "bash", header: 2, keep: `  echo tracelet-readline-\d+-2$`, min: 1,
+		driven: func(t *testing.T, bash string) *btDriven {
+			requireReadline(t, bash)
+			return bashTerminal(t, bash, fmt.Sprintf("echo tracelet-readline-%d-2", os.Getpid()))
+		}},
+	// openssl s_server (as sbsComm) with the test as its TLS client: one
+	// SSL_do_handshake, two SSL_reads and an SSL_write, in lockstep. The
+	// libcrypto probes find no symbol in a stripped libcrypto (the
+	// ossl_* functions are local), for either tracer.
+	{name: "sslsnoop.bt", prog: "openssl", header: 3, keep: ` COMM `, min: 4,
+		norm: [][2]string{{`^\S+ +\S+ +COMM +\S+ +`, "TIME TID COMM LAT "}},
+		driven: func(t *testing.T, prog string) *btDriven {
+			d := tlsServer(t, prog)
+			d.waitLines = 4
+			return d
+		}},
+	// The histograms and stats at END, keyed by func: their keys, and the
+	// stats' counts (latencies vary).
+	{name: "ssllatency.bt", prog: "openssl", header: 2, systemWide: true, min: 7,
+		keep:   `^(Latency distribution in microsecond:|@histF?\[SSL_\w+\]: ?|@statF?\[SSL_\w+\]: count .*)$`,
+		norm:   [][2]string{{`^(@statF?\[\w+\]: count \d+), average \d+, total \d+$`, "$1"}},
+		driven: tlsServer},
 	{name: "loads.bt", skip: "bpftrace 0.17 cannot run it here: kaddr(\"avenrun\"), a data symbol this kernel's /proc/kallsyms does not list"},
 	{name: "runqlat.bt", skip: "bpftrace 0.17 cannot run it here: its #include <linux/sched.h> fails under clang (__aligned_u64)"},
 	{name: "runqlen.bt", skip: "neither compiles on 6.18: cfs_rq.nr_running became nr_queued (see toolsFailing)"},
@@ -168,6 +198,11 @@ func TestSideBySideBpftraceTools(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if b.driven != nil {
+				w, g := b.runDriven(t, bt, file, string(src))
+				b.compare(t, w, g)
+				return
+			}
 			prog := testProg
 			if b.prog != "" {
 				prog = copyAs(t, b.prog, sbsComm)
@@ -195,17 +230,66 @@ func TestSideBySideBpftraceTools(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := runGated(t, prog, string(src), RunOptions{}, workload...)
-			w, wn := b.normalize(string(want), sbsComm)
-			g, gn := b.normalize(got, sbsComm)
-			t.Logf("compared:\n%s", g)
-			if w != g {
-				t.Errorf("bpftrace:\n%s\ntracelet:\n%s\n(tracelet's whole output:\n%s)", w, g, got)
-			}
-			if wn < b.min || gn < b.min {
-				t.Errorf("%d and %d of the workload's lines, want at least %d:\nbpftrace:\n%s\ntracelet:\n%s", wn, gn, b.min, want, got)
-			}
+			b.compare(t, string(want), got)
 		})
 	}
+}
+
+// compare compares bpftrace's output with tracelet's, normalised.
+func (b btTool) compare(t *testing.T, want, got string) {
+	t.Helper()
+	w, wn := b.normalize(want, sbsComm)
+	g, gn := b.normalize(got, sbsComm)
+	t.Logf("compared:\n%s", g)
+	if b.systemWide {
+		if missing := notAmong(g, w, b.header); len(missing) > 0 {
+			t.Errorf("tracelet's %q not in bpftrace's output:\nbpftrace:\n%s\ntracelet:\n%s", missing, w, g)
+		}
+		wn = gn
+	} else if w != g {
+		t.Errorf("bpftrace:\n%s\ntracelet:\n%s\n(tracelet's whole output:\n%s)", w, g, got)
+	}
+	if wn < b.min || gn < b.min {
+		t.Errorf("%d and %d of the workload's lines, want at least %d:\nbpftrace:\n%s\ntracelet:\n%s", wn, gn, b.min, want, got)
+	}
+}
+
+// notAmong returns the lines of got that are not among want's (each of
+// want's lines standing for one of got's), and got's first header lines
+// where they differ from want's.
+func notAmong(got, want string, header int) []string {
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var missing []string
+	left := map[string]int{}
+	for i, l := range wl {
+		if i >= header {
+			left[l]++
+		}
+	}
+	for i, l := range gl {
+		if i < header {
+			if i >= len(wl) || wl[i] != l {
+				missing = append(missing, l)
+			}
+			continue
+		}
+		if left[l] == 0 {
+			missing = append(missing, l)
+			continue
+		}
+		left[l]--
+	}
+	return missing
+}
+
+// runDriven runs the tool with bpftrace and with tracelet on a driven
+// workload of its own each, and returns the two outputs.
+func (b btTool) runDriven(t *testing.T, bt, file, src string) (want, got string) {
+	t.Helper()
+	prog := testenv.RequireHostTool(t, b.prog, "apt-get install "+b.prog)
+	want = runDrivenBpftrace(t, bt, file, b, b.driven(t, prog))
+	got = runDrivenTracelet(t, src, b, b.driven(t, prog))
+	return want, got
 }
 
 // copyAs copies the program at path to a file named name, for a comm of

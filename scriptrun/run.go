@@ -112,6 +112,9 @@ type RunOptions struct {
 // Run is a script prepared for running: parsed, wildcards expanded,
 // checked and compiled, then loaded and attached by Start.
 type Run struct {
+	// uprobeTargets holds the uprobe attach points' files and offsets,
+	// resolved once (uprobeTarget).
+	uprobeTargets map[*script.AttachPoint]uprobeTarget
 	// Program is the typed syntax tree (tracelet run -d prints it).
 	Program *script.Program
 	// Object is the compiled script; for the tracefs backend it holds
@@ -325,7 +328,10 @@ func (r *Run) Start(ready func() error) error {
 	if err := r.load(); err != nil {
 		return err
 	}
-	n := len(r.Object.Programs)
+	n, err := r.resolveUprobes()
+	if err != nil {
+		return err
+	}
 	r.attachedMessage(n)
 	// BEGIN runs before any other probe is attached, as in bpftrace, so
 	// that what it sets up is in place when they fire; its output is
@@ -401,6 +407,41 @@ func (r *Run) attachAll() error {
 		}
 	}
 	return nil
+}
+
+// resolveUprobes resolves the uprobes' files and symbols before anything
+// is attached, and returns how many attach points there are to attach: as
+// in bpftrace, the count leaves out those of a probe list that do not
+// resolve, which attachAll skips. A probe none of whose attach points
+// resolves is an error, before BEGIN runs.
+func (r *Run) resolveUprobes() (int, error) {
+	n := len(r.Object.Programs)
+	points, resolved := map[int]int{}, map[int]int{}
+	failed := map[int][]error{}
+	var order []int
+	for _, p := range r.Object.Programs {
+		switch p.Attach.Type {
+		case script.Uprobe, script.Uretprobe, script.USDT:
+		default:
+			continue
+		}
+		points[p.Probe]++
+		if _, _, err := r.uprobeTarget(p.Attach); err != nil {
+			if failed[p.Probe] == nil {
+				order = append(order, p.Probe)
+			}
+			failed[p.Probe] = append(failed[p.Probe], fmt.Errorf("attaching %s: %w", p.Attach.Describe(), err))
+			n--
+			continue
+		}
+		resolved[p.Probe]++
+	}
+	for _, pi := range order {
+		if resolved[pi] == 0 {
+			return 0, errors.Join(failed[pi]...)
+		}
+	}
+	return n, nil
 }
 
 func (r *Run) attachedMessage(n int) {

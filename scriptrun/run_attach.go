@@ -250,6 +250,25 @@ func openProbeAttr(attr *perf.Attr, pid, cpu int) (int, error) {
 // file offset. A relative binary name is looked up as a library, or, with
 // -p, in the process's own mappings.
 func (r *Run) uprobeTarget(a *script.AttachPoint) (string, uint64, error) {
+	if t, ok := r.uprobeTargets[a]; ok {
+		return t.path, t.off, t.err
+	}
+	path, off, err := r.resolveUprobe(a)
+	if r.uprobeTargets == nil {
+		r.uprobeTargets = map[*script.AttachPoint]uprobeTarget{}
+	}
+	r.uprobeTargets[a] = uprobeTarget{path, off, err}
+	return path, off, err
+}
+
+// uprobeTarget is an attach point's file and offset, or why it has none.
+type uprobeTarget struct {
+	path string
+	off  uint64
+	err  error
+}
+
+func (r *Run) resolveUprobe(a *script.AttachPoint) (string, uint64, error) {
 	if a.Type == script.USDT {
 		return usdtTarget(a)
 	}
