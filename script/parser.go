@@ -24,11 +24,15 @@ type ParseOptions struct {
 	// Defines are macros given from outside (-D NAME=VALUE), as if
 	// #defined before the first line.
 	Defines []Define
+	// Arch is the kernel's GOARCH, for the built-in constants whose
+	// values differ between architectures (errno, signals and open
+	// flags on mips; some open flags on arm). "": x86's values.
+	Arch string
 }
 
 // ParseWith is Parse with options.
 func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
-	p := &parser{src: newSource(file, src), constant: opts.Constant}
+	p := &parser{src: newSource(file, src), constant: opts.Constant, arch: opts.Arch}
 	p.sc.init(p.src, &p.errs, opts.Defines)
 	p.next()
 	prog := p.parseProgram()
@@ -63,6 +67,7 @@ type parser struct {
 	expanded int
 
 	constant func(string) (uint64, bool) // ParseOptions.Constant
+	arch     string                      // ParseOptions.Arch
 }
 
 // maxExpansions bounds the macro bodies and arguments a script may expand.
@@ -682,7 +687,7 @@ func (p *parser) parsePrimary() Expr {
 			}
 			return &Call{Pos: pos, Name: name, Args: args}
 		}
-		if v, ok := constants[name]; ok && !builtinSet[name] {
+		if v, ok := constant(name, p.arch); ok && !builtinSet[name] {
 			return &IntLit{Pos: pos, Raw: name, Value: v}
 		}
 		if p.constant != nil && !builtinSet[name] && !funcSet[name] {

@@ -207,7 +207,13 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		defer spec.Close()
 		copts.BTF = spec
 	}
-	popts := script.ParseOptions{Defines: opts.Defines}
+	// The kernel's registers, not the binary's: a 32-bit tracelet on a
+	// 64-bit kernel reads the 64-bit pt_regs. Its constants, too.
+	arch, err := bpf.KernelArch()
+	if err != nil {
+		return nil, err
+	}
+	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH}
 	if copts.BTF != nil {
 		spec := copts.BTF
 		popts.Constant = func(name string) (uint64, bool) {
@@ -244,12 +250,6 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		if bpf.HaveProgramType(bpf.Kprobe) != nil && bpf.HaveProgramType(bpf.TracePoint) != nil {
 			r.Backend = BackendTracefs
 		}
-	}
-	// The kernel's registers, not the binary's: a 32-bit tracelet on a
-	// 64-bit kernel reads the 64-bit pt_regs.
-	arch, err := bpf.KernelArch()
-	if err != nil {
-		return nil, err
 	}
 	if r.Backend == BackendTracefs {
 		topts := script.TracefsOptions{Arch: arch, UprobeArch: r.uprobeArch}
