@@ -28,6 +28,11 @@ type CheckOptions struct {
 	// nil when the symbol table is not available. The runtime reads
 	// /proc/kallsyms; this package reads nothing.
 	KernelSymbol func(name string) (uint64, error)
+	// Unsafe allows system() and signal(), as bpftrace's --unsafe does.
+	Unsafe bool
+	// Arch is the kernel's GOARCH, for signal("NAME")'s number
+	// (ParseOptions.Arch).
+	Arch string
 	// BTF is the kernel's type information, for curtask, pointer casts,
 	// members, sizeof and offsetof; the runtime reads it. Nil means none,
 	// and BTFError, if set, says why (it is part of the message of a
@@ -152,6 +157,15 @@ type checker struct {
 	// "struct NAME" and "union NAME".
 	types   *btf.Spec
 	structs map[string]btf.TypeID
+}
+
+// unsafe reports whether a call of an unsafe function (system, signal)
+// may be made, as bpftrace's --unsafe, and reports it if not.
+func (c *checker) unsafe(e *Call) bool {
+	if !c.opts.Unsafe {
+		c.errorf(e.Pos, "%s() is unsafe (it acts on the system for every event it runs in): allow it with --unsafe", e.Name)
+	}
+	return c.opts.Unsafe
 }
 
 func (c *checker) errorf(p Pos, format string, args ...any) {
@@ -1033,6 +1047,51 @@ func (c *checker) call(e *Call) *Type {
 			return nil
 		}
 		c.printf(e)
+		return Void
+	case "system":
+		// system("cmd %d", args...): user space formats the command and
+		// runs it with /bin/sh, its output in the run's.
+		if !c.unsafe(e) || !nargs(1, 65, `system("command"[, args...])`) {
+			return nil
+		}
+		c.printf(e)
+		return Void
+	case "signal":
+		// signal(SIGKILL), signal("KILL") or signal(9): bpf_send_signal
+		// to the current task's process.
+		if !c.unsafe(e) || !nargs(1, 1, `signal("KILL" or number)`) {
+			return nil
+		}
+		for _, a := range c.probe.Attach {
+			switch a.Type {
+			case Begin, End, Interval:
+				// No task of the script's own to signal: bpftrace
+				// refuses them too.
+				c.errorf(e.Pos, "signal() cannot be used in %s probes: it signals the process the probe fires in", a.Type)
+				return nil
+			}
+		}
+		if s, ok := e.Args[0].(*StrLit); ok {
+			name := strings.TrimPrefix(s.Value, "SIG")
+			v, ok := constant("SIG"+name, c.opts.Arch)
+			if !ok {
+				c.errorf(s.Pos, "signal(%q): no such signal; give a name such as \"KILL\", \"SIGTERM\" or \"USR1\", or a number from 1 to 64", s.Value)
+				return nil
+			}
+			e.Args[0] = &IntLit{Pos: s.Pos, Raw: s.Value, Value: v}
+		}
+		at := c.expr(e.Args[0])
+		if at == nil {
+			return nil
+		}
+		if !at.IsInt() {
+			c.errorf(e.Args[0].Position(), "signal() needs a signal name or number, not %s", at)
+			return nil
+		}
+		if v, ok := c.constInt(e.Args[0]); ok && (v < 1 || v > 64) {
+			c.errorf(e.Args[0].Position(), "signal(%d): a signal number is from 1 to 64", v)
+			return nil
+		}
 		return Void
 	case "print":
 		const usage = "print(@map[, top])"

@@ -306,3 +306,40 @@ func TestFoldConst(t *testing.T) {
 		}
 	}
 }
+
+// system() and signal() need Unsafe, as bpftrace's --unsafe; signal()
+// takes a name (with or without SIG), a constant or an expression, and is
+// refused where there is no task of the script's own (bpftrace's errors
+// for these are "FOO is not a valid signal", "99 is not a valid signal,
+// allowed range: [1,64]" and "signal can not be used with "BEGIN" probes").
+func TestCheckUnsafe(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{`BEGIN { system("ls"); }`, "-e:1:9: system() is unsafe (it acts on the system for every event it runs in): allow it with --unsafe"},
+		{`k:f { signal("KILL"); }`, "-e:1:7: signal() is unsafe"},
+	} {
+		if _, _, err := checkSrc(c.src, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.src, err, c.want)
+		}
+	}
+	for src, want := range map[string]string{
+		`k:f { signal("KILL"); }`:         "",
+		`k:f { signal("SIGUSR1"); }`:      "",
+		`k:f { signal(SIGTERM); }`:        "",
+		`k:f { signal(arg0); }`:           "",
+		`BEGIN { system("echo %d", 1); }`: "",
+		`k:f { signal("FOO"); }`:          `-e:1:14: signal("FOO"): no such signal; give a name such as "KILL", "SIGTERM" or "USR1", or a number from 1 to 64`,
+		`k:f { signal(99); }`:             "-e:1:14: signal(99): a signal number is from 1 to 64",
+		`k:f { signal(comm); }`:           "signal() needs a signal name or number, not string[16]",
+		`BEGIN { signal(9); }`:            "-e:1:9: signal() cannot be used in BEGIN probes",
+		`interval:s:1 { signal(9); }`:     "signal() cannot be used in interval probes",
+		`BEGIN { system("echo %d"); }`:    "the format has 1 conversion(s) but 0 argument(s)",
+	} {
+		prog, err := Parse("-e", []byte(src))
+		if err == nil {
+			_, err = Check(prog, CheckOptions{Unsafe: true})
+		}
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}

@@ -149,6 +149,7 @@ const (
 	PrintfTime                     // time(fmt): the wall time now
 	PrintfJoin                     // join(argv, sep): the strings read
 	PrintfCat                      // cat(fmt, args...): the file the formatted path names
+	PrintfSystem                   // system(fmt, args...): the formatted command's output
 )
 
 // Record ids: a printf record starts with the index of its Printf; the

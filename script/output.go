@@ -15,8 +15,13 @@ func (g *gen) exprStmt(e Expr) {
 		return // the checker refused unused values
 	}
 	switch call.Name {
-	case "printf", "cat":
+	case "printf", "cat", "system":
 		g.printf(call)
+	case "signal":
+		// bpf_send_signal (5.3): the signal goes to the current task's
+		// process, once the program returns.
+		g.value(call.Args[0], asm.R1)
+		g.call(asm.FnSendSignal)
 	case "print":
 		top := uint64(0)
 		if len(call.Args) > 1 {
@@ -78,8 +83,11 @@ func (c *compiler) printfID(call *Call, mk func() *Printf) int {
 func (g *gen) printf(call *Call) {
 	id := g.c.printfID(call, func() *Printf {
 		pf := &Printf{Format: call.Args[0].(*StrLit).Value, Size: 8}
-		if call.Name == "cat" {
+		switch call.Name {
+		case "cat":
 			pf.Kind = PrintfCat
+		case "system":
+			pf.Kind = PrintfSystem
 		}
 		for _, a := range call.Args[1:] {
 			t := TypeOf(a)

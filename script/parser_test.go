@@ -323,6 +323,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(string(b))
 	}
+	f.Add(`k:f { signal("KILL"); signal(arg0); system("echo %d %s", pid, comm); } BEGIN { signal(SIGUSR1); }`)
 	f.Add("#define F(a, b) ((a) * (b) + X)\n#define X 2\n#ifdef X\nBEGIN { @[F($1, 3)] = count(); printf(\"%s\\n\", str($2)); }\n#endif\n")
 	// Struct definitions (structdef.go): layouts, bitfields, nesting, and
 	// member chains, sizeof and offsetof on them.
@@ -353,7 +354,8 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = prog.String()
 		copts := CheckOptions{Formats: fixtureFormats, Params: []string{"1", "abc"},
-			KernelSymbol: func(string) (uint64, error) { return 0xffffffff81000000, nil }}
+			KernelSymbol: func(string) (uint64, error) { return 0xffffffff81000000, nil },
+			Unsafe:       len(src)%3 != 0} // system() and signal() checked and compiled too
 		if len(prog.Structs) > 0 && len(src)%2 == 0 {
 			// A script's structs on top of the kernel's types, half the time.
 			copts.BTF = fixtureBTF(t)

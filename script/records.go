@@ -70,11 +70,13 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 	}
 	p := planPrintf(pf.Format)
 	text := string(o.appendPrintf(nil, &p, pf, rec, r))
-	if pf.Kind == PrintfCat {
-		if r.Cat == nil {
-			return ""
-		}
+	switch {
+	case pf.Kind == PrintfCat && r.Cat != nil:
 		return r.Cat(text)
+	case pf.Kind == PrintfSystem && r.System != nil:
+		return r.System(text)
+	case pf.Kind == PrintfCat || pf.Kind == PrintfSystem:
+		return ""
 	}
 	return text
 }

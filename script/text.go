@@ -35,6 +35,9 @@ type Resolver struct {
 	// Cat is what cat() prints for a file: its contents, or the error
 	// (nil: nothing, as nothing here may read files).
 	Cat func(path string) string
+	// System is what system() prints: the command's output (nil:
+	// nothing, as nothing here may run commands).
+	System func(command string) string
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"

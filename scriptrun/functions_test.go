@@ -1,6 +1,10 @@
 package scriptrun
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,12 +12,15 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
+	"github.com/tracelet/tracelet/trace"
 )
 
 // Positional parameters, side by side with bpftrace: a number is an
@@ -277,5 +284,61 @@ func TestBuf(t *testing.T) {
 		RunOptions{}, "open", "/nonexistent/b\tuf")
 	if want := `/none|/nonexistent/b\x09uf\x00|` + "\n"; !strings.Contains(out, want) {
 		t.Errorf("no line %q in:\n%s", want, out)
+	}
+}
+
+// system() runs its formatted command with /bin/sh and prints what the
+// command writes to stdout in its place among the script's output:
+// bpftrace 0.17 --unsafe prints "Attaching 1 probe...\na\nhi 42\nb\n\n\n"
+// for this script. Without --unsafe it is refused.
+func TestSystem(t *testing.T) {
+	src := `BEGIN { printf("a\n"); system("echo hi %d; echo to-stderr >&2", 42); printf("b\n"); exit(); }`
+	got := runBegin(t, src, RunOptions{Unsafe: true})
+	if want := "Attaching 1 probe...\na\nhi 42\nb\n\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard}); err == nil || !strings.Contains(err.Error(), "system() is unsafe") {
+		t.Errorf("without Unsafe: %v, want system() refused", err)
+	}
+}
+
+// signal() sends its signal to the process the probe fires in: the
+// testprog, killed by SIGKILL at its first call of the uprobed function,
+// makes none of the three calls' prints after it.
+func TestSignal(t *testing.T) {
+	testenv.RequireRoot(t)
+	prog := testenv.TestProg(t)
+	g, err := trace.StartGated(os.Args[0], []string{prog, "calls", "3", "1", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Abort()
+	exited := make(chan error, 1)
+	go func() { exited <- g.Cmd.Wait() }()
+	var out strings.Builder
+	src := fmt.Sprintf(`uprobe:%s:%s { @calls = count(); signal("KILL"); }`, prog, testenv.CABITarget)
+	r, err := Prepare("-e", []byte(src), RunOptions{Out: &out, PID: g.Pid(), Unsafe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := startChecked(t, r, g.Release); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-exited
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("testprog: %v, want killed", err)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("testprog: %v, want killed by SIGKILL", err)
+	}
+	if !strings.Contains(out.String(), "@calls: 1\n") {
+		t.Errorf("output %q, want @calls: 1 (no call after the first)", out.String())
 	}
 }

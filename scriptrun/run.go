@@ -81,6 +81,8 @@ type RunOptions struct {
 	Params []string
 	// Defines are macros given from outside (-D NAME=VALUE).
 	Defines []script.Define
+	// Unsafe allows system() and signal() (bpftrace's --unsafe).
+	Unsafe bool
 	// Quiet leaves out what bpftrace prints around a script's own
 	// output: "Attaching N probes...", the two empty lines before the
 	// maps at the end, and the empty line of each empty map. A script
@@ -190,7 +192,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		// the attach step says so for anything else.
 		r.fs, _ = tracefs.Find()
 	}
-	copts := script.CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol}
+	copts := script.CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol, Unsafe: opts.Unsafe}
 	btfPath := opts.BTF
 	if btfPath == "" {
 		btfPath = btf.KernelPath
@@ -214,6 +216,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		return nil, err
 	}
 	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH}
+	copts.Arch = arch.GOARCH
 	if copts.BTF != nil {
 		spec := copts.BTF
 		popts.Constant = func(name string) (uint64, bool) {
@@ -701,6 +704,8 @@ func (r *Run) handle(rec []byte) error {
 					typ, data = "join", strings.TrimSuffix(data, "\n")
 				case script.PrintfCat:
 					typ = "cat"
+				case script.PrintfSystem:
+					typ = "system"
 				}
 			}
 			_, err := fmt.Fprintf(r.out, script.JSONHead+"%q, \"data\": %s}\n", typ, script.JSONString(data))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ func NewResolver(stacks map[int]*bpf.Map) *script.Resolver {
 	}
 	r.User = passwdUser("/etc/passwd")
 	r.Cat = catFile
+	r.System = runSystem
 	if len(stacks) > 0 {
 		key := make([]byte, 4)
 		buf := make([]byte, 8*maxStackDepth)
@@ -181,5 +183,29 @@ func catFile(path string) string {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ERROR: failed to read file '%s': %v\n", path, err)
 	}
+	return string(b)
+}
+
+// systemMax bounds what system() prints of a command's output.
+const systemMax = 1 << 20
+
+// runSystem is system()'s text: what the command, run by /bin/sh as
+// bpftrace runs it (popen), writes to its stdout, up to systemMax bytes.
+// The run waits for it, as bpftrace does; its stderr is the run's.
+func runSystem(command string) string {
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR: system(%q): %v\n", command, err)
+		return ""
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR: system(%q): %v\n", command, err)
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(out, systemMax))
+	io.Copy(io.Discard, out) // past the bound: read, so that it ends
+	cmd.Wait()               // its exit status is its own, as with popen
 	return string(b)
 }

@@ -24,6 +24,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "e", Usage: "the `PROGRAM` text (instead of FILE)"},
 			&cli.StringSliceFlag{Name: "D", Usage: "define macro `NAME=VALUE` (an integer or a \"string\"; NAME alone means 1) before the script's first line, as cpp's -D; repeatable"},
 			&cli.BoolFlag{Name: "d", Usage: "print the syntax tree and the disassembly, and do not run"},
+			&cli.BoolFlag{Name: "unsafe", Usage: "allow system() and signal(), as bpftrace's --unsafe"},
 			&cli.StringFlag{Name: "btf", Usage: "kernel types from `FILE` (raw BTF, or a vmlinux with .BTF) instead of /sys/kernel/btf/vmlinux"},
 			&cli.StringFlag{Name: "f", Value: "text", Usage: "output `FORMAT`: text or json (as bpftrace's), or folded: the maps keyed by kstack/ustack as folded stacks (flamegraph.pl, speedscope, Perfetto), the rest on stderr"},
 			&cli.StringFlag{Name: "svg", Usage: "draw the maps keyed by kstack/ustack as an interactive flame graph in `FILE` (click zooms, Search highlights)"},
@@ -60,7 +61,7 @@ func runAction(c *cli.Context) error {
 	default:
 		return usageError("run: want -e PROGRAM or a FILE")
 	}
-	opts := scriptrun.RunOptions{Params: params, BTF: c.String("btf")}
+	opts := scriptrun.RunOptions{Params: params, BTF: c.String("btf"), Unsafe: c.Bool("unsafe")}
 	for _, d := range c.StringSlice("D") {
 		def, err := script.ParseDefine(d)
 		if err != nil {
