@@ -348,6 +348,13 @@ type (
 		N    Expr
 		Body []Stmt
 	}
+	// JumpStmt is return, which ends the probe (the run goes on, unlike
+	// exit()), or break or continue, which leave or restart the
+	// innermost while loop.
+	JumpStmt struct {
+		Pos  Pos
+		Kind string // "return", "break" or "continue"
+	}
 )
 
 // fieldAt is the field in attach point a's layout.
@@ -393,9 +400,11 @@ func (s *AssignStmt) Position() Pos { return s.Pos }
 func (s *IfStmt) Position() Pos     { return s.Pos }
 func (s *WhileStmt) Position() Pos  { return s.Pos }
 func (s *UnrollStmt) Position() Pos { return s.Pos }
+func (s *JumpStmt) Position() Pos   { return s.Pos }
 
 func (*ExprStmt) stmtNode()   {}
 func (*AssignStmt) stmtNode() {}
 func (*IfStmt) stmtNode()     {}
 func (*WhileStmt) stmtNode()  {}
 func (*UnrollStmt) stmtNode() {}
+func (*JumpStmt) stmtNode()   {}

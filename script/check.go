@@ -148,6 +148,7 @@ type checker struct {
 	probe    *Probe
 	locals   map[string]*Type
 	unrolled int64 // copies of the statements being checked, in nested unrolls
+	whiles   int   // the while loops around the statement being checked
 	// untyped are the locals whose assignment had an error: their uses
 	// are not reported again.
 	untyped map[string]bool
@@ -181,12 +182,21 @@ func (c *checker) errorf(p Pos, format string, args ...any) {
 }
 
 func (c *checker) program() {
+	// One BEGIN and one END, as bpftrace has them: the runtime fires one
+	// of each.
+	hooks := map[ProbeType]*AttachPoint{}
 	for _, p := range c.prog.Probes {
 		c.probe = p
 		c.locals = map[string]*Type{}
 		c.untyped = map[string]bool{}
 		for _, a := range p.Attach {
 			c.attach(a)
+			if a.Type == Begin || a.Type == End {
+				if first := hooks[a.Type]; first != nil {
+					c.errorf(a.Pos, "more than one %s probe (the first is at %d:%d): put their actions in one", a.Type, first.Pos.Line, first.Pos.Col)
+				}
+				hooks[a.Type] = a
+			}
 		}
 		if p.Pred != nil {
 			if t := c.expr(p.Pred); t != nil && !t.IsInt() {
@@ -242,7 +252,13 @@ func (c *checker) stmt(s Stmt) {
 		if t := c.expr(s.Cond); t != nil && !t.IsInt() {
 			c.errorf(s.Cond.Position(), "while condition must be an integer or a comparison, not %s", t)
 		}
+		c.whiles++
 		c.stmts(s.Body)
+		c.whiles--
+	case *JumpStmt:
+		if s.Kind != "return" && c.whiles == 0 {
+			c.errorf(s.Pos, "%s is only valid in a while loop", s.Kind)
+		}
 	case *UnrollStmt:
 		n, ok := c.constInt(s.N)
 		if !ok || n < 1 || n > MaxUnroll {
@@ -296,6 +312,12 @@ func (c *checker) assign(s *AssignStmt) {
 			vt = c.aggregation(call)
 		} else {
 			vt = c.expr(s.Value)
+			if call, ok := s.Value.(*Call); ok && call.Name == "delete" && vt == Void {
+				// $ok = delete(@m, k): bpftrace's newer delete() says
+				// whether the key was there.
+				vt = Bool
+				call.setType(Bool)
+			}
 		}
 	case INC, DEC:
 		vt = Int64

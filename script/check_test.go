@@ -343,3 +343,25 @@ func TestCheckUnsafe(t *testing.T) {
 		}
 	}
 }
+
+// break and continue belong in a while loop, return anywhere; a second
+// BEGIN or END is refused, as bpftrace refuses it ("More than one BEGIN
+// probe defined"), instead of one of them never running.
+func TestCheckJumpsAndHooks(t *testing.T) {
+	for src, want := range map[string]string{
+		`BEGIN { return; }`: "",
+		`BEGIN { $i = 0; while ($i < 3) { $i++; break; } }`: "",
+		`BEGIN { unroll(2) { continue; } }`:                 "-e:1:21: continue is only valid in a while loop",
+		`BEGIN { break; }`:                                  "-e:1:9: break is only valid in a while loop",
+		`BEGIN { return 1; }`:                               "-e:1:16: return takes no value: expected ';' or '}' after it, found number 1",
+		`BEGIN { } END { } BEGIN { }`:                       "-e:1:19: more than one BEGIN probe (the first is at 1:1): put their actions in one",
+		`END { } END { }`:                                   "more than one END probe",
+		`BEGIN { @m[1] = 1; $ok = delete(@m, 1); }`:         "",
+		`BEGIN { @m[1] = 1; $ok = delete(@m, 1) + 1; }`:     "operator + needs integers, not void",
+	} {
+		_, _, err := checkSrc(src, nil)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}

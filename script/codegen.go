@@ -25,6 +25,7 @@ type gen struct {
 	pending string            // label for the next instruction
 	alias   map[string]string // label -> the label it shares an instruction with
 	nlabel  int
+	loops   [][2]string // the enclosing while loops' top and end labels
 
 	top    int // bytes of stack in use
 	locals map[string]int16
@@ -181,6 +182,9 @@ func (g *gen) stmts(list []Stmt) {
 }
 
 func isExit(s Stmt) bool {
+	if _, ok := s.(*JumpStmt); ok {
+		return true // what follows return, break or continue never runs either
+	}
 	es, ok := s.(*ExprStmt)
 	if !ok {
 		return false
@@ -230,9 +234,20 @@ func (g *gen) stmt(s Stmt) {
 		top, end := g.newLabel("while"), g.newLabel("endwhile")
 		g.label(top)
 		g.cond(s.Cond, end, asm.R7)
+		g.loops = append(g.loops, [2]string{top, end})
 		g.stmts(s.Body)
+		g.loops = g.loops[:len(g.loops)-1]
 		g.emit(asm.Ja.Label(top))
 		g.label(end)
+	case *JumpStmt:
+		switch s.Kind {
+		case "return":
+			g.emit(asm.Ja.Label("exit"))
+		case "continue":
+			g.emit(asm.Ja.Label(g.loops[len(g.loops)-1][0])) // checked: in a while
+		case "break":
+			g.emit(asm.Ja.Label(g.loops[len(g.loops)-1][1]))
+		}
 	case *UnrollStmt:
 		n, _ := foldConst(s.N) // checked: 1 to MaxUnroll
 		for i := uint64(0); i < n; i++ {
@@ -350,6 +365,10 @@ func (g *gen) value(e Expr, r asm.Register) {
 		case "bswap":
 			g.value(e.Args[0], r)
 			g.bswap(r, TypeOf(e).Size)
+		case "delete": // $ok = delete(@m, k): 1 if the key was there
+			g.delete(e)
+			g.emit(asm.Mov.Reg(r, asm.R0))
+			g.boolify(r, asm.JEq)
 		default:
 			g.errorf(e.Pos, "%s() has no integer value", e.Name)
 		}

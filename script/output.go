@@ -33,11 +33,7 @@ func (g *gen) exprStmt(e Expr) {
 		action := map[string]int{"clear": ActionClear, "zero": ActionZero}[call.Name]
 		g.action(ActionID(action, g.c.mapIndex[m.Name]), call.Pos)
 	case "delete":
-		m := call.Args[0].(*MapExpr)
-		key, bm := g.keyBuf(m)
-		g.emit(asm.LoadMapPtr(asm.R1, bm.Spec.Name))
-		g.stackPtr(asm.R2, key)
-		g.call(asm.FnMapDeleteElem)
+		g.delete(call)
 	case "time":
 		f := "%H:%M:%S\n"
 		if len(call.Args) == 1 {
@@ -55,6 +51,15 @@ func (g *gen) exprStmt(e Expr) {
 		g.action(ActionID(ActionExit, 0), call.Pos)
 		g.emit(asm.Ja.Label("exit"))
 	}
+}
+
+// delete deletes the key of delete(@m[key]); R0 is 0 if it was there.
+func (g *gen) delete(call *Call) {
+	m := call.Args[0].(*MapExpr)
+	key, bm := g.keyBuf(m)
+	g.emit(asm.LoadMapPtr(asm.R1, bm.Spec.Name))
+	g.stackPtr(asm.R2, key)
+	g.call(asm.FnMapDeleteElem)
 }
 
 // action sends a record that is only an id: user space prints, clears or

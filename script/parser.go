@@ -475,6 +475,15 @@ func (p *parser) parseStmt() Stmt {
 		}
 		return &UnrollStmt{Pos: pos, N: x, Body: body}
 	}
+	if p.tok == IDENT && (p.lit == "return" || p.lit == "break" || p.lit == "continue") {
+		s := &JumpStmt{Pos: p.pos, Kind: p.lit}
+		p.next()
+		if p.tok != SEMICOLON && p.tok != RBRACE {
+			p.errorf(p.pos, "%s takes no value: expected ';' or '}' after it, found %s", s.Kind, p.tokDesc())
+			panic(bail{})
+		}
+		return s
+	}
 	pos := p.pos
 	x := p.parseExpr()
 	switch p.tok {

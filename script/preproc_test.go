@@ -57,7 +57,7 @@ this is not parsed
 #endif
 #define HDR "# \"quoted\" #%d\n"
 BEGIN { printf(HDR, 1); }
-BEGIN { @a = LIMIT; @b = TWICE(pid); @c = ADD(LIMIT, TWICE(3)); @d = IS_INET(2); @e = LATE; @f = -EPERM; }
+END { @a = LIMIT; @b = TWICE(pid); @c = ADD(LIMIT, TWICE(3)); @d = IS_INET(2); @e = LATE; @f = -EPERM; }
 `
 	prog, err := Parse("p.bt", []byte(src))
 	if err != nil {

@@ -106,6 +106,8 @@ func (pr *printer) stmt(depth int, s Stmt) {
 		pr.line(depth, "while")
 		pr.expr(depth+1, s.Cond)
 		pr.stmts(depth+1, s.Body)
+	case *JumpStmt:
+		pr.line(depth, "%s", s.Kind)
 	case *UnrollStmt:
 		pr.line(depth, "unroll")
 		pr.expr(depth+1, s.N)

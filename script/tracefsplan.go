@@ -234,6 +234,8 @@ func (t *tfsTranslator) stmt(s Stmt, hasPred bool) {
 		t.errorf(s.Pos, "if cannot be expressed in tracefs: use a predicate (/.../)")
 	case *WhileStmt, *UnrollStmt:
 		t.errorf(s.Position(), "loops cannot be expressed in tracefs")
+	case *JumpStmt:
+		t.errorf(s.Pos, "%s cannot be expressed in tracefs: use a predicate (/.../)", s.Kind)
 	}
 }
 
