@@ -317,6 +317,12 @@ type btKprobeTool struct {
 	// the kernel may have inlined (blk_account_io_start on 6.1).
 	funcs [][]string
 	disk  bool // its workload reads the guest's scratch disk
+	// memcg, if not "", is the memory.max of a cgroup of the test's own,
+	// CGROUP in the workload; its swap is limited to 0, unless swap: then
+	// the scratch disk is the guest's swap, and the cgroup's swap is not
+	// limited.
+	memcg string
+	swap  bool
 	// workload: PORT is a free loopback port; TMP a file of 8 bytes; NAME
 	// a name no lookup has seen; DISK the scratch disk's /dev path.
 	workload []string
@@ -379,8 +385,18 @@ var btKprobeTools = []btKprobeTool{
 		want: []string{`^@\[vfs_read\]: (\d+)$`, `^\d\d:\d\d:\d\d$`}, atLeast: 10},
 	{name: "mdflush.bt", funcs: [][]string{{"md_flush_request"}}},
 	{name: "xfsdist.bt", funcs: [][]string{{"xfs_file_read_iter"}}},
-	{name: "swapin.bt", skip: "not done: it needs swap in use, and the guests have no swap device"},
-	{name: "oomkill.bt", skip: "not done: it needs an OOM kill, which the guests' test run does not set up (a memory cgroup of the workload's own)"},
+	// The scratch disk as swap, and a workload that writes 24 MiB in a
+	// cgroup of 8 and reads it back: reclaim swaps pages out, the reads
+	// swap them in (swap_readpage; 6.6 renamed it swap_read_folio, and
+	// the tool finds nothing there).
+	{name: "swapin.bt", funcs: [][]string{{"swap_readpage"}}, disk: true, swap: true, memcg: "8M",
+		workload: []string{"swapin", "CGROUP", "24"},
+		want:     []string{`^@\[COMM, \d+\]: \d+$`}},
+	// The workload joins a cgroup whose memory.max is 16 MiB and touches
+	// 64: the OOM killer, called in its own allocation, kills it.
+	{name: "oomkill.bt", funcs: [][]string{{"oom_kill_process"}}, memcg: "16M", workload: []string{"oom", "CGROUP", "64"},
+		want: []string{`^Tracing oom_kill_process\(\)\.\.\. Hit Ctrl-C to end\.$`,
+			`^\d\d:\d\d:\d\d Triggered by PID \d+ \("COMM"\), OOM kill of PID \d+ \("COMM"\), \d+ pages, loadavg: \d+\.\d+ \d+\.\d+ \d+\.\d+ \d+/\d+ \d+$`}, btf: true},
 }
 
 // blkAccount are the functions where bpftrace's block tools see a request
@@ -464,8 +480,19 @@ func TestRunKprobesBpftraceTools(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := "dcsnoop-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			cgroup := ""
+			if b.swap {
+				testenv.SwapOn(t, disk)
+			}
+			if b.memcg != "" {
+				swapMax := "0"
+				if b.swap {
+					swapMax = ""
+				}
+				cgroup = testenv.MemoryCgroup(t, b.memcg, swapMax)
+			}
 			comm10 := sbsComm[:min(10, len(sbsComm))]
-			r := strings.NewReplacer("PORT", port, "TMP", tmp, "NAME", name, "DISKNAME", diskName, "DISK", disk,
+			r := strings.NewReplacer("CGROUP", cgroup, "PORT", port, "TMP", tmp, "NAME", name, "DISKNAME", diskName, "DISK", disk,
 				"COMM10", regexp.QuoteMeta(comm10), "COMM", regexp.QuoteMeta(sbsComm))
 			var workload []string
 			for _, w := range b.workload {

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -99,4 +103,55 @@ func readFor(path string, ms int) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// oomIn moves this process into the cgroup v2 directory dir and touches mb
+// MiB, one page at a time, keeping all of it: past the cgroup's
+// memory.max the OOM killer kills it (oomkill.bt). It returns only if
+// nothing did.
+func oomIn(dir string, mb int) error {
+	keep, err := touchIn(dir, mb)
+	if err != nil {
+		return err
+	}
+	runtime.KeepAlive(keep)
+	return fmt.Errorf("%d MiB touched in %s, and no OOM kill", mb, dir)
+}
+
+// swapIn moves this process into the cgroup v2 directory dir, whose
+// memory.max is below mb MiB and whose swap is not limited, touches mb MiB
+// and then reads every page again: the pages reclaim sent to swap are read
+// back in (swapin.bt).
+func swapIn(dir string, mb int) error {
+	keep, err := touchIn(dir, mb)
+	if err != nil {
+		return err
+	}
+	sum := 0
+	for _, b := range keep {
+		for j := 0; j < len(b); j += 4096 {
+			sum += int(b[j])
+		}
+	}
+	if want := mb << 20 / 4096; sum != want {
+		return fmt.Errorf("read back %d pages of 1, want %d", sum, want)
+	}
+	return nil
+}
+
+// touchIn moves this process into the cgroup v2 directory dir, and writes
+// a byte of every page of mb MiB, which it returns.
+func touchIn(dir string, mb int) ([][]byte, error) {
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("0"), 0); err != nil {
+		return nil, err
+	}
+	var keep [][]byte
+	for i := 0; i < mb; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		keep = append(keep, b)
+	}
+	return keep, nil
 }

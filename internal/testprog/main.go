@@ -27,6 +27,8 @@
 //	testprog unix MSG        write MSG into a stream socketpair and read it back (undump.bt)
 //	testprog synretrans PORT MS  fill a backlog-0 listener on 127.0.0.1:PORT, connect again, stay MS ms for the SYN's retransmission (tcpretrans.bt)
 //	testprog readfor PATH MS read a byte of PATH every 10 ms for MS ms (vfsstat.bt)
+//	testprog oom CGROUP MB   join the cgroup v2 directory CGROUP and touch MB MiB, more than its memory.max: the OOM killer kills it (oomkill.bt)
+//	testprog swapin CGROUP MB  join CGROUP and write MB MiB, more than its memory.max, then read it all back: what went to swap comes back in (swapin.bt)
 //	testprog spin            print "ready", run spinTarget until stdin closes (profile)
 //	testprog offcpu N MS     print "ready", wait for a line, sleep N times MS ms in offcpuTarget, print "done", stay until stdin closes (offcputime)
 package main
@@ -71,7 +73,7 @@ func main() {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|tcp|exec|exit|nanosleep|statfs|fdatasync|setuid|direct|unix|synretrans|readfor|spin|offcpu ...")
+		fmt.Fprintln(os.Stderr, "usage: testprog calls|str|threads|wait|open|read|kill|unlink|connect|tcp|exec|exit|nanosleep|statfs|fdatasync|setuid|direct|unix|synretrans|readfor|oom|swapin|spin|offcpu ...")
 		os.Exit(2)
 	}
 	num := func(i int) uint64 {
@@ -235,6 +237,15 @@ func main() {
 	case "readfor":
 		if err := readFor(args[1], int(num(2))); err != nil {
 			fmt.Fprintln(os.Stderr, "testprog readfor:", err)
+			os.Exit(1)
+		}
+	case "oom":
+		err := oomIn(args[1], int(num(2)))
+		fmt.Fprintln(os.Stderr, "testprog oom:", err)
+		os.Exit(1)
+	case "swapin":
+		if err := swapIn(args[1], int(num(2))); err != nil {
+			fmt.Fprintln(os.Stderr, "testprog swapin:", err)
 			os.Exit(1)
 		}
 	case "spin":
