@@ -2,6 +2,7 @@ package script
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -133,6 +134,34 @@ func TestNoRedundantZeroing(t *testing.T) {
 		}
 		if n != c.zeros {
 			t.Errorf("%s: %d zeroing stores, want %d\n%s", c.src, n, c.zeros, obj.Programs[0].Insns)
+		}
+	}
+}
+
+// A kprobe's arguments past the registers are read from the kernel stack:
+// i386's kernel passes the fourth on (regparm(3)), one word above the
+// return address at sp.
+func TestKprobeStackArgs(t *testing.T) {
+	for _, c := range []struct {
+		goarch, src string
+		off         int32
+	}{
+		{"386", `kprobe:cap_capable { @ = arg3; }`, 4},
+		{"386", `kprobe:f { @ = arg4; }`, 8},
+	} {
+		arch, err := asm.ArchFor(c.goarch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := CompileSource("-e", []byte(c.src), CheckOptions{}, Options{Arch: arch})
+		if err != nil {
+			t.Fatalf("%s on %s: %v", c.src, c.goarch, err)
+		}
+		text := fmt.Sprint(obj.Programs[0].Insns)
+		sp, _ := arch.SP().Load(asm.R3, asm.R6)
+		if !strings.Contains(text, sp.String()) || !strings.Contains(text, asm.Add.Imm(asm.R3, c.off).String()) ||
+			!strings.Contains(text, "bpf_probe_read_kernel") {
+			t.Errorf("%s on %s: no read of sp+%d with bpf_probe_read_kernel:\n%s", c.src, c.goarch, c.off, text)
 		}
 	}
 }

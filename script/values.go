@@ -110,8 +110,8 @@ func (g *gen) haveHelper(fn asm.BuiltinFunc) bool {
 // load reads a pt_regs register of the context. BEGIN, END, interval and
 // profile have no function registers: the checker refused arguments there.
 func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
-	if !loc.InRegister() && g.ap.Type == Uprobe {
-		g.userStackArg(loc, r, b.Pos)
+	if !loc.InRegister() && (g.ap.Type == Uprobe || g.ap.Type == Kprobe) {
+		g.stackArg(loc, r, b.Pos)
 		return
 	}
 	ins, err := loc.Load(r, asm.R6)
@@ -122,12 +122,14 @@ func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
 	g.emit(ins)
 }
 
-// userStackArg reads a uprobe argument that the C ABI passes on the stack
-// (every one on i386, the fifth and later on arm and mips): one word at the
-// user's sp + Stack words, with bpf_probe_read_user, zero-extended. A
-// kprobe's stack arguments stay an error: a kernel-mode trap on i386 saves
-// no sp in pt_regs.
-func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
+// stackArg reads a function argument that the calling convention passes
+// on the stack (a uprobe's every one on i386, the fifth and later on arm
+// and mips; a kprobe's fourth and later on i386, whose kernel is built
+// with regparm(3), the seventh on x86_64): one word at sp + Stack words,
+// with bpf_probe_read_user or _kernel, zero-extended. A kernel-mode trap
+// saves sp in pt_regs on i386 too since 5.2 (kernel_stack_pointer is
+// regs->sp), which is what tracefs' $stackN reads.
+func (g *gen) stackArg(loc asm.Loc, r asm.Register, at Pos) {
 	arch := g.arch
 	off := g.alloc(8, at)
 	sp, err := arch.SP().Load(asm.R3, asm.R6)
@@ -140,7 +142,11 @@ func (g *gen) userStackArg(loc asm.Loc, r asm.Register, at Pos) {
 	g.emit(asm.Add.Imm(asm.R3, int32(loc.Stack*arch.Word)))
 	g.stackPtr(asm.R1, off)
 	g.emit(asm.Mov.Imm(asm.R2, int32(loc.Size)))
-	g.call(g.helper(asm.FnProbeReadUser))
+	read := asm.FnProbeReadUser
+	if g.ap.Type == Kprobe {
+		read = asm.FnProbeReadKernel
+	}
+	g.call(g.helper(read))
 	g.emit(asm.LoadMem(r, asm.R10, off, asm.DWord))
 }
 

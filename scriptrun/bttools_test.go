@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -333,9 +332,6 @@ type btKprobeTool struct {
 	// is at least the workload's own.
 	atLeast int
 	btf     bool // it casts to the kernel's structs, which need BTF
-	// stackArg: it reads arg3 or later, which i386's kernel (regparm(3))
-	// passes on the stack.
-	stackArg bool
 }
 
 var btKprobeTools = []btKprobeTool{
@@ -349,9 +345,10 @@ var btKprobeTools = []btKprobeTool{
 	// where that is unreadable; the workload's 5 reads are in the count.
 	{name: "vfscount.bt", workload: []string{"read", "TMP", "1", "1", "1", "1", "1"},
 		want: []string{`^@\[vfs_read\]: (\d+)$`}, atLeast: 5},
-	// setuid(0) as root asks for CAP_SETUID (7).
+	// setuid(0) as root asks for CAP_SETUID (7). Its arg3, cap_capable's
+	// opts, is on the stack on i386 (regparm(3)).
 	{name: "capable.bt", workload: []string{"setuid", "0"},
-		want: []string{`^\d\d:\d\d:\d\d  0 +\d+ +COMM +7 +CAP_SETUID +\d+$`}, stackArg: true},
+		want: []string{`^\d\d:\d\d:\d\d  0 +\d+ +COMM +7 +CAP_SETUID +\d+$`}},
 	// A name never looked up: d_lookup of it, on the way to ENOENT.
 	{name: "dcsnoop.bt", workload: []string{"open", "/tmp/NAME"},
 		want: []string{`^\d+ +\d+ +COMM +M NAME$`}, btf: true},
@@ -454,10 +451,6 @@ func TestRunKprobesBpftraceTools(t *testing.T) {
 			}
 			if b.disk && disk == "" {
 				t.Skip("the guest has no scratch disk: its kernel has NVMe as a module, and the loop driver too")
-			}
-			if b.stackArg && runtime.GOARCH == "386" {
-				// Not done: tracelet reads kprobe arguments from pt_regs only.
-				t.Skip("arg3 of a kernel function is on the stack on i386 (regparm(3)), and tracelet does not read stack arguments yet (\"$stack1 is on the stack, not in pt_regs\")")
 			}
 			if b.btf && noBTF != nil {
 				t.Skip("its struct sock or nameidata comes from the kernel's BTF, and this kernel has none:", noBTF)
