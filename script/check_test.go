@@ -358,6 +358,10 @@ func TestCheckJumpsAndHooks(t *testing.T) {
 		`END { } END { }`:                                   "more than one END probe",
 		`BEGIN { @m[1] = 1; $ok = delete(@m, 1); }`:         "",
 		`BEGIN { @m[1] = 1; $ok = delete(@m, 1) + 1; }`:     "operator + needs integers, not void",
+		// Prefix ++ and -- as statements (yump/bpftrace-tricks' scripts).
+		`BEGIN { $i = 1; ++$i; --@m[$i]; }`: "",
+		`BEGIN { $i = 1; $x = ++$i; }`:      "-e:1:22: prefix ++ is a statement of its own ($x++;), not a value",
+		`BEGIN { ++1; }`:                    "-e:1:9: cannot assign to",
 	} {
 		_, _, err := checkSrc(src, nil)
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {

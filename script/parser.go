@@ -484,6 +484,17 @@ func (p *parser) parseStmt() Stmt {
 		}
 		return s
 	}
+	if p.tok == INC || p.tok == DEC {
+		// ++$i; as a statement is $i++;.
+		pos, op := p.pos, p.tok
+		p.next()
+		x := p.parsePostfix(p.parsePrimary())
+		if !isAssignable(x) {
+			p.errorf(pos, "cannot assign to %s: only a variable ($x) or a map (@x, @x[key]) can be assigned", describe(x))
+			panic(bail{})
+		}
+		return &AssignStmt{Pos: pos, Target: x, Op: op}
+	}
 	pos := p.pos
 	x := p.parseExpr()
 	switch p.tok {
@@ -579,7 +590,7 @@ func (p *parser) parseUnary() Expr {
 		p.leave()
 		return &Unary{Pos: pos, Op: op, X: x}
 	case INC, DEC:
-		p.errorf(p.pos, "prefix %s is not supported: write it after the variable, as in @x%s", p.tok, p.tok)
+		p.errorf(p.pos, "prefix %s is a statement of its own ($x%s;), not a value: write it as a statement before this one", p.tok, p.tok)
 		panic(bail{})
 	case AND:
 		p.errorf(p.pos, "the address-of operator & is not supported; use str(), or args->FIELD of a tracepoint")
