@@ -369,3 +369,31 @@ func TestCheckJumpsAndHooks(t *testing.T) {
 		}
 	}
 }
+
+// Positional parameters in attach points are replaced by their values, as
+// bpftrace replaces them (yump/bpftrace-tricks' sleepers.bt has
+// interval:s:$1).
+func TestAttachParams(t *testing.T) {
+	prog, err := ParseWith("-e", []byte(`interval:ms:$1, uprobe:$2:main { }`), ParseOptions{Params: []string{"250", "/bin/true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := prog.Probes[0].Attach[0], prog.Probes[0].Attach[1]
+	if a.Raw != "interval:ms:250" || a.Rate != 250 || b.Raw != "uprobe:/bin/true:main" || b.Target != "/bin/true" {
+		t.Errorf("got %+v and %+v", a, b)
+	}
+	for _, c := range []struct {
+		src    string
+		params []string
+		want   string
+	}{
+		{`interval:s:$1 { }`, nil, `-e:1:12: attach point "interval:s:$1" needs positional parameter $1, and 0 are given`},
+		{`interval:s:$# { }`, []string{"1"}, `-e:1:12: "$" in an attach point: only the positional parameters $1, $2, ... are replaced there`},
+		{`interval:s:$1 { }`, []string{"x"}, `bad interval count "x"`},
+	} {
+		_, err := ParseWith("-e", []byte(c.src), ParseOptions{Params: c.params})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %q: %v, want %q", c.src, c.params, err, c.want)
+		}
+	}
+}

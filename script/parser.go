@@ -24,6 +24,10 @@ type ParseOptions struct {
 	// Defines are macros given from outside (-D NAME=VALUE), as if
 	// #defined before the first line.
 	Defines []Define
+	// Params are the positional parameters, for the $1, $2, ... an attach
+	// point names (interval:s:$1, uprobe:$1:main), as bpftrace
+	// substitutes them there.
+	Params []string
 	// Arch is the kernel's GOARCH, for the built-in constants whose
 	// values differ between architectures (errno, signals and open
 	// flags on mips; some open flags on arm). "": x86's values.
@@ -32,7 +36,7 @@ type ParseOptions struct {
 
 // ParseWith is Parse with options.
 func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
-	p := &parser{src: newSource(file, src), constant: opts.Constant, arch: opts.Arch}
+	p := &parser{src: newSource(file, src), constant: opts.Constant, arch: opts.Arch, params: opts.Params}
 	p.sc.init(p.src, &p.errs, opts.Defines)
 	p.next()
 	prog := p.parseProgram()
@@ -68,6 +72,7 @@ type parser struct {
 
 	constant func(string) (uint64, bool) // ParseOptions.Constant
 	arch     string                      // ParseOptions.Arch
+	params   []string                    // ParseOptions.Params
 }
 
 // maxExpansions bounds the macro bodies and arguments a script may expand.
@@ -276,7 +281,38 @@ func (p *parser) parseProbe(pos Pos, raw string) *Probe {
 }
 
 // parseAttach gives meaning to the text of one attach point.
+// substParams replaces the positional parameters $1, $2, ... of an
+// attach point's text with their values.
+func (p *parser) substParams(pos Pos, raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '$' {
+			b.WriteByte(raw[i])
+			continue
+		}
+		j := i + 1
+		for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(raw[i+1 : j])
+		at := Pos{Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
+		if err != nil || n == 0 {
+			p.errorf(at, "%q in an attach point: only the positional parameters $1, $2, ... are replaced there", raw[i:j])
+			b.WriteString(raw[i:j])
+		} else if n > len(p.params) {
+			p.errorf(at, "attach point %q needs positional parameter $%d, and %d are given", raw, n, len(p.params))
+		} else {
+			b.WriteString(p.params[n-1])
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
 func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
+	if strings.Contains(raw, "$") {
+		raw = p.substParams(pos, raw)
+	}
 	a := &AttachPoint{Pos: pos, Raw: raw}
 	parts := strings.Split(raw, ":")
 	// col returns the position of part i, for errors inside the text.

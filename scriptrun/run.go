@@ -215,7 +215,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH}
+	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH, Params: opts.Params}
 	copts.Arch = arch.GOARCH
 	if copts.BTF != nil {
 		spec := copts.BTF
