@@ -9,7 +9,7 @@ var builtinNames = []string{
 	// arg6 to arg11: usdt probes only, whose notes have up to 12 (sdt.h)
 	"arg6", "arg7", "arg8", "arg9", "arg10", "arg11",
 	"retval", "args", "func", "probe", "kstack", "ustack", "cpid", "curtask",
-	"numaid", "username",
+	"numaid", "username", "cgroup",
 }
 
 // funcNames are the functions the language knows.
@@ -18,7 +18,7 @@ var funcNames = []string{
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 	"delete", "clear", "zero", "exit",
 	"time", "strftime", "join", "kaddr", "ntop", "bswap", "kstack", "ustack", "reg", "cat", "buf",
-	"system", "signal",
+	"system", "signal", "cgroupid", "uptr", "kptr",
 }
 
 // castTypes are the integer types of a cast, (uint8)x, with their size.

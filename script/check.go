@@ -28,6 +28,10 @@ type CheckOptions struct {
 	// nil when the symbol table is not available. The runtime reads
 	// /proc/kallsyms; this package reads nothing.
 	KernelSymbol func(name string) (uint64, error)
+	// CgroupID returns the id of the cgroup v2 directory at path, for
+	// cgroupid(); nil where there is none to ask. The runtime reads it
+	// from the file handle (name_to_handle_at).
+	CgroupID func(path string) (uint64, error)
 	// Unsafe allows system() and signal(), as bpftrace's --unsafe does.
 	Unsafe bool
 	// Arch is the kernel's GOARCH, for signal("NAME")'s number
@@ -560,6 +564,8 @@ func (c *checker) builtin(b *Builtin) *Type {
 		return Uint64
 	case "numaid":
 		return Uint32
+	case "cgroup":
+		return Uint64
 	case "username":
 		return &Type{Kind: KindUsername, Size: 8}
 	case "comm":
@@ -1297,6 +1303,47 @@ func (c *checker) call(e *Call) *Type {
 			size = 8
 		}
 		return IntType(size, false)
+	case "cgroupid":
+		// cgroupid("/sys/fs/cgroup/unified/x"): the id the cgroup
+		// builtin gives for a task in that cgroup, read at compile time.
+		if !nargs(1, 1, `cgroupid("/sys/fs/cgroup/PATH")`) {
+			return nil
+		}
+		lit, ok := e.Args[0].(*StrLit)
+		if !ok {
+			c.expr(e.Args[0])
+			c.errorf(e.Args[0].Position(), `cgroupid() needs the cgroup's path as a string literal, as in cgroupid("/sys/fs/cgroup/system.slice")`)
+			return nil
+		}
+		c.expr(lit)
+		if c.opts.CgroupID == nil {
+			c.errorf(e.Pos, "cgroupid(%q) needs the cgroup filesystem, which is not available here", lit.Value)
+			return nil
+		}
+		id, err := c.opts.CgroupID(lit.Value)
+		if err != nil {
+			c.errorf(lit.Pos, "cgroupid(%q): %v", lit.Value, err)
+			return nil
+		}
+		e.addr = id
+		return Uint64
+	case "uptr", "kptr":
+		// uptr(p), kptr(p): p points to user or kernel memory, whatever
+		// the probe: str(uptr(arg1)) in a kprobe reads a user string.
+		if !nargs(1, 1, e.Name+"(pointer)") {
+			return nil
+		}
+		at := c.expr(e.Args[0])
+		if at == nil {
+			return nil
+		}
+		if !at.IsInt() {
+			c.errorf(e.Args[0].Position(), "%s() needs an integer or a pointer, not %s", e.Name, at)
+			return nil
+		}
+		t := *at
+		t.User = e.Name == "uptr"
+		return &t
 	case "kaddr":
 		if !nargs(1, 1, `kaddr("symbol")`) {
 			return nil

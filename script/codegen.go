@@ -365,6 +365,10 @@ func (g *gen) value(e Expr, r asm.Register) {
 		case "bswap":
 			g.value(e.Args[0], r)
 			g.bswap(r, TypeOf(e).Size)
+		case "uptr", "kptr":
+			g.value(e.Args[0], r)
+		case "cgroupid":
+			g.constant(r, e.addr)
 		case "delete": // $ok = delete(@m, k): 1 if the key was there
 			g.delete(e)
 			g.emit(asm.Mov.Reg(r, asm.R0))

@@ -165,3 +165,30 @@ func TestKprobeStackArgs(t *testing.T) {
 		}
 	}
 }
+
+// uptr() and kptr() say which memory a pointer is in, whatever the probe:
+// str(uptr(arg1)) in a kprobe reads a user string (a syscall's path), and
+// str(kptr(arg0)) in a uprobe a kernel one.
+func TestUptrKptr(t *testing.T) {
+	amd64, err := asm.ArchFor("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]string{
+		`kprobe:do_sys_openat2 { printf("%s\n", str(uptr(arg1))); }`: "bpf_probe_read_user_str",
+		`uprobe:/bin/sh:main { printf("%s\n", str(kptr(arg0))); }`:   "bpf_probe_read_kernel_str",
+		`uprobe:/bin/sh:main { printf("%s\n", str(arg0)); }`:         "bpf_probe_read_user_str",
+	} {
+		obj, err := CompileSource("-e", []byte(src), CheckOptions{}, Options{Arch: amd64})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if text := fmt.Sprint(obj.Programs[0].Insns); !strings.Contains(text, want) {
+			t.Errorf("%s: no %s in\n%s", src, want, text)
+		}
+	}
+	if _, err := CompileSource("-e", []byte(`BEGIN { @ = uptr(comm); }`), CheckOptions{}, Options{Arch: amd64}); err == nil ||
+		!strings.Contains(err.Error(), "uptr() needs an integer or a pointer, not string[16]") {
+		t.Errorf("uptr(comm): %v", err)
+	}
+}

@@ -98,6 +98,9 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 	case "numaid":
 		g.call(asm.FnGetNumaNodeId)
 		g.emit(asm.Mov.Reg(r, asm.R0))
+	case "cgroup":
+		g.call(asm.FnGetCurrentCgroupId)
+		g.emit(asm.Mov.Reg(r, asm.R0))
 	default:
 		g.errorf(b.Pos, "%s has no integer value", b.Name)
 	}

@@ -357,3 +357,44 @@ if ($i == 6) { exit(); return; } printf("not here\n"); }`
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// cgroup is the current task's cgroup v2 id, and cgroupid(PATH) the id of
+// the cgroup at PATH, read when the script compiles: a testprog moved into
+// a cgroup of the test's own before it runs makes three calls there.
+func TestCgroup(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := testenv.Cgroup(t)
+	prog := testenv.TestProg(t)
+	g, err := trace.StartGated(os.Args[0], []string{prog, "calls", "3", "1", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Abort()
+	go g.Cmd.Wait()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(g.Pid())), 0); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	src := fmt.Sprintf(`uprobe:%s:%s { @[cgroup == cgroupid("%s"), cgroup == cgroupid("%s")] = count(); }`,
+		prog, testenv.CABITarget, dir, filepath.Dir(dir))
+	r, err := Prepare("-e", []byte(src), RunOptions{Out: &out, PID: g.Pid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := startChecked(t, r, g.Release); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\n@[1, 0]: 3\n"; !strings.HasSuffix(out.String(), want) {
+		t.Errorf("output %q, want it to end in %q: the three calls in the test's cgroup, not its parent", out.String(), want)
+	}
+	if _, err := Prepare("-e", []byte(`BEGIN { @ = cgroupid("/nonexistent/cgroup"); }`), RunOptions{Out: io.Discard}); err == nil ||
+		!strings.Contains(err.Error(), `cgroupid("/nonexistent/cgroup"): no such file or directory`) {
+		t.Errorf("cgroupid of a missing path: %v", err)
+	}
+}

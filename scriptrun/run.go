@@ -192,7 +192,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		// the attach step says so for anything else.
 		r.fs, _ = tracefs.Find()
 	}
-	copts := script.CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol, Unsafe: opts.Unsafe}
+	copts := script.CheckOptions{StrLen: opts.StrLen, CPID: opts.CPID, Params: opts.Params, KernelSymbol: kernelSymbol, Unsafe: opts.Unsafe, CgroupID: cgroupID}
 	btfPath := opts.BTF
 	if btfPath == "" {
 		btfPath = btf.KernelPath

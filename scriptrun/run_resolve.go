@@ -209,3 +209,18 @@ func runSystem(command string) string {
 	cmd.Wait()               // its exit status is its own, as with popen
 	return string(b)
 }
+
+// cgroupID is cgroupid()'s value: the cgroup's id, which is the 8 bytes of
+// the kernfs file handle of its directory (as bpftrace reads it) and what
+// bpf_get_current_cgroup_id returns for a task in it.
+func cgroupID(path string) (uint64, error) {
+	h, _, err := unix.NameToHandleAt(unix.AT_FDCWD, path, 0)
+	if err != nil {
+		return 0, err
+	}
+	b := h.Bytes()
+	if len(b) != 8 {
+		return 0, fmt.Errorf("%s: a file handle of %d bytes, not a cgroup v2 directory's 8", path, len(b))
+	}
+	return script.NativeU64(b), nil
+}

@@ -17,22 +17,14 @@ import (
 // MemoryCgroup makes a cgroup v2 directory of the test's own whose
 // memory.max is max, and memory.swap.max swapMax where swap is accounted
 // ("" leaves it unlimited), for a workload that joins it (testprog oom,
-// testprog swapin). It mounts cgroup2 where nothing
-// has, and enables the memory controller below the root where it is not;
-// the test's cleanup removes the directory once its processes are gone,
-// and undoes what it enabled and mounted. It skips where the kernel has no
+// testprog swapin). It mounts cgroup2 where nothing has, and enables the
+// memory controller below the root where it is not; the test's cleanup
+// removes the directory once its processes are gone, and undoes what it
+// enabled and mounted. It skips where the kernel has no
 // cgroup v2 memory controller.
 func MemoryCgroup(t *testing.T, max, swapMax string) string {
 	t.Helper()
-	RequireRoot(t)
-	root := cgroup2Mount()
-	if root == "" {
-		root = t.TempDir()
-		if err := unix.Mount("none", root, "cgroup2", 0, ""); err != nil {
-			t.Skipf("this kernel cannot mount cgroup2: %v", err)
-		}
-		t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
-	}
+	root := cgroup2Root(t)
 	controllers, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +43,44 @@ func MemoryCgroup(t *testing.T, max, swapMax string) string {
 		}
 		t.Cleanup(func() { os.WriteFile(subtree, []byte("-memory"), 0) })
 	}
+	dir := newCgroup(t, root)
+	if err := os.WriteFile(filepath.Join(dir, "memory.max"), []byte(max), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "memory.swap.max")); err == nil && swapMax != "" {
+		if err := os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte(swapMax), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Cgroup makes a cgroup v2 directory of the test's own, with no
+// controller, for a process the test moves there (cgroup.procs); the
+// test's cleanup removes it once its processes are gone.
+func Cgroup(t *testing.T) string {
+	t.Helper()
+	return newCgroup(t, cgroup2Root(t))
+}
+
+// cgroup2Root is where cgroup v2 is mounted; where nothing has mounted
+// it, the test mounts it until it ends.
+func cgroup2Root(t *testing.T) string {
+	t.Helper()
+	RequireRoot(t)
+	root := cgroup2Mount()
+	if root == "" {
+		root = t.TempDir()
+		if err := unix.Mount("none", root, "cgroup2", 0, ""); err != nil {
+			t.Skipf("this kernel cannot mount cgroup2: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+	}
+	return root
+}
+
+func newCgroup(t *testing.T, root string) string {
+	t.Helper()
 	dir := filepath.Join(root, fmt.Sprintf("tracelet-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -71,14 +101,6 @@ func MemoryCgroup(t *testing.T, max, swapMax string) string {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	if err := os.WriteFile(filepath.Join(dir, "memory.max"), []byte(max), 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "memory.swap.max")); err == nil && swapMax != "" {
-		if err := os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte(swapMax), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return dir
 }
 
