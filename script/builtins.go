@@ -18,7 +18,7 @@ var funcNames = []string{
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 	"delete", "clear", "zero", "exit",
 	"time", "strftime", "join", "kaddr", "ntop", "bswap", "kstack", "ustack", "reg", "cat", "buf",
-	"system", "signal", "cgroupid", "uptr", "kptr",
+	"system", "signal", "cgroupid", "uptr", "kptr", "strncmp",
 }
 
 // castTypes are the integer types of a cast, (uint8)x, with their size.

@@ -1327,6 +1327,25 @@ func (c *checker) call(e *Call) *Type {
 		}
 		e.addr = id
 		return Uint64
+	case "strncmp":
+		// strncmp(a, b, n): 0 if the strings' first n bytes (to the
+		// first NUL) are the same, else 1, as bpftrace's.
+		const usage = "strncmp(string, string, length)"
+		if !nargs(3, 3, usage) {
+			return nil
+		}
+		for _, a := range e.Args[:2] {
+			if t := c.expr(a); t != nil && t.Kind != KindString {
+				c.errorf(a.Position(), "strncmp() compares strings, not %s (usage: %s)", t, usage)
+				return nil
+			}
+		}
+		c.expr(e.Args[2])
+		if n, ok := c.constInt(e.Args[2]); !ok || n < 1 || n > MaxStrLen {
+			c.errorf(e.Args[2].Position(), "strncmp()'s length must be an integer constant from 1 to %d (usage: %s)", MaxStrLen, usage)
+			return nil
+		}
+		return Int64
 	case "uptr", "kptr":
 		// uptr(p), kptr(p): p points to user or kernel memory, whatever
 		// the probe: str(uptr(arg1)) in a kprobe reads a user string.

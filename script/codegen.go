@@ -367,6 +367,15 @@ func (g *gen) value(e Expr, r asm.Register) {
 			g.bswap(r, TypeOf(e).Size)
 		case "uptr", "kptr":
 			g.value(e.Args[0], r)
+		case "strncmp":
+			n, _ := foldConst(e.Args[2]) // checked: 1 to MaxStrLen
+			differ, end := g.newLabel("strncmp_differ"), g.newLabel("strncmp_end")
+			g.strCompare(e.Args[0], e.Args[1], false, int(n), differ)
+			g.emit(asm.Mov.Imm(r, 0))
+			g.emit(asm.Ja.Label(end))
+			g.label(differ)
+			g.emit(asm.Mov.Imm(r, 1))
+			g.label(end)
 		case "cgroupid":
 			g.constant(r, e.addr)
 		case "delete": // $ok = delete(@m, k): 1 if the key was there
@@ -615,7 +624,13 @@ func (g *gen) cond(e Expr, f string, r asm.Register) {
 // (== or !=) is false. A literal operand is compared against immediates.
 // It emits no unreachable instruction: the verifier rejects those.
 func (g *gen) strEqual(b *Binary, f string) {
-	x, y := b.X, b.Y
+	g.strCompare(b.X, b.Y, b.Op == NEQ, 0, f)
+}
+
+// strCompare jumps to f when strings x and y differ (or, with neq, when
+// they are equal), comparing at most limit bytes where limit is not 0
+// (strncmp).
+func (g *gen) strCompare(x, y Expr, neq bool, limit int, f string) {
 	if _, ok := x.(*StrLit); ok {
 		x, y = y, x
 	}
@@ -630,10 +645,14 @@ func (g *gen) strEqual(b *Binary, f string) {
 	}
 	done := g.newLabel("str_done")
 	onEqual, onDiffer := done, f
-	if b.Op == NEQ {
+	if neq {
 		onEqual, onDiffer = f, done
 	}
 	n := min(tx.Size, ty.Size)
+	limited := limit > 0 && limit <= n
+	if limited {
+		n = limit
+	}
 	for i := 0; i < n; i++ {
 		g.emit(asm.LoadMem(asm.R1, asm.R10, xo+int16(i), asm.Byte))
 		if isLit {
@@ -657,8 +676,9 @@ func (g *gen) strEqual(b *Binary, f string) {
 		g.emit(asm.JEq.Imm(asm.R1, 0, onEqual))
 	}
 	// The first n bytes are equal and neither string ended: they are equal
-	// only if the longer one ends right there.
+	// only if the longer one ends right there, or if n is the limit.
 	switch {
+	case limited:
 	case isLit:
 		// the literal is the longer one (else it would have ended above)
 		g.emit(asm.Ja.Label(onDiffer))

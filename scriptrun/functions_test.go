@@ -398,3 +398,21 @@ func TestCgroup(t *testing.T) {
 		t.Errorf("cgroupid of a missing path: %v", err)
 	}
 }
+
+// strncmp(a, b, n) is 0 when the first n bytes (to the first NUL) agree,
+// else 1: bpftrace 0.17 prints "0 1 0 0 1 0" and "0 1 0 1" for these.
+func TestStrncmp(t *testing.T) {
+	got := runBegin(t, `BEGIN { $a = "hello"; printf("%d %d %d %d %d %d\n", strncmp($a, "help", 3), strncmp($a, "help", 4), strncmp("hel", $a, 3), strncmp($a, "hello!", 5), strncmp($a, "hello!", 6), strncmp(comm, comm, 16));
+$c = "ab"; $d = "abc"; printf("%d %d %d %d\n", strncmp($c, "ab", 5), strncmp($c, $d, 5), strncmp($c, $d, 2), strncmp($d, "abd", 3)); exit(); }`, RunOptions{})
+	if want := "Attaching 1 probe...\n0 1 0 0 1 0\n0 1 0 1\n\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for src, want := range map[string]string{
+		`BEGIN { @ = strncmp("a", 1, 1); }`:   "strncmp() compares strings, not int64",
+		`BEGIN { @ = strncmp("a", "b", 0); }`: "strncmp()'s length must be an integer constant from 1 to",
+	} {
+		if _, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}
