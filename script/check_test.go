@@ -358,6 +358,11 @@ func TestCheckJumpsAndHooks(t *testing.T) {
 		`END { } END { }`:                                   "more than one END probe",
 		`BEGIN { @m[1] = 1; $ok = delete(@m, 1); }`:         "",
 		`BEGIN { @m[1] = 1; $ok = delete(@m, 1) + 1; }`:     "operator + needs integers, not void",
+		// A trailing comma after the attach points (bpftrace's
+		// user-tools' wakesnoop.bt).
+		"t:syscalls:sys_enter_read,\n/pid == 1/ { }": "",
+		"t:syscalls:sys_enter_read, { }":             "",
+		"t:syscalls:sys_enter_read, , { }":           "-e:1:28: expected a probe after ',', found \",\"",
 		// Prefix ++ and -- as statements (yump/bpftrace-tricks' scripts).
 		`BEGIN { $i = 1; ++$i; --@m[$i]; }`: "",
 		`BEGIN { $i = 1; $x = ++$i; }`:      "-e:1:22: prefix ++ is a statement of its own ($x++;), not a value",

@@ -259,6 +259,9 @@ func (p *parser) parseProbe(pos Pos, raw string) *Probe {
 		pos, raw := p.sc.ScanAttach()
 		if raw == "" {
 			p.next()
+			if p.tok == QUO || p.tok == LBRACE {
+				break // a trailing comma, as newer bpftrace accepts it
+			}
 			p.errorf(p.pos, "expected a probe after ',', found %s", p.tokDesc())
 			panic(bail{})
 		}
@@ -280,7 +283,6 @@ func (p *parser) parseProbe(pos Pos, raw string) *Probe {
 	return probe
 }
 
-// parseAttach gives meaning to the text of one attach point.
 // substParams replaces the positional parameters $1, $2, ... of an
 // attach point's text with their values.
 func (p *parser) substParams(pos Pos, raw string) string {
@@ -309,6 +311,7 @@ func (p *parser) substParams(pos Pos, raw string) string {
 	return b.String()
 }
 
+// parseAttach gives meaning to the text of one attach point.
 func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	if strings.Contains(raw, "$") {
 		raw = p.substParams(pos, raw)

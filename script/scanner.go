@@ -135,6 +135,11 @@ func (s *Scanner) ScanAttach() (Pos, string) {
 	s.skipSpace()
 	p := s.pos()
 	start := s.off
+	if s.peek(0) == '/' {
+		// A predicate after a trailing comma: no attach point starts
+		// with '/'.
+		return p, ""
+	}
 	for s.off < s.end && attachByte(s.peek(0)) {
 		if s.peek(0) == '/' && (s.peek(1) == '/' || s.peek(1) == '*') {
 			break
