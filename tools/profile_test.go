@@ -390,7 +390,22 @@ func TestOffcputimeFolded(t *testing.T) {
 	_, ourStacks := runOffcpu(t, "")
 	our, ok := nanosleepStack(ourStacks)
 	if !ok {
-		t.Fatalf("no do_nanosleep stack of the workload: %v", ourStacks)
+		// The kernel stack map is a hash table of 4096 buckets with no
+		// BPF_F_REUSE_STACKID, as libbpf-tools' (of 1024): a kernel
+		// stack whose bucket an earlier stack of the run holds gets no
+		// id (-EEXIST), and the tool prints "[Missed Kernel Stack]", as
+		// libbpf-tools does. Seen once in the 6.12 guest, where KASLR
+		// moves the addresses hashed at each boot. The user half and
+		// the time are still the workload's.
+		for _, s := range ourStacks {
+			if len(s.kernel) == 0 && slices.Contains(s.user, "[Missed Kernel Stack]") && slices.Contains(s.user, "main.offcpuTarget") && s.us > our.us {
+				our, ok = s, true
+			}
+		}
+		if !ok {
+			t.Fatalf("no do_nanosleep stack of the workload: %v", ourStacks)
+		}
+		t.Logf("the workload's kernel stack collided in the stack map: %v", our.user)
 	}
 	t.Logf("%d us, kernel %v, user %v", our.us, our.kernel, our.user)
 	if our.us < offcpuN*offcpuMS*1000/2 {
