@@ -72,6 +72,15 @@ var constants = map[string]uint64{
 	"O_NOATIME": 0o1000000, "O_CLOEXEC": 0o2000000, "O_PATH": 0o10000000,
 	"O_TMPFILE": 0o20200000,
 
+	// mmap(2)'s prot and flags (sys_enter_mmap's, vm_area_struct's
+	// vm_flags start with the same PROT bits): include/uapi/asm-generic/
+	// mman-common.h and mman.h.
+	"PROT_NONE": 0, "PROT_READ": 1, "PROT_WRITE": 2, "PROT_EXEC": 4,
+	"MAP_SHARED": 1, "MAP_PRIVATE": 2, "MAP_SHARED_VALIDATE": 3, "MAP_FIXED": 0x10,
+	"MAP_ANONYMOUS": 0x20, "MAP_ANON": 0x20, "MAP_GROWSDOWN": 0x100, "MAP_LOCKED": 0x2000,
+	"MAP_NORESERVE": 0x4000, "MAP_POPULATE": 0x8000, "MAP_STACK": 0x20000,
+	"MAP_HUGETLB": 0x40000, "MAP_FIXED_NOREPLACE": 0x100000,
+
 	// Directory entry types, the file type bits of i_mode shifted right
 	// by 12 (vfssize.bt: ((i_mode >> 12) & 15) == DT_FIFO):
 	// include/linux/fs_types.h.
@@ -86,8 +95,8 @@ var constants = map[string]uint64{
 
 // archConstants are the constants whose values differ from constants' on
 // an architecture, by the kernel's GOARCH: arch/arm/include/uapi/asm/fcntl.h
-// and arch/arm64's, and arch/mips/include/uapi/asm's errno.h, signal.h and
-// fcntl.h. 386 and riscv64 have x86's values.
+// and arch/arm64's, and arch/mips/include/uapi/asm's errno.h, signal.h,
+// fcntl.h and mman.h. 386 and riscv64 have x86's values.
 var archConstants = map[string]map[string]uint64{
 	"arm": armConstants, "arm64": armConstants,
 	"mips": mipsConstants, "mipsle": mipsConstants,
@@ -118,6 +127,9 @@ var mipsConstants = map[string]uint64{
 
 	"O_CREAT": 0o400, "O_EXCL": 0o2000, "O_NOCTTY": 0o4000, "O_APPEND": 0o10,
 	"O_NONBLOCK": 0o200, "O_DSYNC": 0o20, "O_SYNC": 0o40020, "O_DIRECT": 0o100000,
+
+	"MAP_ANONYMOUS": 0x800, "MAP_ANON": 0x800, "MAP_GROWSDOWN": 0x1000, "MAP_LOCKED": 0x8000,
+	"MAP_NORESERVE": 0x400, "MAP_POPULATE": 0x10000, "MAP_STACK": 0x40000, "MAP_HUGETLB": 0x80000,
 }
 
 // constant returns a built-in constant's value on the kernel
