@@ -240,6 +240,13 @@ type (
 		typed
 		Pos  Pos
 		X, I Expr
+
+		// tp is set by Check for args->FIELD[I] of a tracepoint: the
+		// element of an integer array field, as a field of its own, or,
+		// with deref, a pointer-to-pointer field (execve's argv), whose
+		// elements are read from memory.
+		tp    *FieldExpr
+		deref bool
 	}
 	// Sizeof is sizeof(TYPE) or sizeof(X), and Offsetof is offsetof(TYPE,
 	// a.b): constants, from BTF, that Check computes.

@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tracelet/tracelet/btf"
@@ -273,6 +274,11 @@ func arrow(e *FieldExpr) string {
 // index types X[I]: an element of an array member, or of what a pointer
 // points to.
 func (c *checker) index(e *Index) *Type {
+	if fx, ok := e.X.(*FieldExpr); ok {
+		if b, ok := fx.X.(*Builtin); ok && b.Name == "args" && !c.probe.Attach[0].Type.isBTFArgs() {
+			return c.tracepointIndex(e, fx, b)
+		}
+	}
 	xt, it := c.expr(e.X), c.expr(e.I)
 	if xt == nil || it == nil {
 		return nil
@@ -562,3 +568,80 @@ func (c *checker) attachTPBTF(a *AttachPoint) {
 	}
 	a.BTFID, a.NArgs = id, len(params)
 }
+
+// tracepointIndex types args->FIELD[I] of a tracepoint: an element of an
+// integer array field ("unsigned long args[6]" of raw_syscalls:sys_enter),
+// at a constant index, or of a pointer-to-pointer field ("const char
+// *const * argv" of sys_enter_execve), whose elements are read from the
+// memory it points to, at any index.
+func (c *checker) tracepointIndex(e *Index, fx *FieldExpr, b *Builtin) *Type {
+	if c.builtin(b) == nil {
+		return nil
+	}
+	b.setType(ArgsRec)
+	it := c.expr(e.I)
+	if it == nil {
+		return nil
+	}
+	if !it.IsInt() {
+		c.errorf(e.I.Position(), "an index must be an integer, not %s", it)
+		return nil
+	}
+	elem := &FieldExpr{Pos: fx.Pos, X: fx.X, Field: fx.Field, Arrow: fx.Arrow, fds: map[*AttachPoint]*FormatField{}}
+	var typ *Type
+	for _, a := range c.probe.Attach {
+		fd := c.tracepointField(a, fx)
+		if fd == nil {
+			return nil
+		}
+		var t *Type
+		n, isArray := arrayLen(fd.CType)
+		switch {
+		case isArray && fd.Layout != LayoutCharArray && n > 0 && fd.Size%n == 0 && validIntSize(fd.Size/n):
+			v, ok := foldConst(e.I)
+			if !ok {
+				c.errorf(e.I.Position(), "args->%s is an array in the tracepoint's record: its index must be a constant", fx.Field)
+				return nil
+			}
+			if v >= uint64(n) {
+				c.errorf(e.I.Position(), "index %d is beyond the %d elements of args->%s (%s)", v, n, fx.Field, fd.CType)
+				return nil
+			}
+			size := fd.Size / n
+			el := *fd
+			el.Offset, el.Size, el.Layout = fd.Offset+int(v)*size, size, LayoutInt
+			elem.fds[a] = &el
+			t = IntType(size, fd.Signed)
+		case !isArray && fd.Layout == LayoutInt && strings.Count(fd.CType, "*") >= 2:
+			elem.fds[a] = fd
+			e.deref = true
+			t = IntType(8, false)
+			t.User = a.Target == "syscalls"
+		default:
+			c.errorf(e.Pos, "field %s of %s has type %q, which cannot be indexed (arrays of integers and pointers to pointers can)", fx.Field, a.Raw, fd.CType)
+			return nil
+		}
+		if typ != nil && (typ.Size != t.Size || typ.Signed != t.Signed || typ.User != t.User) {
+			c.errorf(e.Pos, "args->%s[...] is %s in %s but %s in %s: one action block needs one type", fx.Field, typ, c.probe.Attach[0].Raw, t, a.Raw)
+			return nil
+		}
+		typ = t
+	}
+	elem.fd = elem.fds[c.probe.Attach[0]]
+	elem.setType(typ)
+	fx.setType(typ)
+	e.tp = elem
+	return typ
+}
+
+// arrayLen is N of a format's array type "unsigned long[6]".
+func arrayLen(ctype string) (int, bool) {
+	i := strings.LastIndexByte(ctype, '[')
+	if i < 0 || !strings.HasSuffix(ctype, "]") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(ctype[i+1 : len(ctype)-1])
+	return n, err == nil
+}
+
+func validIntSize(n int) bool { return n == 1 || n == 2 || n == 4 || n == 8 }

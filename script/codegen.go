@@ -319,6 +319,10 @@ func (g *gen) value(e Expr, r asm.Register) {
 		}
 		g.field(e, r)
 	case *Index:
+		if e.tp != nil {
+			g.tracepointIndex(e, r)
+			return
+		}
 		g.memberValue(e, r)
 	case *Cast:
 		g.value(e.X, r)

@@ -460,3 +460,29 @@ func (g *gen) narrow(r asm.Register, t *Type) {
 		g.emit(asm.RSh.Imm(r, sh))
 	}
 }
+
+// tracepointIndex loads args->FIELD[I] of a tracepoint (Check's
+// tracepointIndex): an array element from the record, or a pointer read
+// from the memory a pointer-to-pointer field points to, one kernel word
+// per element.
+func (g *gen) tracepointIndex(e *Index, r asm.Register) {
+	if !e.deref {
+		g.field(e.tp, r)
+		return
+	}
+	word := g.arch.Word
+	off := g.alloc(8, e.Pos)
+	g.value(e.I, r)
+	g.emit(asm.Mul.Imm(r, int32(word)))
+	g.emit(asm.StoreMem(asm.R10, off, r, asm.DWord))
+	g.field(e.tp, r)
+	tmp := asm.R1
+	if r == asm.R1 {
+		tmp = asm.R2
+	}
+	g.emit(asm.LoadMem(tmp, asm.R10, off, asm.DWord))
+	g.emit(asm.Add.Reg(r, tmp))
+	t := *TypeOf(e)
+	t.Size = word
+	g.deref(r, &t, e.Pos)
+}

@@ -416,3 +416,33 @@ $c = "ab"; $d = "abc"; printf("%d %d %d %d\n", strncmp($c, "ab", 5), strncmp($c,
 		}
 	}
 }
+
+// args->FIELD[I] of a tracepoint: an element of an integer array field
+// (raw_syscalls:sys_enter's args[6]) and an element of a pointer-to-pointer
+// field, read from user memory (execve's argv, at a variable index too).
+// For the execve, bpftrace 0.17 prints "/bin/true a bb|" (it takes literal
+// indices only).
+func TestTracepointIndex(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireSyscallEvents(t)
+	prog := sbsProg(t)
+	out := runGated(t, prog, `tracepoint:syscalls:sys_enter_execve /pid == WPID/ { $i = 2; printf("%s %s %s|\n", str(args->argv[0]), str(args->argv[1]), str(args->argv[$i])); }
+tracepoint:raw_syscalls:sys_enter /pid == WPID && args->args[0] == 77/ { @exit[args->args[0]] = count(); }`, RunOptions{}, "exec", "/bin/sh", "-c", "exit 77")
+	if !strings.Contains(out, "\n/bin/sh -c exit 77|\n") {
+		t.Errorf("output %q, want the execve's argv", out)
+	}
+	// The shell's exit_group(77), the one call of the process with a
+	// first argument of 77.
+	if !strings.Contains(out, "\n@exit[77]: 1\n") {
+		t.Errorf("output %q, want @exit[77]: 1, raw_syscalls' args[0] of the shell's exit_group", out)
+	}
+	for src, want := range map[string]string{
+		`tracepoint:raw_syscalls:sys_enter { $i = 1; @ = args->args[$i]; }`: "args->args is an array in the tracepoint's record: its index must be a constant",
+		`tracepoint:raw_syscalls:sys_enter { @ = args->args[6]; }`:          `index 6 is beyond the 6 elements of args->args (unsigned long[6])`,
+		`tracepoint:syscalls:sys_enter_execve { @ = args->filename[0]; }`:   `field filename of tracepoint:syscalls:sys_enter_execve has type "const char *", which cannot be indexed`,
+	} {
+		if _, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}
