@@ -1,7 +1,6 @@
 package scriptrun
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
@@ -315,21 +313,7 @@ func TestSignal(t *testing.T) {
 	defer g.Abort()
 	exited := make(chan error, 1)
 	go func() { exited <- g.Cmd.Wait() }()
-	var out strings.Builder
-	src := fmt.Sprintf(`uprobe:%s:%s { @calls = count(); signal("KILL"); }`, prog, testenv.CABITarget)
-	r, err := Prepare("-e", []byte(src), RunOptions{Out: &out, PID: g.Pid(), Unsafe: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := startChecked(t, r, g.Release); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := r.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	out := runOnGated(t, g, fmt.Sprintf(`uprobe:%s:%s { @calls = count(); signal("KILL"); }`, prog, testenv.CABITarget), RunOptions{Unsafe: true})
 	err = <-exited
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -338,8 +322,8 @@ func TestSignal(t *testing.T) {
 	if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Errorf("testprog: %v, want killed by SIGKILL", err)
 	}
-	if !strings.Contains(out.String(), "@calls: 1\n") {
-		t.Errorf("output %q, want @calls: 1 (no call after the first)", out.String())
+	if !strings.Contains(out, "@calls: 1\n") {
+		t.Errorf("output %q, want @calls: 1 (no call after the first)", out)
 	}
 }
 
@@ -374,24 +358,10 @@ func TestCgroup(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(g.Pid())), 0); err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	src := fmt.Sprintf(`uprobe:%s:%s { @[cgroup == cgroupid("%s"), cgroup == cgroupid("%s")] = count(); }`,
-		prog, testenv.CABITarget, dir, filepath.Dir(dir))
-	r, err := Prepare("-e", []byte(src), RunOptions{Out: &out, PID: g.Pid()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := startChecked(t, r, g.Release); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := r.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if want := "\n@[1, 0]: 3\n"; !strings.HasSuffix(out.String(), want) {
-		t.Errorf("output %q, want it to end in %q: the three calls in the test's cgroup, not its parent", out.String(), want)
+	out := runOnGated(t, g, fmt.Sprintf(`uprobe:%s:%s { @[cgroup == cgroupid("%s"), cgroup == cgroupid("%s")] = count(); }`,
+		prog, testenv.CABITarget, dir, filepath.Dir(dir)), RunOptions{})
+	if want := "\n@[1, 0]: 3\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("output %q, want it to end in %q: the three calls in the test's cgroup, not its parent", out, want)
 	}
 	if _, err := Prepare("-e", []byte(`BEGIN { @ = cgroupid("/nonexistent/cgroup"); }`), RunOptions{Out: io.Discard}); err == nil ||
 		!strings.Contains(err.Error(), `cgroupid("/nonexistent/cgroup"): no such file or directory`) {

@@ -45,6 +45,14 @@ func runGated(t *testing.T, prog, src string, opts RunOptions, args ...string) s
 	}
 	defer g.Abort()
 	go g.Cmd.Wait()
+	return runOnGated(t, g, src, opts)
+}
+
+// runOnGated runs src on the gated process g (WPID in src is its pid),
+// which it releases once the probes are attached, until g exits, and
+// returns the output. The caller reaps g.
+func runOnGated(t *testing.T, g *trace.Gated, src string, opts RunOptions) string {
+	t.Helper()
 	var out strings.Builder
 	opts.Out = &out
 	opts.PID = g.Pid()
