@@ -382,9 +382,10 @@ var btKprobeTools = []btKprobeTool{
 		want: []string{`^@\[vfs_read\]: (\d+)$`, `^\d\d:\d\d:\d\d$`}, atLeast: 10},
 	{name: "mdflush.bt", funcs: [][]string{{"md_flush_request"}}},
 	{name: "xfsdist.bt", funcs: [][]string{{"xfs_file_read_iter"}}},
-	// The scratch disk as swap, and a workload that writes 24 MiB in a
-	// cgroup of 8 and reads it back: reclaim swaps pages out, the reads
-	// swap them in (swap_readpage; 6.6 renamed it swap_read_folio, and
+	// The scratch disk (64 MiB) as swap, and a workload that writes 24
+	// MiB in a cgroup of 8 and reads it back: reclaim swaps some 20 MiB
+	// out (an 8 MiB disk was too small: the cgroup's OOM killer came
+	// first), the reads swap them in (swap_readpage; 6.6 renamed it swap_read_folio, and
 	// the tool finds nothing there).
 	{name: "swapin.bt", funcs: [][]string{{"swap_readpage"}}, disk: true, swap: true, memcg: "8M",
 		workload: []string{"swapin", "CGROUP", "24"},

@@ -13,9 +13,9 @@ import (
 // their loop and ramdisk drivers are modules, which the guest does not
 // have) gets an empty scratch disk: an NVMe namespace whose controller's
 // serial is testenv.ScratchSerial, for tests that need block I/O of their own
-// (the block tools). Its backing file is made for the boot and removed
-// after it.
-const scratchSize = 8 << 20
+// (the block tools), or swap (swapin.bt's workload swaps out some 20 MiB).
+// Its backing file, sparse, is made for the boot and removed after it.
+const scratchSize = 64 << 20
 
 // hasBuiltin reports whether the kernel config file sets option=y.
 func hasBuiltin(config, option string) bool {
