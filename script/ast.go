@@ -23,7 +23,8 @@ type Program struct {
 	// file is unreadable ("" without kprobe wildcards).
 	KprobeSource string
 
-	src *source // for error lines
+	src  *source // for error lines
+	arch string  // ParseOptions.Arch: the built-in constants' architecture
 }
 
 // ConfigItem is one "key = value" of a config block, the key in its

@@ -34,9 +34,6 @@ type CheckOptions struct {
 	CgroupID func(path string) (uint64, error)
 	// Unsafe allows system() and signal(), as bpftrace's --unsafe does.
 	Unsafe bool
-	// Arch is the kernel's GOARCH, for signal("NAME")'s number
-	// (ParseOptions.Arch).
-	Arch string
 	// BTF is the kernel's type information, for curtask, pointer casts,
 	// members, sizeof and offsetof; the runtime reads it. Nil means none,
 	// and BTFError, if set, says why (it is part of the message of a
@@ -1101,7 +1098,7 @@ func (c *checker) call(e *Call) *Type {
 		}
 		if s, ok := e.Args[0].(*StrLit); ok {
 			name := strings.TrimPrefix(s.Value, "SIG")
-			v, ok := constant("SIG"+name, c.opts.Arch)
+			v, ok := constant("SIG"+name, c.prog.arch)
 			if !ok {
 				c.errorf(s.Pos, "signal(%q): no such signal; give a name such as \"KILL\", \"SIGTERM\" or \"USR1\", or a number from 1 to 64", s.Value)
 				return nil

@@ -42,6 +42,7 @@ func ParseWith(file string, src []byte, opts ParseOptions) (*Program, error) {
 	prog := p.parseProgram()
 	prog.File = file
 	prog.src = p.src
+	prog.arch = opts.Arch
 	prog.Includes = p.sc.pp.includes
 	prog.Macros = p.sc.pp.macros
 	prog.Hists = p.sc.pp.hists

@@ -70,15 +70,21 @@ func (o *Object) FormatPrintf(pf *Printf, rec []byte, r *Resolver) string {
 	}
 	p := planPrintf(pf.Format)
 	text := string(o.appendPrintf(nil, &p, pf, rec, r))
-	switch {
-	case pf.Kind == PrintfCat && r.Cat != nil:
-		return r.Cat(text)
-	case pf.Kind == PrintfSystem && r.System != nil:
-		return r.System(text)
-	case pf.Kind == PrintfCat || pf.Kind == PrintfSystem:
+	// cat() and system() print what the runtime reads or runs, and
+	// nothing without one.
+	var run func(string) string
+	switch pf.Kind {
+	case PrintfCat:
+		run = r.Cat
+	case PrintfSystem:
+		run = r.System
+	default:
+		return text
+	}
+	if run == nil {
 		return ""
 	}
-	return text
+	return run(text)
 }
 
 // printfPlan is a printf format parsed once: its conversions, and the

@@ -128,7 +128,7 @@ func (g *gen) load(b *Builtin, loc asm.Loc, r asm.Register) {
 // stackArg reads a function argument that the calling convention passes
 // on the stack (a uprobe's every one on i386, the fifth and later on arm
 // and mips; a kprobe's fourth and later on i386, whose kernel is built
-// with regparm(3), the seventh on x86_64): one word at sp + Stack words,
+// with regparm(3)): one word at sp + Stack words,
 // with bpf_probe_read_user or _kernel, zero-extended. A kernel-mode trap
 // saves sp in pt_regs on i386 too since 5.2 (kernel_stack_pointer is
 // regs->sp), which is what tracefs' $stackN reads.

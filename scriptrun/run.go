@@ -114,9 +114,6 @@ type RunOptions struct {
 // Run is a script prepared for running: parsed, wildcards expanded,
 // checked and compiled, then loaded and attached by Start.
 type Run struct {
-	// uprobeTargets holds the uprobe attach points' files and offsets,
-	// resolved once (uprobeTarget).
-	uprobeTargets map[*script.AttachPoint]uprobeTarget
 	// Program is the typed syntax tree (tracelet run -d prints it).
 	Program *script.Program
 	// Object is the compiled script; for the tracefs backend it holds
@@ -169,6 +166,10 @@ type Run struct {
 	// idle is a context already done: a read with it does not wait.
 	idle context.Context
 
+	// uprobeTargets holds the uprobe attach points' files and offsets,
+	// resolved once (uprobeTarget).
+	uprobeTargets map[*script.AttachPoint]uprobeTarget
+
 	pidfd   int
 	exited  bool // exit() seen
 	closed  bool
@@ -216,7 +217,6 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		return nil, err
 	}
 	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH, Params: opts.Params}
-	copts.Arch = arch.GOARCH
 	if copts.BTF != nil {
 		spec := copts.BTF
 		popts.Constant = func(name string) (uint64, bool) {
@@ -382,30 +382,19 @@ func (r *Run) attachAll() error {
 	for _, p := range r.Object.Programs {
 		points[p.Probe]++
 	}
-	attached := map[int]bool{}
-	failed := map[int][]error{}
-	var order []int
+	errs := make([]error, len(r.Object.Programs))
 	for i, p := range r.Object.Programs {
 		err := r.attach(p, r.progs[i])
-		switch {
-		case err == nil:
-			attached[p.Probe] = true
-		case points[p.Probe] == 1:
+		if err != nil && points[p.Probe] == 1 {
 			return err
-		default:
-			if failed[p.Probe] == nil {
-				order = append(order, p.Probe)
-			}
-			failed[p.Probe] = append(failed[p.Probe], err)
 		}
+		errs[i] = err
 	}
-	for _, pi := range order {
-		if !attached[pi] {
-			return errors.Join(failed[pi]...)
-		}
+	if err := r.unattached(errs); err != nil {
+		return err
 	}
-	for _, pi := range order {
-		for _, err := range failed[pi] {
+	for _, err := range errs {
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "WARNING: %v: skipping it, as another attach point of its probe is attached\n", err)
 		}
 	}
@@ -418,33 +407,43 @@ func (r *Run) attachAll() error {
 // resolve, which attachAll skips. A probe none of whose attach points
 // resolves is an error, before BEGIN runs.
 func (r *Run) resolveUprobes() (int, error) {
-	n := len(r.Object.Programs)
-	points, resolved := map[int]int{}, map[int]int{}
-	failed := map[int][]error{}
-	var order []int
-	for _, p := range r.Object.Programs {
+	errs := make([]error, len(r.Object.Programs))
+	n := len(errs)
+	for i, p := range r.Object.Programs {
 		switch p.Attach.Type {
 		case script.Uprobe, script.Uretprobe, script.USDT:
-		default:
-			continue
-		}
-		points[p.Probe]++
-		if _, _, err := r.uprobeTarget(p.Attach); err != nil {
-			if failed[p.Probe] == nil {
-				order = append(order, p.Probe)
+			if _, _, err := r.uprobeTarget(p.Attach); err != nil {
+				errs[i] = fmt.Errorf("attaching %s: %w", p.Attach.Describe(), err)
+				n--
 			}
-			failed[p.Probe] = append(failed[p.Probe], fmt.Errorf("attaching %s: %w", p.Attach.Describe(), err))
-			n--
+		}
+	}
+	return n, r.unattached(errs)
+}
+
+// unattached is the error of the first probe none of whose attach points
+// succeeded, joining each point's: errs holds each program's error, in
+// Object.Programs' order (nil where it succeeded, or was not tried).
+func (r *Run) unattached(errs []error) error {
+	ok := map[int]bool{}
+	failed := map[int][]error{}
+	var order []int
+	for i, p := range r.Object.Programs {
+		if errs[i] == nil {
+			ok[p.Probe] = true
 			continue
 		}
-		resolved[p.Probe]++
+		if failed[p.Probe] == nil {
+			order = append(order, p.Probe)
+		}
+		failed[p.Probe] = append(failed[p.Probe], errs[i])
 	}
 	for _, pi := range order {
-		if resolved[pi] == 0 {
-			return 0, errors.Join(failed[pi]...)
+		if !ok[pi] {
+			return errors.Join(failed[pi]...)
 		}
 	}
-	return n, nil
+	return nil
 }
 
 func (r *Run) attachedMessage(n int) {
