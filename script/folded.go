@@ -44,6 +44,7 @@ func (o *Object) Fold(p *flamegraph.Profile, m *Map, entries []Entry, r *Resolve
 	if r == nil {
 		r = &Resolver{}
 	}
+	o.batchKernelFrames(m, entries, r)
 	v := m.Info.Value
 	for _, e := range entries {
 		if len(e.Values) == 0 {

@@ -2,6 +2,9 @@ package script
 
 import (
 	"bytes"
+	"io"
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,5 +97,68 @@ func TestFold(t *testing.T) {
 	}, "\n") + "\n"
 	if out.String() != want {
 		t.Errorf("folded:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// Printing a map of kernel stacks, as text, JSON or folded, first hands
+// KsymBatch every frame it will name, in keys and in values, so that the
+// symbols are looked up in one pass; Ksym is asked only for those.
+func TestKsymBatch(t *testing.T) {
+	obj, err := CompileSource("-e", []byte(`profile:hz:99 { @[kstack, comm] = count(); @v[tid] = kstack; }`), CheckOptions{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks := map[int64][]uint64{1: {0xa1, 0xa2}, 2: {0xb1}}
+	var batched map[uint64]bool
+	r := &Resolver{
+		Stack: func(id int64, depth int) []uint64 { return stacks[id] },
+		KsymBatch: func(addrs []uint64) {
+			batched = map[uint64]bool{}
+			for _, a := range addrs {
+				batched[a] = true
+			}
+		},
+		Ksym: func(addr uint64, _ bool) string {
+			if !batched[addr] {
+				t.Errorf("Ksym(%#x) before KsymBatch gave it", addr)
+			}
+			return "f" + strconv.FormatUint(addr, 16)
+		},
+	}
+	id := func(n int32, rest ...byte) []byte { return append(le64(uint64(uint32(n))), rest...) }
+	for _, m := range obj.Maps {
+		if m.Info == nil {
+			continue
+		}
+		var entries []Entry
+		want := map[uint64]bool{}
+		switch m.Info.Name {
+		case "":
+			key := append(id(1), make([]byte, 16)...)
+			copy(key[8:], "prog")
+			entries = []Entry{{Key: key, Values: [][]byte{le64(3)}}, {Key: append(id(-14), key[8:]...), Values: [][]byte{le64(1)}}}
+			want = map[uint64]bool{0xa1: true, 0xa2: true}
+		case "v":
+			entries = []Entry{{Key: le64(7), Values: [][]byte{id(2)}}}
+			want = map[uint64]bool{0xb1: true}
+		default:
+			continue
+		}
+		for i, write := range []func() error{
+			func() error { return obj.WriteMap(io.Discard, m, entries, r) },
+			func() error { return obj.WriteMapJSON(io.Discard, m, entries, r) },
+			func() error { obj.Fold(flamegraph.NewProfile(), m, entries, r); return nil },
+		} {
+			if i == 2 && !Foldable(m) {
+				continue
+			}
+			batched = nil
+			if err := write(); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(batched, want) {
+				t.Errorf("@%s, printer %d: batch %v, want %v", m.Info.Name, i, batched, want)
+			}
+		}
 	}
 }

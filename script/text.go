@@ -25,6 +25,10 @@ type Resolver struct {
 	Ksym  func(addr uint64, offset bool) string
 	Usym  func(pid uint32, addr uint64, offset bool) string
 	Stack func(id int64, depth int) []uint64 // frames, innermost first, of the stack map keeping depth frames (0: MaxStackDepth)
+	// KsymBatch, when set, is given every kernel stack frame that a map's
+	// printing is about to name through Ksym, so that they can be looked
+	// up together (one pass over the kernel's symbols).
+	KsymBatch func(addrs []uint64)
 	// Now is the wall time of a time() record (nil: time.Now), and
 	// MonoToWall converts a CLOCK_MONOTONIC nanosecond count (nsecs) to
 	// the wall time, for strftime() (nil: as if the clocks were one).
@@ -51,6 +55,7 @@ func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) err
 	if info == nil {
 		return fmt.Errorf("map %s is not a script map", m.Spec.Name)
 	}
+	o.batchKernelFrames(m, entries, r)
 	var b strings.Builder
 	v := info.Value
 	switch {
@@ -194,6 +199,36 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 		return formatInet(b)
 	}
 	return strconv.FormatInt(int64(u64(b)), 10)
+}
+
+// batchKernelFrames hands r.KsymBatch the frames of the kernel stacks in
+// m's keys and value.
+func (o *Object) batchKernelFrames(m *Map, entries []Entry, r *Resolver) {
+	if r.KsymBatch == nil || r.Stack == nil || m.Info == nil {
+		return
+	}
+	var addrs []uint64
+	add := func(t *Type, b []byte) {
+		if t.Kind != KindKstack || len(b) < 8 {
+			return
+		}
+		if id := int64(int32(u64(b))); id >= 0 {
+			addrs = append(addrs, r.Stack(id, t.Depth)...)
+		}
+	}
+	for _, e := range entries {
+		for i, kt := range m.Info.Keys {
+			if off, end := m.KeyOffsets[i], m.KeyOffsets[i]+slotSize(kt); end <= len(e.Key) {
+				add(kt, e.Key[off:end])
+			}
+		}
+		if !m.Buckets && len(e.Values) > 0 {
+			add(m.Info.Value, e.Values[0])
+		}
+	}
+	if len(addrs) > 0 {
+		r.KsymBatch(addrs)
+	}
 }
 
 func (r *Resolver) ksym(addr uint64, offset bool) string {

@@ -35,7 +35,8 @@ const maxStackDepth = script.MaxStackDepth
 func NewResolver(stacks map[int]*bpf.Map) *script.Resolver {
 	syms := trace.NewSymbolizer()
 	r := &script.Resolver{
-		Ksym: func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
+		Ksym:      func(addr uint64, offset bool) string { return bpftraceSym(syms.Kernel(addr), offset) },
+		KsymBatch: syms.PrefetchKernel,
 		Usym: func(pid uint32, addr uint64, offset bool) string {
 			return bpftraceSym(syms.User(int(pid), addr), offset)
 		},

@@ -3,7 +3,9 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,10 +24,11 @@ type Symbolizer struct {
 	mu sync.Mutex
 
 	kOnce  bool
-	kAddrs []uint64 // sorted
-	kOffs  []uint32 // into kNames, the start of each name, in kAddrs' order
-	kLens  []uint16 // and its length
-	kNames []byte   // the names in /proc/kallsyms' order
+	kAddrs []uint64          // sorted
+	kOffs  []uint32          // into kNames, the start of each name, in kAddrs' order
+	kLens  []uint16          // and its length
+	kNames []byte            // the names in /proc/kallsyms' order
+	kCache map[uint64]string // PrefetchKernel's answers
 
 	procs    map[int][]mapping
 	binaries map[string][]tracefs.Symbol
@@ -42,10 +45,15 @@ func NewSymbolizer() *Symbolizer {
 	return &Symbolizer{procs: map[int][]mapping{}, binaries: map[string][]tracefs.Symbol{}}
 }
 
-// Kernel returns the kernel symbol containing addr, or "".
+// Kernel returns the kernel symbol containing addr, or "": from the
+// names PrefetchKernel looked up, or else from the whole table of text
+// symbols, loaded on first use.
 func (s *Symbolizer) Kernel(addr uint64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if name, ok := s.kCache[addr]; ok {
+		return name
+	}
 	if !s.kOnce {
 		s.kOnce = true
 		s.loadKallsyms()
@@ -58,18 +66,34 @@ func (s *Symbolizer) Kernel(addr uint64) string {
 	return string(s.kNames[off:off+uint32(s.kLens[i])]) + "+0x" + strconv.FormatUint(addr-s.kAddrs[i], 16)
 }
 
-// loadKallsyms keeps the text symbols' names in one buffer, in the file's
-// order, and sorts only the addresses with their name's place: a
-// distribution kernel's 200k names are never each a string of their own,
-// which halves the heap that symbolizing a stack peaks at.
-func (s *Symbolizer) loadKallsyms() {
+// PrefetchKernel looks up the symbols of many kernel addresses (a map of
+// stacks about to be printed) in one pass over /proc/kallsyms, keeping
+// only the names they fall in: Kernel then answers them without loading
+// the whole table, whose 120k names would otherwise be most of what a
+// tool like offcputime holds in memory when it prints. The answers
+// replace the previous batch's; where the table is loaded already, it is
+// used instead.
+func (s *Symbolizer) PrefetchKernel(addrs []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kOnce || len(addrs) == 0 {
+		return
+	}
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
+		s.kCache = nil
 		return
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(s.kAddrs) < maxKallsyms {
+	s.kCache = resolveKallsyms(f, addrs)
+}
+
+// eachTextSymbol calls fn with the address and name of each text symbol
+// of a kallsyms file, in its order; name is valid only during the call.
+// Symbols at address zero (kptr_restrict hides them) are left out.
+func eachTextSymbol(r io.Reader, fn func(addr uint64, name []byte) bool) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
 		// "ffffffff81000000 T _stext\t[module]"
 		line := sc.Bytes()
 		a, rest, ok := bytes.Cut(line, []byte{' '})
@@ -82,22 +106,111 @@ func (s *Symbolizer) loadKallsyms() {
 			continue
 		}
 		addr, err := strconv.ParseUint(string(a), 16, 64)
-		if err != nil || addr == 0 { // zero: kptr_restrict hides addresses
+		if err != nil || addr == 0 {
 			continue
 		}
 		name := rest[2:]
 		if i := bytes.IndexByte(name, '\t'); i >= 0 {
 			name = name[:i]
 		}
+		if !fn(addr, name) {
+			return
+		}
+	}
+}
+
+// resolveKallsyms names each of addrs as Kernel does from the whole
+// table ("name+0xoff", or "" below every symbol): for each, the symbol
+// with the greatest address not above it, the last in the file's order
+// among equal addresses. It streams the file once and holds only the
+// answers. The file is in address order in runs (vmlinux's symbols, then
+// each module's, not sorted among themselves), so within a run a symbol
+// is offered to the queries below the next one, and a run's last symbol
+// to every query above it: each query gets the best symbol of every run.
+func resolveKallsyms(r io.Reader, addrs []uint64) map[uint64]string {
+	q := slices.Clone(addrs)
+	slices.Sort(q)
+	q = slices.Compact(q)
+	best := make([]uint64, len(q))  // the address of each query's symbol so far
+	names := make([]string, len(q)) // and its name; "" while it has none
+	var prev uint64                 // the run's last symbol
+	var prevName []byte             // its name (a copy: the scanner reuses its buffer)
+	var prevStr string              // its name as a string, made once it is used
+	have := false
+	next := 0               // the first query at or above prev
+	offer := func(to int) { // prev to the queries next..to-1
+		for ; next < to; next++ {
+			if names[next] == "" || prev >= best[next] {
+				if prevStr == "" {
+					prevStr = string(prevName)
+				}
+				best[next], names[next] = prev, prevStr
+			}
+		}
+	}
+	seen := 0
+	eachTextSymbol(r, func(addr uint64, name []byte) bool {
+		if seen++; seen > maxKallsyms {
+			return false
+		}
+		switch {
+		case have && addr >= prev:
+			offer(sort.Search(len(q), func(i int) bool { return q[i] >= addr }))
+		case have: // a new run: prev is the last of its own
+			offer(len(q))
+			next = sort.Search(len(q), func(i int) bool { return q[i] >= addr })
+		default:
+			next = sort.Search(len(q), func(i int) bool { return q[i] >= addr })
+		}
+		have = true
+		prev, prevName, prevStr = addr, append(prevName[:0], name...), ""
+		return true
+	})
+	if have {
+		offer(len(q))
+	}
+	out := make(map[uint64]string, len(q))
+	for i, a := range q {
+		if names[i] != "" {
+			out[a] = names[i] + "+0x" + strconv.FormatUint(a-best[i], 16)
+		} else {
+			out[a] = ""
+		}
+	}
+	return out
+}
+
+// loadKallsyms keeps the text symbols' names in one buffer, in the file's
+// order, and sorts only the addresses with their name's place: a
+// distribution kernel's 200k names are never each a string of their own,
+// which halves the heap that symbolizing a stack peaks at. Among equal
+// addresses the sort keeps the file's order, so that Kernel names the
+// last, as resolveKallsyms does.
+func (s *Symbolizer) loadKallsyms() {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	s.loadKallsymsFrom(f)
+}
+
+func (s *Symbolizer) loadKallsymsFrom(r io.Reader) {
+	s.kCache = nil
+	eachTextSymbol(r, func(addr uint64, name []byte) bool {
+		if len(s.kAddrs) >= maxKallsyms {
+			return false
+		}
 		if len(name) > 0xffff || uint64(len(s.kNames))+uint64(len(name)) > 0xffffffff {
-			continue
+			return true
 		}
 		s.kAddrs = append(s.kAddrs, addr)
 		s.kOffs = append(s.kOffs, uint32(len(s.kNames)))
 		s.kLens = append(s.kLens, uint16(len(name)))
 		s.kNames = append(s.kNames, name...)
-	}
-	sort.Sort(byAddr{s})
+		return true
+	})
+	sort.Stable(byAddr{s})
 }
 
 // byAddr sorts the kernel symbols by address, their names' places along.
