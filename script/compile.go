@@ -91,6 +91,11 @@ type Object struct {
 	// Printfs are the printf calls: a record whose id is i was sent by
 	// Printfs[i].
 	Printfs []*Printf
+	// Streams is whether a probe other than BEGIN, END and interval sends
+	// printf-like records: their rate is the traced events', so the ring
+	// must be sized for them. Without it, records come only from those
+	// hooks, a few at a time.
+	Streams bool
 	// Attach lists every attach point; the probe builtin is an index into
 	// it.
 	Attach []*AttachPoint

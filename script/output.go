@@ -39,7 +39,7 @@ func (g *gen) exprStmt(e Expr) {
 		if len(call.Args) == 1 {
 			f = call.Args[0].(*StrLit).Value
 		}
-		id := g.c.printfID(call, func() *Printf { return &Printf{Kind: PrintfTime, Format: f, Size: 8} })
+		id := g.printfID(call, func() *Printf { return &Printf{Kind: PrintfTime, Format: f, Size: 8} })
 		off := g.alloc(8, call.Pos)
 		g.emit(asm.StoreImm(asm.R10, off, int32(id), asm.DWord))
 		g.send(off, 8)
@@ -72,8 +72,15 @@ func (g *gen) action(id uint64, at Pos) {
 }
 
 // printfID is the index in Object.Printfs of a call's record, made by
-// mk on the call's first program.
-func (c *compiler) printfID(call *Call, mk func() *Printf) int {
+// mk on the call's first program; a program of the traced events marks
+// the Object as streaming.
+func (g *gen) printfID(call *Call, mk func() *Printf) int {
+	switch g.ap.Type {
+	case Begin, End, Interval:
+	default:
+		g.c.obj.Streams = true
+	}
+	c := g.c
 	if id, ok := c.printfIDs[call]; ok {
 		return id
 	}
@@ -86,7 +93,7 @@ func (c *compiler) printfID(call *Call, mk func() *Printf) int {
 // printf sends the id of the call and its arguments, each in an 8-byte
 // aligned slot; user space formats them.
 func (g *gen) printf(call *Call) {
-	id := g.c.printfID(call, func() *Printf {
+	id := g.printfID(call, func() *Printf {
 		pf := &Printf{Format: call.Args[0].(*StrLit).Value, Size: 8}
 		switch call.Name {
 		case "cat":
@@ -166,7 +173,7 @@ func (g *gen) join(call *Call) {
 		sep = call.Args[1].(*StrLit).Value
 	}
 	size := 16 + JoinArgs*JoinArgSize
-	id := g.c.printfID(call, func() *Printf { return &Printf{Kind: PrintfJoin, Format: sep, Size: size} })
+	id := g.printfID(call, func() *Printf { return &Printf{Kind: PrintfJoin, Format: sep, Size: size} })
 	g.c.needJoin = true
 	user := TypeOf(call.Args[0]).User
 	readPtr, readStr := g.helper(asm.FnProbeReadKernel), g.helper(asm.FnProbeReadKernelStr)

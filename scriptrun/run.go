@@ -98,6 +98,9 @@ type RunOptions struct {
 	// event array (0: sized from the machine, perf.PlanRings: the rings
 	// buffer what a busy probe writes while the reader is not scheduled).
 	RingSize uint32
+	// MaxRingSize, when RingSize is 0, bounds the ring sized from the
+	// machine (0: no bound but the machine's).
+	MaxRingSize uint32
 	// BTF is the file of kernel types (raw BTF, or an ELF with a .BTF
 	// section) for curtask, struct casts and members; "" means the
 	// running kernel's, /sys/kernel/btf/vmlinux.
@@ -282,6 +285,9 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		gopts.HookType = opts.hookType
 	}
 	r.plan = ringPlan(opts.RingSize, gopts.Output)
+	if opts.RingSize == 0 && opts.MaxRingSize > 0 && r.plan.RingSize > int(opts.MaxRingSize) {
+		r.plan.RingSize, r.plan.Bound = int(opts.MaxRingSize), "the tool's bound"
+	}
 	gopts.RingSize = uint32(r.plan.Total())
 	gopts.Arch = arch
 	gopts.UprobeArch = r.uprobeArch
@@ -296,11 +302,13 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(r.Object.Printfs) == 0 && opts.RingSize == 0 {
+	if !r.Object.Streams && opts.RingSize == 0 && r.plan.RingSize > perf.DefaultRingSize {
 		// Nothing streams: the ring carries only exit(), print() and
-		// clear() requests, and a large ring would only cost start-up
-		// (the kernel allocates and zeroes all of it at creation).
-		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf"
+		// clear() requests, and what BEGIN, END and interval print. A
+		// large ring would only cost start-up (the kernel allocates and
+		// zeroes all of it at creation) and resident memory (the reader
+		// maps it whole, and the kernel maps its pages twice).
+		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf from the traced events"
 		r.plan.Watermark = 0
 		for _, m := range r.Object.Maps {
 			if m.Spec.Name == script.EventsMap && m.Spec.Type == bpf.RingBuf {

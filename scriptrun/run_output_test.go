@@ -1,9 +1,11 @@
 package scriptrun
 
 import (
+	"io"
 	"os"
 	"testing"
 
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/script"
 )
@@ -25,5 +27,45 @@ func TestRingPlan(t *testing.T) {
 	pa := ringPlan(0, script.OutputPerfEventArray)
 	if cpus, err := perf.OnlineCPUs(); err != nil || pa.CPUs != len(cpus) || pa.RingSize < perf.DefaultRingSize {
 		t.Errorf("default perf event array: %v (online CPUs %v, %v)", pa, cpus, err)
+	}
+}
+
+// A script whose traced events print gets the ring sized from the
+// machine, within MaxRingSize; one that prints only from BEGIN, END and
+// interval (offcputime, runqlat) gets the smallest, as one that never
+// prints does; --ring-size is kept as given.
+func TestRingPlanStreams(t *testing.T) {
+	testenv.RequireRoot(t)
+	const streaming = `tracepoint:syscalls:sys_enter_getppid { printf("%d\n", pid); }`
+	const hooks = `BEGIN { printf("Tracing...\n"); } tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); } interval:s:1 { printf("tick\n"); print(@); } END { printf("bye\n"); }`
+	const machine, small = -1, -2
+	for _, c := range []struct {
+		src       string
+		size, max uint32
+		want      int
+	}{
+		{streaming, 0, 0, machine},
+		{streaming, 0, 64 << 10, 64 << 10},
+		{streaming, 0, 1 << 30, machine},
+		{hooks, 0, 0, small},
+		{hooks, 0, 1 << 20, small},
+		{hooks, 1 << 20, 0, 1 << 20},
+		{`tracepoint:syscalls:sys_enter_getppid { @ = count(); }`, 0, 0, small},
+	} {
+		r, err := Prepare("-e", []byte(c.src), RunOptions{Out: io.Discard, RingSize: c.size, MaxRingSize: c.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.want
+		switch m := ringPlan(0, r.Object.Output).RingSize; want {
+		case machine:
+			want = m
+		case small:
+			want = min(m, perf.DefaultRingSize)
+		}
+		if got := r.Rings().RingSize; got != want {
+			t.Errorf("%s (--ring-size %d, bound %d): ring of %d bytes (%s), want %d", c.src, c.size, c.max, got, r.Rings().Bound, want)
+		}
+		r.Close()
 	}
 }

@@ -370,8 +370,9 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 	// block requests, wakeups by the histogram's interval): 1 MiB of ring
 	// holds tens of thousands of its records, as libbpf-tools' buffers
 	// do, and keeps its resident memory at theirs (run's lossless default,
-	// sized for a syscall loop, would map 8 MiB more).
-	ropts := scriptrun.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded, RingSize: toolRingSize}
+	// sized for a syscall loop, would map 8 MiB more). A tool that
+	// prints only from BEGIN, END and interval gets the smallest ring.
+	ropts := scriptrun.RunOptions{Out: o.Out, Defines: o.Defines, Backend: o.Backend, Quiet: true, Folded: o.Folded, MaxRingSize: toolRingSize}
 	if o.JSON {
 		ropts.Format = scriptrun.JSONOutput
 	}
