@@ -719,3 +719,70 @@ func TestTCPConnectPorts(t *testing.T) {
 		})
 	}
 }
+
+// tcplife's -L and -D take lists, as libbpf-tools' do: three loopback
+// sessions, two ports named, and only those ports' sessions print, on
+// the listening side (-L, its local port) or the connecting side (-D,
+// its remote port).
+func TestTCPLifePorts(t *testing.T) {
+	for _, c := range []struct {
+		short string
+		field int // LPORT or RPORT
+	}{{"L", 3}, {"D", 5}} {
+		t.Run("-"+c.short, func(t *testing.T) {
+			sc, err := LookupScript("tcplife")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var portFlag ScriptFlag
+			for _, f := range sc.Flags {
+				if f.Short == c.short {
+					portFlag = f
+				}
+			}
+			var lfds []int
+			var ports []string
+			for range 3 {
+				lfd, port := listen(t, unix.AF_INET, 16)
+				lfds, ports = append(lfds, lfd), append(ports, strconv.Itoa(port))
+			}
+			ds, err := portFlag.DefineValues(ports[0] + "," + ports[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defs := []string{"PID=" + strconv.Itoa(os.Getpid())}
+			for _, d := range ds {
+				defs = append(defs, d.String())
+			}
+			ours := runScript(t, "tcplife", defs...)
+			// The unlisted port first: its line, were it printed, would
+			// come before the ones waited for.
+			for _, i := range []int{2, 0, 1, 0} {
+				conn := connect(t, lfds[i], "127.0.0.1:"+ports[i])
+				conn.client.Close()
+				time.Sleep(10 * time.Millisecond)
+				conn.server.Close()
+			}
+			isOurs := func(s string) bool {
+				return hasField(s, 3, ports[0]) || hasField(s, 3, ports[1]) || hasField(s, 3, ports[2]) ||
+					hasField(s, 5, ports[0]) || hasField(s, 5, ports[1]) || hasField(s, 5, ports[2])
+			}
+			ours.wait(t, "sessions", 3, isOurs)
+			if err := ours.stop(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range ours.lines() {
+				if isOurs(l) {
+					got = append(got, strings.Fields(l)[c.field])
+				}
+			}
+			slices.Sort(got)
+			want := []string{ports[0], ports[0], ports[1]}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("-%s %s,%s (not %s): sessions on %v, want %v:\n%s", c.short, ports[0], ports[1], ports[2], got, want, strings.Join(ours.lines(), "\n"))
+			}
+		})
+	}
+}
