@@ -96,6 +96,8 @@ type Object struct {
 	// must be sized for them. Without it, records come only from those
 	// hooks, a few at a time.
 	Streams bool
+	// Tables are the maps WriteMap prints in columns (SetTable).
+	Tables map[string]*Table
 	// Attach lists every attach point; the probe builtin is an index into
 	// it.
 	Attach []*AttachPoint

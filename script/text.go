@@ -63,6 +63,8 @@ func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) err
 		o.writeLog2Hists(&b, m, entries, r, o.Hists[info.Name])
 	case m.Buckets:
 		o.writeHists(&b, m, entries, r)
+	case o.Tables[info.Name] != nil:
+		o.writeTable(&b, m, entries, r, o.Tables[info.Name])
 	case v.Kind == KindAvg || v.Kind == KindStats:
 		o.writeStats(&b, m, entries, r)
 	default:
@@ -148,6 +150,11 @@ func (o *Object) keyString(m *Map, key []byte, r *Resolver) string {
 	if len(m.Info.Keys) == 0 {
 		return name
 	}
+	return name + "[" + strings.Join(o.keyFields(m, key, r), ", ") + "]"
+}
+
+// keyFields prints each field of a key.
+func (o *Object) keyFields(m *Map, key []byte, r *Resolver) []string {
 	args := make([]string, len(m.Info.Keys))
 	for i, kt := range m.Info.Keys {
 		off := m.KeyOffsets[i]
@@ -157,7 +164,7 @@ func (o *Object) keyString(m *Map, key []byte, r *Resolver) string {
 		}
 		args[i] = o.valueString(kt, key[off:end], r)
 	}
-	return name + "[" + strings.Join(args, ", ") + "]"
+	return args
 }
 
 // valueString prints one non-aggregated value.

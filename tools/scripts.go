@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -94,6 +95,9 @@ type Script struct {
 	// Metrics are the maps its `// metric: @MAP LABEL,...` comments name,
 	// with their labels: what --metrics serves. None: no --metrics.
 	Metrics map[string][]string
+	// Tables are its `// table: @MAP "FORMAT" COLUMN...` lines: maps
+	// printed in columns, as libbpf-tools prints its counts.
+	Tables map[string]*script.Table
 }
 
 // FlameGraphSpec is a "// flamegraph: UNIT TITLE" header line.
@@ -182,6 +186,15 @@ func ParseScript(name string, src []byte) (*Script, error) {
 				return nil, errorf("flamegraph: want UNIT TITLE, e.g. samples CPU Flame Graph")
 			}
 			s.FlameGraph = &FlameGraphSpec{Unit: unit, Title: strings.TrimSpace(title)}
+		case "table":
+			name, t, err := parseTable(rest)
+			if err != nil {
+				return nil, errorf("%v", err)
+			}
+			if s.Tables == nil {
+				s.Tables = map[string]*script.Table{}
+			}
+			s.Tables[name] = t
 		case "fallback":
 			s.Fallback = strings.TrimSpace(rest)
 			if s.Fallback == "" || strings.ContainsAny(s.Fallback, "/. \t") {
@@ -243,6 +256,23 @@ func ParseScript(name string, src []byte) (*Script, error) {
 		return nil, fmt.Errorf("%s.bt: no \"// tool: DESCRIPTION\" line in its header", name)
 	}
 	return s, nil
+}
+
+// parseTable reads `@MAP "FORMAT" COLUMN...`.
+func parseTable(s string) (string, *script.Table, error) {
+	const want = `table: want @MAP "FORMAT" COLUMN..., as in // table: @connects "%-25s %-10s" RADDR CONNECTS`
+	name, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+	name, ok := strings.CutPrefix(name, "@")
+	rest = strings.TrimSpace(rest)
+	if !ok || !strings.HasPrefix(rest, `"`) {
+		return "", nil, errors.New(want)
+	}
+	format, columns, ok := strings.Cut(rest[1:], `"`)
+	if !ok {
+		return "", nil, errors.New(want)
+	}
+	t, err := script.NewTable(format, strings.Fields(columns))
+	return name, t, err
 }
 
 // splitUsage splits `WORD WORD "USAGE"` into its words and the unquoted
@@ -397,6 +427,11 @@ func RunScript(ctx context.Context, s *Script, o ScriptOptions) error {
 		return err
 	}
 	defer r.Close()
+	for name, t := range used.Tables {
+		if err := r.Object.SetTable(name, t); err != nil {
+			return fmt.Errorf("%s: %w", used.Name, err)
+		}
+	}
 	var ready func() error
 	if o.Ready != nil {
 		ready = func() error { o.Ready(); return nil }

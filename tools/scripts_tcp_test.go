@@ -566,7 +566,8 @@ func TestTCPScriptFlags(t *testing.T) {
 	}
 }
 
-// tcpconnect's -t, -U and -c on the test's own connects.
+// tcpconnect's -t, -U and -c on the test's own connects; -c prints
+// libbpf-tools' table.
 func TestTCPConnectFlags(t *testing.T) {
 	lfd, port := listen(t, unix.AF_INET, 16)
 	p := strconv.Itoa(port)
@@ -595,9 +596,13 @@ func TestTCPConnectFlags(t *testing.T) {
 	if err := count.stop(); err != nil {
 		t.Fatal(err)
 	}
-	want := "@connects[127.0.0.1, 127.0.0.1, " + p + "]: 2"
-	if !slices.Contains(count.lines(), want) {
-		t.Errorf("-c printed:\n%s\nwant the line %q", strings.Join(count.lines(), "\n"), want)
+	// libbpf-tools tcpconnect -c's table: an empty line, the header
+	// "%-25s %-25s %-20s %-10s", and rows "%-25s %-25s %-20d %-10llu".
+	want := []string{"",
+		fmt.Sprintf("%-25s %-25s %-20s %-10s", "LADDR", "RADDR", "RPORT", "CONNECTS"),
+		fmt.Sprintf("%-25s %-25s %-20d %-10d", "127.0.0.1", "127.0.0.1", port, 2), ""}
+	if got := count.lines(); !slices.Equal(got, want) {
+		t.Errorf("-c printed:\n%q\nwant:\n%q", got, want)
 	}
 }
 
