@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tracelet/tracelet/flamegraph"
 	"github.com/tracelet/tracelet/internal/testenv"
+	"github.com/tracelet/tracelet/perf"
 )
 
 // workload is testprog (built with its symbols, which `go test` strips
@@ -530,5 +533,50 @@ func TestSideBySideProfileBpftrace(t *testing.T) {
 	t.Logf("tracelet: %d samples of %v", ourMax, ourTop)
 	if len(ourTop) == 0 || ourTop[0] != spinName || !slices.Equal(theirTop, ourTop) {
 		t.Errorf("the most sampled user stacks differ, or %s is not innermost:\nbpftrace: %v\ntracelet: %v", spinName, theirTop, ourTop)
+	}
+}
+
+// profile -C CPU keeps only that CPU's samples, as libbpf-tools' profile
+// does: the spinning workload, pinned to one CPU, fills -C of that CPU
+// and is absent from -C of another.
+func TestProfileCPU(t *testing.T) {
+	testenv.RequireRoot(t)
+	cpus, err := perf.OnlineCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cpus) < 2 {
+		t.Skipf("this machine has one online CPU (%v): -C has no other CPU to leave out", cpus)
+	}
+	w := startWorkload(t, "spin")
+	pinned, other := cpus[len(cpus)-1], cpus[0]
+	var set unix.CPUSet
+	set.Set(pinned)
+	// The spinning thread is the main one, whose tid is the pid.
+	if err := unix.SchedSetaffinity(w.cmd.Process.Pid, &set); err != nil {
+		t.Fatal(err)
+	}
+	profile := func(cpu int) *flamegraph.Profile {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// -L: the spinning thread only (the runtime's other threads are not pinned).
+		cmd := exec.CommandContext(ctx, testenv.Tracelet(t), "profile", "-L", strconv.Itoa(w.cmd.Process.Pid), "-C", strconv.Itoa(cpu), "-f", "folded", "2")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("tracelet profile -C %d: %v\n%s", cpu, err, stderr.String())
+		}
+		p, err := flamegraph.ParseFolded(bytes.NewReader(out))
+		if err != nil {
+			t.Fatalf("-C %d: not folded stacks: %v\n%s", cpu, err, out)
+		}
+		return p
+	}
+	if p := profile(pinned); p.Total() < 5 {
+		t.Errorf("-C %d, the workload's CPU: %d samples in 2 s at 99 Hz", pinned, p.Total())
+	}
+	if p := profile(other); p.Total() != 0 {
+		t.Errorf("-C %d, not the workload's CPU: %d samples of it, want none", other, p.Total())
 	}
 }
