@@ -1119,16 +1119,19 @@ func (c *checker) call(e *Call) *Type {
 		}
 		return Void
 	case "print":
-		const usage = "print(@map[, top])"
+		const usage = "print(@map[, top[, div]])"
 		if !nargs(1, 3, usage) {
 			return nil
 		}
 		mapArg(usage, false)
 		if len(e.Args) == 3 {
-			c.errorf(e.Args[2].Position(), "print()'s div argument is not supported (usage: %s)", usage)
-			return nil
+			div, ok := c.constInt(e.Args[2])
+			if !ok || div < 0 || div > MaxPrintDiv {
+				c.errorf(e.Args[2].Position(), "print()'s div must be an integer constant from 0 (none) to %d", int64(MaxPrintDiv))
+				return nil
+			}
 		}
-		if len(e.Args) == 2 {
+		if len(e.Args) >= 2 {
 			top, ok := c.constInt(e.Args[1])
 			if !ok || top < 0 || top > MaxPrintTop {
 				c.errorf(e.Args[1].Position(), "print()'s top must be an integer constant from 0 (all) to %d", MaxPrintTop)

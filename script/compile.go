@@ -91,6 +91,8 @@ type Object struct {
 	// Printfs are the printf calls: a record whose id is i was sent by
 	// Printfs[i].
 	Printfs []*Printf
+	// Prints are the print() calls.
+	Prints []*Print
 	// Streams is whether a probe other than BEGIN, END and interval sends
 	// printf-like records: their rate is the traced events', so the ring
 	// must be sized for them. Without it, records come only from those
@@ -172,14 +174,23 @@ const (
 // ActionID is the id of an action record.
 func ActionID(action, index int) uint64 { return uint64(action)<<32 | uint64(uint32(index)) }
 
-// MaxPrintTop is the largest top of print(@map, top): a print record
-// carries it beside the map's index, in the upper half of the id's low
-// 32 bits.
-const MaxPrintTop = 0xffff
+// MaxPrintTop is the largest top of print(@map, top), and MaxPrintDiv
+// the largest div of print(@map, top, div).
+const (
+	MaxPrintTop = 0xffff
+	MaxPrintDiv = 1<<32 - 1
+)
 
-// printID is the id of a print record of map index that keeps the top
-// elements (0: all).
-func printID(index, top int) uint64 { return ActionID(ActionPrint, top<<16|index) }
+// Print is a print(@map[, top[, div]]) call; the id of its record is
+// ActionID(ActionPrint, i), i its index in Object.Prints.
+type Print struct {
+	Map int // the index in Object.Maps
+	Top int // keep the top elements (0: all)
+	// Div divides the values printed (0 and 1: as they are), as bpftrace
+	// 0.17 divides them: integers, count, sum, min, max, avg and a
+	// hist's counts (not its bars); an lhist or stats map prints whole.
+	Div uint64
+}
 
 // Names of the internal maps.
 const (
@@ -222,7 +233,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 		prog.src = newSource(prog.File, nil)
 	}
 	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output, Hists: prog.Hists},
-		maps: map[string]*Map{}, mapIndex: map[string]int{}, printfIDs: map[*Call]int{}}
+		maps: map[string]*Map{}, mapIndex: map[string]int{}, printfIDs: map[*Call]int{}, printIDs: map[*Call]int{}}
 	c.layoutMaps()
 	for _, p := range prog.Probes {
 		c.obj.Attach = append(c.obj.Attach, p.Attach...)
@@ -347,6 +358,7 @@ type compiler struct {
 	maps        map[string]*Map
 	mapIndex    map[string]int // script map name -> index in obj.Maps
 	printfIDs   map[*Call]int
+	printIDs    map[*Call]int
 	stackDepths map[int]bool
 	needEvents  bool
 	needJoin    bool

@@ -23,11 +23,21 @@ func (g *gen) exprStmt(e Expr) {
 		g.value(call.Args[0], asm.R1)
 		g.call(asm.FnSendSignal)
 	case "print":
-		top := uint64(0)
-		if len(call.Args) > 1 {
-			top, _ = foldConst(call.Args[1]) // checked: 0 to MaxPrintTop
+		id, ok := g.c.printIDs[call]
+		if !ok {
+			p := &Print{Map: g.c.mapIndex[call.Args[0].(*MapExpr).Name]}
+			if len(call.Args) > 1 {
+				top, _ := foldConst(call.Args[1]) // checked: 0 to MaxPrintTop
+				p.Top = int(top)
+			}
+			if len(call.Args) > 2 {
+				p.Div, _ = foldConst(call.Args[2]) // checked: 0 to MaxPrintDiv
+			}
+			id = len(g.c.obj.Prints)
+			g.c.obj.Prints = append(g.c.obj.Prints, p)
+			g.c.printIDs[call] = id
 		}
-		g.action(printID(g.c.mapIndex[call.Args[0].(*MapExpr).Name], int(top)), call.Pos)
+		g.action(ActionID(ActionPrint, id), call.Pos)
 	case "clear", "zero":
 		m := call.Args[0].(*MapExpr)
 		action := map[string]int{"clear": ActionClear, "zero": ActionZero}[call.Name]

@@ -18,8 +18,9 @@ type Record struct {
 	// Map is the index in Object.Maps of the map to print, clear or zero.
 	Map int
 	// Top, for a print, keeps that many elements (see TopEntries); 0
-	// prints them all.
+	// prints them all. Div divides the values printed (Print.Div).
 	Top int
+	Div uint64
 }
 
 var errShortRecord = errors.New("record shorter than its printf needs")
@@ -33,7 +34,12 @@ func (o *Object) HandleRecord(w io.Writer, rec []byte, r *Resolver) (Record, err
 	}
 	id := u64(rec)
 	if action := int(id >> 32); action == ActionPrint {
-		return Record{Action: action, Map: int(uint16(id)), Top: int(uint16(id >> 16))}, nil
+		i := int(uint32(id))
+		if i >= len(o.Prints) {
+			return Record{}, fmt.Errorf("record has print id %d; the program has %d print calls", i, len(o.Prints))
+		}
+		p := o.Prints[i]
+		return Record{Action: action, Map: p.Map, Top: p.Top, Div: p.Div}, nil
 	} else if action != 0 {
 		return Record{Action: action, Map: int(uint32(id))}, nil
 	}

@@ -48,6 +48,14 @@ type Resolver struct {
 // lines sorted by value (count, sum, min, max, integers) or key, histograms
 // drawn as bpftrace draws them, each map followed by an empty line.
 func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) error {
+	return o.WriteMapDiv(w, m, entries, r, 1)
+}
+
+// WriteMapDiv is WriteMap with the values divided by div, as print(@map,
+// top, div) prints them (Print.Div): the elements keep the order of their
+// whole values.
+func (o *Object) WriteMapDiv(w io.Writer, m *Map, entries []Entry, r *Resolver, div uint64) error {
+	div = max(div, 1)
 	if r == nil {
 		r = &Resolver{}
 	}
@@ -62,13 +70,13 @@ func (o *Object) WriteMap(w io.Writer, m *Map, entries []Entry, r *Resolver) err
 	case m.Buckets && v.Kind == KindHist && o.Hists[info.Name] != nil:
 		o.writeLog2Hists(&b, m, entries, r, o.Hists[info.Name])
 	case m.Buckets:
-		o.writeHists(&b, m, entries, r)
+		o.writeHists(&b, m, entries, r, div)
 	case o.Tables[info.Name] != nil:
 		o.writeTable(&b, m, entries, r, o.Tables[info.Name])
 	case v.Kind == KindAvg || v.Kind == KindStats:
-		o.writeStats(&b, m, entries, r)
+		o.writeStats(&b, m, entries, r, div)
 	default:
-		o.writeValues(&b, m, entries, r)
+		o.writeValues(&b, m, entries, r, div)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -323,13 +331,21 @@ type valueLine struct {
 	signed bool
 }
 
-func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Resolver, div uint64) {
 	v := m.Info.Value
 	lines := o.sortedValues(m, entries, r)
+	numeric := v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
 	for _, l := range lines {
 		b.WriteString(o.keyString(m, l.key, r))
 		b.WriteString(": ")
-		b.WriteString(l.text)
+		switch {
+		case div <= 1 || !numeric:
+			b.WriteString(l.text)
+		case v.Signed:
+			b.WriteString(strconv.FormatInt(int64(l.sortBy)/int64(div), 10))
+		default:
+			b.WriteString(strconv.FormatUint(l.sortBy/div, 10))
+		}
 		// A stack value ends in its own newline.
 		if v.Kind != KindKstack && v.Kind != KindUstack {
 			b.WriteByte('\n')
@@ -418,7 +434,7 @@ func (o *Object) keyLess(m *Map, a, c []byte) bool {
 	return false
 }
 
-func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Resolver, div uint64) {
 	type stat struct {
 		key                   []byte
 		count, total, average int64
@@ -443,7 +459,7 @@ func (o *Object) writeStats(b *strings.Builder, m *Map, entries []Entry, r *Reso
 		if m.Info.Value.Kind == KindStats {
 			fmt.Fprintf(b, "count %d, average %d, total %d", s.count, s.average, s.total)
 		} else {
-			fmt.Fprintf(b, "%d", s.average)
+			fmt.Fprintf(b, "%d", s.average/int64(div)) // stats prints whole, as in bpftrace
 		}
 		b.WriteByte('\n')
 	}
@@ -505,7 +521,7 @@ func (o *Object) histGroups(m *Map, entries []Entry) []*histGroup {
 
 // writeHists groups bucket entries by their key prefix and draws one
 // histogram per key, keys in order of their total count.
-func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Resolver) {
+func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Resolver, div uint64) {
 	v := m.Info.Value
 	hs := o.histGroups(m, entries)
 	for i, h := range hs {
@@ -515,7 +531,7 @@ func (o *Object) writeHists(b *strings.Builder, m *Map, entries []Entry, r *Reso
 		b.WriteString(o.keyString(m, h.key, r))
 		b.WriteString(": \n")
 		if v.Kind == KindHist {
-			DrawHist(b, h.buckets)
+			drawHist(b, h.buckets, div) // an lhist prints whole, as in bpftrace
 		} else {
 			DrawLhist(b, h.buckets, v.Min, v.Max, v.Step)
 		}
@@ -529,12 +545,18 @@ const barWidth = 52
 // histLine writes one row: the label left-aligned in 16 columns, the count
 // right-aligned in 8, and a bar of '@' scaled to the largest count.
 func histLine(b *strings.Builder, label string, n, maxN uint64) {
+	histLineDiv(b, label, n, maxN, 1)
+}
+
+// histLineDiv is histLine with the count printed divided by div, and the
+// bar drawn from the whole count, as bpftrace 0.17 draws them.
+func histLineDiv(b *strings.Builder, label string, n, maxN, div uint64) {
 	bar := 0
 	if maxN > 0 {
 		// float32, as bpftrace divides, so that rounding matches.
 		bar = int(float32(n) / float32(maxN) * barWidth)
 	}
-	fmt.Fprintf(b, "%-16s%8d |%s%s|\n", label, n, strings.Repeat("@", bar), strings.Repeat(" ", barWidth-bar))
+	fmt.Fprintf(b, "%-16s%8d |%s%s|\n", label, n/div, strings.Repeat("@", bar), strings.Repeat(" ", barWidth-bar))
 }
 
 // hist2Label is a power of two with the K/M/G/T/P/E suffix bpftrace uses.
@@ -553,7 +575,9 @@ func hist2Label(power int) string {
 // DrawHist draws a power-of-two histogram: bucket 0 holds negative values,
 // 1 the zeros, 2 the ones, and bucket i >= 3 [2^(i-2), 2^(i-1)). Rows run
 // from the first to the last non-empty bucket.
-func DrawHist(b *strings.Builder, buckets []uint64) {
+func DrawHist(b *strings.Builder, buckets []uint64) { drawHist(b, buckets, 1) }
+
+func drawHist(b *strings.Builder, buckets []uint64, div uint64) {
 	lo, hi, maxN := -1, -1, uint64(0)
 	for i, n := range buckets {
 		if n > 0 {
@@ -579,7 +603,7 @@ func DrawHist(b *strings.Builder, buckets []uint64) {
 		default:
 			label = "[" + hist2Label(i-2) + ", " + hist2Label(i-1) + ")"
 		}
-		histLine(b, label, buckets[i], maxN)
+		histLineDiv(b, label, buckets[i], maxN, div)
 	}
 }
 

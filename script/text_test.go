@@ -32,10 +32,16 @@ func TestFormatPrintf(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("got  %q\nwant %q", out.String(), want)
 	}
-	// An action record.
-	binary.NativeEndian.PutUint64(rec, ActionID(ActionPrint, 3))
-	if r, err := obj.HandleRecord(&out, rec[:8], nil); err != nil || r.Action != ActionPrint || r.Map != 3 {
+	// An action record: a print names its call, which names the map,
+	// top and div; an unknown one is an error.
+	obj.Prints = append(obj.Prints, &Print{Map: 3, Top: 5, Div: 1000})
+	binary.NativeEndian.PutUint64(rec, ActionID(ActionPrint, len(obj.Prints)-1))
+	if r, err := obj.HandleRecord(&out, rec[:8], nil); err != nil || r != (Record{Action: ActionPrint, Map: 3, Top: 5, Div: 1000}) {
 		t.Errorf("action record: %+v, %v", r, err)
+	}
+	binary.NativeEndian.PutUint64(rec, ActionID(ActionPrint, len(obj.Prints)))
+	if _, err := obj.HandleRecord(&out, rec[:8], nil); err == nil {
+		t.Error("a print record of no print call accepted")
 	}
 	binary.NativeEndian.PutUint64(rec, 7)
 	if _, err := obj.HandleRecord(&out, rec, nil); err == nil {

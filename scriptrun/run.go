@@ -734,7 +734,7 @@ func (r *Run) handle(rec []byte) error {
 	case script.ActionExit:
 		r.exited = true
 	case script.ActionPrint:
-		return r.printMap(m, act.Top)
+		return r.printMap(m, act.Top, act.Div)
 	case script.ActionClear:
 		// bpftrace 0.17 prints a cleared count without keys as 0, and
 		// every other cleared map as empty.
@@ -790,7 +790,7 @@ func (r *Run) setZeroed(m *script.Map, zeroed bool) {
 	r.zeroed[m.Spec.Name] = zeroed
 }
 
-func (r *Run) printMap(m *script.Map, top int) error {
+func (r *Run) printMap(m *script.Map, top int, div uint64) error {
 	entries, err := r.readMap(m)
 	if err != nil {
 		return err
@@ -806,7 +806,7 @@ func (r *Run) printMap(m *script.Map, top int) error {
 	if r.opts.Format == JSONOutput {
 		return r.Object.WriteMapJSON(r.out, m, entries, r.res)
 	}
-	return r.Object.WriteMap(r.out, m, entries, r.res)
+	return r.Object.WriteMapDiv(r.out, m, entries, r.res, div)
 }
 
 // printMaps prints every map at the end, after bpftrace's two empty lines
