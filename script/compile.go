@@ -93,10 +93,8 @@ type Object struct {
 	Printfs []*Printf
 	// Prints are the print() calls.
 	Prints []*Print
-	// Streams is whether a probe other than BEGIN, END and interval sends
-	// printf-like records: their rate is the traced events', so the ring
-	// must be sized for them. Without it, records come only from those
-	// hooks, a few at a time.
+	// Streams is Streams(the program): whether a probe other than BEGIN,
+	// END and interval sends printf-like records.
 	Streams bool
 	// Tables are the maps WriteMap prints in columns (SetTable).
 	Tables map[string]*Table
@@ -232,7 +230,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 	if prog.src == nil {
 		prog.src = newSource(prog.File, nil)
 	}
-	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output, Hists: prog.Hists},
+	c := &compiler{prog: prog, info: info, opts: opts, obj: &Object{Info: info, Output: opts.Output, Hists: prog.Hists, Streams: Streams(prog)},
 		maps: map[string]*Map{}, mapIndex: map[string]int{}, printfIDs: map[*Call]int{}, printIDs: map[*Call]int{}}
 	c.layoutMaps()
 	for _, p := range prog.Probes {

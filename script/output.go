@@ -82,14 +82,8 @@ func (g *gen) action(id uint64, at Pos) {
 }
 
 // printfID is the index in Object.Printfs of a call's record, made by
-// mk on the call's first program; a program of the traced events marks
-// the Object as streaming.
+// mk on the call's first program.
 func (g *gen) printfID(call *Call, mk func() *Printf) int {
-	switch g.ap.Type {
-	case Begin, End, Interval:
-	default:
-		g.c.obj.Streams = true
-	}
 	c := g.c
 	if id, ok := c.printfIDs[call]; ok {
 		return id
@@ -98,6 +92,55 @@ func (g *gen) printfID(call *Call, mk func() *Printf) int {
 	c.obj.Printfs = append(c.obj.Printfs, mk())
 	c.printfIDs[call] = id
 	return id
+}
+
+// recordCalls are the calls whose records are Printfs: what a probe
+// prints as it fires.
+var recordCalls = map[string]bool{"printf": true, "time": true, "join": true, "cat": true, "system": true}
+
+// Streams reports whether a probe other than BEGIN, END and interval
+// prints as it fires (printf, time, join, cat, system): then records come
+// at the rate of the traced events, and the output ring is sized for
+// them. Without it, records come only from those hooks, a few at a time
+// (Object.Streams). It reads the parsed program, so that the ring can be
+// made while the rest is checked and compiled.
+func Streams(prog *Program) bool {
+	var prints func([]Stmt) bool
+	prints = func(body []Stmt) bool {
+		for _, s := range body {
+			switch s := s.(type) {
+			case *ExprStmt:
+				if c, ok := s.X.(*Call); ok && recordCalls[c.Name] {
+					return true
+				}
+			case *IfStmt:
+				if prints(s.Then) || prints(s.Else) {
+					return true
+				}
+			case *WhileStmt:
+				if prints(s.Body) {
+					return true
+				}
+			case *UnrollStmt:
+				if prints(s.Body) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, p := range prog.Probes {
+		for _, a := range p.Attach {
+			switch a.Type {
+			case Begin, End, Interval:
+			default:
+				if prints(p.Body) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // printf sends the id of the call and its arguments, each in an 8-byte

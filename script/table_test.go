@@ -64,3 +64,24 @@ func TestTable(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+// Streams: a probe of the traced events that prints, at any depth of its
+// body, makes a program stream; BEGIN, END and interval do not.
+func TestStreams(t *testing.T) {
+	for src, want := range map[string]bool{
+		`tracepoint:syscalls:sys_enter_getppid { printf("x\n"); }`:                                                                                  true,
+		`tracepoint:syscalls:sys_enter_getppid { if (pid > 1) { while ($i < 2) { time(); $i++; } } }`:                                               true,
+		`BEGIN, tracepoint:syscalls:sys_enter_getppid { printf("x\n"); }`:                                                                           true,
+		`profile:hz:99 { unroll(2) { system("true"); } }`:                                                                                           true,
+		`BEGIN { printf("x\n"); } tracepoint:syscalls:sys_enter_getppid { @ = count(); } interval:s:1 { printf("y\n"); print(@); } END { time(); }`: false,
+		`tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); if (pid > 1) { print(@); } }`:                                                   false,
+	} {
+		prog, err := Parse("-e", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := Streams(prog); got != want {
+			t.Errorf("Streams(%s) = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -176,6 +176,7 @@ type Run struct {
 	pidfd   int
 	exited  bool // exit() seen
 	closed  bool
+	early   *earlyRing // planRing's ring, until load takes it
 	started time.Time
 }
 
@@ -186,7 +187,7 @@ type dynEvent struct {
 
 // Prepare parses, expands, checks and compiles src. No kernel object is
 // created yet: `tracelet run -d` prints what Prepare made.
-func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
+func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 	r := &Run{opts: opts, out: opts.Out, fs: opts.FS}
 	if r.out == nil {
 		r.out = os.Stdout
@@ -202,17 +203,37 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		btfPath = btf.KernelPath
 	}
 	// The spec is mapped, and its types read only where the script asks:
-	// loading costs little, and a script that names no kernel type never
-	// sees a missing file.
-	if spec, err := btf.LoadFile(btfPath); err != nil {
-		copts.BTFError = err
-		if opts.BTF != "" {
-			return nil, fmt.Errorf("--btf: %w", err)
-		}
-	} else {
-		defer spec.Close()
-		copts.BTF = spec
+	// a script that names no kernel type never sees a missing file.
+	// Loading it (1 to 2 ms: a walk over a distribution kernel's 120k
+	// types) runs beside the parse and the output ring's creation
+	// (planRing).
+	type loadedBTF struct {
+		spec *btf.Spec
+		err  error
 	}
+	btfc := make(chan loadedBTF, 1)
+	go func() {
+		spec, err := btf.LoadFile(btfPath)
+		btfc <- loadedBTF{spec, err}
+	}()
+	var specs loadedBTF
+	loaded := false
+	getBTF := func() (*btf.Spec, error) {
+		if !loaded {
+			specs, loaded = <-btfc, true
+		}
+		return specs.spec, specs.err
+	}
+	defer func() {
+		if s, _ := getBTF(); s != nil {
+			s.Close()
+		}
+	}()
+	defer func() {
+		if err != nil {
+			r.closeEarlyRing()
+		}
+	}()
 	// The kernel's registers, not the binary's: a 32-bit tracelet on a
 	// 64-bit kernel reads the 64-bit pt_regs. Its constants, too.
 	arch, err := bpf.KernelArch()
@@ -220,16 +241,27 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		return nil, err
 	}
 	popts := script.ParseOptions{Defines: opts.Defines, Arch: arch.GOARCH, Params: opts.Params}
-	if copts.BTF != nil {
-		spec := copts.BTF
-		popts.Constant = func(name string) (uint64, bool) {
-			c, err := spec.EnumConstant(name)
-			return c.Value, err == nil
+	popts.Constant = func(name string) (uint64, bool) {
+		spec, _ := getBTF()
+		if spec == nil {
+			return 0, false
 		}
+		c, err := spec.EnumConstant(name)
+		return c.Value, err == nil
 	}
 	prog, err := script.ParseWith(file, src, popts)
 	if err != nil {
 		return nil, err
+	}
+	output := outputKind(opts)
+	r.planRing(prog, output)
+	if spec, err := getBTF(); err != nil {
+		copts.BTFError = err
+		if opts.BTF != "" {
+			return nil, fmt.Errorf("--btf: %w", err)
+		}
+	} else {
+		copts.BTF = spec
 	}
 	if err := script.ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
@@ -265,6 +297,7 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 			g := r.fs.Grammar(kprobeevents.Options{})
 			topts.Grammar = &g
 		}
+		r.closeEarlyRing()
 		r.TracefsProbes, r.Object, err = script.CompileTracefs(prog, info, topts)
 		if err != nil {
 			return nil, err
@@ -278,15 +311,9 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 		}
 	}
 	gopts := hostOptions(hooks)
-	if opts.ForceOutput != nil {
-		gopts.Output = *opts.ForceOutput
-	}
+	gopts.Output = output
 	if opts.hookType != 0 {
 		gopts.HookType = opts.hookType
-	}
-	r.plan = ringPlan(opts.RingSize, gopts.Output)
-	if opts.RingSize == 0 && opts.MaxRingSize > 0 && r.plan.RingSize > int(opts.MaxRingSize) {
-		r.plan.RingSize, r.plan.Bound = int(opts.MaxRingSize), "the tool's bound"
 	}
 	gopts.RingSize = uint32(r.plan.Total())
 	gopts.Arch = arch
@@ -301,20 +328,6 @@ func Prepare(file string, src []byte, opts RunOptions) (*Run, error) {
 	r.Object, err = script.Compile(prog, info, gopts)
 	if err != nil {
 		return nil, err
-	}
-	if !r.Object.Streams && opts.RingSize == 0 && r.plan.RingSize > perf.DefaultRingSize {
-		// Nothing streams: the ring carries only exit(), print() and
-		// clear() requests, and what BEGIN, END and interval print. A
-		// large ring would only cost start-up (the kernel allocates and
-		// zeroes all of it at creation) and resident memory (the reader
-		// maps it whole, and the kernel maps its pages twice).
-		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf from the traced events"
-		r.plan.Watermark = 0
-		for _, m := range r.Object.Maps {
-			if m.Spec.Name == script.EventsMap && m.Spec.Type == bpf.RingBuf {
-				m.Spec.MaxEntries = uint32(r.plan.RingSize)
-			}
-		}
 	}
 	r.plans = make([]script.PrintfPlan, len(r.Object.Printfs))
 	for i, pf := range r.Object.Printfs {
@@ -473,6 +486,10 @@ func (r *Run) attachedMessage(n int) {
 func (r *Run) load() error {
 	r.maps = map[string]*bpf.Map{}
 	for _, m := range r.Object.Maps {
+		if bm := r.takeEarlyRing(m.Spec); bm != nil {
+			r.maps[m.Spec.Name] = bm
+			continue
+		}
 		bm, err := bpf.NewMap(m.Spec)
 		if err != nil {
 			what := "map " + m.Spec.Name
@@ -913,6 +930,7 @@ func (r *Run) Close() error {
 		}
 	}
 	r.removeDynamic()
+	r.closeEarlyRing()
 	if r.output != nil {
 		errs = append(errs, r.output.close())
 	}
