@@ -284,8 +284,8 @@ func (c *checker) stmt(s Stmt) {
 // storable normalises a value type to how it is stored in a variable or
 // map: integers widen to 64 bits, as bpftrace does.
 func storable(t *Type) *Type {
-	if t.Ptr {
-		return t // a kernel pointer keeps its type: $t = curtask; $t->pid
+	if t.Ptr || t.Pointee != nil {
+		return t // a pointer keeps its type: $t = curtask; $t->pid
 	}
 	if t.IsInt() {
 		st := Uint64
@@ -665,6 +665,15 @@ func (c *checker) expr(e Expr) (t *Type) {
 		if xt == nil {
 			return nil
 		}
+		if size, ok := castTypes[e.Type]; ok && e.Stars == 1 {
+			// (uint16 *)p: an address, which keeps its address space,
+			// of an integer that *p reads.
+			if !xt.IsInt() {
+				c.errorf(e.Pos, "cannot cast %s to %s *: only integers and pointers can be", xt, e.Type)
+				return nil
+			}
+			return &Type{Kind: KindInt, Size: 8, User: xt.User, C: e.Type + " *", Pointee: IntType(size, e.Type[0] == 'i')}
+		}
 		if e.Stars > 0 {
 			return c.ptrCast(e, xt)
 		}
@@ -715,8 +724,11 @@ func (c *checker) expr(e Expr) (t *Type) {
 		case MUL:
 			// An integer dereferenced reads an unsigned integer of its
 			// own width, as bpftrace 0.17 does for kaddr()'s address
-			// (loads.bt: *kaddr("avenrun")).
+			// (loads.bt: *kaddr("avenrun")); an (intN *) its integer.
 			t := IntType(xt.Size, false)
+			if xt.Pointee != nil {
+				t = IntType(xt.Pointee.Size, xt.Pointee.Signed)
+			}
 			t.User = xt.User
 			return t
 		}
@@ -845,6 +857,17 @@ func (c *checker) binary(e *Binary) *Type {
 	switch e.Op {
 	case EQL, NEQ, LSS, LEQ, GTR, GEQ:
 		return Bool
+	case ADD, SUB:
+		if xt.Pointee != nil && yt.Pointee == nil {
+			return xt // p + n: still a pointer to the same integer
+		}
+		if xt.User != yt.User {
+			// An address plus an offset stays in its address space:
+			// *(int16 *)(args->filename + 1) reads user memory.
+			t := *signedOf(xt, yt)
+			t.User = true
+			return &t
+		}
 	case QUO, REM:
 		if v, ok := foldConst(e.Y); ok && v == 0 {
 			c.errorf(e.Y.Position(), "division by zero")

@@ -416,7 +416,16 @@ func (g *gen) value(e Expr, r asm.Register) {
 			return
 		}
 		g.value(e.X, r)
-		g.binop(e.Op, r, e.Y, arithSigned(TypeOf(e.X), TypeOf(e.Y)))
+		y := e.Y
+		if p := TypeOf(e.X).Pointee; p != nil && p.Size > 1 && (e.Op == ADD || e.Op == SUB) {
+			// p + n steps n integers, as in C and bpftrace.
+			n := &IntLit{Pos: e.Pos, Value: uint64(p.Size)}
+			n.setType(Uint64)
+			scaled := &Binary{Pos: e.Pos, Op: MUL, X: e.Y, Y: n}
+			scaled.setType(TypeOf(e.Y))
+			y = scaled
+		}
+		g.binop(e.Op, r, y, arithSigned(TypeOf(e.X), TypeOf(e.Y)))
 	case *Ternary:
 		if v, ok := foldConst(e.Cond); ok {
 			if v != 0 {
@@ -715,5 +724,12 @@ func (g *gen) deref(r asm.Register, t *Type, at Pos) {
 		fn = asm.FnProbeReadUser
 	}
 	g.call(g.helper(fn))
-	g.emit(asm.LoadMem(r, asm.R10, off, asm.DWord))
+	// The integer's own width: on a big-endian machine its bytes are not
+	// the low ones of the slot.
+	g.emit(asm.LoadMem(r, asm.R10, off, loadSize[t.Size]))
+	if t.Signed && t.Size < 8 {
+		sh := int32(64 - 8*t.Size)
+		g.emit(asm.LSh.Imm(r, sh))
+		g.emit(asm.ArSh.Imm(r, sh))
+	}
 }

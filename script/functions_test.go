@@ -93,7 +93,8 @@ func TestFunctionErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{`BEGIN { @x = (uint8)comm; }`, "-e:1:14: cannot cast string[16] to uint8: only integers can be cast"},
 		{`BEGIN { @x = (struct task_struct *)arg0; }`, "-e:1:36: arg0 is only valid in kprobe, uprobe, usdt and rawtracepoint probes"},
-		{`BEGIN { @x = (uint8 *)arg0; }`, "-e:1:14: pointer casts to (uint8 *) are not supported: cast to a struct pointer, (struct NAME *)"},
+		{`BEGIN { @x = (uint8 **)0; }`, "-e:1:14: casts to pointers to pointers are not supported: cast to (uint8 *) and read it with *"},
+		{`BEGIN { @x = *(uint8 *)"str"; }`, "-e:1:15: cannot cast string[4] to uint8 *: only integers and pointers can be"},
 		{`BEGIN { @x = (uint8 1; }`, "-e:1:21: expected ')' to close the cast (uint8), found number 1"},
 		{`BEGIN { @x = $1; }`, ""}, // absent: 0
 		{`BEGIN { @x = $2; }`, `-e:1:14: positional parameter $2 is "abc", not a number: use str($2) for its text`},

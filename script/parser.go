@@ -701,8 +701,8 @@ func (p *parser) parsePrimary() Expr {
 				stars++
 				p.next()
 			}
-			if _, ok := castTypes[typ]; ok && stars > 0 {
-				p.errorf(pos, "pointer casts to (%s *) are not supported: cast to a struct pointer, (struct NAME *)", typ)
+			if _, ok := castTypes[typ]; ok && stars > 1 {
+				p.errorf(pos, "casts to pointers to pointers are not supported: cast to (%s *) and read it with *", typ)
 				panic(bail{})
 			}
 			if _, ok := castTypes[typ]; !ok && stars == 0 {

@@ -87,6 +87,9 @@ type Type struct {
 	BTF btf.TypeID
 	Ptr bool
 	C   string
+	// Pointee is the integer an (intN *) cast points to: *p reads it
+	// (sign-extended for the signed ones), and p + n steps n of them.
+	Pointee *Type
 }
 
 // Common types.
