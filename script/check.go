@@ -756,6 +756,38 @@ func (c *checker) expr(e Expr) (t *Type) {
 	return nil
 }
 
+// printValue checks print(value), bpftrace's print of one value: it
+// prints as printf prints it, then a newline, so the call becomes that
+// printf (integers in full, stacks, strings and the other printable
+// kinds with %s, a buf() with %r).
+func (c *checker) printValue(e *Call) *Type {
+	t := c.expr(e.Args[0])
+	if t == nil {
+		return nil
+	}
+	var format string
+	switch {
+	case t.Ptr || t.Pointee != nil:
+		c.errorf(e.Args[0].Position(), "print() cannot print %s, a pointer: print an integer cast of it, or its members", t)
+		return nil
+	case t.IsInt() && t.Signed:
+		format = "%lld\n"
+	case t.IsInt():
+		format = "%llu\n"
+	case t.Kind == KindBuffer:
+		format = "%r\n"
+	case verbAccepts('s', t):
+		format = "%s\n"
+	default:
+		c.errorf(e.Args[0].Position(), "print() cannot print %s (usage: print(@map[, top[, div]]) or print(value))", t)
+		return nil
+	}
+	e.Name = "printf"
+	e.Args = []Expr{&StrLit{Pos: e.Pos, Value: format}, e.Args[0]}
+	c.printf(e)
+	return Void
+}
+
 func isPositional(name string) bool { return name == "#" || isDigits(name) }
 
 // positional types $N or $#: an integer, whose text is kept on the node.
@@ -1142,9 +1174,12 @@ func (c *checker) call(e *Call) *Type {
 		}
 		return Void
 	case "print":
-		const usage = "print(@map[, top[, div]])"
+		const usage = "print(@map[, top[, div]]) or print(value)"
 		if !nargs(1, 3, usage) {
 			return nil
+		}
+		if _, ok := e.Args[0].(*MapExpr); !ok && len(e.Args) == 1 {
+			return c.printValue(e)
 		}
 		mapArg(usage, false)
 		if len(e.Args) == 3 {

@@ -98,6 +98,16 @@ func (g *gen) printfID(call *Call, mk func() *Printf) int {
 // prints as it fires.
 var recordCalls = map[string]bool{"printf": true, "time": true, "join": true, "cat": true, "system": true}
 
+// isPrintValue reports whether c is print(value), which the checker makes
+// a printf.
+func isPrintValue(c *Call) bool {
+	if c.Name != "print" || len(c.Args) != 1 {
+		return false
+	}
+	_, isMap := c.Args[0].(*MapExpr)
+	return !isMap
+}
+
 // Streams reports whether a probe other than BEGIN, END and interval
 // prints as it fires (printf, time, join, cat, system): then records come
 // at the rate of the traced events, and the output ring is sized for
@@ -110,7 +120,7 @@ func Streams(prog *Program) bool {
 		for _, s := range body {
 			switch s := s.(type) {
 			case *ExprStmt:
-				if c, ok := s.X.(*Call); ok && recordCalls[c.Name] {
+				if c, ok := s.X.(*Call); ok && (recordCalls[c.Name] || isPrintValue(c)) {
 					return true
 				}
 			case *IfStmt:
