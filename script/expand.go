@@ -19,6 +19,9 @@ type WildcardSource interface {
 	// KprobeFunctions lists the functions a kprobe wildcard may match,
 	// sorted, and where they came from (Program.KprobeSource).
 	KprobeFunctions() ([]string, string, error)
+	// UprobeFunctions lists the function symbols of binary (a path, or
+	// a library's name) that match glob, sorted.
+	UprobeFunctions(binary, glob string) ([]string, error)
 }
 
 // Expand replaces every wildcard attach point of prog with one attach point
@@ -50,6 +53,16 @@ func Expand(prog *Program, src WildcardSource) error {
 			switch {
 			case src == nil && (a.Type == Tracepoint || a.Type == Kprobe || a.Type == Kretprobe):
 				err = fmt.Errorf("no tracefs to expand the wildcard in")
+			case src == nil && (a.Type == Uprobe || a.Type == Uretprobe):
+				err = fmt.Errorf("no binary to read the symbols of")
+			case (a.Type == Uprobe || a.Type == Uretprobe) && (hasGlob(a.Target) || a.HasOffset):
+				err = fmt.Errorf("a uprobe wildcard matches the functions of one binary: name the file, and a symbol pattern")
+			case a.Type == Uprobe || a.Type == Uretprobe:
+				var fns []string
+				fns, err = src.UprobeFunctions(a.Target, a.Func)
+				for _, f := range fns {
+					names = append(names, [2]string{"", f})
+				}
 			case a.Type == Tracepoint:
 				names, err = src.Tracepoints(a.Target, a.Func)
 			case a.Type == Kprobe || a.Type == Kretprobe:
@@ -64,7 +77,7 @@ func Expand(prog *Program, src WildcardSource) error {
 					}
 				}
 			default:
-				err = fmt.Errorf("wildcards are for kprobes and tracepoints; %s needs one target", a.Type)
+				err = fmt.Errorf("wildcards are for kprobes, uprobes and tracepoints; %s needs one target", a.Type)
 			}
 			switch {
 			case err != nil:

@@ -313,19 +313,48 @@ func (p *parser) substParams(pos Pos, raw string) string {
 }
 
 // parseAttach gives meaning to the text of one attach point.
+// splitAttach splits an attach point at the ':' that are not inside
+// double quotes and removes the quotes, as bpftrace does for
+// uprobe:BIN:"fn(char const*)"; widths are the parts' lengths in raw.
+// open is the offset of a quote that is not closed, or -1.
+func splitAttach(raw string) (parts []string, widths []int, open int) {
+	var b strings.Builder
+	start, quote := 0, -1
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"' && quote < 0:
+			quote = i
+		case c == '"':
+			quote = -1
+		case c == ':' && quote < 0:
+			parts, widths = append(parts, b.String()), append(widths, i-start)
+			b.Reset()
+			start = i + 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(parts, b.String()), append(widths, len(raw)-start), quote
+}
+
 func (p *parser) parseAttach(pos Pos, raw string) *AttachPoint {
 	if strings.Contains(raw, "$") {
 		raw = p.substParams(pos, raw)
 	}
 	a := &AttachPoint{Pos: pos, Raw: raw}
-	parts := strings.Split(raw, ":")
+	parts, widths, open := splitAttach(raw)
 	// col returns the position of part i, for errors inside the text.
 	col := func(i int) Pos {
 		off := 0
-		for j := 0; j < i && j < len(parts); j++ {
-			off += len(parts[j]) + 1
+		for j := 0; j < i && j < len(widths); j++ {
+			off += widths[j] + 1
 		}
 		return Pos{Offset: pos.Offset + off, Line: pos.Line, Col: pos.Col + off}
+	}
+	if open >= 0 {
+		at := Pos{Offset: pos.Offset + open, Line: pos.Line, Col: pos.Col + open}
+		p.errorf(at, "the quote in %s is not closed: a quoted part ends at a '\"' on the same line", raw)
+		return a
 	}
 	t, ok := probeTypeAliases[parts[0]]
 	if !ok {

@@ -424,3 +424,24 @@ func TestScanner(t *testing.T) {
 		t.Errorf("backquote: %v %v", tok, s.Errors())
 	}
 }
+
+// A quoted part of an attach point holds ':' and the characters of a C++
+// symbol; the quotes go, and errors still point into the text.
+func TestQuotedAttach(t *testing.T) {
+	prog, err := Parse("-e", []byte(`uprobe:/bin/x:"ns::fn(char const*)", uretprobe:"/opt/a b/lib.so":"main.x" { @ = count(); }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := prog.Probes[0].Attach[0], prog.Probes[0].Attach[1]
+	if a.Target != "/bin/x" || a.Func != "ns::fn(char const*)" || b.Target != "/opt/a b/lib.so" || b.Func != "main.x" {
+		t.Errorf("got %q %q and %q %q", a.Target, a.Func, b.Target, b.Func)
+	}
+	_, err = Parse("-e", []byte(`uprobe:/bin/x:"fn { @ = count(); }`))
+	if err == nil || !strings.HasPrefix(err.Error(), `-e:1:15: the quote in uprobe:/bin/x:"fn { @ = count(); } is not closed`) {
+		t.Errorf("an open quote: %v", err)
+	}
+	_, err = Parse("-e", []byte(`uprobe:"/bin/x":"" { @ = count(); }`))
+	if err == nil || !strings.HasPrefix(err.Error(), `-e:1:17: uprobe probe must be written`) {
+		t.Errorf("an empty quoted part: %v", err)
+	}
+}

@@ -140,11 +140,21 @@ func (s *Scanner) ScanAttach() (Pos, string) {
 		// with '/'.
 		return p, ""
 	}
-	for s.off < s.end && attachByte(s.peek(0)) {
+	for s.off < s.end && (attachByte(s.peek(0)) || s.peek(0) == '"') {
 		if s.peek(0) == '/' && (s.peek(1) == '/' || s.peek(1) == '*') {
 			break
 		}
-		s.next()
+		if s.next() == '"' {
+			// A quoted part (uprobe:BIN:"fn(char const*)") holds what
+			// an attach point cannot otherwise, up to its closing quote
+			// on the same line; parseAttach reports one left open.
+			for s.off < s.end && s.peek(0) != '"' && s.peek(0) != '\n' {
+				s.next()
+			}
+			if s.peek(0) == '"' {
+				s.next()
+			}
+		}
 	}
 	return p, string(s.src.src[start:s.off])
 }

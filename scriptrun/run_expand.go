@@ -23,6 +23,18 @@ func (w wildcards) Tracepoints(sysGlob, evGlob string) ([][2]string, error) {
 
 func (w wildcards) KprobeFunctions() ([]string, string, error) { return kprobeFunctions(w.fs) }
 
+func (w wildcards) UprobeFunctions(binary, glob string) ([]string, error) {
+	syms, err := tracefs.ListSymbols(binary, glob)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(syms))
+	for i, s := range syms {
+		names[i] = s.Name
+	}
+	return names, nil
+}
+
 // matchTracepoints lists SYSTEM:EVENT pairs that match the globs, sorted.
 func matchTracepoints(fs *tracefs.FS, sysGlob, evGlob string) ([][2]string, error) {
 	if fs == nil {
