@@ -43,8 +43,14 @@ type CheckOptions struct {
 }
 
 // MaxUnroll bounds unroll (N), as bpftrace does: the body is repeated in
-// the program.
-const MaxUnroll = 100
+// the program. Nested unrolls multiply, and MaxUnrollNested bounds the
+// copies of the innermost body: bpftrace 0.17 bounds only each count
+// (mmisono/bpftrace-tetris nests unroll(20) and unroll(12)), and the
+// verifier takes a million instructions.
+const (
+	MaxUnroll       = 100
+	MaxUnrollNested = 10000
+)
 
 // MaxStrLen bounds string sizes: strings live on the 512-byte BPF stack.
 const MaxStrLen = 200
@@ -272,8 +278,8 @@ func (c *checker) stmt(s Stmt) {
 			outer = 1
 		}
 		c.unrolled = outer * n
-		if c.unrolled > MaxUnroll {
-			c.errorf(s.Pos, "nested unrolls repeat this body %d times: at most %d", c.unrolled, MaxUnroll)
+		if c.unrolled > MaxUnrollNested {
+			c.errorf(s.Pos, "nested unrolls repeat this body %d times: at most %d", c.unrolled, MaxUnrollNested)
 			c.unrolled = 1
 		}
 		c.stmts(s.Body)

@@ -163,8 +163,8 @@ func TestExpansionBounds(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("expansion did not stop")
 	}
-	_, _, err := checkSrc("BEGIN { unroll(10) { unroll(20) { @x++; } } }", nil)
-	if err == nil || !strings.Contains(err.Error(), "-e:1:22: nested unrolls repeat this body 200 times: at most 100") {
+	_, _, err := checkSrc("BEGIN { unroll(100) { unroll(100) { unroll(2) { @x++; } } } }", nil)
+	if err == nil || !strings.Contains(err.Error(), "-e:1:37: nested unrolls repeat this body 20000 times: at most 10000") {
 		t.Errorf("nested unrolls: %v", err)
 	}
 }
