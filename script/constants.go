@@ -91,6 +91,11 @@ var constants = map[string]uint64{
 	// include/uapi/linux/icmp.h and icmpv6.h.
 	"ICMP_ECHOREPLY": 0, "ICMP_DEST_UNREACH": 3, "ICMP_REDIRECT": 5, "ICMP_ECHO": 8,
 	"ICMP_TIME_EXCEEDED": 11, "ICMPV6_ECHO_REQUEST": 128, "ICMPV6_ECHO_REPLY": 129,
+
+	// Ethernet protocol ids (skb->protocol, in network byte order there;
+	// ethhdr.h_proto): include/uapi/linux/if_ether.h.
+	"ETH_P_LOOP": 0x0060, "ETH_P_IP": 0x0800, "ETH_P_ARP": 0x0806, "ETH_P_8021Q": 0x8100,
+	"ETH_P_IPV6": 0x86DD, "ETH_P_8021AD": 0x88A8, "ETH_P_ALL": 0x0003,
 }
 
 // archConstants are the constants whose values differ from constants' on

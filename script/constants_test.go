@@ -66,6 +66,10 @@ func TestConstantsMatchUnix(t *testing.T) {
 
 		"IPPROTO_ICMPV6": unix.IPPROTO_ICMPV6, "IPPROTO_RAW": unix.IPPROTO_RAW,
 		"IPPROTO_UDPLITE": unix.IPPROTO_UDPLITE, "AF_INET6": unix.AF_INET6,
+
+		"ETH_P_LOOP": unix.ETH_P_LOOP, "ETH_P_IP": unix.ETH_P_IP, "ETH_P_ARP": unix.ETH_P_ARP,
+		"ETH_P_8021Q": unix.ETH_P_8021Q, "ETH_P_IPV6": unix.ETH_P_IPV6, "ETH_P_8021AD": unix.ETH_P_8021AD,
+		"ETH_P_ALL": unix.ETH_P_ALL,
 	}
 	for name, v := range want {
 		got, ok := constant(name, runtime.GOARCH)
