@@ -189,7 +189,7 @@ func (c *checker) curtask(b *Builtin) *Type {
 
 // ptrCast types (struct NAME *)X.
 func (c *checker) ptrCast(e *Cast, xt *Type) *Type {
-	if !xt.IsInt() {
+	if !xt.IsInt() && !(inKernel(xt) && addressable(e.X)) {
 		c.errorf(e.Pos, "cannot cast %s to %s *: only integers and pointers can be", xt, e.Type)
 		return nil
 	}
@@ -204,6 +204,19 @@ func (c *checker) ptrCast(e *Cast, xt *Type) *Type {
 	// A cast keeps the address space: (struct X *)arg0 of a uprobe, or of
 	// a syscall's user pointer, points into user memory.
 	return &Type{Kind: KindInt, Size: 8, Ptr: true, BTF: id, C: e.Type + " *", User: xt.User}
+}
+
+// addressable reports whether e is a member or element of kernel memory,
+// whose address a pointer cast takes: (struct tcp_skb_cb *)$skb->cb
+// points at the bytes of cb, as in C.
+func addressable(e Expr) bool {
+	switch e := e.(type) {
+	case *FieldExpr:
+		return e.mem != nil
+	case *Index:
+		return true
+	}
+	return false
 }
 
 // member types X->NAME and X.NAME where X is a kernel pointer or record.

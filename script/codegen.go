@@ -325,6 +325,15 @@ func (g *gen) value(e Expr, r asm.Register) {
 		}
 		g.memberValue(e, r)
 	case *Cast:
+		if e.Stars > 0 && inKernel(TypeOf(e.X)) {
+			// (struct X *)$skb->cb: the address of the member.
+			off := g.kernelAddr(e.X, r)
+			g.emit(asm.Mov.Reg(r, asm.R3))
+			if off != 0 {
+				g.emit(asm.Add.Imm(r, off))
+			}
+			return
+		}
 		g.value(e.X, r)
 		if e.Stars > 0 {
 			return // a pointer cast changes the type, not the value

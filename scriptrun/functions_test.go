@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/bpf"
+	"github.com/tracelet/tracelet/btf"
 	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
 	"github.com/tracelet/tracelet/trace"
@@ -414,5 +415,19 @@ tracepoint:raw_syscalls:sys_enter /pid == WPID && args->args[0] == 77/ { @exit[a
 		if _, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", src, err, want)
 		}
+	}
+}
+
+// A pointer cast of a member that is not a pointer (an array, a struct)
+// takes the member's address, as in C: (struct tcp_skb_cb *)$skb->cb
+// points at cb. Here curtask->comm, whose offset BTF gives.
+func TestCastMemberAddress(t *testing.T) {
+	if _, err := os.Stat(btf.KernelPath); err != nil {
+		t.Skip("curtask's members come from the kernel's BTF, and this kernel has none:", err)
+	}
+	out := runBegin(t, `BEGIN { $c = (struct list_head *)curtask->comm; printf("%d %d %d\n", (uint64)$c - (uint64)curtask, offsetof(struct task_struct, comm), str(curtask->comm) == str($c)); exit(); }`, RunOptions{})
+	f := strings.Fields(out)
+	if len(f) < 6 || f[3] != f[4] || f[3] == "0" || f[5] != "1" {
+		t.Errorf("got %q, want the member's offset twice, and its string through the cast", out)
 	}
 }
