@@ -669,32 +669,7 @@ func TestTCPConnectPorts(t *testing.T) {
 					t.Skipf("the kprobe fallback reads struct sock through the kernel's BTF, which this kernel lacks: %v", err)
 				}
 			}
-			sc, err := LookupScript(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var portFlag ScriptFlag
-			for _, f := range sc.Flags {
-				if f.Short == "P" {
-					portFlag = f
-				}
-			}
-			pid := strconv.Itoa(os.Getpid())
-			var lfds []int
-			var ports []string
-			for range 3 {
-				lfd, port := listen(t, unix.AF_INET, 16)
-				lfds, ports = append(lfds, lfd), append(ports, strconv.Itoa(port))
-			}
-			ds, err := portFlag.DefineValues(ports[0] + "," + ports[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defs := []string{"PID=" + pid}
-			for _, d := range ds {
-				defs = append(defs, d.String())
-			}
-			ours := runScript(t, name, defs...)
+			lfds, ports, ours := runWithPortList(t, name, "P")
 			// The unlisted port first: its line, were it printed, would
 			// come before the ones waited for.
 			for _, i := range []int{2, 0, 1, 0} {
@@ -735,31 +710,7 @@ func TestTCPLifePorts(t *testing.T) {
 		field int // LPORT or RPORT
 	}{{"L", 3}, {"D", 5}} {
 		t.Run("-"+c.short, func(t *testing.T) {
-			sc, err := LookupScript("tcplife")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var portFlag ScriptFlag
-			for _, f := range sc.Flags {
-				if f.Short == c.short {
-					portFlag = f
-				}
-			}
-			var lfds []int
-			var ports []string
-			for range 3 {
-				lfd, port := listen(t, unix.AF_INET, 16)
-				lfds, ports = append(lfds, lfd), append(ports, strconv.Itoa(port))
-			}
-			ds, err := portFlag.DefineValues(ports[0] + "," + ports[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defs := []string{"PID=" + strconv.Itoa(os.Getpid())}
-			for _, d := range ds {
-				defs = append(defs, d.String())
-			}
-			ours := runScript(t, "tcplife", defs...)
+			lfds, ports, ours := runWithPortList(t, "tcplife", c.short)
 			// The unlisted port first: its line, were it printed, would
 			// come before the ones waited for.
 			for _, i := range []int{2, 0, 1, 0} {
@@ -790,4 +741,33 @@ func TestTCPLifePorts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runWithPortList starts three loopback listeners and runs script tool
+// name for this process, its list flag -short naming the first two ports.
+func runWithPortList(t *testing.T, name, short string) (lfds []int, ports []string, ours *scriptRun) {
+	t.Helper()
+	sc, err := LookupScript(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var portFlag ScriptFlag
+	for _, f := range sc.Flags {
+		if f.Short == short {
+			portFlag = f
+		}
+	}
+	for range 3 {
+		lfd, port := listen(t, unix.AF_INET, 16)
+		lfds, ports = append(lfds, lfd), append(ports, strconv.Itoa(port))
+	}
+	ds, err := portFlag.DefineValues(ports[0] + "," + ports[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := []string{"PID=" + strconv.Itoa(os.Getpid())}
+	for _, d := range ds {
+		defs = append(defs, d.String())
+	}
+	return lfds, ports, runScript(t, name, defs...)
 }
