@@ -32,6 +32,10 @@
 //     tracefs, through a small adapter); each attach point of a probe list has its own layout. Positional
 //     parameters ($1, $#, str($1)) come from CheckOptions.Params, and
 //     kaddr() from CheckOptions.KernelSymbol: this package reads no file.
+//     (uint16 *)e and the other integer pointer casts point at an integer
+//     that *p reads at its width (sign-extended for intN); p + n steps n
+//     of them, and an address plus an offset keeps its address space.
+//     print(value) is the printf of the value and a newline.
 //
 //   - Kernel types come from BTF (CheckOptions.BTF, a *btf.Spec the
 //     runtime maps from /sys/kernel/btf/vmlinux or `run --btf FILE`):
@@ -57,7 +61,9 @@
 //     (long and pointers of the kernel's size, i386's 4-byte alignment
 //     of 64-bit integers) into BTF split on top of the kernel's, so
 //     casts, members, sizeof and offsetof treat them as kernel types. A
-//     script's definition hides the kernel's type of that name.
+//     script's definition hides the kernel's type of that name. A struct
+//     pointer cast of a member that is no pointer (an array, a struct)
+//     takes its address: (struct tcp_skb_cb *)$skb->cb.
 //     Without BTF, a script that needs it fails in Check, before anything
 //     is loaded, naming what needed it and suggesting --btf FILE.
 //
@@ -85,7 +91,8 @@
 //     zeroing only where a helper leaves bytes unwritten, and
 //     bpf_probe_read_{kernel,user} or the older bpf_probe_read as a feature
 //     probe (Options.HaveHelper) says. printf records and actions (exit,
-//     print, clear, zero) go to a BPF ring buffer or a perf event array,
+//     print, clear, zero; print(@m, top, div) names its call in
+//     Object.Prints) go to a BPF ring buffer or a perf event array,
 //     and so do time() and join() records, which user space formats
 //     (join's strings are gathered in a per-CPU map: they do not fit the
 //     stack).
