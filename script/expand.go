@@ -27,8 +27,8 @@ type WildcardSource interface {
 // Expand replaces every wildcard attach point of prog with one attach point
 // per match, as bpftrace does: tracepoints from the events directory of
 // tracefs, kprobes from available_filter_functions (the functions the
-// kernel can probe; kallsyms also lists what it cannot), as src lists
-// them. It runs before Check, so that each program has one concrete
+// kernel can probe; kallsyms also lists what it cannot), uprobes from the
+// binary's function symbols, as src lists them. It runs before Check, so that each program has one concrete
 // target.
 func Expand(prog *Program, src WildcardSource) error {
 	var errs ErrorList
