@@ -705,6 +705,7 @@ func TestTCPConnectPorts(t *testing.T) {
 // the listening side (-L, its local port) or the connecting side (-D,
 // its remote port).
 func TestTCPLifePorts(t *testing.T) {
+	requireBTF(t) // TX_KB and RX_KB are struct tcp_sock's
 	for _, c := range []struct {
 		short string
 		field int // LPORT or RPORT
