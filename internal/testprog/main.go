@@ -279,13 +279,35 @@ func tcpLoop(port int) error {
 	if err != nil {
 		return err
 	}
-	defer syscall.Close(c)
 	if err := syscall.Connect(c, addr); err != nil {
+		syscall.Close(c)
 		return err
 	}
 	a, _, err := syscall.Accept(ln)
 	if err != nil {
+		syscall.Close(c)
 		return err
+	}
+	// The client closes first, and the server once it has read the end
+	// of the stream: its socket then goes through LAST_ACK in this
+	// process, as the client's went through SYN_SENT, so a tool that
+	// names a session's process from those states (tcplife.bt) names
+	// this one, whatever context handles the last ACK. (Closed the other
+	// way, the server's socket reached CLOSE wherever the client's FIN
+	// was processed: in the 6.1-arm64 guest once, ksoftirqd.)
+	if err := syscall.Close(c); err != nil {
+		syscall.Close(a)
+		return err
+	}
+	buf := make([]byte, 16)
+	for {
+		n, err := syscall.Read(a, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
 	}
 	return syscall.Close(a)
 }
