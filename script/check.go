@@ -762,6 +762,30 @@ func (c *checker) expr(e Expr) (t *Type) {
 	return nil
 }
 
+// literalLookup checks NAME("LITERAL"), whose value lookup finds when the
+// script is compiled (kaddr's address, cgroupid's id): the literal is
+// wantLit, and without lookup the call needs what missing says.
+func (c *checker) literalLookup(e *Call, lookup func(string) (uint64, error), wantLit, missing string) *Type {
+	lit, ok := e.Args[0].(*StrLit)
+	if !ok {
+		c.expr(e.Args[0])
+		c.errorf(e.Args[0].Position(), "%s() needs %s", e.Name, wantLit)
+		return nil
+	}
+	c.expr(lit)
+	if lookup == nil {
+		c.errorf(e.Pos, "%s(%q) needs %s", e.Name, lit.Value, missing)
+		return nil
+	}
+	v, err := lookup(lit.Value)
+	if err != nil {
+		c.errorf(lit.Pos, "%s(%q): %v", e.Name, lit.Value, err)
+		return nil
+	}
+	e.addr = v
+	return Uint64
+}
+
 // printValue checks print(value), bpftrace's print of one value: it
 // prints as printf prints it, then a newline, so the call becomes that
 // printf (integers in full, stacks, strings and the other printable
@@ -1373,24 +1397,8 @@ func (c *checker) call(e *Call) *Type {
 		if !nargs(1, 1, `cgroupid("/sys/fs/cgroup/PATH")`) {
 			return nil
 		}
-		lit, ok := e.Args[0].(*StrLit)
-		if !ok {
-			c.expr(e.Args[0])
-			c.errorf(e.Args[0].Position(), `cgroupid() needs the cgroup's path as a string literal, as in cgroupid("/sys/fs/cgroup/system.slice")`)
-			return nil
-		}
-		c.expr(lit)
-		if c.opts.CgroupID == nil {
-			c.errorf(e.Pos, "cgroupid(%q) needs the cgroup filesystem, which is not available here", lit.Value)
-			return nil
-		}
-		id, err := c.opts.CgroupID(lit.Value)
-		if err != nil {
-			c.errorf(lit.Pos, "cgroupid(%q): %v", lit.Value, err)
-			return nil
-		}
-		e.addr = id
-		return Uint64
+		return c.literalLookup(e, c.opts.CgroupID, `the cgroup's path as a string literal, as in cgroupid("/sys/fs/cgroup/system.slice")`,
+			"the cgroup filesystem, which is not available here")
 	case "strncmp":
 		// strncmp(a, b, n): 0 if the strings' first n bytes (to the
 		// first NUL) are the same, else 1, as bpftrace's.
@@ -1431,24 +1439,8 @@ func (c *checker) call(e *Call) *Type {
 		if !nargs(1, 1, `kaddr("symbol")`) {
 			return nil
 		}
-		lit, ok := e.Args[0].(*StrLit)
-		if !ok {
-			c.expr(e.Args[0])
-			c.errorf(e.Args[0].Position(), `kaddr() needs a symbol name as a string literal, as in kaddr("avenrun")`)
-			return nil
-		}
-		c.expr(lit)
-		if c.opts.KernelSymbol == nil {
-			c.errorf(e.Pos, "kaddr(%q) needs the kernel's symbol table, and none is available", lit.Value)
-			return nil
-		}
-		addr, err := c.opts.KernelSymbol(lit.Value)
-		if err != nil {
-			c.errorf(lit.Pos, "kaddr(%q): %v", lit.Value, err)
-			return nil
-		}
-		e.addr = addr
-		return Uint64
+		return c.literalLookup(e, c.opts.KernelSymbol, `a symbol name as a string literal, as in kaddr("avenrun")`,
+			"the kernel's symbol table, and none is available")
 	case "time":
 		if !nargs(0, 1, `time(["strftime format"])`) {
 			return nil

@@ -190,6 +190,12 @@ type Print struct {
 	Div uint64
 }
 
+// RingBufSpec is the output ring of a program whose Options.Output is
+// OutputRingBuf: a BPF ring buffer of size bytes.
+func RingBufSpec(size uint32) uapi.MapSpec {
+	return uapi.MapSpec{Name: EventsMap, Type: uapi.RingBuf, MaxEntries: size}
+}
+
 // Names of the internal maps.
 const (
 	EventsMap = "events"
@@ -271,7 +277,7 @@ func Compile(prog *Program, info *Info, opts Options) (*Object, error) {
 			KeySize: 4, ValueSize: 16 + JoinArgs*JoinArgSize, MaxEntries: 1}})
 	}
 	if c.needEvents {
-		spec := uapi.MapSpec{Name: EventsMap, Type: uapi.RingBuf, MaxEntries: opts.RingSize}
+		spec := RingBufSpec(opts.RingSize)
 		if opts.Output == OutputPerfEventArray {
 			spec = uapi.MapSpec{Name: EventsMap, Type: uapi.PerfEventArray, KeySize: 4, ValueSize: 4}
 		}

@@ -44,7 +44,7 @@ func (o *Object) Fold(p *flamegraph.Profile, m *Map, entries []Entry, r *Resolve
 	if r == nil {
 		r = &Resolver{}
 	}
-	o.batchKernelFrames(m, entries, r)
+	r = o.batchKernelFrames(m, entries, r)
 	v := m.Info.Value
 	for _, e := range entries {
 		if len(e.Values) == 0 {
@@ -99,7 +99,7 @@ func (r *Resolver) foldStack(user bool, depth int, b []byte) []string {
 	if user {
 		pid = uint32(u64(b[8:]))
 	}
-	addrs := r.Stack(id, depth)
+	addrs := r.stackFrames(id, depth)
 	frames := make([]string, 0, len(addrs))
 	for i := len(addrs) - 1; i >= 0; i-- {
 		addr := addrs[i]

@@ -70,7 +70,7 @@ func (o *Object) WriteMapJSON(w io.Writer, m *Map, entries []Entry, r *Resolver)
 	if len(entries) == 0 {
 		return nil
 	}
-	o.batchKernelFrames(m, entries, r)
+	r = o.batchKernelFrames(m, entries, r)
 	v := info.Value
 	typ := "map"
 	var body string

@@ -42,6 +42,24 @@ type Resolver struct {
 	// System is what system() prints: the command's output (nil:
 	// nothing, as nothing here may run commands).
 	System func(command string) string
+
+	// frames are the kernel stacks batchKernelFrames looked up, for the
+	// print that follows it: each is read from the stack map once.
+	frames map[stackKey][]uint64
+}
+
+type stackKey struct {
+	id    int64
+	depth int
+}
+
+// stackFrames is r.Stack's frames of stack id, from the ones looked up
+// for this print where it has them.
+func (r *Resolver) stackFrames(id int64, depth int) []uint64 {
+	if f, ok := r.frames[stackKey{id, depth}]; ok {
+		return f
+	}
+	return r.Stack(id, depth)
 }
 
 // WriteMap prints a map in bpftrace's text format: "@name[k1, k2]: value"
@@ -63,7 +81,7 @@ func (o *Object) WriteMapDiv(w io.Writer, m *Map, entries []Entry, r *Resolver, 
 	if info == nil {
 		return fmt.Errorf("map %s is not a script map", m.Spec.Name)
 	}
-	o.batchKernelFrames(m, entries, r)
+	r = o.batchKernelFrames(m, entries, r)
 	var b strings.Builder
 	v := info.Value
 	switch {
@@ -217,18 +235,22 @@ func (o *Object) valueString(t *Type, b []byte, r *Resolver) string {
 }
 
 // batchKernelFrames hands r.KsymBatch the frames of the kernel stacks in
-// m's keys and value.
-func (o *Object) batchKernelFrames(m *Map, entries []Entry, r *Resolver) {
+// m's keys and value, and returns a copy of r that keeps those frames for
+// the print (r itself is left as it is: it may serve others meanwhile).
+func (o *Object) batchKernelFrames(m *Map, entries []Entry, r *Resolver) *Resolver {
 	if r.KsymBatch == nil || r.Stack == nil || m.Info == nil {
-		return
+		return r
 	}
 	var addrs []uint64
+	frames := map[stackKey][]uint64{}
 	add := func(t *Type, b []byte) {
 		if t.Kind != KindKstack || len(b) < 8 {
 			return
 		}
-		if id := int64(int32(u64(b))); id >= 0 {
-			addrs = append(addrs, r.Stack(id, t.Depth)...)
+		k := stackKey{int64(int32(u64(b))), t.Depth}
+		if _, seen := frames[k]; k.id >= 0 && !seen {
+			frames[k] = r.Stack(k.id, k.depth)
+			addrs = append(addrs, frames[k]...)
 		}
 	}
 	for _, e := range entries {
@@ -244,6 +266,9 @@ func (o *Object) batchKernelFrames(m *Map, entries []Entry, r *Resolver) {
 	if len(addrs) > 0 {
 		r.KsymBatch(addrs)
 	}
+	batched := *r
+	batched.frames = frames
+	return &batched
 }
 
 func (r *Resolver) ksym(addr uint64, offset bool) string {
@@ -278,7 +303,7 @@ func (r *Resolver) stack(t *Type, b []byte) string {
 	if r.Stack == nil || id < 0 {
 		return s.String()
 	}
-	for _, addr := range r.Stack(id, t.Depth) {
+	for _, addr := range r.stackFrames(id, t.Depth) {
 		if addr == 0 {
 			break
 		}
@@ -334,7 +359,7 @@ type valueLine struct {
 func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Resolver, div uint64) {
 	v := m.Info.Value
 	lines := o.sortedValues(m, entries, r)
-	numeric := v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
+	numeric := byValue(v)
 	for _, l := range lines {
 		b.WriteString(o.keyString(m, l.key, r))
 		b.WriteString(": ")
@@ -358,11 +383,18 @@ func (o *Object) writeValues(b *strings.Builder, m *Map, entries []Entry, r *Res
 	}
 }
 
+// byValue reports whether a map of values v prints in the order of its
+// values (integers and the scalar aggregations), which print's div
+// divides, rather than of its keys.
+func byValue(v *Type) bool {
+	return v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
+}
+
 // sortedValues is the elements of a map of plain values in bpftrace's
 // order: by value for integers and the scalar aggregations, else by key.
 func (o *Object) sortedValues(m *Map, entries []Entry, r *Resolver) []valueLine {
 	v := m.Info.Value
-	byValue := v.IsInt() || v.Kind == KindCount || v.Kind == KindSum || v.Kind == KindMin || v.Kind == KindMax
+	ordered := byValue(v)
 	lines := make([]valueLine, 0, len(entries))
 	for _, e := range entries {
 		if len(e.Values) == 0 {
@@ -391,7 +423,7 @@ func (o *Object) sortedValues(m *Map, entries []Entry, r *Resolver) []valueLine 
 		}
 		lines = append(lines, valueLine{key: e.Key, text: text, sortBy: n, signed: v.Signed})
 	}
-	if byValue {
+	if ordered {
 		sort.SliceStable(lines, func(i, j int) bool {
 			a, c := lines[i], lines[j]
 			if a.sortBy != c.sortBy {

@@ -25,16 +25,12 @@ func HostOptions() script.Options {
 // hostOptions is HostOptions; the BEGIN and END probe runs only when
 // hooks is true, as it loads and runs a program.
 func hostOptions(hooks bool) script.Options {
-	out := script.OutputRingBuf
-	if bpf.HaveMapType(bpf.RingBuf) != nil {
-		out = script.OutputPerfEventArray
-	}
 	hook := bpf.Kprobe
 	if hooks && haveTestRunHooks() {
 		hook = bpf.RawTracepoint
 	}
 	return script.Options{
-		Output:     out,
+		Output:     hostOutput(),
 		HookType:   hook,
 		CommPadded: commPadded,
 		NoPrealloc: haveSafeNoPrealloc(),
@@ -49,7 +45,16 @@ type helperKey struct {
 }
 
 // helperCache remembers feature probes: each costs a program load.
-var helperCache sync.Map // helperKey -> bool
+var helperCache sync.Map // hostOutput is where records go on this kernel: the BPF ring buffer
+// where it has one (5.8), else the perf event array.
+func hostOutput() script.OutputKind {
+	if bpf.HaveMapType(bpf.RingBuf) != nil {
+		return script.OutputPerfEventArray
+	}
+	return script.OutputRingBuf
+}
+
+// helperKey -> bool
 
 func haveHelperCached(t bpf.ProgramType, fn asm.BuiltinFunc) bool {
 	k := helperKey{t, fn}

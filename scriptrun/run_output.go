@@ -205,10 +205,7 @@ func outputKind(opts RunOptions) script.OutputKind {
 	if opts.ForceOutput != nil {
 		return *opts.ForceOutput
 	}
-	if bpf.HaveMapType(bpf.RingBuf) != nil {
-		return script.OutputPerfEventArray
-	}
-	return script.OutputRingBuf
+	return hostOutput()
 }
 
 // planRing sizes the output rings (ringPlan, within MaxRingSize) as soon
@@ -235,7 +232,7 @@ func (r *Run) planRing(prog *script.Program, output script.OutputKind) {
 	if output != script.OutputRingBuf || opts.Backend == BackendTracefs {
 		return
 	}
-	spec := bpf.MapSpec{Name: script.EventsMap, Type: bpf.RingBuf, MaxEntries: uint32(r.plan.Total())}
+	spec := script.RingBufSpec(uint32(r.plan.Total()))
 	c := make(chan *bpf.Map, 1)
 	r.early = &earlyRing{spec: spec, c: c}
 	go func() {
@@ -257,7 +254,7 @@ type earlyRing struct {
 // when there is none, it failed, or it is not that map.
 func (r *Run) takeEarlyRing(spec bpf.MapSpec) *bpf.Map {
 	e := r.early
-	if e == nil || spec.Name != e.spec.Name || spec.Type != e.spec.Type || spec.MaxEntries != e.spec.MaxEntries {
+	if e == nil || spec != e.spec {
 		return nil
 	}
 	r.early = nil
