@@ -16,6 +16,7 @@ import (
 // the hash needs no seed: a spec can at worst make its own lookups slow.
 
 func (s *Spec) buildIndex() {
+	s.count()
 	size := s.named + s.named/3 + 1
 	tab := make([]uint32, size)
 	id := uint32(s.firstID)
@@ -146,7 +147,13 @@ func (s *Spec) useIndex() bool {
 	if s.indexed.Load() {
 		return true
 	}
-	if s.scanned.Load() < int64(indexAfter)*int64(s.ntypes) {
+	// Before the pass has reached the end, the types are counted from the
+	// section's length: vmlinux's records average 28 bytes.
+	total := s.known.Load()
+	if !s.done.Load() {
+		total = max(total, int64(len(s.types)/24))
+	}
+	if s.scanned.Load() < int64(indexAfter)*total {
 		return false
 	}
 	s.buildIndexOnce()
@@ -197,8 +204,8 @@ func (s *Spec) walkNames(name string, k Kind, yield func(TypeID) bool) bool {
 	id := s.firstID
 	read := 0
 	defer func() { s.scanned.Add(int64(read)) }()
-	for _, chunk := range s.offs {
-		for _, off := range chunk {
+	for c := 0; s.have(uint64(c) << chunkShift); c++ {
+		for _, off := range s.offs[c] {
 			read++
 			rec := s.types[off:]
 			if k == anyKind || kindOf(s.u32(rec[4:])) == k {
@@ -247,7 +254,7 @@ func (s *Spec) TypeByName(name string, k Kind) (TypeID, error) {
 	if id := s.firstByName(name, k); id != 0 {
 		return id, nil
 	}
-	return 0, &LookupError{Kind: k, Name: name}
+	return 0, &LookupError{Kind: k, Name: name, Err: s.passErr()}
 }
 
 func (s *Spec) firstByName(name string, k Kind) TypeID {

@@ -353,3 +353,49 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Error("160 lookups did not build the index")
 	}
 }
+
+// TestLazyPass corrupts a type in the middle of the recorded vmlinux: the
+// spec loads, the types before it are found without a pass over all of
+// them, and the lookups that reach it report it.
+func TestLazyPass(t *testing.T) {
+	good, err := fixtureData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadBytes(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := mustType(t, s, "task_struct", BTF_KIND_STRUCT)
+	if s.done.Load() || s.known.Load() > chunkLen {
+		t.Fatalf("finding task_struct (%d) made a pass over %d types", task, s.known.Load())
+	}
+	const bad = 50000
+	if !s.have(bad - 1) {
+		t.Fatalf("the fixture has fewer than %d types", bad)
+	}
+	off := int(s.HdrLen) + int(s.TypeOff) + int(s.offset(bad-1))
+	data := bytes.Clone(good)
+	data[off+7] |= 0x1f // kind 31, which does not exist
+	c, err := LoadBytes(data)
+	if err != nil {
+		t.Fatalf("the first types are good, yet: %v", err)
+	}
+	if id := mustType(t, c, "task_struct", BTF_KIND_STRUCT); id != task {
+		t.Errorf("task_struct is %d, want %d", id, task)
+	}
+	_, err = c.TypeByName("do_unlinkat", BTF_KIND_FUNC)
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "unknown kind 31") {
+		t.Errorf("do_unlinkat beyond the bad type: %v, want the FormatError", err)
+	}
+	if err := c.Err(); !errors.As(err, &fe) || fe.Off != int64(s.offset(bad-1)) {
+		t.Errorf("Err: %v, want unknown kind at %#x", err, s.offset(bad-1))
+	}
+	if n := c.NumTypes(); n != bad {
+		t.Errorf("NumTypes: %d, want %d (void and the types before the bad one)", n, bad)
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err of the good spec: %v", err)
+	}
+}

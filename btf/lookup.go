@@ -72,7 +72,7 @@ func (s *Spec) EnumConstant(name string) (EnumConst, error) {
 			return c, nil
 		}
 	}
-	for i := range s.ntypes {
+	for i := 0; s.have(uint64(i)); i++ {
 		rec := s.types[s.offset(i):]
 		info := s.info(rec)
 		k := kindOf(info)

@@ -50,10 +50,15 @@ type FileHeader struct {
 // Spec is one BTF blob: its types and strings, and for split BTF (a kernel
 // module's) the base spec its IDs and string offsets continue.
 //
-// Loading a Spec walks the type section once to record where each type
-// starts, so finding a type by ID costs an index. Lookups by name walk the
-// types in ID order until they have read twice as many as the spec holds,
-// then build a name index and use it. Types are decoded only when asked
+// A Spec records where each type starts as lookups first reach it, in one
+// pass over the type section that goes only as far as they ask: a
+// one-liner's task_struct is among the first types of vmlinux, and the
+// whole pass costs a millisecond. Then finding a type by ID costs an
+// index. Lookups by name walk the types in ID order until they have read
+// twice as many as the spec holds, then build a name index and use it.
+// Data that does not follow the format past the first types is found where
+// the pass reaches it: lookups then end there, and their errors wrap the
+// FormatError (Err reports it). Types are decoded only when asked
 // for. The Spec reads its input in place: a Spec from LoadBytes must not
 // see its bytes changed, and one from LoadFile should be closed (Close does
 // not close the base of a split spec).
@@ -70,8 +75,15 @@ type Spec struct {
 	firstID TypeID     // the ID of offs[0]
 	strBase uint32     // the string offset of strs[0]
 	offs    [][]uint32 // offset in types of each type, by ID-firstID, in chunks of chunkLen
-	ntypes  int        // own types
-	named   int        // how many types have a name, to size the index
+
+	// The pass: known own types have their offsets in offs; scanMu
+	// guards the rest, which done (set once the pass ended) publishes.
+	known   atomic.Int64
+	done    atomic.Bool
+	scanMu  sync.Mutex
+	scanOff int   // where the pass goes on
+	scanErr error // what ended the pass before the end, if anything
+	named   int   // how many types have a name, to size the index
 
 	indexOnce sync.Once
 	indexed   atomic.Bool  // index is built
@@ -215,8 +227,12 @@ func load(b []byte, base *Spec) (*Spec, error) {
 		}
 		s.strBase = base.strBase + uint32(len(base.strs))
 	}
-	if err := s.scan(); err != nil {
-		return nil, err
+	// Room for the chunks of as many types as the section could hold,
+	// and the first chunk scanned now, so that data that is not BTF at all
+	// fails here.
+	s.offs = make([][]uint32, len(s.types)/typeLen/chunkLen+1)
+	if s.scanTo(0); s.scanErr != nil {
+		return nil, s.scanErr
 	}
 	return s, nil
 }
@@ -229,51 +245,113 @@ const (
 	chunkLen   = 1 << chunkShift
 )
 
-// scan records where each type starts, in one pass over the type section.
-func (s *Spec) scan() error {
-	t := s.types
-	off, n, named := 0, 0, 0
-	for off < len(t) {
-		if uint64(s.firstID)+uint64(n)+chunkLen > math.MaxUint32 {
-			return &FormatError{int64(off), "too many types"}
-		}
-		chunk := make([]uint32, chunkLen)
-		s.offs = append(s.offs, chunk)
-		i := 0
-		// The loop reads two words per type and writes one: it is the
-		// whole cost of loading, so it has one branch per type that is
-		// ever taken, to the error.
-		for ; i < len(chunk) && off < len(t); i++ {
-			if len(t)-off < typeLen {
-				return &FormatError{int64(off), "truncated type"}
-			}
-			rec := t[off : off+typeLen]
-			var nameOff, info uint32
-			if s.big {
-				nameOff, info = binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:])
-			} else {
-				nameOff, info = binary.LittleEndian.Uint32(rec), binary.LittleEndian.Uint32(rec[4:])
-			}
-			k := info >> 24 & 0x1f
-			fixed := int(recordFixed[k])
-			size := fixed + int(recordPerVlen[k])*int(info&0xffff)
-			if fixed == 0 || size > len(t)-off {
-				if fixed == 0 {
-					return &FormatError{int64(off), fmt.Sprintf("unknown kind %d", k)}
-				}
-				return &FormatError{int64(off), "truncated type"}
-			}
-			chunk[i] = uint32(off)
-			if nameOff != 0 {
-				named++
-			}
-			off += size
-		}
-		n += i
-		s.offs[len(s.offs)-1] = chunk[:i]
+// have reports whether the spec has own type i, the pass reaching it.
+func (s *Spec) have(i uint64) bool {
+	if i < uint64(s.known.Load()) {
+		return true
 	}
-	s.ntypes, s.named = n, named
+	if s.done.Load() || i >= uint64(len(s.offs))*chunkLen {
+		return false
+	}
+	s.scanTo(int(i))
+	return i < uint64(s.known.Load())
+}
+
+// count is the number of own types, from a pass over them all.
+func (s *Spec) count() int {
+	s.scanTo(math.MaxInt)
+	return int(s.known.Load())
+}
+
+// Err returns the FormatError that ended the pass over the types before
+// the end of the section, after making the whole pass; nil if the types
+// follow the format.
+func (s *Spec) Err() error {
+	s.scanTo(math.MaxInt)
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	return s.scanErr
+}
+
+// passErr is what ended the pass before the end of the section, once the
+// pass has ended, for lookups that found nothing: the spec's or its
+// base's.
+func (s *Spec) passErr() error {
+	for ; s != nil; s = s.base {
+		if s.done.Load() && s.scanErr != nil {
+			return s.scanErr
+		}
+	}
 	return nil
+}
+
+// scanTo goes on with the pass over the type section, a chunk of types at
+// a time, until type i has its offset or the section ends.
+func (s *Spec) scanTo(i int) {
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	for !s.done.Load() && int64(i) >= s.known.Load() {
+		if err := s.scanChunk(); err != nil {
+			s.scanErr = err
+			s.done.Store(true)
+		}
+	}
+}
+
+// scanChunk records where each type of the next chunk starts, up to a
+// type that does not follow the format.
+func (s *Spec) scanChunk() error {
+	t := s.types
+	off, n := s.scanOff, int(s.known.Load())
+	if off >= len(t) {
+		s.done.Store(true)
+		return nil
+	}
+	if uint64(s.firstID)+uint64(n)+chunkLen > math.MaxUint32 {
+		return &FormatError{int64(off), "too many types"}
+	}
+	c := n >> chunkShift
+	chunk := make([]uint32, chunkLen)
+	i, named := 0, 0
+	var err error
+	// The loop reads two words per type and writes one: it is the whole
+	// cost of the pass, so it has one branch per type that is ever taken,
+	// to the error.
+	for ; i < len(chunk) && off < len(t); i++ {
+		if len(t)-off < typeLen {
+			err = &FormatError{int64(off), "truncated type"}
+			break
+		}
+		rec := t[off : off+typeLen]
+		var nameOff, info uint32
+		if s.big {
+			nameOff, info = binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:])
+		} else {
+			nameOff, info = binary.LittleEndian.Uint32(rec), binary.LittleEndian.Uint32(rec[4:])
+		}
+		k := info >> 24 & 0x1f
+		fixed := int(recordFixed[k])
+		size := fixed + int(recordPerVlen[k])*int(info&0xffff)
+		if fixed == 0 || size > len(t)-off {
+			err = &FormatError{int64(off), "truncated type"}
+			if fixed == 0 {
+				err = &FormatError{int64(off), fmt.Sprintf("unknown kind %d", k)}
+			}
+			break
+		}
+		chunk[i] = uint32(off)
+		if nameOff != 0 {
+			named++
+		}
+		off += size
+	}
+	s.offs[c] = chunk[:i]
+	s.scanOff, s.named = off, s.named+named
+	s.known.Store(int64(n + i))
+	if off >= len(t) {
+		s.done.Store(true)
+	}
+	return err
 }
 
 // recordFixed and recordPerVlen give the length of a type's record: struct
@@ -308,7 +386,7 @@ func (s *Spec) u32(b []byte) uint32 {
 }
 
 // nextID is the ID after this spec's last type.
-func (s *Spec) nextID() TypeID { return s.firstID + TypeID(s.ntypes) }
+func (s *Spec) nextID() TypeID { return s.firstID + TypeID(s.count()) }
 
 // Base is the spec that a split spec continues, or nil.
 func (s *Spec) Base() *Spec { return s.base }
@@ -333,7 +411,11 @@ func (s *Spec) Close() error {
 	}
 	c := s.closer
 	s.closer = nil
-	s.types, s.strs, s.offs, s.ntypes, s.index = nil, nil, nil, 0, nil
+	s.scanMu.Lock()
+	s.types, s.strs, s.offs, s.index = nil, nil, nil, nil
+	s.known.Store(0)
+	s.done.Store(true)
+	s.scanMu.Unlock()
 	return c.Close()
 }
 
@@ -347,7 +429,7 @@ func (s *Spec) record(id TypeID) (*Spec, []byte) {
 		s = s.base
 	}
 	i := uint64(id - s.firstID)
-	if i >= uint64(s.ntypes) {
+	if !s.have(i) {
 		return nil, nil
 	}
 	rec := s.types[s.offset(int(i)):]
