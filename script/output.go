@@ -1,6 +1,8 @@
 package script
 
 import (
+	"bytes"
+
 	"github.com/tracelet/tracelet/asm"
 )
 
@@ -151,6 +153,19 @@ func Streams(prog *Program) bool {
 		}
 	}
 	return false
+}
+
+// MayStream reports whether Streams could be true of the program in src,
+// from its text alone: whether it names a call that prints as it fires.
+// It is a guess made before the parse (a name in a comment or a string
+// counts), for work that can start that early.
+func MayStream(src []byte) bool {
+	for name := range recordCalls {
+		if bytes.Contains(src, []byte(name)) {
+			return true
+		}
+	}
+	return bytes.Contains(src, []byte("print"))
 }
 
 // printf sends the id of the call and its arguments, each in an 8-byte

@@ -2,6 +2,9 @@ package script
 
 import (
 	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -83,5 +86,47 @@ func TestStreams(t *testing.T) {
 		if got := Streams(prog); got != want {
 			t.Errorf("Streams(%s) = %v, want %v", src, got, want)
 		}
+	}
+}
+
+// MayStream, the guess from a script's text, never misses a program that
+// Streams: every real script here (the corpus, bpftrace's tools and
+// tracelet's) that parses and streams is guessed to.
+func TestMayStream(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"testdata/corpus", "testdata/bpftrace-tools", "../tools/scripts"} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".bt") {
+				files = append(files, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(files) < 100 {
+		t.Fatalf("only %d scripts found", len(files))
+	}
+	streaming := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := Parse(f, src)
+		if err != nil || !Streams(prog) {
+			continue
+		}
+		streaming++
+		if !MayStream(src) {
+			t.Errorf("%s streams, but MayStream guessed not", f)
+		}
+	}
+	if streaming == 0 {
+		t.Error("no script streams")
+	}
+	if MayStream([]byte(`tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }`)) {
+		t.Error("MayStream of a count() one-liner")
 	}
 }

@@ -176,7 +176,8 @@ type Run struct {
 	pidfd   int
 	exited  bool // exit() seen
 	closed  bool
-	early   *earlyRing // planRing's ring, until load takes it
+	early   *earlyRing     // planRing's ring, until load takes it
+	dropped sync.WaitGroup // early rings of the wrong size, being closed
 	started time.Time
 }
 
@@ -204,18 +205,10 @@ func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 	}
 	// The spec is mapped, and its types read only where the script asks:
 	// a script that names no kernel type never sees a missing file.
-	// Loading it (1 to 2 ms: a walk over a distribution kernel's 120k
-	// types) runs beside the parse and the output ring's creation
-	// (planRing).
-	type loadedBTF struct {
-		spec *btf.Spec
-		err  error
-	}
-	btfc := make(chan loadedBTF, 1)
-	go func() {
-		spec, err := btf.LoadFile(btfPath)
-		btfc <- loadedBTF{spec, err}
-	}()
+	// Loading it maps the file and walks the types only as far as the
+	// lookups reach (btf.Spec); it runs beside the parse, from the start
+	// of the command where the CLI asked for it (PrefetchKernelBTF).
+	btfc := takeBTF(btfPath)
 	var specs loadedBTF
 	loaded := false
 	getBTF := func() (*btf.Spec, error) {
@@ -249,12 +242,13 @@ func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 		c, err := spec.EnumConstant(name)
 		return c.Value, err == nil
 	}
+	output := outputKind(opts)
+	r.planRing(script.MayStream(src), output)
 	prog, err := script.ParseWith(file, src, popts)
 	if err != nil {
 		return nil, err
 	}
-	output := outputKind(opts)
-	r.planRing(prog, output)
+	r.planRing(script.Streams(prog), output)
 	if spec, err := getBTF(); err != nil {
 		copts.BTFError = err
 		if opts.BTF != "" {

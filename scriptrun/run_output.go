@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -208,31 +209,40 @@ func outputKind(opts RunOptions) script.OutputKind {
 	return hostOutput()
 }
 
-// planRing sizes the output rings (ringPlan, within MaxRingSize) as soon
-// as the script is parsed, and starts creating the BPF ring buffer then:
-// the kernel allocates, zeroes and maps all of it (2 to 4 ms for 8 MiB
-// on this machine's kind), which runs beside the kernel types' index, the
-// checks and the compile instead of after them. A script none of whose
-// traced events prints (script.Streams) gets the smallest ring: it
-// carries only exit(), print() and clear() requests, and what BEGIN, END
-// and interval print, and a large one would only cost start-up and
-// resident memory (the reader maps it whole, and the kernel maps its
-// pages twice). The early ring is an optimization only: if it cannot be
-// made, load makes it as it makes the other maps, and reports the error.
-func (r *Run) planRing(prog *script.Program, output script.OutputKind) {
+// planRing sizes the output rings (ringPlan, within MaxRingSize), and
+// starts creating the BPF ring buffer at once: the kernel allocates,
+// zeroes and maps all of it (2 to 4 ms for 8 MiB on this machine's kind),
+// which then runs beside the parse, the checks and the compile instead of
+// after them. A script none of whose traced events prints (streams
+// false, script.Streams) gets the smallest ring: it carries only exit(),
+// print() and clear() requests, and what BEGIN, END and interval print,
+// and a large one would only cost start-up and resident memory (the
+// reader maps it whole, and the kernel maps its pages twice).
+//
+// Prepare plans first from the script's text (script.MayStream), then
+// again from its parse; a ring of the wrong size is dropped then. The
+// early ring is an optimization only: if it cannot be made, load makes it
+// as it makes the other maps, and reports the error.
+func (r *Run) planRing(streams bool, output script.OutputKind) {
 	opts := r.opts
 	r.plan = ringPlan(opts.RingSize, output)
 	if opts.RingSize == 0 && opts.MaxRingSize > 0 && r.plan.RingSize > int(opts.MaxRingSize) {
 		r.plan.RingSize, r.plan.Bound = int(opts.MaxRingSize), "the tool's bound"
 	}
-	if !script.Streams(prog) && opts.RingSize == 0 && r.plan.RingSize > perf.DefaultRingSize {
+	if !streams && opts.RingSize == 0 && r.plan.RingSize > perf.DefaultRingSize {
 		r.plan.RingSize, r.plan.Bound = perf.DefaultRingSize, "no printf from the traced events"
 		r.plan.Watermark = 0
 	}
-	if output != script.OutputRingBuf || opts.Backend == BackendTracefs {
+	if output != script.OutputRingBuf || opts.Backend == BackendTracefs || runtime.GOMAXPROCS(0) == 1 {
 		return
 	}
 	spec := script.RingBufSpec(uint32(r.plan.Total()))
+	if r.early != nil {
+		if r.early.spec == spec {
+			return
+		}
+		r.dropEarlyRing()
+	}
 	c := make(chan *bpf.Map, 1)
 	r.early = &earlyRing{spec: spec, c: c}
 	go func() {
@@ -261,7 +271,22 @@ func (r *Run) takeEarlyRing(spec bpf.MapSpec) *bpf.Map {
 	return <-e.c
 }
 
-// closeEarlyRing closes an early ring nothing took.
+// dropEarlyRing closes an early ring of the wrong size once it is made,
+// without waiting for it; closeEarlyRing waits for that.
+func (r *Run) dropEarlyRing() {
+	e := r.early
+	r.early = nil
+	r.dropped.Add(1)
+	go func() {
+		defer r.dropped.Done()
+		if m := <-e.c; m != nil {
+			m.Close()
+		}
+	}()
+}
+
+// closeEarlyRing closes an early ring nothing took, and waits for those
+// dropped.
 func (r *Run) closeEarlyRing() {
 	if e := r.early; e != nil {
 		r.early = nil
@@ -269,4 +294,5 @@ func (r *Run) closeEarlyRing() {
 			m.Close()
 		}
 	}
+	r.dropped.Wait()
 }

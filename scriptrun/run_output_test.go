@@ -51,10 +51,17 @@ func TestRingPlanStreams(t *testing.T) {
 		{hooks, 0, 1 << 20, small},
 		{hooks, 1 << 20, 0, 1 << 20},
 		{`tracepoint:syscalls:sys_enter_getppid { @ = count(); }`, 0, 0, small},
+		// The text names printf and the program does not stream: the
+		// ring planned from the text is dropped for the small one.
+		{"// printf(\"%d\\n\", pid) every hit was too much\n" + `tracepoint:syscalls:sys_enter_getppid { @ = count(); }`, 0, 0, small},
 	} {
+		fds := mapFDs(t)
 		r, err := Prepare("-e", []byte(c.src), RunOptions{Out: io.Discard, RingSize: c.size, MaxRingSize: c.max})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if e := r.early; e != nil && e.spec != script.RingBufSpec(uint32(r.Rings().Total())) {
+			t.Errorf("%s: the early ring is %+v, for a plan of %d bytes", c.src, e.spec, r.Rings().Total())
 		}
 		want := c.want
 		switch m := ringPlan(0, r.Object.Output).RingSize; want {
@@ -67,5 +74,24 @@ func TestRingPlanStreams(t *testing.T) {
 			t.Errorf("%s (--ring-size %d, bound %d): ring of %d bytes (%s), want %d", c.src, c.size, c.max, got, r.Rings().Bound, want)
 		}
 		r.Close()
+		if left := mapFDs(t); left != fds {
+			t.Errorf("%s: %d BPF maps held before, %d after Close", c.src, fds, left)
+		}
 	}
+}
+
+// mapFDs counts the BPF maps this process holds an fd of.
+func mapFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:bpf-map" {
+			n++
+		}
+	}
+	return n
 }

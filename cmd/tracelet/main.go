@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/tracelet/tracelet/internal/cli"
+	"github.com/tracelet/tracelet/scriptrun"
 )
 
 // Set by the linker (see the Makefile).
@@ -33,7 +34,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	app := newApp()
+	app := newApp(args)
 	if err := app.RunContext(ctx, args); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -48,13 +49,28 @@ func run(args []string) int {
 	return 0
 }
 
-func newApp() *cli.App {
+// newApp is the CLI for the command line args. Only args[1] is looked at,
+// to build only the commands it can run (commandsFor); a command that
+// runs a script starts loading the kernel's BTF at once.
+func newApp(args []string) *cli.App {
+	var cmds []*cli.Command
+	if len(args) > 1 {
+		if args[1] == "run" {
+			scriptrun.PrefetchKernelBTF()
+		}
+		var scriptTool bool
+		if cmds, scriptTool = commandsFor(args[1]); scriptTool {
+			scriptrun.PrefetchKernelBTF()
+		}
+	} else {
+		cmds = commands()
+	}
 	// Errors, usage errors included, are printed once, by run.
 	return &cli.App{
 		Name:     "tracelet",
 		Usage:    "a Linux tracer in one static binary: kprobes, uprobes, tracepoints and BPF, no compiler needed",
 		Version:  versionString(),
-		Commands: commands(),
+		Commands: cmds,
 	}
 }
 

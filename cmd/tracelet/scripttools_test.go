@@ -79,3 +79,31 @@ func TestRunDefine(t *testing.T) {
 		t.Errorf("run -D QUIET: %q", got)
 	}
 }
+
+// A command line naming a built-in command builds no script tool's
+// command, one naming a script tool builds only that one, and anything
+// else builds them all: help still lists every tool.
+func TestCommandsFor(t *testing.T) {
+	names := func(name string) (map[string]bool, bool) {
+		cmds, scriptTool := commandsFor(name)
+		m := map[string]bool{}
+		for _, c := range cmds {
+			m[c.Name] = true
+		}
+		return m, scriptTool
+	}
+	if m, st := names("run"); st || m["runqlat"] || m["tools"] || !m["run"] || !m["execsnoop"] {
+		t.Errorf("commands for run: %v (script tool %v)", m, st)
+	}
+	if m, st := names("runqlat"); !st || !m["runqlat"] || m["biolatency"] || !m["run"] {
+		t.Errorf("commands for runqlat: %v (script tool %v)", m, st)
+	}
+	for _, name := range []string{"help", "tools", "nosuch", "-h"} {
+		if m, st := names(name); st || !m["runqlat"] || !m["biolatency"] || !m["tools"] {
+			t.Errorf("commands for %s: %v (script tool %v)", name, m, st)
+		}
+	}
+	if help := mustCLI(t, "help"); !strings.Contains(help, "runqlat") || !strings.Contains(help, "biolatency") {
+		t.Errorf("help lists no script tools:\n%s", help)
+	}
+}
