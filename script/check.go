@@ -40,6 +40,11 @@ type CheckOptions struct {
 	// script that needs BTF).
 	BTF      *btf.Spec
 	BTFError error
+	// BTFModule names the kernel module whose split BTF BTF is, on top
+	// of vmlinux's, when fentry or fexit probes attach to its functions
+	// (fentry:MODULE:FUNCTION); "" when BTF is vmlinux's. A script
+	// attaches to the functions of one module at most.
+	BTFModule string
 }
 
 // MaxUnroll bounds unroll (N), as bpftrace does: the body is repeated in

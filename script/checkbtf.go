@@ -519,8 +519,16 @@ func (c *checker) attachBTF(a *AttachPoint) {
 	if spec == nil {
 		return
 	}
-	if a.Wildcard() || a.Target != "" {
-		c.errorf(a.Pos, "%s: wildcards and module functions are not supported yet: name one function of vmlinux", a.Raw)
+	if a.Wildcard() {
+		c.errorf(a.Pos, "%s: a wildcard is expanded before the checks (ExpandBTF)", a.Raw)
+		return
+	}
+	if a.Target != "" && a.Target != c.opts.BTFModule {
+		if c.opts.BTFModule == "" {
+			c.errorf(a.Pos, "%s: the BTF of module %s is not loaded", a.Raw, a.Target)
+		} else {
+			c.errorf(a.Pos, "%s: a script attaches to the functions of one module, and this one attaches to %s's too", a.Raw, c.opts.BTFModule)
+		}
 		return
 	}
 	name := a.Func
@@ -528,8 +536,15 @@ func (c *checker) attachBTF(a *AttachPoint) {
 		name = "bpf_lsm_" + a.Func
 	}
 	id, err := spec.TypeByName(name, btf.BTF_KIND_FUNC)
+	if a.Target != "" && err == nil && id < spec.FirstID() {
+		err = btf.ErrNotFound // vmlinux's, not the module's
+	}
 	if err != nil {
-		c.errorf(a.Pos, "%s: no function %s in the kernel's BTF", a.Raw, name)
+		where := "the kernel's BTF"
+		if a.Target != "" {
+			where = "the BTF of module " + a.Target
+		}
+		c.errorf(a.Pos, "%s: no function %s in %s", a.Raw, name, where)
 		return
 	}
 	params, err := btfParams(spec, a)

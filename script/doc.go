@@ -84,8 +84,10 @@
 //     Check finds in BTF (AttachPoint.BTFID, Prog.AttachType); args->NAME
 //     and args.NAME are the prototype's parameters, and fexit's retval is
 //     typed from its return type (the u64 after the arguments in the
-//     context). Wildcards expand over BTF's functions (ExpandBTF); module
-//     functions are not supported yet.
+//     context). Wildcards expand over BTF's functions (ExpandBTF). A
+//     module's function (fentry:MODULE:FUNC) is typed from the module's
+//     split BTF on top of vmlinux's (CheckOptions.BTFModule; one module
+//     per script), and its program loads with the module's BTF object.
 //
 //   - Compile generates one asm program per attach point, and the maps they
 //     use: per-CPU maps for the aggregations, constant folding, stack

@@ -3,7 +3,8 @@
 // out. Prepare parses, expands wildcards (from tracefs: the events
 // directory, available_filter_functions or /proc/kallsyms), checks
 // (tracepoint formats from tracefs, BTF from /sys/kernel/btf/vmlinux or
-// RunOptions.BTF) and compiles for this kernel (its architecture, helpers
+// RunOptions.BTF, and a module's from /sys/kernel/btf/MODULE for its
+// fentry and fexit probes) and compiles for this kernel (its architecture, helpers
 // and map types, found by feature probes: HostOptions). Start creates the
 // maps, loads the programs, runs BEGIN and attaches every probe (tracefs
 // kprobes, uprobes and tracepoints, perf events, raw tracepoints, fentry,

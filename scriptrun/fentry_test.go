@@ -3,6 +3,7 @@ package scriptrun
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -117,5 +118,46 @@ func TestRunKprobesTCPConnect(t *testing.T) {
 	raw := binary.NativeEndian.Uint16(be[:]) // the __be16 as a native load sees it
 	if want := fmt.Sprintf("Attaching 1 probe...\n%d %d\n\n\n", raw, port); out != want {
 		t.Errorf("got %q\nwant %q", out, want)
+	}
+}
+
+// fentry attaches to a module's function through the module's split BTF
+// (its kernel BTF object's fd at load): brd, the RAM disk, loaded here,
+// gets the workload's three O_DIRECT reads of 4 KiB at offsets 0, 4096
+// and 8192, each as one bio whose sector and size are read through
+// struct bio (vmlinux's type, from the module's prototype). Named as
+// fentry:brd:FUNC or found among the loaded modules' BTF, as fentry:FUNC;
+// a wildcard expands over the module's functions only.
+func TestRunFentryModule(t *testing.T) {
+	testenv.RequireRoot(t)
+	if err := bpf.HaveFentry(); err != nil {
+		t.Skip(err)
+	}
+	testenv.LoadModule(t, "brd", "rd_nr=1 rd_size=1024")
+	if _, err := os.Stat("/sys/kernel/btf/brd"); err != nil {
+		t.Skip("module brd has no BTF on this kernel:", err)
+	}
+	for _, c := range []struct{ src, want string }{
+		{`fentry:brd:brd_submit_bio /pid == WPID/ { printf("%d %d\n", args.bio->bi_iter.bi_sector, args->bio->bi_iter.bi_size); }`,
+			"Attaching 1 probe...\n0 4096\n8 4096\n16 4096\n\n\n"},
+		{`fentry:brd_submit_bio /pid == WPID/ { @[probe] = count(); }`,
+			"Attaching 1 probe...\n\n\n@[fentry:brd:brd_submit_bio]: 3\n"},
+		{`fentry:brd:brd_submit_b* /pid == WPID/ { @[probe] = count(); }`,
+			"Attaching 1 probe...\n\n\n@[fentry:brd:brd_submit_bio]: 3\n"},
+	} {
+		out := runGated(t, testenv.TestProg(t), c.src, RunOptions{}, "direct", "/dev/ram0", "3")
+		if out != c.want {
+			t.Errorf("%s: got %q\nwant %q", c.src, out, c.want)
+		}
+	}
+	// A module that is not loaded, and a function it does not have.
+	for src, want := range map[string]string{
+		`fentry:no_such_module:f { }`:     "no loaded module no_such_module has BTF",
+		`fentry:brd:no_such_function { }`: "no function no_such_function in the BTF of module brd",
+	} {
+		_, err := Prepare("-e", []byte(src), RunOptions{Out: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -257,6 +258,20 @@ func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 	} else {
 		copts.BTF = spec
 	}
+	if copts.BTF != nil {
+		dir := ""
+		if opts.BTF == "" {
+			dir = filepath.Dir(btf.KernelPath)
+		}
+		mod, name, err := moduleBTF(prog, copts.BTF, dir)
+		if err != nil {
+			return nil, err
+		}
+		if mod != nil {
+			defer mod.Close()
+			copts.BTF, copts.BTFModule = mod, name
+		}
+	}
 	if err := script.ExpandBTF(prog, copts.BTF); err != nil {
 		return nil, err
 	}
@@ -494,9 +509,15 @@ func (r *Run) load() error {
 		}
 		r.maps[m.Spec.Name] = bm
 	}
+	mods := moduleObjects{}
+	defer mods.Close() // a loaded program holds what it attaches to
 	for _, p := range r.Object.Programs {
+		obj, err := mods.fd(p.Attach)
+		if err != nil {
+			return fmt.Errorf("probe %s: %w", p.Attach.Describe(), err)
+		}
 		prog, err := bpf.NewProgram(bpf.ProgramSpec{Name: p.Name, Type: p.Type, License: "GPL",
-			Instructions: p.Insns, Maps: r.maps, AttachType: p.AttachType, AttachBTFID: p.AttachBTFID})
+			Instructions: p.Insns, Maps: r.maps, AttachType: p.AttachType, AttachBTFID: p.AttachBTFID, AttachBTFObjFD: obj})
 		if err != nil {
 			return fmt.Errorf("probe %s: the kernel refused its program: %w", p.Attach.Describe(), err)
 		}

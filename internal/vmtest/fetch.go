@@ -30,6 +30,10 @@ type Assets struct {
 	// libc-bin), which /init runs to write the guest's /etc/ld.so.cache:
 	// library uprobes resolve libc through that cache, as on a real system.
 	Libc map[string]string
+	// Modules maps guest paths under /lib/modules/RELEASE to host files
+	// of the kernel modules that tests load themselves (guestModules),
+	// where the package has them.
+	Modules map[string]string
 }
 
 // fetcher downloads into the cache shared by all kernels; one mutex per
@@ -130,6 +134,9 @@ func (f *fetcher) fetch(ctx context.Context, k Kernel) (*Assets, error) {
 	}
 	as.Image = filepath.Join(kdir, "vmlinuz")
 	as.Config = filepath.Join(kdir, "config")
+	if as.Modules, err = extractModules(kdeb, kdir, as.Release); err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", k.Name, err)
+	}
 
 	if k.Suite != "" {
 		// Only the kernel is the older suite's: the guest's busybox and
@@ -235,6 +242,52 @@ func extractKernel(deb, dir string) (string, error) {
 		return "", fmt.Errorf("%s has no boot/vmlinuz-* or boot/vmlinux-*", deb)
 	}
 	return release, os.WriteFile(filepath.Join(dir, "release"), []byte(release+"\n"), 0o644)
+}
+
+// guestModules are the modules, under /lib/modules/RELEASE, that the guest
+// gets from its kernel's package, compressed as the package has them
+// (Debian's 6.12 modules are .ko.xz, which the kernel unpacks itself):
+// brd, the RAM disk, has no dependencies, and its functions are what
+// fentry:MODULE:FUNCTION tests attach to (module BTF).
+var guestModules = []string{"kernel/drivers/block/brd.ko"}
+
+// extractModules unpacks guestModules from the kernel's package into dir
+// (once; a "modules" file lists them) and returns them by guest path. A
+// package without them gives none: the tests that need them skip.
+func extractModules(deb, dir, release string) (map[string]string, error) {
+	list := filepath.Join(dir, "modules")
+	out := map[string]string{}
+	if b, err := os.ReadFile(list); err == nil {
+		for _, name := range strings.Fields(string(b)) {
+			out["/"+name] = filepath.Join(dir, name)
+		}
+		return out, nil
+	}
+	prefix := "lib/modules/" + release + "/"
+	var names []string
+	err := walkDeb(deb, func(name string, r io.Reader) error {
+		name = strings.TrimPrefix(name, "usr/")
+		rel, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			return nil
+		}
+		for _, m := range guestModules {
+			if rel == m || strings.HasPrefix(rel, m+".") && !strings.Contains(rel[len(m)+1:], "/") {
+				dst := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return err
+				}
+				names = append(names, name)
+				out["/"+name] = dst
+				return writeFile(dst, r, 0o644)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unpacking %s: %w", deb, err)
+	}
+	return out, os.WriteFile(list, []byte(strings.Join(names, "\n")+"\n"), 0o644)
 }
 
 // writeKernelImage stores the kernel uncompressed when it is gzip'd: arm64

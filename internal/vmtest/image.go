@@ -93,7 +93,7 @@ func hasGoFiles(dir string) bool {
 }
 
 // build compiles everything for arch and writes the gzip'd cpio.
-func (b *builder) build(ctx context.Context, arch, busybox string, libc map[string]string) (*image, error) {
+func (b *builder) build(ctx context.Context, arch, busybox string, files map[string]string) (*image, error) {
 	dir := filepath.Join(b.work, arch)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (b *builder) build(ctx context.Context, arch, busybox string, libc map[stri
 		bins[guestTracelet] = tl
 	}
 
-	for g, h := range libc {
+	for g, h := range files {
 		bins[g] = h
 	}
 	img := &image{arch: arch}

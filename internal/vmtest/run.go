@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -178,7 +179,16 @@ func Run(ctx context.Context, o Options) ([]*Report, error) {
 			continue
 		}
 		start := time.Now()
-		img, err := b.build(ctx, a.Kernel.Arch, a.Busybox, a.Libc)
+		// The image of an architecture serves each of its kernels: it
+		// holds the modules of all of them, each under its release.
+		files := map[string]string{}
+		for _, o := range assets {
+			if o.Kernel.Arch == a.Kernel.Arch {
+				maps.Copy(files, o.Modules)
+			}
+		}
+		maps.Copy(files, a.Libc)
+		img, err := b.build(ctx, a.Kernel.Arch, a.Busybox, files)
 		if err != nil {
 			return nil, err
 		}
