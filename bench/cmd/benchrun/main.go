@@ -23,6 +23,7 @@ var nan = math.NaN()
 type env struct {
 	tracelet  string // absolute path of the binary under test
 	benchload string
+	execfloor string // bench/cmd/execfloor
 	target    uint64 // file offset of benchload's main.target
 	rounds    int
 	loadCPU   int // the workload's CPU, -1 unpinned
@@ -77,6 +78,11 @@ func main() {
 	}
 	if _, e.target, err = tracefs.ResolveSymbol(e.benchload, "main.target"); err != nil {
 		fatalf("benchload: %v", err)
+	}
+	// Built as the release binaries are, stripped: the floor's exec.
+	e.execfloor = filepath.Join(dir, "execfloor")
+	if out, err := goCmd(e.root, "build", "-trimpath", "-ldflags=-s -w", "-o", e.execfloor, "./bench/cmd/execfloor").CombinedOutput(); err != nil {
+		fatalf("building the start-up floor: %v\n%s", err, out)
 	}
 
 	var re *regexp.Regexp

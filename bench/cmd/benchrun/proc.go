@@ -165,6 +165,13 @@ func (p *proc) waitFirst(timeout time.Duration) error {
 	case <-p.first:
 		return nil
 	case <-p.eof:
+		// Both may be closed (a tool that prints its line and exits at
+		// once, as the exec floor does): the line came first.
+		select {
+		case <-p.first:
+			return nil
+		default:
+		}
 		p.wait()
 		return fmt.Errorf("%s exited before its first event (%v): %s", p.cmd.Path, p.cmd.ProcessState, p.diag())
 	case <-time.After(timeout):
