@@ -45,6 +45,11 @@ type RingBufReader struct {
 	evfd     int // wakes a blocked Read when its context ends or on Close
 	pending  uint64
 	havePend bool
+	// stored is the consumer position last stored; the space of records
+	// read is given back once per every bytes (a sixteenth of the ring, at
+	// most 64 KiB), and whenever the ring is found empty.
+	stored uint64
+	every  uint64
 	// batch, when set, holds the last record read while it waits that
 	// long for more (SetBatch).
 	batch  time.Duration
@@ -61,7 +66,7 @@ func NewRingBufReader(m *Map) (*RingBufReader, error) {
 	}
 	page := os.Getpagesize()
 	size := int(m.spec.MaxEntries)
-	r := &RingBufReader{m: m, mask: uint64(size - 1), epfd: -1, evfd: -1, word32: kernelWord() == 4}
+	r := &RingBufReader{m: m, mask: uint64(size - 1), every: uint64(min(size/16, 64<<10)), epfd: -1, evfd: -1, word32: kernelWord() == 4}
 	var err error
 	if r.cons, err = unix.Mmap(m.fd, 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		return nil, &Error{Op: "mmap consumer page of", Object: "ring buffer " + m.name, Err: err}
@@ -71,6 +76,7 @@ func NewRingBufReader(m *Map) (*RingBufReader, error) {
 		return nil, &Error{Op: "mmap producer pages of", Object: "ring buffer " + m.name, Err: err}
 	}
 	r.data = r.prod[page:]
+	r.stored = r.loadCons()
 	if r.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		r.Close()
 		return nil, &Error{Op: "epoll_create for", Object: "ring buffer " + m.name, Err: err}
@@ -127,35 +133,36 @@ func kernelWord() int {
 }
 
 // next returns the next submitted record at or after the consumer position,
-// skipping discarded ones. ok is false when none is ready.
-func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
-	cons := r.loadCons()
+// skipping discarded ones, and where it starts and ends. ok is false when
+// none is ready.
+func (r *RingBufReader) next() (sample []byte, cons, end uint64, ok bool) {
+	cons = r.loadCons()
 	if r.havePend {
-		// Held (SetBatch): the records after it are the next.
+		// Read but not given back: the records after it are the next.
 		cons = r.pending
 	}
 	for {
 		prod := r.loadProd()
 		if d := r.span(prod, cons); d == 0 || d > r.mask+1 {
-			return nil, cons, false
+			return nil, cons, cons, false
 		}
 		off := cons & r.mask
 		hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[off])))
 		if hdr&ringbufBusyBit != 0 {
 			// Reserved but not yet submitted: records are consumed in
 			// order, so wait for this one.
-			return nil, cons, false
+			return nil, cons, cons, false
 		}
 		n := uint64(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
 		end = cons + (n+ringbufHdrSize+7)&^7
 		if hdr&ringbufDiscardBit != 0 {
 			r.storeCons(end)
-			r.havePend = false // released with it
+			r.stored, r.havePend = end, false // released with it
 			cons = end
 			continue
 		}
 		start := off + ringbufHdrSize
-		return r.data[start : start+n : start+n], end, true
+		return r.data[start : start+n : start+n], cons, end, true
 	}
 }
 
@@ -164,7 +171,7 @@ func (r *RingBufReader) next() (sample []byte, end uint64, ok bool) {
 func (r *RingBufReader) release() {
 	if r.havePend {
 		r.storeCons(r.pending)
-		r.havePend = false
+		r.stored, r.havePend = r.pending, false
 	}
 }
 
@@ -174,16 +181,21 @@ func (r *RingBufReader) release() {
 func (r *RingBufReader) Read(ctx context.Context) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.batch == 0 {
-		r.release()
-	}
 	polled := false
 	for {
 		if r.closed.Load() {
 			return nil, ErrClosed
 		}
-		if sample, end, ok := r.next(); ok {
-			r.release()
+		if sample, start, end, ok := r.next(); ok {
+			// The record before this one is done with; its space goes
+			// back with the others' once every bytes are read (one
+			// atomic store per 1,024 records of 64 bytes, not per
+			// record). Meanwhile the consumer position is behind, so
+			// the kernel queues no wake-up per record either.
+			if r.span(start, r.stored) >= r.every {
+				r.storeCons(start)
+				r.stored = start
+			}
 			r.pending, r.havePend = end, true
 			return sample, nil
 		}

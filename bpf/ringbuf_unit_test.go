@@ -35,14 +35,14 @@ func TestRingBufRecordWalk(t *testing.T) {
 	busyAt := pos
 	pos = r.put(pos, 5|ringbufBusyBit, []byte("later"))
 
-	s, end, ok := r.next()
+	s, _, end, ok := r.next()
 	if !ok || string(s) != "abc" || end != 16 {
 		t.Fatalf("first record %q %d %v", s, end, ok)
 	}
 	r.pending, r.havePend = end, true
 	r.release()
 	// The discarded record is skipped, and the busy one stops the walk.
-	if s, _, ok := r.next(); ok {
+	if s, _, _, ok := r.next(); ok {
 		t.Fatalf("read %q past a busy record", s)
 	}
 	if got := binary.NativeEndian.Uint64(r.cons); got != busyAt {
@@ -51,7 +51,7 @@ func TestRingBufRecordWalk(t *testing.T) {
 	// Submit it: clear the busy bit.
 	binary.NativeEndian.PutUint32(r.data[busyAt&r.mask:], 5)
 	binary.NativeEndian.PutUint32(r.data[busyAt&r.mask+64:], 5)
-	s, end, ok = r.next()
+	s, _, end, ok = r.next()
 	if !ok || string(s) != "later" {
 		t.Fatalf("after submit: %q %v", s, ok)
 	}
@@ -59,7 +59,7 @@ func TestRingBufRecordWalk(t *testing.T) {
 	r.release()
 	// A record that wraps around the end of the data area reads whole.
 	r.put(end, 20, []byte("0123456789abcdefghij"))
-	if s, _, ok := r.next(); !ok || string(s) != "0123456789abcdefghij" {
+	if s, _, _, ok := r.next(); !ok || string(s) != "0123456789abcdefghij" {
 		t.Fatalf("wrapped record %q %v", s, ok)
 	}
 	_ = pos
@@ -80,7 +80,7 @@ func TestRingBufWord32(t *testing.T) {
 	if got := r.Available(); got != 16 {
 		t.Fatalf("available %d, want 16", got)
 	}
-	s, e, ok := r.next()
+	s, _, e, ok := r.next()
 	if !ok || string(s) != "abc" {
 		t.Fatalf("record %q %v", s, ok)
 	}
@@ -89,7 +89,7 @@ func TestRingBufWord32(t *testing.T) {
 	if got := binary.NativeEndian.Uint32(r.cons); got != 0 {
 		t.Fatalf("consumer at %#x, want 0 (wrapped)", got)
 	}
-	if s, _, ok := r.next(); ok || r.Available() != 0 {
+	if s, _, _, ok := r.next(); ok || r.Available() != 0 {
 		t.Fatalf("read %q from an empty ring (available %d)", s, r.Available())
 	}
 }
