@@ -35,6 +35,17 @@ func startup(e *env) {
 				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
 			}
 		}},
+		// The same printf without the kernel's types: what printing costs
+		// at start (the output ring), for the curtask row to be read
+		// against.
+		{name: "tracepoint printf", tick: "sys", floor: &probeRef{system: "syscalls", event: "sys_enter_getppid"}, tools: func(pid int) []tool {
+			prog := fmt.Sprintf(`tracepoint:syscalls:sys_enter_getppid /pid == %d/ { printf("pid %%d\n", pid); exit(); }`, pid)
+			m := regexp.MustCompile(`^pid \d+`)
+			return []tool{
+				{name: "tracelet run", argv: []string{e.tracelet, "run", "-e", prog}, sub: "run", match: m, exits: true},
+				{name: "bpftrace", argv: []string{"bpftrace", "-e", prog}, match: m, exits: true},
+			}
+		}},
 		// The kernel's types (BTF): a member chain from curtask, which
 		// both tools resolve from /sys/kernel/btf/vmlinux at start.
 		{name: "tracepoint curtask", tick: "sys", floor: &probeRef{system: "syscalls", event: "sys_enter_getppid"}, tools: func(pid int) []tool {
