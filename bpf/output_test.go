@@ -128,11 +128,17 @@ func TestPerfEventArrayOutput(t *testing.T) {
 // across discarded records too.
 func TestRingBufOutput(t *testing.T) {
 	for _, batch := range []time.Duration{0, 10 * time.Millisecond} {
-		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) { testRingBufOutput(t, batch) })
+		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) { testRingBufOutput(t, batch, 0) })
+	}
+	// ReadBatch: up to 64 records a call, all checked once the call has
+	// returned them (they stay valid together), with and without a held
+	// batch.
+	for _, batch := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprint("ReadBatch, batch ", batch), func(t *testing.T) { testRingBufOutput(t, batch, 64) })
 	}
 }
 
-func testRingBufOutput(t *testing.T, batch time.Duration) {
+func testRingBufOutput(t *testing.T, batch time.Duration, readBatch int) {
 	testenv.RequireRoot(t)
 	testenv.RequireSyscallEvents(t) // it counts sys_enter_getppid
 	runtime.LockOSThread()
@@ -196,23 +202,37 @@ func testRingBufOutput(t *testing.T, batch time.Duration) {
 	}
 	var got []uint64
 	var readErr error
+	largest := 0 // records in the largest batch read
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
+		buf := make([][]byte, 0, max(readBatch, 1))
 		for len(got) < expected {
-			s, err := reader.Read(ctx)
+			recs := buf[:0]
+			var err error
+			if readBatch > 0 {
+				recs, err = reader.ReadBatch(ctx, recs)
+			} else {
+				var s []byte
+				if s, err = reader.Read(ctx); err == nil {
+					recs = append(recs, s)
+				}
+			}
 			if err != nil {
 				readErr = err
 				return
 			}
-			if len(s) != 16 || binary.NativeEndian.Uint64(s[8:]) != marker {
-				readErr = fmt.Errorf("malformed record of %d bytes: %x (available %d)", len(s), s[:min(len(s), 64)], reader.Available())
-				return
+			largest = max(largest, len(recs))
+			for _, s := range recs {
+				if len(s) != 16 || binary.NativeEndian.Uint64(s[8:]) != marker {
+					readErr = fmt.Errorf("malformed record of %d bytes: %x (available %d)", len(s), s[:min(len(s), 64)], reader.Available())
+					return
+				}
+				got = append(got, binary.NativeEndian.Uint64(s))
 			}
-			got = append(got, binary.NativeEndian.Uint64(s))
 		}
 	}()
 	for i := 0; i < n; i++ {
@@ -227,6 +247,11 @@ func testRingBufOutput(t *testing.T, batch time.Duration) {
 		t.Fatalf("after %d records: %v", len(got), readErr)
 	}
 	checkSeqs(t, got, n, want)
+	if readBatch > 0 && batch > 0 && largest < 2 {
+		// Held for 10 ms while 500 calls come in bursts, a batch holds
+		// more than one record.
+		t.Errorf("ReadBatch returned one record at a time (%d calls)", len(got))
+	}
 	total := make([]byte, 8)
 	seq.Lookup(Uint32Key(0), total)
 	if binary.NativeEndian.Uint64(total) != n {

@@ -177,40 +177,62 @@ func (r *RingBufReader) release() {
 
 // Read returns the next record, waiting until one is submitted, ctx ends
 // (ctx.Err()), or the reader is closed (ErrClosed). The slice is a view
-// into the ring, valid until the next Read or Close.
+// into the ring, valid until the next Read, ReadBatch or Close.
 func (r *RingBufReader) Read(ctx context.Context) ([]byte, error) {
+	var one [1][]byte
+	recs, err := r.ReadBatch(ctx, one[:0])
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// ReadBatch appends to recs the records that are ready, up to cap(recs)
+// (at least one), waiting as Read does until there is one, and returns
+// them: views into the ring, valid until the next Read, ReadBatch or
+// Close. It takes the reader's lock once for them all, where Read takes
+// it per record.
+func (r *RingBufReader) ReadBatch(ctx context.Context, recs [][]byte) ([][]byte, error) {
+	max := max(cap(recs), 1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	polled := false
 	for {
 		if r.closed.Load() {
-			return nil, ErrClosed
+			return recs, ErrClosed
 		}
-		if sample, start, end, ok := r.next(); ok {
-			// The record before this one is done with; its space goes
-			// back with the others' once every bytes are read (one
-			// atomic store per 1,024 records of 64 bytes, not per
-			// record). Meanwhile the consumer position is behind, so
-			// the kernel queues no wake-up per record either.
-			if r.span(start, r.stored) >= r.every {
+		for len(recs) < max {
+			sample, start, end, ok := r.next()
+			if !ok {
+				break
+			}
+			// The records before this one are done with; their space
+			// goes back once every bytes are read (one atomic store
+			// per 1,024 records of 64 bytes, not per record).
+			// Meanwhile the consumer position is behind, so the kernel
+			// queues no wake-up per record either.
+			if len(recs) == 0 && r.span(start, r.stored) >= r.every {
 				r.storeCons(start)
 				r.stored = start
 			}
 			r.pending, r.havePend = end, true
-			return sample, nil
+			recs = append(recs, sample)
+		}
+		if len(recs) > 0 {
+			return recs, nil
 		}
 		if r.batch > 0 && r.havePend && !polled {
 			// Still holding the last record: the kernel wakes no one
 			// while the consumer is behind, so look again after batch.
 			polled = true
 			if err := r.sleep(ctx); err != nil {
-				return nil, err
+				return recs, err
 			}
 			continue
 		}
 		r.release()
 		if err := r.wait(ctx); err != nil {
-			return nil, err
+			return recs, err
 		}
 	}
 }

@@ -188,6 +188,26 @@ func drain(t testing.TB, r *Reader, fn func(Record)) {
 	}
 }
 
+// drainBatch is drain through ReadBatch, 16 records a call at most; fn
+// sees a batch's records once the call has returned them all.
+func drainBatch(t testing.TB, r *Reader, fn func(Record)) {
+	t.Helper()
+	r.Flush()
+	buf := make([]Record, 0, 16)
+	for {
+		recs, err := r.ReadBatch(t.Context(), buf[:0])
+		if err == ErrFlushed {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			fn(rec)
+		}
+	}
+}
+
 // openOnAll opens attr per CPU, adds the events to r, and closes them at the end.
 func openOnAll(t testing.TB, r *Reader, attr *Attr, pid int) []*Event {
 	t.Helper()

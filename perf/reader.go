@@ -326,27 +326,65 @@ func (r *Reader) wake() {
 // next call on the Reader. PERF_RECORD_LOST records are returned too, with
 // their count in Record.Lost, after being added to Lost().
 func (r *Reader) Read(ctx context.Context) (Record, error) {
+	var one [1]Record
+	recs, err := r.ReadBatch(ctx, one[:0])
+	if err != nil {
+		return Record{}, err
+	}
+	return recs[0], nil
+}
+
+// ReadBatch appends to recs the records that are ready in one ring, up to
+// cap(recs) (at least one), waiting as Read does until there is one, and
+// returns them; their Data are views valid until the next Read,
+// ReadBatch or Close. It takes the reader's lock once for them all, where
+// Read takes it per record. An ordered Reader returns one record.
+//
+// On an error, recs holds what was read before it.
+func (r *Reader) ReadBatch(ctx context.Context, recs []Record) ([]Record, error) {
+	max := max(cap(recs), 1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.overwrite {
-		return Record{}, errors.New("perf: Read on an overwriting reader; use Snapshot")
+		return recs, errors.New("perf: Read on an overwriting reader; use Snapshot")
 	}
 	for {
 		if r.closed.Load() {
-			return Record{}, ErrClosed
+			return recs, ErrClosed
 		}
 		// The flag is read before the rings, so that ErrFlushed comes only
 		// after a poll that began after Flush and found nothing.
 		flushing := r.flush.Load()
 		rec, ok, err := r.poll()
-		if ok || err != nil {
-			return rec, err
+		if err != nil {
+			return recs, err
+		}
+		if ok {
+			recs = append(recs, rec)
+			if r.ordered {
+				return recs, nil
+			}
+			// The rest of this ring's batch: poll commits a ring only
+			// when it moves on to the next, which would free these.
+			rg := r.rings[r.cur]
+			for len(recs) < max {
+				h, body, ok, err := rg.next()
+				if err != nil || !ok {
+					return recs, err
+				}
+				rec := Record{CPU: rg.cpu, Type: h.Type, Misc: h.Misc, Data: body}
+				if err := r.countLost(&rec); err != nil {
+					return recs, err
+				}
+				recs = append(recs, rec)
+			}
+			return recs, nil
 		}
 		if flushing && r.flush.CompareAndSwap(true, false) {
-			return Record{}, ErrFlushed
+			return recs, ErrFlushed
 		}
 		if err := r.wait(ctx); err != nil {
-			return Record{}, err
+			return recs, err
 		}
 	}
 }

@@ -280,6 +280,13 @@ func TestGroupEnable(t *testing.T) {
 // TestRingWrap: with a ring whose size is no multiple of the record size,
 // records straddle the ring's end; all of them arrive intact and in order.
 func TestRingWrap(t *testing.T) {
+	t.Run("Read", func(t *testing.T) { testRingWrap(t, drain) })
+	// ReadBatch: the records of a batch stay valid together, the one
+	// that straddles the ring's end (copied) included.
+	t.Run("ReadBatch", func(t *testing.T) { testRingWrap(t, drainBatch) })
+}
+
+func testRingWrap(t *testing.T, drain func(testing.TB, *Reader, func(Record))) {
 	tracefs(t)
 	cpu := pinnedCPU(t)
 	r := newReader(t, ReaderOptions{CPUs: []int{cpu}, RingSize: os.Getpagesize()})

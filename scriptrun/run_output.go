@@ -33,7 +33,13 @@ type recordSource interface {
 type ringSource struct {
 	rd      *bpf.RingBufReader
 	dropped *bpf.Map
+	// The records of the last ReadBatch not yet handed out: a batch takes
+	// the reader's lock once, and its records stay valid until the next.
+	batch, buf [][]byte
 }
+
+// recordBatch is how many records a source takes from its reader at once.
+const recordBatch = 256
 
 func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	rd, err := bpf.NewRingBufReader(m)
@@ -43,11 +49,23 @@ func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	// A busy probe is read every ringBatch with no wake-up per record
 	// (SetBatch); the ring, sized by ringPlan, buffers it meanwhile.
 	rd.SetBatch(ringBatch)
-	return &ringSource{rd, lost}, nil
+	return &ringSource{rd: rd, dropped: lost, buf: make([][]byte, 0, recordBatch)}, nil
 }
 
-func (s *ringSource) read(ctx context.Context) ([]byte, error) { return s.rd.Read(ctx) }
-func (s *ringSource) close() error                             { return s.rd.Close() }
+func (s *ringSource) read(ctx context.Context) ([]byte, error) {
+	if len(s.batch) == 0 {
+		recs, err := s.rd.ReadBatch(ctx, s.buf[:0])
+		if err != nil {
+			return nil, err
+		}
+		s.batch = recs
+	}
+	rec := s.batch[0]
+	s.batch = s.batch[1:]
+	return rec, nil
+}
+
+func (s *ringSource) close() error { return s.rd.Close() }
 
 func (s *ringSource) lost() (uint64, error) {
 	if s.dropped == nil {
@@ -68,6 +86,8 @@ type perfArraySource struct {
 	rd     *perf.Reader
 	events []*perf.Event
 	nlost  uint64 // from PERF_RECORD_LOST
+	// As ringSource's: the records of the last ReadBatch not yet handed out.
+	batch, buf []perf.Record
 }
 
 func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error) {
@@ -79,7 +99,7 @@ func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error
 	if err != nil {
 		return nil, err
 	}
-	s := &perfArraySource{rd: rd}
+	s := &perfArraySource{rd: rd, buf: make([]perf.Record, 0, recordBatch)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -118,13 +138,18 @@ func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error
 }
 
 func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
-	rec, err := s.rd.Read(ctx)
-	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, ctx.Err()
+	if len(s.batch) == 0 {
+		recs, err := s.rd.ReadBatch(ctx, s.buf[:0])
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, ctx.Err()
+			}
+			return nil, err
 		}
-		return nil, err
+		s.batch = recs
 	}
+	rec := s.batch[0]
+	s.batch = s.batch[1:]
 	if rec.Type != perf.PERF_RECORD_SAMPLE {
 		s.nlost += rec.Lost
 		return nil, nil
