@@ -136,13 +136,18 @@ func kernelWord() int {
 // skipping discarded ones, and where it starts and ends. ok is false when
 // none is ready.
 func (r *RingBufReader) next() (sample []byte, cons, end uint64, ok bool) {
+	return r.nextBefore(r.loadProd())
+}
+
+// nextBefore is next, for records the producer had submitted when its
+// position was prod: a batch reads the position once.
+func (r *RingBufReader) nextBefore(prod uint64) (sample []byte, cons, end uint64, ok bool) {
 	cons = r.loadCons()
 	if r.havePend {
 		// Read but not given back: the records after it are the next.
 		cons = r.pending
 	}
 	for {
-		prod := r.loadProd()
 		if d := r.span(prod, cons); d == 0 || d > r.mask+1 {
 			return nil, cons, cons, false
 		}
@@ -201,8 +206,9 @@ func (r *RingBufReader) ReadBatch(ctx context.Context, recs [][]byte) ([][]byte,
 		if r.closed.Load() {
 			return recs, ErrClosed
 		}
+		prod := r.loadProd()
 		for len(recs) < max {
-			sample, start, end, ok := r.next()
+			sample, start, end, ok := r.nextBefore(prod)
 			if !ok {
 				break
 			}

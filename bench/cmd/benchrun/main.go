@@ -97,6 +97,7 @@ func main() {
 		{"stream", stream},
 		{"aggregate", aggregate},
 		{"reader", reader},
+		{"btf", btfLoad},
 		{"size", size},
 		{"scripted", scripted},
 	} {

@@ -17,21 +17,14 @@ import (
 // once and run once per round, so that rounds alternate with the rest of
 // the host's load as the other scenarios do.
 func reader(e *env) {
-	dir, err := os.MkdirTemp("", "tracelet-bench-reader-")
+	bin, dir, err := ciliumTest(e)
 	if err != nil {
 		e.logf("reader: %v", err)
+		r := e.rp.add("reader: all", "tracelet", "records/s", "rec/s", e.rounds)
+		r.Note = ciliumUnavailable
 		return
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "cilium.test")
-	c := goCmd(filepath.Join(e.root, "bench", "cilium"), "test", "-c", "-o", bin, ".")
-	if out, err := c.CombinedOutput(); err != nil {
-		why := "not available: building bench/cilium failed (is the Go module proxy reachable?)"
-		e.logf("reader: %v\n%s", err, out)
-		r := e.rp.add("reader: all", "tracelet", "records/s", "rec/s", e.rounds)
-		r.Note = why
-		return
-	}
 	line := regexp.MustCompile(`^Benchmark(\w+)/(tracelet|cilium)/(\d+)-\d+\s+\d+\s+([\d.]+) ns/op.*?\s(\d+) allocs/op`)
 	type key struct{ kind, size, tool string }
 	rows := map[key][3]*row{}
@@ -59,7 +52,7 @@ func reader(e *env) {
 		return r
 	}
 	for round := 0; round < e.rounds; round++ {
-		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", ".", "-test.benchmem", "-test.benchtime", "200000x", "-test.count", "1")
+		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^Benchmark(PerfReader|RingBufReader)$", "-test.benchmem", "-test.benchtime", "200000x", "-test.count", "1")
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -76,6 +69,68 @@ func reader(e *env) {
 			allocs, _ := strconv.ParseFloat(m[5], 64)
 			r := get(key{m[1], m[3], m[2]})
 			r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = 1e9/ns, ns, allocs
+		}
+	}
+}
+
+const ciliumUnavailable = "not available: building bench/cilium failed (is the Go module proxy reachable?)"
+
+// ciliumTest builds bench/cilium's test binary in a temporary directory,
+// which the caller removes.
+func ciliumTest(e *env) (bin, dir string, err error) {
+	if dir, err = os.MkdirTemp("", "tracelet-bench-cilium-"); err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "cilium.test")
+	c := goCmd(filepath.Join(e.root, "bench", "cilium"), "test", "-c", "-o", bin, ".")
+	if out, err := c.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return bin, dir, nil
+}
+
+// btfLoad: issue 14's load of the kernel's BTF plus a one-liner's lookups
+// (bench/cilium BenchmarkBTF: task_struct->real_parent->comm, filename's
+// name, do_unlinkat's prototype, from the file to the answers), tracelet's
+// btf package against cilium/ebpf's LoadKernelSpec, 20 iterations a round.
+func btfLoad(e *env) {
+	const scen = "btf: load + one-liner lookups"
+	e.rp.setGoal(scen, "time", goal{Anchor: "cilium/ebpf", Max: 0.2, Text: "≥ 5× faster than cilium/ebpf"})
+	e.rp.setGoal(scen, "allocated", goal{Anchor: "cilium/ebpf", Max: 0.25, Text: "≤ 1/4 of cilium/ebpf's bytes"})
+	bin, dir, err := ciliumTest(e)
+	if err != nil {
+		e.logf("btf: %v", err)
+		e.rp.add(scen, "tracelet", "time", "ms", e.rounds).Note = ciliumUnavailable
+		return
+	}
+	defer os.RemoveAll(dir)
+	line := regexp.MustCompile(`^BenchmarkBTF/(tracelet|cilium)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)
+	rows := map[string][3]*row{}
+	for _, tool := range []string{"tracelet", "cilium/ebpf"} {
+		rows[tool] = [3]*row{e.rp.add(scen, tool, "time", "ms", e.rounds), e.rp.add(scen, tool, "allocated", "KB", e.rounds),
+			e.rp.add(scen, tool, "allocations", "allocs", e.rounds)}
+	}
+	for round := 0; round < e.rounds; round++ {
+		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^BenchmarkBTF$", "-test.benchmem", "-test.benchtime", "20x", "-test.count", "1")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			e.logf("btf: round %d: %v\n%s", round, err, out)
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			m := line.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			tool := map[string]string{"tracelet": "tracelet", "cilium": "cilium/ebpf"}[m[1]]
+			ns, _ := strconv.ParseFloat(m[2], 64)
+			b, _ := strconv.ParseFloat(m[3], 64)
+			allocs, _ := strconv.ParseFloat(m[4], 64)
+			r := rows[tool]
+			r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = ns/1e6, b/1e3, allocs
 		}
 	}
 }
