@@ -12,7 +12,8 @@ import (
 )
 
 // reader: the perf ring and BPF ring buffer readers against cilium/ebpf's,
-// by record size. The benchmarks live in bench/cilium, a module of its own
+// by record size, pinned to the tools' CPU; the table gives each row's
+// spread over the rounds. The benchmarks live in bench/cilium, a module of its own
 // (cilium/ebpf never enters tracelet's go.mod); its test binary is built
 // once and run once per round, so that rounds alternate with the rest of
 // the host's load as the other scenarios do.
@@ -25,7 +26,7 @@ func reader(e *env) {
 		return
 	}
 	defer os.RemoveAll(dir)
-	line := regexp.MustCompile(`^Benchmark(\w+)/(tracelet|cilium)/(\d+)-\d+\s+\d+\s+([\d.]+) ns/op.*?\s(\d+) allocs/op`)
+	line := regexp.MustCompile(`^Benchmark(\w+)/(tracelet|cilium)/(\d+)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op.*?\s(\d+) allocs/op`)
 	type key struct{ kind, size, tool string }
 	rows := map[key][3]*row{}
 	get := func(k key) [3]*row {
@@ -54,7 +55,7 @@ func reader(e *env) {
 	for round := 0; round < e.rounds; round++ {
 		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^Benchmark(PerfReader|RingBufReader)$", "-test.benchmem", "-test.benchtime", "200000x", "-test.count", "1")
 		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
+		out, err := outputPinned(cmd, e.toolCPU)
 		if err != nil {
 			e.logf("reader: round %d: %v\n%s", round, err, out)
 			continue
@@ -105,7 +106,7 @@ func btfLoad(e *env) {
 		return
 	}
 	defer os.RemoveAll(dir)
-	line := regexp.MustCompile(`^BenchmarkBTF/(tracelet|cilium)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)
+	line := regexp.MustCompile(`^BenchmarkBTF/(tracelet|cilium)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)
 	rows := map[string][3]*row{}
 	for _, tool := range []string{"tracelet", "cilium/ebpf"} {
 		rows[tool] = [3]*row{e.rp.add(scen, tool, "time", "ms", e.rounds), e.rp.add(scen, tool, "allocated", "KB", e.rounds),
@@ -114,7 +115,7 @@ func btfLoad(e *env) {
 	for round := 0; round < e.rounds; round++ {
 		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^BenchmarkBTF$", "-test.benchmem", "-test.benchtime", "20x", "-test.count", "1")
 		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
+		out, err := outputPinned(cmd, e.toolCPU)
 		if err != nil {
 			e.logf("btf: round %d: %v\n%s", round, err, out)
 			continue
@@ -133,4 +134,17 @@ func btfLoad(e *env) {
 			r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = ns/1e6, b/1e3, allocs
 		}
 	}
+}
+
+// outputPinned runs cmd on cpu (the tools' CPU; -1: anywhere), so that one
+// run's figures are not spread by the scheduler, and returns its stdout
+// and stderr.
+func outputPinned(cmd *exec.Cmd, cpu int) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := startPinned(cmd, cpu); err != nil {
+		return nil, err
+	}
+	err := cmd.Wait()
+	return out.Bytes(), err
 }
