@@ -53,23 +53,30 @@ func reader(e *env) {
 		return r
 	}
 	for round := 0; round < e.rounds; round++ {
-		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^Benchmark(PerfReader|RingBufReader)$", "-test.benchmem", "-test.benchtime", "200000x", "-test.count", "1")
-		cmd.Dir = dir
-		out, err := outputPinned(cmd, e.toolCPU)
-		if err != nil {
-			e.logf("reader: round %d: %v\n%s", round, err, out)
-			continue
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			m := line.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
+		benchLines(e, "reader", bin, dir, "^Benchmark(PerfReader|RingBufReader)$", "200000x", line, round, func(m []string) {
 			ns, _ := strconv.ParseFloat(m[4], 64)
 			allocs, _ := strconv.ParseFloat(m[5], 64)
 			r := get(key{m[1], m[3], m[2]})
 			r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = 1e9/ns, ns, allocs
+		})
+	}
+}
+
+// benchLines runs bench/cilium's test binary bin once, pinned to the
+// tools' CPU, for the benchmarks that pattern selects, and calls fn with
+// the submatches of each line of its output that line matches.
+func benchLines(e *env, section, bin, dir, pattern, benchtime string, line *regexp.Regexp, round int, fn func(m []string)) {
+	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", pattern, "-test.benchmem", "-test.benchtime", benchtime, "-test.count", "1")
+	cmd.Dir = dir
+	out, err := outputPinned(cmd, e.toolCPU)
+	if err != nil {
+		e.logf("%s: round %d: %v\n%s", section, round, err, out)
+		return
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if m := line.FindStringSubmatch(sc.Text()); m != nil {
+			fn(m)
 		}
 	}
 }
@@ -113,26 +120,14 @@ func btfLoad(e *env) {
 			e.rp.add(scen, tool, "allocations", "allocs", e.rounds)}
 	}
 	for round := 0; round < e.rounds; round++ {
-		cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^BenchmarkBTF$", "-test.benchmem", "-test.benchtime", "20x", "-test.count", "1")
-		cmd.Dir = dir
-		out, err := outputPinned(cmd, e.toolCPU)
-		if err != nil {
-			e.logf("btf: round %d: %v\n%s", round, err, out)
-			continue
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			m := line.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
+		benchLines(e, "btf", bin, dir, "^BenchmarkBTF$", "20x", line, round, func(m []string) {
 			tool := map[string]string{"tracelet": "tracelet", "cilium": "cilium/ebpf"}[m[1]]
 			ns, _ := strconv.ParseFloat(m[2], 64)
 			b, _ := strconv.ParseFloat(m[3], 64)
 			allocs, _ := strconv.ParseFloat(m[4], 64)
 			r := rows[tool]
 			r[0].Samples[round], r[1].Samples[round], r[2].Samples[round] = ns/1e6, b/1e3, allocs
-		}
+		})
 	}
 }
 
