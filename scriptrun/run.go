@@ -244,12 +244,13 @@ func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 		return c.Value, err == nil
 	}
 	output := outputKind(opts)
-	r.planRing(script.MayStream(src), output)
+	machine := ringPlan(opts.RingSize, output) // reads the machine's memory and CPUs once
+	r.planRing(machine, script.MayStream(src), output)
 	prog, err := script.ParseWith(file, src, popts)
 	if err != nil {
 		return nil, err
 	}
-	r.planRing(script.Streams(prog), output)
+	r.planRing(machine, script.Streams(prog), output)
 	if spec, err := getBTF(); err != nil {
 		copts.BTFError = err
 		if opts.BTF != "" {

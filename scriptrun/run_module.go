@@ -40,14 +40,9 @@ func moduleBTF(prog *script.Program, base *btf.Spec, dir string) (*btf.Spec, str
 			}
 			if a.Target == "" && !a.Wildcard() && dir != "" {
 				if _, err := base.TypeByName(a.Func, btf.BTF_KIND_FUNC); errors.Is(err, btf.ErrNotFound) {
-					s, name := findModuleFunc(base, dir, a.Func, module, spec)
-					if s != nil {
-						if spec == nil {
-							spec = s
-						} else if s != spec {
-							s.Close()
-						}
-						a.Target = name
+					// With a module chosen, only its BTF is searched.
+					if s, name := findModuleFunc(base, dir, a.Func, module, spec); s != nil {
+						spec, a.Target = s, name
 					}
 				}
 			}

@@ -33,13 +33,34 @@ type recordSource interface {
 type ringSource struct {
 	rd      *bpf.RingBufReader
 	dropped *bpf.Map
-	// The records of the last ReadBatch not yet handed out: a batch takes
-	// the reader's lock once, and its records stay valid until the next.
-	batch, buf [][]byte
+	batch   batch[[]byte]
 }
 
 // recordBatch is how many records a source takes from its reader at once.
 const recordBatch = 256
+
+// batch hands out one by one the records of a reader's ReadBatch: a batch
+// takes the reader's lock once, and its records stay valid until the next.
+type batch[T any] struct{ recs, buf []T }
+
+// next returns the next record, refilling the batch through read when it
+// is used up.
+func (b *batch[T]) next(read func([]T) ([]T, error)) (T, error) {
+	if len(b.recs) == 0 {
+		if b.buf == nil {
+			b.buf = make([]T, 0, recordBatch)
+		}
+		recs, err := read(b.buf[:0])
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		b.recs = recs
+	}
+	rec := b.recs[0]
+	b.recs = b.recs[1:]
+	return rec, nil
+}
 
 func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	rd, err := bpf.NewRingBufReader(m)
@@ -49,20 +70,11 @@ func newRingSource(m, lost *bpf.Map) (*ringSource, error) {
 	// A busy probe is read every ringBatch with no wake-up per record
 	// (SetBatch); the ring, sized by ringPlan, buffers it meanwhile.
 	rd.SetBatch(ringBatch)
-	return &ringSource{rd: rd, dropped: lost, buf: make([][]byte, 0, recordBatch)}, nil
+	return &ringSource{rd: rd, dropped: lost}, nil
 }
 
 func (s *ringSource) read(ctx context.Context) ([]byte, error) {
-	if len(s.batch) == 0 {
-		recs, err := s.rd.ReadBatch(ctx, s.buf[:0])
-		if err != nil {
-			return nil, err
-		}
-		s.batch = recs
-	}
-	rec := s.batch[0]
-	s.batch = s.batch[1:]
-	return rec, nil
+	return s.batch.next(func(buf [][]byte) ([][]byte, error) { return s.rd.ReadBatch(ctx, buf) })
 }
 
 func (s *ringSource) close() error { return s.rd.Close() }
@@ -86,8 +98,7 @@ type perfArraySource struct {
 	rd     *perf.Reader
 	events []*perf.Event
 	nlost  uint64 // from PERF_RECORD_LOST
-	// As ringSource's: the records of the last ReadBatch not yet handed out.
-	batch, buf []perf.Record
+	batch  batch[perf.Record]
 }
 
 func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error) {
@@ -99,7 +110,7 @@ func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error
 	if err != nil {
 		return nil, err
 	}
-	s := &perfArraySource{rd: rd, buf: make([]perf.Record, 0, recordBatch)}
+	s := &perfArraySource{rd: rd}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -138,18 +149,13 @@ func newPerfArraySource(m *bpf.Map, ringSize int) (_ *perfArraySource, err error
 }
 
 func (s *perfArraySource) read(ctx context.Context) ([]byte, error) {
-	if len(s.batch) == 0 {
-		recs, err := s.rd.ReadBatch(ctx, s.buf[:0])
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, ctx.Err()
-			}
-			return nil, err
+	rec, err := s.batch.next(func(buf []perf.Record) ([]perf.Record, error) { return s.rd.ReadBatch(ctx, buf) })
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, ctx.Err()
 		}
-		s.batch = recs
+		return nil, err
 	}
-	rec := s.batch[0]
-	s.batch = s.batch[1:]
 	if rec.Type != perf.PERF_RECORD_SAMPLE {
 		s.nlost += rec.Lost
 		return nil, nil
@@ -234,7 +240,8 @@ func outputKind(opts RunOptions) script.OutputKind {
 	return hostOutput()
 }
 
-// planRing sizes the output rings (ringPlan, within MaxRingSize), and
+// planRing sizes the output rings (machine, from ringPlan, within
+// MaxRingSize), and
 // starts creating the BPF ring buffer at once: the kernel allocates,
 // zeroes and maps all of it (2 to 4 ms for 8 MiB on this machine's kind),
 // which then runs beside the parse, the checks and the compile instead of
@@ -248,9 +255,9 @@ func outputKind(opts RunOptions) script.OutputKind {
 // again from its parse; a ring of the wrong size is dropped then. The
 // early ring is an optimization only: if it cannot be made, load makes it
 // as it makes the other maps, and reports the error.
-func (r *Run) planRing(streams bool, output script.OutputKind) {
+func (r *Run) planRing(machine perf.RingPlan, streams bool, output script.OutputKind) {
 	opts := r.opts
-	r.plan = ringPlan(opts.RingSize, output)
+	r.plan = machine
 	if opts.RingSize == 0 && opts.MaxRingSize > 0 && r.plan.RingSize > int(opts.MaxRingSize) {
 		r.plan.RingSize, r.plan.Bound = int(opts.MaxRingSize), "the tool's bound"
 	}
