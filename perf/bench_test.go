@@ -134,13 +134,31 @@ func e2eRead(r *Reader, pid int) (got, lost *atomic.Uint64, done chan error) {
 	return got, lost, done
 }
 
-var wakeModes = []struct {
+type wakeMode struct {
 	name string
 	set  func(a *Attr)
 	opts ReaderOptions
-}{
-	{"wakeup=1", func(a *Attr) { a.SetWakeupEvents(1) }, ReaderOptions{RingSize: 4 << 20}},
-	{"watermark", func(a *Attr) { a.SetWatermark(1) }, ReaderOptions{RingSize: 4 << 20, Watermark: 64 << 10}},
+}
+
+// wakeModes are the readers the end-to-end benchmarks run: woken per
+// record, woken at 64 KiB of 4 MiB, and what `tracelet trace` opens by
+// default (the rings and watermark PlanRings sizes from this machine, read
+// in time order across the CPUs).
+func wakeModes(b *testing.B) []wakeMode {
+	cpus, err := OnlineCPUs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := PlanRings(ReadMachine(len(cpus)))
+	wm := min(p.RingSize/4, AutoMaxWatermark)
+	return []wakeMode{
+		{"wakeup=1", func(a *Attr) { a.SetWakeupEvents(1) }, ReaderOptions{RingSize: 4 << 20}},
+		{"watermark", func(a *Attr) { a.SetWatermark(1) }, ReaderOptions{RingSize: 4 << 20, Watermark: 64 << 10}},
+		{"trace-defaults", func(a *Attr) {
+			a.SetWatermark(uint32(wm))
+			a.Bits |= unix.PerfBitSampleIDAll
+		}, ReaderOptions{RingSize: p.RingSize, Ordered: true}},
+	}
 }
 
 // kernelLost sums the kernel's own count of samples it could not write
@@ -177,7 +195,7 @@ func BenchmarkEndToEndUprobe(b *testing.B) {
 	r0, r1 := argRegs(b)
 	group, ev := addUprobe(b, prog, testenv.CABITarget, "a="+r0+":u64 b="+r1+":u64")
 	id := eventID(b, group, ev)
-	for _, m := range wakeModes {
+	for _, m := range wakeModes(b) {
 		b.Run(m.name, func(b *testing.B) {
 			attr, _ := Tracepoint(id, 0)
 			attr.Read_format = unix.PERF_FORMAT_ID | unix.PERF_FORMAT_LOST
@@ -252,7 +270,7 @@ func BenchmarkEndToEndTracepoint(b *testing.B) {
 		disableAll(b, evs)
 		b.ReportMetric(float64(b.N)/d.Seconds(), "events/s")
 	})
-	for _, m := range wakeModes {
+	for _, m := range wakeModes(b) {
 		b.Run(m.name, func(b *testing.B) {
 			attr, _ := Tracepoint(id, 0)
 			attr.Read_format = unix.PERF_FORMAT_ID | unix.PERF_FORMAT_LOST

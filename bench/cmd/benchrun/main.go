@@ -41,7 +41,7 @@ func main() {
 	e := &env{rp: &report{}, log: os.Stderr}
 	tl := flag.String("tracelet", "./tracelet", "the tracelet `BINARY` under test")
 	out := flag.String("json", "bench/results.json", "write the results to `FILE`")
-	only := flag.String("only", "", "run only the scenarios whose name matches `REGEXP` (startup, stream, aggregate, reader, size, scripted)")
+	only := flag.String("only", "", "run only the scenarios whose name matches `REGEXP` (startup, stream, aggregate, reader, btf, ceiling, size, scripted)")
 	pin := flag.Bool("pin", true, "pin the workload to the last CPU and the tools to CPU 0")
 	flag.IntVar(&e.rounds, "rounds", 5, "rounds per scenario (each tool once per round)")
 	flag.IntVar(&e.streamN, "stream-n", 1000000, "events per streaming run")
@@ -98,6 +98,7 @@ func main() {
 		{"aggregate", aggregate},
 		{"reader", reader},
 		{"btf", btfLoad},
+		{"ceiling", ceiling},
 		{"size", size},
 		{"scripted", scripted},
 	} {
