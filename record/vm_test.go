@@ -161,6 +161,20 @@ func TestBootArgsCollect(t *testing.T) {
 		}
 	}
 
+	// The global buffer had its full size when /init started: ftrace=nop,
+	// which bootargs puts before kprobe_event=, marked it grown before the
+	// kernel allocated it. Without it, the file reads "7 (expanded:
+	// 1408)": two pages a CPU, which a busy boot overwrites within a few
+	// hundred records, until a test first enables an event through tracefs.
+	size, err := os.ReadFile(filepath.Join(bootSnapshot, "buffer_size_kb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(size), "expanded") {
+		t.Errorf("the global buffer was at its boot minimum when /init started: buffer_size_kb %q", strings.TrimSpace(string(size)))
+	}
+	t.Logf("buffer_size_kb when /init started: %s", strings.TrimSpace(string(size)))
+
 	// The Debian kernels race while creating boot-time events: now and
 	// then one never gets its events/GROUP/EVENT directory (see record's
 	// orphans). collect decodes its records from the definition all the

@@ -71,9 +71,10 @@ type BootArgsOptions struct {
 	PastFtraceSite bool
 }
 
-// BootArgs renders the plan as the kprobe_event= kernel parameter. Only
-// kprobes and kretprobes can be expressed; anything else is refused with a
-// *BootError that says whether bootconfig can express it. The parameter
+// BootArgs renders the plan as kernel parameters: trace_buf_size= when the
+// plan sizes its buffer, BootBufferParam, and kprobe_event=. Only kprobes
+// and kretprobes can be expressed; anything else is refused with a
+// *BootError that says whether bootconfig can express it. The parameters
 // plus Reserve bytes must fit the target's command line.
 func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	if err := p.Validate(); err != nil {
@@ -93,9 +94,6 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 		case len(e.Triggers) > 0:
 			return "", &BootError{path, "the triggers of " + e.Name(), "the parameter has no triggers", useBC}
 		}
-	}
-	if p.BufferSizeKB > 0 {
-		return "", &BootError{path, "a buffer size", "its events record into the global buffer, whose size the parameter does not set", useBC}
 	}
 	arch := o.Grammar.Arch
 	if arch == 0 {
@@ -121,7 +119,11 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	}
 	// Measure first, one probe at a time, so that a plan too long for the
 	// command line gets the error that says so rather than the encoder's.
-	n := len(kprobeevents.BootParamName) + 1
+	buf := BootBufferParam + " "
+	if p.BufferSizeKB > 0 {
+		buf = fmt.Sprintf("trace_buf_size=%dK %s", p.BufferSizeKB, buf)
+	}
+	n := len(buf) + len(kprobeevents.BootParamName) + 1
 	for i, pr := range probes {
 		one, err := kprobeevents.EncodeBootParamFor([]*kprobeevents.Probe{pr}, g)
 		if err != nil {
@@ -145,8 +147,20 @@ func (p *Plan) BootArgs(o BootArgsOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return kprobeevents.BootParamName + "=" + val, nil
+	return buf + kprobeevents.BootParamName + "=" + val, nil
 }
+
+// BootBufferParam is the parameter BootArgs puts before kprobe_event=.
+// Unless a parameter says that tracing is used from boot, the kernel
+// allocates the global buffer at its minimum, two pages a CPU, and grows it
+// only when something first enables an event through tracefs; until then
+// the events kprobe_event= enables are recorded into those pages, and a
+// busy boot overwrites its earliest records within a few hundred events.
+// trace_buf_size= alone does not grow it (it only sets the size to grow
+// to); ftrace= (set_cmdline_ftrace, since 2.6.28) marks the buffer grown
+// before it is allocated, and the nop tracer it names is the one the
+// kernel runs anyway.
+const BootBufferParam = "ftrace=nop"
 
 // bootBufLen is MAX_BUF_LEN of kernel/trace/trace_boot.c: each probe
 // command ("p:kprobes/EVENT " + probes), filter and action is copied into

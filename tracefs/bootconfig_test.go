@@ -34,12 +34,12 @@ func TestBootArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "kprobe_event=p:tracelet_boot/open,do_sys_openat2,dfd=$arg1:s32,path=+0($arg2):ustring;r:tracelet_boot/open_ret,do_sys_openat2,ret=$retval:s64"
+	want := "ftrace=nop kprobe_event=p:tracelet_boot/open,do_sys_openat2,dfd=$arg1:s32,path=+0($arg2):ustring;r:tracelet_boot/open_ret,do_sys_openat2,ret=$retval:s64"
 	if got != want {
 		t.Fatalf("BootArgs =\n%s\nwant\n%s", got, want)
 	}
 	// What the kernel's parser splits back is the plan.
-	back, err := kprobeevents.DecodeBootParamFor(strings.TrimPrefix(got, "kprobe_event="), x86)
+	back, err := kprobeevents.DecodeBootParamFor(strings.TrimPrefix(got, "ftrace=nop kprobe_event="), x86)
 	if err != nil || len(back) != 2 || back[0].String() != p.Probes[0].String() || back[1].String() != p.Probes[1].String() {
 		t.Fatalf("decoded %v, %v", back, err)
 	}
@@ -67,12 +67,17 @@ func TestBootArgs(t *testing.T) {
 		t.Errorf("arm's 1024-byte command line: %v", err)
 	}
 
+	// A plan's buffer size sizes the global buffer's rings from boot.
+	got, err = bootPlan(t, "p:x do_sys_openat2\ninstance tracelet_boot 4096\n", kprobeevents.Kernel{}).BootArgs(BootArgsOptions{Grammar: x86})
+	if want := "trace_buf_size=4096K ftrace=nop kprobe_event=p:tracelet_boot/x,do_sys_openat2"; got != want || err != nil {
+		t.Errorf("with a buffer size: %q, %v; want %q", got, err, want)
+	}
+
 	// Refusals say which path can do it.
 	for _, c := range []struct{ src, what, use string }{
 		{"sched:sched_switch\n", "tracepoint sched:sched_switch", "tracelet bootconfig"},
 		{"p:x do_sys_openat2 a=$arg1\nfilter x a == 1\n", "the filter of", "tracelet bootconfig"},
 		{"p:x do_sys_openat2\ntrigger x traceoff\n", "the triggers of", "tracelet bootconfig"},
-		{"p:x do_sys_openat2\ninstance tracelet_boot 1024\n", "a buffer size", "tracelet bootconfig"},
 		{"p:u /bin/sh:0x1000\n", "uprobe", "neither boot path"},
 	} {
 		_, err := bootPlan(t, c.src, kprobeevents.Kernel{}).BootArgs(BootArgsOptions{Grammar: x86})

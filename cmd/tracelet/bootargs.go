@@ -49,7 +49,7 @@ func bootError(err error) error {
 func bootargsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bootargs",
-		Usage:     "print the kprobe_event= kernel parameter that defines and enables a script's kprobes at boot",
+		Usage:     "print the kernel parameters (ftrace=nop, which gives the global buffer its full size from boot, and kprobe_event=) that define and enable a script's kprobes at boot",
 		ArgsUsage: planUsage,
 		Flags: append(append(targetFlags(), planFlags()...),
 			&cli.IntFlag{Name: "reserve", Value: 256, Usage: "`BYTES` of the command line the other parameters need"},

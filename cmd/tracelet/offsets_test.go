@@ -49,7 +49,7 @@ func TestBootOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mustCLI(t, "bootargs", "--btf", bt, "--kernel", "6.1", "--arch", "x86_64", plan)
-	want := "kprobe_event=p:tracelet_reads/vfs_read__entry,vfs_read,arg1=+0(+40(+72(%di))):string,count=%dx:u64;p:tracelet_reads/pos,vfs_read,arg1=+112(%di):s64\n"
+	want := "ftrace=nop kprobe_event=p:tracelet_reads/vfs_read__entry,vfs_read,arg1=+0(+40(+72(%di))):string,count=%dx:u64;p:tracelet_reads/pos,vfs_read,arg1=+112(%di):s64\n"
 	if got != want {
 		t.Errorf("bootargs:\n got %q\nwant %q", got, want)
 	}
@@ -79,7 +79,7 @@ kretfunc:vfs_read { printf("%d\n", retval); }
 		t.Fatal(err)
 	}
 	got := mustCLI(t, "bootargs", "--btf", bt, "--kernel", "6.1", "--arch", "x86_64", src)
-	want := "kprobe_event=p:tracelet_reads/vfs_read,vfs_read,name=+0(+40(+72(%di))):string,count=%dx:u64;p:tracelet_reads/vfs_read_2,vfs_read,f_pos=+112(%di):s64;r:tracelet_reads/vfs_read_ret,vfs_read,retval=$retval:s64\n"
+	want := "ftrace=nop kprobe_event=p:tracelet_reads/vfs_read,vfs_read,name=+0(+40(+72(%di))):string,count=%dx:u64;p:tracelet_reads/vfs_read_2,vfs_read,f_pos=+112(%di):s64;r:tracelet_reads/vfs_read_ret,vfs_read,retval=$retval:s64\n"
 	if got != want {
 		t.Errorf("bootargs:\n got %q\nwant %q", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tracelet/tracelet/asm"
 	"github.com/tracelet/tracelet/kprobeevents"
+	"github.com/tracelet/tracelet/tracefs"
 )
 
 // DefaultBootProbes are the kprobes every test boot defines through the
@@ -91,7 +92,10 @@ func kernelCmdline(console, kprobeEvent string, fixtures bool, extra ...string) 
 		if err := checkBootParam(kprobeEvent); err != nil {
 			return "", err
 		}
-		args = append(args, "kprobe_event="+kprobeEvent)
+		// What `tracelet bootargs` puts before kprobe_event=: without it
+		// the global buffer holds two pages a CPU until a test first
+		// enables an event through tracefs (tracefs.BootBufferParam).
+		args = append(args, tracefs.BootBufferParam, "kprobe_event="+kprobeEvent)
 	}
 	return strings.Join(args, " "), nil
 }

@@ -69,6 +69,7 @@ B=` + guestBootDir + `
 mkdir -p $B
 cat $T/kprobe_events >$B/kprobe_events
 cat $T/kprobe_profile >$B/kprobe_profile
+cat $T/buffer_size_kb >$B/buffer_size_kb
 while read -r def rest; do
 	ev=${def#*:}
 	[ -f "$T/events/$ev/enable" ] && echo "$ev $(cat "$T/events/$ev/enable")"

@@ -145,7 +145,7 @@ func TestKernelCmdline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(got, "console=ttyS0 panic=-1 ") || !strings.HasSuffix(got, " tracelet.mode=tests kprobe_event="+ev) {
+		if !strings.HasPrefix(got, "console=ttyS0 panic=-1 ") || !strings.HasSuffix(got, " tracelet.mode=tests ftrace=nop kprobe_event="+ev) {
 			t.Errorf("cmdline = %q", got)
 		}
 	}

@@ -159,7 +159,7 @@ func memberBootArgs(path string, k vmtest.Kernel, image string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("%s for %s: %w", path, k.Name, err)
 	}
-	return strings.TrimPrefix(v, "kprobe_event="), nil
+	return bootValue(v), nil
 }
 
 // scriptBootArgs is `tracelet bootargs --arch ARCH --kernel SERIES SCRIPT`
@@ -181,7 +181,15 @@ func scriptBootArgs(path string, k vmtest.Kernel) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s for %s: %w", path, k.Name, err)
 	}
-	return strings.TrimPrefix(v, "kprobe_event="), nil
+	return bootValue(v), nil
+}
+
+// bootValue is the value of kprobe_event= in what `tracelet bootargs`
+// prints; the harness puts the parameters before it (tracefs.BootBufferParam)
+// on every boot's command line itself.
+func bootValue(args string) string {
+	_, v, _ := strings.Cut(args, "kprobe_event=")
+	return v
 }
 
 func findRepo() (string, error) {
