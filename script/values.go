@@ -87,6 +87,20 @@ func (g *gen) builtin(b *Builtin, r asm.Register) {
 			g.emit(asm.Mov.Reg(asm.R1, asm.R6))
 			g.call(asm.FnGetFuncIp)
 			g.emit(asm.Mov.Reg(r, asm.R0))
+			if g.ap.Type == Kprobe {
+				// It gives 0 for a kprobe the kernel does not count as
+				// at the function's entry (KPROBE_FLAG_ON_FUNC_ENTRY):
+				// on riscv64, whose ftrace owns the entry, tracelet
+				// places it past ftrace's patch site. The trap's
+				// address is then inside the function, which names it
+				// as well.
+				if ins, err := arch.IP().Load(r, asm.R6); err == nil {
+					done := g.newLabel("func_ip")
+					g.emit(asm.JNE.Imm(r, 0, done))
+					g.emit(ins)
+					g.label(done)
+				}
+			}
 			return
 		}
 		g.load(b, arch.IP(), r)

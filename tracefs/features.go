@@ -120,8 +120,11 @@ func (fs *FS) Grammar(o kprobeevents.Options) kprobeevents.Options {
 		if f, err := fs.Features(); err == nil {
 			o = f.Options(o)
 			// A kernel whose tracefs cannot follow members gets
-			// tracelet's own member access, from the kernel's BTF.
-			if !f.BTFFields && o.BTF != nil {
+			// tracelet's own member access, from the kernel's BTF; so
+			// does one without fprobe events, whose f: probes become
+			// kprobes (Debian's riscv64 6.12 follows members but has
+			// no CONFIG_FPROBE_EVENTS).
+			if (!f.BTFFields || !f.Fprobe) && o.BTF != nil {
 				o.Offsets = true
 			}
 		}
