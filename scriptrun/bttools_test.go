@@ -468,6 +468,9 @@ func TestRunKprobesBpftraceTools(t *testing.T) {
 				// VMPKG, list ./script too).
 				t.Fatal(err)
 			}
+			if strings.Contains(string(src), "kretprobe:") {
+				testenv.RequireReturnProbes(t)
+			}
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

@@ -30,8 +30,16 @@ func TestRunFentryFexit(t *testing.T) {
 	src := `fentry:do_unlinkat /pid == WPID/ { printf("%s %d %d\n", str(args.name->name), args->dfd, args.name->uptr != 0); }
 fexit:do_unlinkat /pid == WPID/ { @f[retval] = count(); }
 kretprobe:do_unlinkat /pid == WPID/ { @k[(int32)retval] = count(); }`
+	want := "Attaching 3 probes...\n/nonexistent-tracelet-unlink -100 1\n\n\n@f[-2]: 1\n@k[-2]: 1\n"
+	if testenv.FtraceOwnsEntry(t) {
+		// fexit beside a kretprobe is the point, but this kernel places
+		// no kretprobe (riscv64's ftrace owns each function's entry).
+		t.Log("this kernel places no kretprobes: fentry and fexit alone")
+		src = src[:strings.LastIndex(src, "\nkretprobe:")]
+		want = "Attaching 2 probes...\n/nonexistent-tracelet-unlink -100 1\n\n\n@f[-2]: 1\n"
+	}
 	out := runGated(t, testenv.TestProg(t), src, RunOptions{}, "unlink", "/nonexistent-tracelet-unlink")
-	if want := "Attaching 3 probes...\n/nonexistent-tracelet-unlink -100 1\n\n\n@f[-2]: 1\n@k[-2]: 1\n"; out != want {
+	if out != want {
 		t.Errorf("got %q\nwant %q", out, want)
 	}
 }

@@ -27,6 +27,9 @@ func newLoopDevice(t *testing.T) *loopDevice {
 	if _, err := exec.LookPath("losetup"); err != nil {
 		t.Skipf("no losetup (util-linux): %v", err)
 	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("this kernel has no loop driver loaded (CONFIG_BLK_DEV_LOOP=m, as on Debian's riscv64, and nothing loaded the module): %v", err)
+	}
 	img := filepath.Join(t.TempDir(), "disk.img") // removed after the Cleanup below
 	f, err := os.Create(img)
 	if err != nil {
@@ -37,11 +40,16 @@ func newLoopDevice(t *testing.T) *loopDevice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
+	// The next free device, then the file on it: busybox's losetup (the
+	// guests') has no --find --show, and util-linux's takes both forms.
+	out, err := exec.Command("losetup", "-f").CombinedOutput()
 	if err != nil {
-		t.Fatalf("losetup --find --show %s: %v: %s", img, err, out)
+		t.Fatalf("losetup -f: %v: %s", err, out)
 	}
 	path := strings.TrimSpace(string(out))
+	if out, err := exec.Command("losetup", path, img).CombinedOutput(); err != nil {
+		t.Fatalf("losetup %s %s: %v: %s", path, img, err, out)
+	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("losetup", "-d", path).CombinedOutput(); err != nil {
 			t.Errorf("losetup -d %s: %v: %s", path, err, out)

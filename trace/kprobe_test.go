@@ -99,7 +99,7 @@ func TestKprobeFileName(t *testing.T) {
 // TestKretprobeFilter: a return probe with a kernel-side filter on its
 // return value sees exactly the failed open (ENOENT) of a missing file.
 func TestKretprobeFilter(t *testing.T) {
-	testenv.RequireKprobes(t)
+	testenv.RequireReturnProbes(t)
 	missing := fmt.Sprintf("/tmp/tracelet-kretprobe-%d-missing", os.Getpid())
 	w := startWaiting(t, "open", missing)
 	s := newSession(t, Options{Specs: []string{"r:openret do_sys_openat2 ret=$retval:" + testenv.KernelABI(t).SLong()}, PID: w.cmd.Process.Pid, Filter: "ret == -2"})
@@ -243,7 +243,7 @@ func TestKprobeFetchargTypes(t *testing.T) {
 // SPEC on the command it starts: the kprobe reads the name the command
 // opens, the kretprobe its -ENOENT, and every call that entered returned.
 func TestCLIKprobe(t *testing.T) {
-	testenv.RequireKprobes(t)
+	testenv.RequireReturnProbes(t)
 	bin := tracelet(t)
 	missing := fmt.Sprintf("/tmp/tracelet-cli-kprobe-%d-missing", os.Getpid())
 	cmd := exec.Command(bin, "trace", "-o", "json", "-c", testenv.TestProg(t)+" open "+missing,
@@ -294,7 +294,7 @@ func TestCLIKprobe(t *testing.T) {
 // TestCLIKprobeSignals: SIGINT and SIGTERM end a kprobe and kretprobe run
 // cleanly and remove its owner group from kprobe_events.
 func TestCLIKprobeSignals(t *testing.T) {
-	testenv.RequireKprobes(t)
+	testenv.RequireReturnProbes(t)
 	testSignalCleanup(t, testenv.KernelArgs(t, "p:kopen do_sys_openat2 dfd=$arg1:s32"), "r:kret do_sys_openat2 ret=$retval:"+testenv.KernelABI(t).SLong())
 }
 

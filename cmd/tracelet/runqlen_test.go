@@ -49,7 +49,7 @@ interval:s:2 { exit(); }
 // perhaps more of the machine's work). The struct's layout must put
 // nr_running where the kernel's BTF has it.
 func TestRunRunqlenStruct(t *testing.T) {
-	testenv.RequireRoot(t)
+	testenv.RequireCPUHelper(t) // the script keeps one CPU's samples by cpu
 	spec, err := btf.LoadFile(btf.KernelPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.Skipf("this kernel publishes no BTF (%s), which the script's struct load_weight and curtask come from", btf.KernelPath)

@@ -124,16 +124,24 @@ var kprobeRing = struct {
 // in an instance of our own, hit by this thread.
 func RequireKprobeRing(t testing.TB) {
 	t.Helper()
+	if why := NoKprobeRing(t); why != "" {
+		t.Skip(why)
+	}
+}
+
+// NoKprobeRing is RequireKprobeRing's check for a test that goes on
+// without the kprobe: why the kernel records no kprobe events into the
+// tracefs ring, or "" when it does. It skips where there are no kprobes.
+func NoKprobeRing(t testing.TB) string {
+	t.Helper()
 	RequireKprobes(t)
 	if runtime.GOARCH != "riscv64" {
-		return
+		return ""
 	}
 	root := Tracefs(t)
 	entry := KprobeEntry(t, SyscallEntry(t, "getppid"))
 	kprobeRing.Do(func() { kprobeRing.why = checkKprobeRing(root, entry) })
-	if kprobeRing.why != "" {
-		t.Skip(kprobeRing.why)
-	}
+	return kprobeRing.why
 }
 
 func checkKprobeRing(root, entry string) string {
