@@ -95,10 +95,13 @@ func (r *Run) startTracefs(ready func() error) error {
 			if err := t.inst.SetFilter(sys, ev, "common_pid < 0"); err != nil {
 				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
+			// Counted from the moment the enable installs the probe: an
+			// interrupt that comes right after it prints the hits so far
+			// (the one-vCPU riscv64 guest's SIGINT came in between).
+			t.counts = append(t.counts, tfsCount{tp: tp, file: file, sys: sys, event: ev})
 			if err := t.inst.Enable(sys, ev); err != nil {
 				return fmt.Errorf("attaching %s: %w", a.Describe(), err)
 			}
-			t.counts = append(t.counts, tfsCount{tp: tp, file: file, sys: sys, event: ev})
 		case script.CountHist:
 			if !haveHistTriggers(r.fs) {
 				uc := &userCounts{n: map[string]uint64{}}

@@ -229,7 +229,7 @@ func TestRunSIGINT(t *testing.T) {
 			got := out.String()
 			i := strings.Index(got, "\n\n\n@n: ")
 			if i < 0 || !strings.HasSuffix(got, "\n") {
-				t.Fatalf("no maps after SIGINT:\n%s", got)
+				t.Fatalf("no maps after SIGINT:\n%s\nstderr: %s", got, stderr.String())
 			}
 			var n uint64
 			if _, err := fmt.Sscanf(got[i+3:], "@n: %d\n", &n); err != nil || n == 0 {
