@@ -65,6 +65,14 @@ func testSyscount(t *testing.T, o SyscountOptions) {
 func TestSyscount(t *testing.T)        { testSyscount(t, SyscountOptions{}) }
 func TestSyscountLatency(t *testing.T) { testSyscount(t, SyscountOptions{Latency: true}) }
 
+// TestSyscountIDFromEntry runs riscv64's way here: each exit counted under
+// its entry's number.
+func TestSyscountIDFromEntry(t *testing.T) {
+	defer func(v bool) { syscallIDFromEntry = v }(syscallIDFromEntry)
+	syscallIDFromEntry = true
+	testSyscount(t, SyscountOptions{})
+}
+
 func TestSyscountByProcess(t *testing.T) {
 	pid, release := startGetppid(t, "500")
 	reports := make(chan *SyscountReport, 1)
