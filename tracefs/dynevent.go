@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/kprobeevents"
 )
 
 // Dynamic-event control files.
@@ -45,7 +47,23 @@ func (fs *FS) AddDynamicEvent(file, def string) error {
 		_, err := fs.addKprobeEvent(def)
 		return err
 	}
+	if file == UprobeEvents && KernelArch() == kprobeevents.ArchMIPS {
+		def = mipsUretprobeRetval(def)
+	}
 	return fs.writeCommand(file, def)
+}
+
+// mipsUretprobeRetval reads a MIPS uretprobe's return value from v0 (%r2)
+// instead of $retval. The kernel's $retval is regs_return_value, which on
+// MIPS takes a3 as a system call's error flag and negates v0 whenever a3 is
+// not 0 in user mode: after an ordinary function returns, a3 is whatever
+// the function left there (the 6.1 mipsel guest read 2634344180 for a
+// return of 1660623116, and 244 for 12).
+func mipsUretprobeRetval(def string) string {
+	if !strings.HasPrefix(def, "r") {
+		return def
+	}
+	return strings.ReplaceAll(def, "$retval", "%r2")
 }
 
 // RemoveDynamicEvent writes "-:GROUP/EVENT" to file. An enabled event gives
