@@ -484,6 +484,7 @@ func hostRegs(def string) string {
 		kprobeevents.ArchARM64:   {"%x0", "%x1"},
 		kprobeevents.ArchARM:     {"%r0", "%r1"},
 		kprobeevents.ArchRISCV64: {"%a0", "%a1"},
+		kprobeevents.ArchMIPS:    {"%r4", "%r5"}, // o32's a0 and a1
 	}[tracefs.KernelArch()]
 	if ok {
 		return strings.NewReplacer("%di", r[0], "%si", r[1]).Replace(def)

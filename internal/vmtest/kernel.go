@@ -85,11 +85,20 @@ var kernels = []Kernel{
 	// hands the kernel its command line in one 256-byte YAMON environment
 	// entry (ENVP_ENTRY_SIZE, "rd_start=… rd_size=…" included), and the
 	// kernel takes it from there only (MIPS_CMDLINE_FROM_BOOTLOADER; no
-	// CMDLINE_BOOL, no DTB command line, no BOOT_CONFIG). Manual: the
-	// rest does not pass yet. A uretprobe's $retval comes back negated
-	// whenever a3 is not 0 (MIPS regs_return_value reads v0 as a syscall
-	// result, -v0 when a3 flags an error), user and kernel stacks come
-	// back empty, and execsnoop sees no failed exec.
+	// CMDLINE_BOOL, no DTB command line, no BOOT_CONFIG). Manual: its run
+	// of 2026-12-07 (stopped in scriptrun, to free the cores for CI)
+	// failed TestRingUprobeFetchargs and TestRunUprobeCountsAndRetval's
+	// tracefs run on $retval, which MIPS's regs_return_value negates
+	// whenever a3 is not 0 (tracefs now writes %r2 for it; not yet rerun);
+	// TestProbeLifecycle on its x86 registers (fixed in the test; not yet
+	// rerun); TestStacks, TestCLIStacks and TestCLIStacksCommand (the
+	// tracefs ring's user stack lacks even the probed frame);
+	// TestExecsnoop and TestExecsnoopTracefs (no failed exec seen within
+	// 10 s); TestSigsnoopFilters/failed-kill; TestRunTracepointOpenat
+	// (sys_exit_openat's ret of a failed open did not read as negative);
+	// and six cases of TestDryRunRejectsMalformed (TOO_MANY_OPS,
+	// BAD_STRING, BAD_BITFIELD, USED_ARG_NAME: this kernel's error table
+	// differs). None of these was chased further.
 	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true,
 		NoBootProbes: "its kprobes panic (testenv.KprobesCrash), and malta's firmware cuts the command line at 256 bytes"},
 }
