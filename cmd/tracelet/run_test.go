@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -217,6 +218,15 @@ func TestRunSIGINT(t *testing.T) {
 				if !waitHits(tfs, group, 10*time.Second) {
 					t.Fatalf("no hit of a uprobe of %s within 10s; uprobe_events:\n%s", group, groupProbes(t, tfs, group))
 				}
+				// The probe counts hits from its registration, when the
+				// backend opens its perf event; the count() only once the
+				// event is enabled, a moment later. On one CPU (the
+				// riscv64 guest) the workload ran in between and the
+				// signal came before the enable: wait until tracelet is
+				// done setting up, every thread asleep.
+				if !waitAsleep(cmd.Process.Pid, 10*time.Second) {
+					t.Fatalf("tracelet (pid %d) did not settle within 10s", cmd.Process.Pid)
+				}
 			}
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 				t.Fatal(err)
@@ -281,6 +291,35 @@ func groupProbes(t *testing.T, tfs, group string) string {
 // waitHits waits until uprobe_profile shows a hit of a probe of group.
 // Its lines are "FILE EVENT HITS", without the group: the group's event
 // names come from uprobe_events ("p:GROUP/EVENT FILE:OFFSET").
+// waitAsleep waits until every thread of pid has been asleep (S) in two
+// looks 20 ms apart: a run that has attached and waits for events.
+func waitAsleep(pid int, limit time.Duration) bool {
+	asleep := func() bool {
+		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		for _, st := range stats {
+			b, err := os.ReadFile(st)
+			if err != nil {
+				return false
+			}
+			// pid (comm) STATE ...: the comm may hold spaces.
+			i := bytes.LastIndexByte(b, ')')
+			if i < 0 || i+2 >= len(b) || b[i+2] != 'S' {
+				return false
+			}
+		}
+		return len(stats) > 0
+	}
+	settled := 0
+	for end := time.Now().Add(limit); time.Now().Before(end) && settled < 2; time.Sleep(20 * time.Millisecond) {
+		if asleep() {
+			settled++
+		} else {
+			settled = 0
+		}
+	}
+	return settled >= 2
+}
+
 func waitHits(tfs, group string, limit time.Duration) bool {
 	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		defs, _ := os.ReadFile(filepath.Join(tfs, "uprobe_events"))

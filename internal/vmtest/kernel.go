@@ -70,13 +70,9 @@ var kernels = []Kernel{
 	// become those kprobes, and no return probe can be placed there (those
 	// tests skip, saying so). Its kprobe handlers run in NMI context and it
 	// lacks ARCH_HAVE_NMI_SAFE_CMPXCHG, so kprobe events never reach the
-	// tracefs ring (perf and BPF see them). One vCPU (see arch.go). A full
-	// run takes 3 minutes 20 seconds. Manual still: in three of five
-	// one-vCPU runs (2026-12-07) cmd/tracelet's TestRunSIGINT/tracefs
-	// printed no @n after SIGINT, with nothing on stderr, although the
-	// uprobe's hit counter, which that count() reads, stood at 73 just
-	// before the signal; not understood yet. Every other test passed.
-	{Name: "6.12-riscv64", Series: "6.12", Arch: "riscv64", Flavour: "riscv64", Manual: true, FtraceOwnsEntry: true},
+	// tracefs ring (perf and BPF see them). One vCPU (see arch.go); a full
+	// run takes 3 minutes 20 seconds.
+	{Name: "6.12-riscv64", Series: "6.12", Arch: "riscv64", Flavour: "riscv64", FtraceOwnsEntry: true},
 	// MIPS32r2 little-endian on malta. Debian's 4kc-malta 6.1 panics with
 	// "Break instruction in kernel code" at a kprobe's single-step slot
 	// (BRK_KPROBE_SSTEPBP not claimed) while tests add and remove kprobes,
