@@ -54,6 +54,7 @@ func FtraceOwnsEntry(t testing.TB) bool {
 // none (FtraceOwnsEntry).
 func RequireReturnProbes(t testing.TB) {
 	t.Helper()
+	RequireKprobes(t)
 	if FtraceOwnsEntry(t) {
 		t.Skipf("this kernel (%s) places no kretprobes: ftrace owns each function's first instruction and it has no KPROBES_ON_FTRACE or fprobe events", runtime.GOARCH)
 	}
