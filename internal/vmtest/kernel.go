@@ -90,9 +90,13 @@ var kernels = []Kernel{
 	// rerun); TestStacks, TestCLIStacks and TestCLIStacksCommand (the
 	// tracefs ring's user stack lacks even the probed frame);
 	// TestExecsnoop and TestExecsnoopTracefs (no failed exec seen within
-	// 10 s); TestSigsnoopFilters/failed-kill; TestRunTracepointOpenat
-	// (sys_exit_openat's ret of a failed open did not read as negative);
-	// and six cases of TestDryRunRejectsMalformed (TOO_MANY_OPS,
+	// 10 s), TestSigsnoopFilters/failed-kill and TestRunTracepointOpenat
+	// (a failed open's ret did not read as negative), which share one
+	// cause in the kernel: the syscalls:sys_exit_* events record
+	// syscall_get_return_value, which on MIPS is v0, a positive errno on
+	// failure with the error flag in a3, which no field carries
+	// (raw_syscalls:sys_exit gets regs_return_value, negated; not yet
+	// used as a fallback); and six cases of TestDryRunRejectsMalformed (TOO_MANY_OPS,
 	// BAD_STRING, BAD_BITFIELD, USED_ARG_NAME: this kernel's error table
 	// differs). None of these was chased further.
 	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true,
