@@ -157,13 +157,14 @@ func Syscount(ctx context.Context, o SyscountOptions, fn func(*SyscountReport) e
 				asm.Mov.Reg(asm.R8, asm.R0))
 		}
 		x = append(x, mapDelete("start", ptkey)...)
-		x = append(x, asm.Mov.Reg(asm.R7, asm.R7).WithSymbol("paired"))
 	}
+	// The key, where an exit without an entry ("paired") goes on.
+	k := asm.Instructions{asm.StoreMem(asm.R10, key, asm.R7, asm.Word)}
 	if o.ByProcess {
-		x = append(x, asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32), asm.StoreMem(asm.R10, key, asm.R0, asm.Word))
-	} else {
-		x = append(x, asm.StoreMem(asm.R10, key, asm.R7, asm.Word))
+		k = asm.Instructions{asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32), asm.StoreMem(asm.R10, key, asm.R0, asm.Word)}
 	}
+	k[0] = k[0].WithSymbol("paired")
+	x = append(x, k...)
 	x = append(x, mapLookup("data", key)...)
 	x = append(x, asm.JNE.Imm(asm.R0, 0, "add"))
 	x = append(x, zeroStack(val, 32)...)

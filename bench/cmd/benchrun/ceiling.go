@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -19,9 +16,7 @@ import (
 // time-ordered reader) and as `tracelet run` delivers a printf per call
 // (scriptrun's BenchmarkRunPrintf: a BPF program, the ring buffer, each
 // record formatted and written). 3,000,000 calls a run write about
-// 120 MB, several times the rings, so the readers must keep up. The test
-// binaries run unpinned: each benchmark pins its own loop, and the reader
-// needs the other CPU.
+// 120 MB, several times the rings, so the readers must keep up.
 func ceiling(e *env) {
 	const scen = "ceiling: getppid loop, sys_enter_getppid delivered"
 	e.rp.setGoal(scen, "events/s", goal{Anchor: "kernel floor (unread rings)", Min: 0.95, Text: "≥ 0.95× the kernel's ceiling, 0 lost"})
@@ -50,26 +45,16 @@ func ceiling(e *env) {
 			{"perf", "^BenchmarkEndToEndTracepoint$/^(floor-unread-rings|trace-defaults)$"},
 			{"scriptrun", "^BenchmarkRunPrintf$"},
 		} {
-			cmd := exec.Command(bins[c.pkg], "-test.run", "^$", "-test.bench", c.pattern, "-test.benchtime", "3000000x", "-test.count", "1")
-			cmd.Dir = filepath.Join(e.root, c.pkg)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				e.logf("ceiling: round %d: %s: %v\n%s", round, c.pkg, err, out)
-				continue
-			}
-			sc := bufio.NewScanner(bytes.NewReader(out))
-			for sc.Scan() {
-				m := line.FindStringSubmatch(sc.Text())
-				if m == nil {
-					continue
-				}
+			// Unpinned: each benchmark pins its own loop, and the reader
+			// needs the other CPU.
+			benchLines(e, "ceiling", bins[c.pkg], filepath.Join(e.root, c.pkg), -1, c.pattern, "3000000x", line, round, func(m []string) {
 				if lost, _ := strconv.ParseFloat(m[3], 64); lost > 0 {
 					e.logf("ceiling: round %d: %s lost %s events", round, m[1], m[3])
-					continue
+					return
 				}
 				v, _ := strconv.ParseFloat(m[2], 64)
 				rows[m[1]].Samples[round] = v
-			}
+			})
 		}
 	}
 }

@@ -53,7 +53,7 @@ func reader(e *env) {
 		return r
 	}
 	for round := 0; round < e.rounds; round++ {
-		benchLines(e, "reader", bin, dir, "^Benchmark(PerfReader|RingBufReader)$", "200000x", line, round, func(m []string) {
+		benchLines(e, "reader", bin, dir, e.toolCPU, "^Benchmark(PerfReader|RingBufReader)$", "200000x", line, round, func(m []string) {
 			ns, _ := strconv.ParseFloat(m[4], 64)
 			allocs, _ := strconv.ParseFloat(m[5], 64)
 			r := get(key{m[1], m[3], m[2]})
@@ -62,13 +62,13 @@ func reader(e *env) {
 	}
 }
 
-// benchLines runs bench/cilium's test binary bin once, pinned to the
-// tools' CPU, for the benchmarks that pattern selects, and calls fn with
+// benchLines runs a test binary bin once in dir, pinned to cpu (-1:
+// unpinned), for the benchmarks that pattern selects, and calls fn with
 // the submatches of each line of its output that line matches.
-func benchLines(e *env, section, bin, dir, pattern, benchtime string, line *regexp.Regexp, round int, fn func(m []string)) {
+func benchLines(e *env, section, bin, dir string, cpu int, pattern, benchtime string, line *regexp.Regexp, round int, fn func(m []string)) {
 	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", pattern, "-test.benchmem", "-test.benchtime", benchtime, "-test.count", "1")
 	cmd.Dir = dir
-	out, err := outputPinned(cmd, e.toolCPU)
+	out, err := outputPinned(cmd, cpu)
 	if err != nil {
 		e.logf("%s: round %d: %v\n%s", section, round, err, out)
 		return
@@ -120,7 +120,7 @@ func btfLoad(e *env) {
 			e.rp.add(scen, tool, "allocations", "allocs", e.rounds)}
 	}
 	for round := 0; round < e.rounds; round++ {
-		benchLines(e, "btf", bin, dir, "^BenchmarkBTF$", "20x", line, round, func(m []string) {
+		benchLines(e, "btf", bin, dir, e.toolCPU, "^BenchmarkBTF$", "20x", line, round, func(m []string) {
 			tool := map[string]string{"tracelet": "tracelet", "cilium": "cilium/ebpf"}[m[1]]
 			ns, _ := strconv.ParseFloat(m[2], 64)
 			b, _ := strconv.ParseFloat(m[3], 64)
