@@ -37,7 +37,7 @@ func traceCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT`: text (like the kernel's trace file) or json (JSON Lines)"},
 			&cli.BoolFlag{Name: "headers", Aliases: []string{"H"}, Usage: "print each event's format first"},
 			&cli.IntFlag{Name: "ring-size", Usage: "per-CPU ring size in `BYTES` (rounded up to a power of two pages; default: sized from the machine's memory, CPUs and lock limit, see -v)"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the rings' size and wake-up watermark to stderr"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the rings' size and wake-up watermark to stderr, and a line once tracing has begun"},
 		}, btfFlags()...),
 		Action: traceAction,
 	}
@@ -169,6 +169,11 @@ func traceAction(c *cli.Context) (err error) {
 			gated.Cmd.Wait()
 			s.Stop() // drain what the command left in the rings, then end
 		}()
+	}
+	if c.Bool("verbose") {
+		// Every event is enabled from here on: a script that starts its
+		// workload after this line misses none of it.
+		fmt.Fprintln(c.App.ErrWriter, "trace: tracing; Ctrl-C to end")
 	}
 
 	limit := uint64(c.Int("count"))
