@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tracelet/tracelet/perf"
 	"github.com/tracelet/tracelet/tracefs"
@@ -43,7 +46,7 @@ type Flight struct {
 
 	trig     *perf.Reader
 	trigEvs  []*perf.Event
-	fired    chan struct{}
+	fired    chan int // the CPU of the latest trigger hit not yet dumped
 	cancel   context.CancelFunc
 	trigDone chan struct{}
 }
@@ -64,7 +67,7 @@ func NewFlight(fs *tracefs.FS, plan *tracefs.Plan, o FlightOptions) (_ *Flight, 
 		return nil, err
 	}
 	f := &Flight{fs: fs, plan: owned, byID: map[uint64]*EventInfo{}, st: perf.DefaultSampleType,
-		comms: NewComms(fs.Root()), format: o.Format, fired: make(chan struct{}, 1)}
+		comms: NewComms(fs.Root()), format: o.Format, fired: make(chan int, 1)}
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -178,19 +181,48 @@ func (f *Flight) openTrigger(sys, ev string, pe *tracefs.PlanEvent) error {
 			if err != nil {
 				return
 			}
-			if rec.Type == perf.PERF_RECORD_SAMPLE {
+			if rec.Type != perf.PERF_RECORD_SAMPLE {
+				continue
+			}
+			select {
+			case f.fired <- rec.CPU:
+			default: // one is pending: the latest hit's CPU replaces it
 				select {
-				case f.fired <- struct{}{}:
+				case <-f.fired:
 				default:
 				}
+				f.fired <- rec.CPU // this goroutine is the only sender
 			}
 		}
 	}()
 	return nil
 }
 
-// Triggered receives when the trigger event fired (at most one pending).
-func (f *Flight) Triggered() <-chan struct{} { return f.fired }
+// Triggered receives the CPU of a hit of the trigger event (at most one
+// pending, the latest).
+func (f *Flight) Triggered() <-chan int { return f.fired }
+
+// settle returns once cpu has finished the probe handler that wrote a
+// trigger sample read before the call. The kernel writes one hit into
+// every perf event on its tracepoint in one handler, with preemption
+// off, but the trigger's reader may be woken (by irq_work) before the
+// handler reaches the flight ring's event: a dump taken then lacks the
+// very hit that triggered it (CI on e37f5cc, 6.1-amd64). A thread that
+// runs on cpu runs after that handler ended, so settle moves a thread
+// there. Where this process may not run on cpu (a cpuset), it returns at
+// once.
+func settle(cpu int) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the pinned thread ends with this goroutine.
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(cpu)
+		unix.SchedSetaffinity(0, &set)
+	}()
+	<-done
+}
 
 // Plan is the plan as defined, under owner names.
 func (f *Flight) Plan() *tracefs.Plan { return f.plan }
@@ -310,8 +342,9 @@ func (f *Flight) Serve(ctx context.Context, dir string, dump <-chan os.Signal, r
 			return nil
 		case s := <-dump:
 			why = s.String()
-		case <-f.fired:
+		case cpu := <-f.fired:
 			why = "trigger"
+			settle(cpu)
 		}
 		name, n, err := f.DumpFile(dir)
 		if err != nil {

@@ -321,9 +321,10 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 	switch e := e.(type) {
 	case *Builtin:
 		switch e.Name {
-		case "pid":
-			// Every record starts with the pid of the task (the process's
-			// tgid is not recorded: in tracefs pid is the thread).
+		case "pid", "tid":
+			// Every record starts with the pid of the task, which is the
+			// thread's id; the process's tgid is not recorded, so pid is
+			// the thread's id too (the same in a single-threaded process).
 			return "common_pid", true
 		case "comm":
 			if a.Type == Tracepoint {
@@ -409,7 +410,7 @@ func (t *tfsTranslator) ref(e Expr, output bool) (string, bool) {
 			return "", false
 		}
 	}
-	t.errorf(e.Position(), "%s cannot be expressed in tracefs: only arg0-arg5, retval, pid, comm, args fields, members through struct casts and fentry/fexit arguments, and str() of those", describe(e))
+	t.errorf(e.Position(), "%s cannot be expressed in tracefs: only arg0-arg5, retval, pid, tid, comm, args fields, members through struct casts and fentry/fexit arguments, and str() of those", describe(e))
 	return "", false
 }
 

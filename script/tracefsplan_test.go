@@ -50,6 +50,8 @@ func TestTracefsPlans(t *testing.T) {
 			`hist:keys=comm,arg2:vals=hitcount:sort=hitcount if arg2 > 5`, nil, CountHist},
 		{`tracepoint:syscalls:sys_enter_openat /pid != 1 && !(args->flags & 64)/ { printf("%d\n", args->flags); }`,
 			"", `common_pid != 1 && !(flags & 64)`, "", []string{"flags"}, CountNone},
+		{`tracepoint:syscalls:sys_enter_kill /tid == 7/ { printf("%d %d\n", tid, args->pid); }`,
+			"", `common_pid == 7`, "", []string{"common_pid", "pid"}, CountNone},
 		{`tracepoint:sched:sched_process_exec { printf("%s\n", str(args->filename)); }`,
 			"", "", "", []string{"filename"}, CountNone},
 		{`tracepoint:syscalls:sys_exit_read /args->ret/ { @ = count(); }`,
