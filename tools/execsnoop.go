@@ -334,7 +334,11 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		return err
 	}
 
-	xf, err := s.format("syscalls", "sys_exit_"+sc)
+	se, err := s.sysExit(sc)
+	if err != nil {
+		return err
+	}
+	xf, x, err := s.exitProgram(se)
 	if err != nil {
 		return err
 	}
@@ -343,7 +347,6 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		return err
 	}
 	ldRet, _ := ctxField(asm.R1, rf[0])
-	x := prologue()
 	x = append(x, asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32),
 		asm.StoreMem(asm.R10, tgid, asm.R0, asm.Word))
 	x = append(x, mapLookup("execs", tgid)...)
@@ -367,7 +370,7 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		asm.Add.Imm(asm.R8, execOffArgs))
 	x = append(x, out.emit(asm.R7, asm.R8)...)
 	x = append(x, deleteThenOut("execs", tgid)...)
-	return s.attachSyscall(sc, enter, x, maps)
+	return s.attachSyscall(sc, se, enter, x, maps)
 }
 
 // execTracefs is execsnoop without BPF. The syscall tracepoints carry only
@@ -385,9 +388,14 @@ func execTracefs(ctx context.Context, o ExecOptions, keep func(*ExecEvent) bool,
 	evs := []tpEvent{{"sched", "sched_process_exec", ""}}
 	if o.Failed {
 		for _, sc := range []string{"execve", "execveat"} {
-			if s.hasEvent("syscalls", "sys_exit_"+sc) {
-				evs = append(evs, tpEvent{"syscalls", "sys_exit_" + sc, "ret < 0"})
+			if !s.hasEvent("syscalls", "sys_exit_"+sc) {
+				continue
 			}
+			se, err := s.sysExit(sc)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, se.tp("ret < 0"))
 		}
 	}
 	st, err := s.openTracepoints(evs)

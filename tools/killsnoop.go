@@ -49,7 +49,11 @@ func killTracefs(ctx context.Context, o SignalOptions, fn func(*SignalEvent) err
 		if o.Signal > 0 {
 			filter = fmt.Sprintf("sig == %d", o.Signal)
 		}
-		evs = append(evs, tpEvent{"syscalls", "sys_enter_" + sc, filter}, tpEvent{"syscalls", "sys_exit_" + sc, ""})
+		se, err := s.sysExit(sc)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, tpEvent{"syscalls", "sys_enter_" + sc, filter}, se.tp(""))
 		names = append(names, sc, sc)
 	}
 	st, err := s.openTracepoints(evs)

@@ -167,7 +167,11 @@ func attachOpenProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	if err != nil {
 		return err
 	}
-	xf, err := s.format("syscalls", "sys_exit_"+sc)
+	se, err := s.sysExit(sc)
+	if err != nil {
+		return err
+	}
+	xf, x, err := s.exitProgram(se)
 	if err != nil {
 		return err
 	}
@@ -177,7 +181,6 @@ func attachOpenProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	}
 	ldRet, _ := ctxField(asm.R9, rf[0])
 	const xkey = openRec - 8
-	x := prologue()
 	x = append(x, asm.FnGetCurrentPidTgid.Call(), asm.StoreMem(asm.R10, xkey, asm.R0, asm.DWord))
 	x = append(x, mapLookup("starts", xkey)...)
 	x = append(x, asm.JEq.Imm(asm.R0, 0, "out"), asm.Mov.Reg(asm.R7, asm.R0))
@@ -195,7 +198,7 @@ func attachOpenProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		s.readUser(true).Call())
 	x = append(x, out.emitStack(openRec, openRecSize)...)
 	x = append(x, deleteThenOut("starts", xkey)...)
-	return s.attachSyscall(sc, enter, x, maps)
+	return s.attachSyscall(sc, se, enter, x, maps)
 }
 
 // openTracefs is opensnoop without BPF. The syscall tracepoints carry the
@@ -221,7 +224,11 @@ func openTracefs(ctx context.Context, o OpenOptions, keep func(*OpenEvent) bool,
 			if o.Failed {
 				xf = strings.TrimPrefix(filter+" && ret < 0", " && ")
 			}
-			evs = append(evs, tpEvent{"syscalls", "sys_enter_" + sc, filter}, tpEvent{"syscalls", "sys_exit_" + sc, xf})
+			se, err := s.sysExit(sc)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, tpEvent{"syscalls", "sys_enter_" + sc, filter}, se.tp(xf))
 		}
 	}
 	st, err := s.openTracepoints(evs)

@@ -281,15 +281,15 @@ func monoNow() uint64 {
 
 func bpfHaveHelper(fn asm.BuiltinFunc) error { return bpf.HaveHelper(bpf.TracePoint, fn) }
 
-// attachSyscall loads exit as the program of sys_exit_SC and attaches it,
+// attachSyscall loads exit as the program of SC's exit (x) and attaches it,
 // then enter to sys_enter_SC: exit first, so that no entry recorded by
 // enter waits for an exit program that is not there yet.
-func (s *session) attachSyscall(sc string, enter *bpf.Program, exit asm.Instructions, maps map[string]*bpf.Map) error {
+func (s *session) attachSyscall(sc string, x sysExit, enter *bpf.Program, exit asm.Instructions, maps map[string]*bpf.Map) error {
 	prog, err := s.newProgram(bpf.ProgramSpec{Name: "exit_" + sc, Type: bpf.TracePoint, Instructions: exit, Maps: maps})
 	if err != nil {
 		return err
 	}
-	if err := s.attach(prog, "syscalls", "sys_exit_"+sc); err != nil {
+	if err := s.attach(prog, x.system, x.event); err != nil {
 		return err
 	}
 	return s.attach(enter, "syscalls", "sys_enter_"+sc)

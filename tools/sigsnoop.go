@@ -354,7 +354,11 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 		if err != nil {
 			return err
 		}
-		xf, err := s.format("syscalls", "sys_exit_"+c.name)
+		se, err := s.sysExit(c.name)
+		if err != nil {
+			return err
+		}
+		xf, x, err := s.exitProgram(se)
 		if err != nil {
 			return err
 		}
@@ -363,7 +367,6 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 			return err
 		}
 		ldRet, _ := ctxField(asm.R8, rf[0])
-		x := prologue()
 		x = append(x, asm.FnGetCurrentPidTgid.Call(), asm.StoreMem(asm.R10, -8, asm.R0, asm.DWord))
 		x = append(x, mapLookup("pending", -8)...)
 		x = append(x, asm.JEq.Imm(asm.R0, 0, "out"), asm.Mov.Reg(asm.R7, asm.R0))
@@ -379,7 +382,7 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 		if err != nil {
 			return err
 		}
-		if err := s.attach(exit, "syscalls", "sys_exit_"+c.name); err != nil {
+		if err := s.attach(exit, se.system, se.event); err != nil {
 			return err
 		}
 		if err := s.attach(enter, "syscalls", "sys_enter_"+c.name); err != nil {
