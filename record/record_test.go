@@ -354,6 +354,7 @@ func TestFlightTrigger(t *testing.T) {
 // ring (CI on e37f5cc lost the race once); each hit here is a kill(2) of
 // its own target, which no pid has, so the dump must hold that target.
 func TestFlightTriggerHits(t *testing.T) {
+	testenv.RequireSyscallEvents(t)
 	fs := mustFS(t)
 	runtime.LockOSThread() // the filter is on this thread's kills
 	defer runtime.UnlockOSThread()

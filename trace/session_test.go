@@ -343,6 +343,7 @@ func TestOverflow(t *testing.T) {
 
 // TestStacks asks for call chains and symbolizes the user part.
 func TestStacks(t *testing.T) {
+	testenv.RequireUserCallchains(t)
 	prog := testenv.TestProg(t)
 	spec := fmt.Sprintf("p %s:%#x", prog, symbol(t, prog, testenv.CABITarget).Offset)
 	w := startWaiting(t, "calls", "1", "1", "2")

@@ -92,3 +92,28 @@ func KprobesCrash() string {
 	}
 	return ""
 }
+
+// NoUserCallchains names why the running kernel records no user call
+// chains in perf samples, "" where it does. MIPS leaves
+// perf_callchain_user empty (arch/mips/kernel/perf_event.c: "Leave
+// userspace callchain empty for now"), so a sample's user part holds not
+// even the sampled address.
+func NoUserCallchains() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	if machine := unix.ByteSliceToString(u.Machine[:]); strings.HasPrefix(machine, "mips") {
+		return "this kernel (" + machine + ") records no user call chains: perf_callchain_user is empty on MIPS"
+	}
+	return ""
+}
+
+// RequireUserCallchains skips a test of user stacks on a kernel that
+// records none (NoUserCallchains).
+func RequireUserCallchains(t testing.TB) {
+	t.Helper()
+	if why := NoUserCallchains(); why != "" {
+		t.Skip(why)
+	}
+}
