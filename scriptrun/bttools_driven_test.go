@@ -20,12 +20,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tracelet/tracelet/internal/testenv"
 )
 
 // btDriven is a workload that needs the test at its other end while it is
@@ -102,7 +103,7 @@ func runDrivenBpftrace(t *testing.T, bt, file string, b btTool, d *btDriven) str
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := []string{file, "-c", strings.Join(d.argv, " ")}
-	var stdout lockedBuffer
+	var stdout testenv.Buffer
 	out := stdout.String
 	if d.stdout != nil {
 		btOut := filepath.Join(t.TempDir(), "bpftrace.out")
@@ -147,24 +148,6 @@ func runDrivenBpftrace(t *testing.T, bt, file string, b btTool, d *btDriven) str
 	return out()
 }
 
-// lockedBuffer is the tracelet run's output, read while it is written.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runDrivenTracelet runs src on the workload, traced by its pid, and
 // returns the output.
 func runDrivenTracelet(t *testing.T, src string, b btTool, d *btDriven) string {
@@ -185,7 +168,7 @@ func runDrivenTracelet(t *testing.T, src string, b btTool, d *btDriven) string {
 		cmd.Process.Kill()
 		<-exited
 	}()
-	var out lockedBuffer
+	var out testenv.Buffer
 	r, err := Prepare("-e", []byte(src), RunOptions{Out: &out, PID: cmd.Process.Pid})
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func TestBiolatencyFallback(t *testing.T) {
 			t.Fatalf("_biolatency-rq-disk's third flag: %v %v, want -d DISK", d, err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		err = RunScript(ctx, fb, ScriptOptions{Out: &syncBuffer{}, Defines: []script.Define{d}, Ready: cancel})
+		err = RunScript(ctx, fb, ScriptOptions{Out: &testenv.Buffer{}, Defines: []script.Define{d}, Ready: cancel})
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), "rq_disk") {
 			t.Errorf("_biolatency-rq-disk on a kernel without rq->rq_disk: %v, want an error naming rq_disk", err)
@@ -108,7 +108,7 @@ func TestBiolatencyFallback(t *testing.T) {
 		{"queued-ms", []string{"QUEUED", "MSECS", `DISK="` + l.name + `"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			notes := &syncBuffer{}
+			notes := &testenv.Buffer{}
 			stop := runScriptToolNotes(t, "biolatency", notes, c.defs...)
 			l.readDirect(t, 4096, 5, 0)
 			l.readDirect(t, 16384, 3, 4)
@@ -153,7 +153,7 @@ func TestBiosnoopOwnDisk(t *testing.T) {
 	_, err := os.Stat(filepath.Join(testenv.Tracefs(t), "events/block/block_io_start"))
 	fallback := err != nil
 	l := ownBlockDevice(t)
-	notes := &syncBuffer{}
+	notes := &testenv.Buffer{}
 	stop := runScriptToolNotes(t, "biosnoop", notes, `DISK="`+l.name+`"`)
 	l.readDirect(t, 4096, 5, 0)
 	l.readDirect(t, 16384, 3, 4)

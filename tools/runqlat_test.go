@@ -8,31 +8,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tracelet/tracelet/btf"
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/script"
 )
-
-// syncBuffer is an io.Writer a tool writes from its goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runScriptTool starts the embedded tool name with flags given as
 // "NAME=VALUE" defines, and returns its output once stop is called.
@@ -57,7 +39,7 @@ func runScriptToolNotes(t *testing.T, name string, notes io.Writer, defines ...s
 		}
 		o.Defines = append(o.Defines, def)
 	}
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	o.Out = out
 	o.Notes = notes
 	stopTool := runTool(t, func(ctx context.Context, ready func()) error {
@@ -219,7 +201,7 @@ func TestRunqlatIntervalCount(t *testing.T) {
 		}
 		o.Defines = append(o.Defines, def)
 	}
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	o.Out = out
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -289,7 +271,7 @@ func TestRunqlatFallback(t *testing.T) {
 				key = "pid = " + strconv.Itoa(pid) + " tools.test"
 			}
 			var stopMain func() string
-			notes := &syncBuffer{}
+			notes := &testenv.Buffer{}
 			if errBTF == nil {
 				stopMain = runScriptToolNotes(t, "runqlat", notes, defs...)
 			}

@@ -33,26 +33,8 @@ type runningTrace struct {
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	out    bytes.Buffer
-	stderr lockedBuffer
+	stderr testenv.Buffer
 	done   chan struct{} // closed when stdout reached EOF
-}
-
-// lockedBuffer is a stderr that a test may read while tracelet writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startTrace(t *testing.T, args ...string) *runningTrace {
