@@ -350,7 +350,8 @@ func Prepare(file string, src []byte, opts RunOptions) (_ *Run, err error) {
 
 // Start creates the maps, loads the programs, runs BEGIN and attaches
 // every probe; ready, if not nil, runs once they are attached (it releases
-// a -c command). It prints bpftrace's "Attaching N probes..." first.
+// a -c command). It prints bpftrace's "Attaching N probes..." first; the
+// tracefs backend prints it once every probe is attached.
 func (r *Run) Start(ready func() error) error {
 	r.started = time.Now()
 	if err := r.openPID(); err != nil {

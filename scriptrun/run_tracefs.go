@@ -57,7 +57,6 @@ func (r *Run) startTracefs(ready func() error) error {
 	}
 	t := &tracefsRun{lines: make(chan string, 1024), errs: make(chan error, 16)}
 	r.tfs = t
-	r.attachedMessage(len(r.TracefsProbes))
 	r.group = tracefs.OwnerGroup(os.Getpid())
 	r.fs.Sweep()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,6 +124,11 @@ func (r *Run) startTracefs(ready func() error) error {
 			}
 		}
 	}
+	// bpftrace prints "Attaching N probes..." before it attaches; here it
+	// comes once every probe is defined and counting or streaming, so that
+	// whoever waits for the line to start a workload misses none of it.
+	// Lines that fired since wait in t.lines, printed after it.
+	r.attachedMessage(len(r.TracefsProbes))
 	if ready != nil {
 		return ready()
 	}

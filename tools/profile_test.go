@@ -83,6 +83,7 @@ const spinName = "main.spinTarget"
 // in Chromium with that frame drawn, zoomable and searchable.
 func TestProfileFoldedSpin(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireUserCallchains(t) // the spin loop is a user frame
 	w := startWorkload(t, "spin")
 	svg := filepath.Join(t.TempDir(), "profile.svg")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -162,6 +163,7 @@ func checkSpinFolded(t *testing.T, out []byte, w *workload) {
 // stacks, here of the one spinning thread (-L's TID).
 func TestRunFoldedProfileScript(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireUserCallchains(t) // the spin loop is a user frame
 	tracelet := testenv.Tracelet(t)
 	src, err := exec.Command(tracelet, "tools", "show", "profile").Output()
 	if err != nil {

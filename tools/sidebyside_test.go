@@ -146,10 +146,10 @@ func TestSideBySideSigsnoop(t *testing.T) {
 			if mode == SignalKill {
 				args = append(args, "-k")
 			}
-			lb := startLibbpf(t, "sigsnoop", append(args, "-s", "10")...)
+			lb := startLibbpf(t, "sigsnoop", append(args, "-s", strconv.Itoa(int(syscall.SIGUSR1)))...)
 			c := newCollector[*SignalEvent]()
 			stop := runTool(t, func(ctx context.Context, ready func()) error {
-				o := SignalOptions{Mode: mode, Signal: 10, Common: Common{Ready: ready}}
+				o := SignalOptions{Mode: mode, Signal: int(syscall.SIGUSR1), Common: Common{Ready: ready}}
 				return Sigsnoop(ctx, o, func(e *SignalEvent) error { return c.add(e) })
 			})
 			target := exec.Command("sleep", "30")

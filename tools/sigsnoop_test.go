@@ -51,7 +51,7 @@ func testSigsnoop(t *testing.T, o SignalOptions, delivered bool) {
 	if len(comm) > 15 {
 		comm = comm[:15]
 	}
-	want := SignalEvent{Pid: spid, Tid: ev.Tid, Comm: comm, Sig: 10, SigName: "SIGUSR1", TPid: tpid, Result: 0, Delivered: delivered}
+	want := SignalEvent{Pid: spid, Tid: ev.Tid, Comm: comm, Sig: int(syscall.SIGUSR1), SigName: "SIGUSR1", TPid: tpid, Result: 0, Delivered: delivered}
 	got := *ev
 	got.Time, got.Cmdline, got.TComm = time.Time{}, "", ""
 	if got != want {
@@ -80,7 +80,7 @@ func TestSigsnoopDeliverPerf(t *testing.T) {
 	testSigsnoop(t, SignalOptions{Common: Common{PerfOutput: true}}, true)
 }
 func TestSigsnoopGenerate(t *testing.T) {
-	testSigsnoop(t, SignalOptions{Mode: SignalGenerate, Signal: 10}, false)
+	testSigsnoop(t, SignalOptions{Mode: SignalGenerate, Signal: int(syscall.SIGUSR1)}, false)
 }
 func TestSigsnoopKill(t *testing.T) { testSigsnoop(t, SignalOptions{Mode: SignalKill}, false) }
 func TestKillsnoopTracefs(t *testing.T) {

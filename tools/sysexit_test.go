@@ -3,6 +3,7 @@ package tools
 import (
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -10,16 +11,23 @@ import (
 )
 
 // The o32 numbers agree with the table generated from x/sys/unix (mipsle's;
-// big-endian mips has the same o32 numbers).
+// big-endian mips has the same o32 numbers): the one compiled in on
+// mipsle, whose guest has no sources, else its source file.
 func TestO32Syscalls(t *testing.T) {
-	b, err := os.ReadFile("sysnames_mipsle.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	table := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^\t(\d+): +"(\w+)",$`).FindAllStringSubmatch(string(b), -1) {
-		n, _ := strconv.Atoi(m[1])
-		table[m[2]] = n
+	if runtime.GOARCH == "mipsle" {
+		for n, name := range syscallNames {
+			table[name] = n
+		}
+	} else {
+		b, err := os.ReadFile("sysnames_mipsle.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^\t(\d+): +"(\w+)",$`).FindAllStringSubmatch(string(b), -1) {
+			n, _ := strconv.Atoi(m[1])
+			table[m[2]] = n
+		}
 	}
 	for _, sc := range []string{"open", "openat", "openat2", "execve", "execveat", "kill", "tkill", "tgkill"} {
 		if got, want := o32Syscall(sc), table[sc]; got != want || want == 0 {

@@ -382,9 +382,16 @@ func TestCLIStacks(t *testing.T) {
 	if len(lines) == 0 {
 		t.Fatalf("no sched_process_exit (want one per thread):\n%s", r.stdout())
 	}
+	noStacks := testenv.NoTracepointKernelStacks()
+	if noStacks != "" {
+		t.Logf("%s: the events' stacks are not checked", noStacks)
+	}
 	for i, l := range lines {
 		if !strings.HasPrefix(l.rest, "sched_process_exit: ") || l.comm != comm {
 			t.Errorf("event %q of %s, want sched_process_exit of %s", l.rest, l.comm, comm)
+			continue
+		}
+		if noStacks != "" {
 			continue
 		}
 		// Every thread of the exiting process fires it; the kernel part

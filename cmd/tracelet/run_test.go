@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -212,20 +212,11 @@ func TestRunSIGINT(t *testing.T) {
 			}
 			group := fmt.Sprintf("tracelet_%d", cmd.Process.Pid)
 			if backend == "tracefs" {
-				// The tracefs backend prints "Attaching" first, as
-				// bpftrace does, then defines its probes: wait until the
-				// kernel counts hits of the run's uprobe.
-				if !waitHits(tfs, group, 10*time.Second) {
-					t.Fatalf("no hit of a uprobe of %s within 10s; uprobe_events:\n%s", group, groupProbes(t, tfs, group))
-				}
-				// The probe counts hits from its registration, when the
-				// backend opens its perf event; the count() only once the
-				// event is enabled, a moment later. On one CPU (the
-				// riscv64 guest) the workload ran in between and the
-				// signal came before the enable: wait until tracelet is
-				// done setting up, every thread asleep.
-				if !waitAsleep(cmd.Process.Pid, 10*time.Second) {
-					t.Fatalf("tracelet (pid %d) did not settle within 10s", cmd.Process.Pid)
+				// The tracefs backend prints "Attaching" once its probe
+				// counts: wait for hits after that.
+				from := groupHits(tfs, group)
+				if !waitHits(tfs, group, from, 10*time.Second) {
+					t.Fatalf("no hit of a uprobe of %s within 10s of Attaching; uprobe_events:\n%s", group, groupProbes(t, tfs, group))
 				}
 			}
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -288,55 +279,36 @@ func groupProbes(t *testing.T, tfs, group string) string {
 	return held.String()
 }
 
-// waitHits waits until uprobe_profile shows a hit of a probe of group.
-// Its lines are "FILE EVENT HITS", without the group: the group's event
-// names come from uprobe_events ("p:GROUP/EVENT FILE:OFFSET").
-// waitAsleep waits until every thread of pid has been asleep (S) in two
-// looks 20 ms apart: a run that has attached and waits for events.
-func waitAsleep(pid int, limit time.Duration) bool {
-	asleep := func() bool {
-		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-		for _, st := range stats {
-			b, err := os.ReadFile(st)
-			if err != nil {
-				return false
-			}
-			// pid (comm) STATE ...: the comm may hold spaces.
-			i := bytes.LastIndexByte(b, ')')
-			if i < 0 || i+2 >= len(b) || b[i+2] != 'S' {
-				return false
-			}
-		}
-		return len(stats) > 0
-	}
-	settled := 0
-	for end := time.Now().Add(limit); time.Now().Before(end) && settled < 2; time.Sleep(20 * time.Millisecond) {
-		if asleep() {
-			settled++
-		} else {
-			settled = 0
+// groupHits sums the hits that uprobe_profile counts for the probes of
+// group. Its lines are "FILE EVENT HITS", without the group: the group's
+// event names come from uprobe_events ("p:GROUP/EVENT FILE:OFFSET").
+func groupHits(tfs, group string) uint64 {
+	defs, _ := os.ReadFile(filepath.Join(tfs, "uprobe_events"))
+	events := map[string]string{} // event -> file
+	for _, l := range strings.Split(string(defs), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && strings.HasPrefix(f[0], "p:"+group+"/") {
+			file, _, _ := strings.Cut(f[1], ":")
+			events[strings.TrimPrefix(f[0], "p:"+group+"/")] = file
 		}
 	}
-	return settled >= 2
+	data, _ := os.ReadFile(filepath.Join(tfs, "uprobe_profile"))
+	var n uint64
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && events[f[1]] == f[0] {
+			h, _ := strconv.ParseUint(f[2], 10, 64)
+			n += h
+		}
+	}
+	return n
 }
 
-func waitHits(tfs, group string, limit time.Duration) bool {
+// waitHits waits until the probes of group have more than from hits.
+func waitHits(tfs, group string, from uint64, limit time.Duration) bool {
 	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		defs, _ := os.ReadFile(filepath.Join(tfs, "uprobe_events"))
-		events := map[string]string{} // event -> file
-		for _, l := range strings.Split(string(defs), "\n") {
-			f := strings.Fields(l)
-			if len(f) >= 2 && strings.HasPrefix(f[0], "p:"+group+"/") {
-				file, _, _ := strings.Cut(f[1], ":")
-				events[strings.TrimPrefix(f[0], "p:"+group+"/")] = file
-			}
-		}
-		data, _ := os.ReadFile(filepath.Join(tfs, "uprobe_profile"))
-		for _, l := range strings.Split(string(data), "\n") {
-			f := strings.Fields(l)
-			if len(f) == 3 && events[f[1]] == f[0] && f[2] != "0" {
-				return true
-			}
+		if groupHits(tfs, group) > from {
+			return true
 		}
 	}
 	return false

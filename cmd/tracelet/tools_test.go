@@ -144,7 +144,7 @@ func TestToolsText(t *testing.T) {
 			tpid := strconv.Itoa(sl.Process.Pid)
 			return fieldIs(4, tpid), func(l string) string {
 				f := strings.Fields(l)
-				return strings.Join(append([]string{f[0], strconv.Itoa(syscall.Getpid()), f[2], "12", tpid, "0"}, f[6:]...), " ")
+				return strings.Join(append([]string{f[0], strconv.Itoa(syscall.Getpid()), f[2], strconv.Itoa(int(syscall.SIGUSR2)), tpid, "0"}, f[6:]...), " ")
 			}
 		}},
 	} {

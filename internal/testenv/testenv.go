@@ -117,3 +117,20 @@ func RequireUserCallchains(t testing.TB) {
 		t.Skip(why)
 	}
 }
+
+// NoTracepointKernelStacks names why the running kernel records no kernel
+// call chain for a tracepoint's sample, "" where it does. A tracepoint's
+// perf sample unwinds from registers that perf_arch_fetch_caller_regs
+// fills in, and MIPS does not define it: the registers stay zero, and its
+// perf_callchain_kernel finds no kernel text at pc 0 (arch/mips/include/
+// asm/perf_event.h is empty).
+func NoTracepointKernelStacks() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	if machine := unix.ByteSliceToString(u.Machine[:]); strings.HasPrefix(machine, "mips") {
+		return "this kernel (" + machine + ") records no kernel call chain at a tracepoint: MIPS has no perf_arch_fetch_caller_regs"
+	}
+	return ""
+}
