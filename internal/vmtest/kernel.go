@@ -73,7 +73,8 @@ var kernels = []Kernel{
 	// tracefs ring (perf and BPF see them). One vCPU (see arch.go); a full
 	// run takes 3 minutes 20 seconds.
 	{Name: "6.12-riscv64", Series: "6.12", Arch: "riscv64", Flavour: "riscv64", FtraceOwnsEntry: true},
-	// MIPS32r2 little-endian on malta. Debian's 4kc-malta 6.1 panics with
+	// MIPS32r2 little-endian on malta, one vCPU (arch.go); a full run
+	// takes 5 minutes 40 seconds. Debian's 4kc-malta 6.1 panics with
 	// "Break instruction in kernel code" at a kprobe's single-step slot
 	// (BRK_KPROBE_SSTEPBP not claimed) while tests add and remove kprobes,
 	// so its kprobe tests skip (testenv.KprobesCrash) and it boots without
@@ -81,25 +82,14 @@ var kernels = []Kernel{
 	// hands the kernel its command line in one 256-byte YAMON environment
 	// entry (ENVP_ENTRY_SIZE, "rd_start=… rd_size=…" included), and the
 	// kernel takes it from there only (MIPS_CMDLINE_FROM_BOOTLOADER; no
-	// CMDLINE_BOOL, no DTB command line, no BOOT_CONFIG). Manual: its run
-	// of 2026-12-07 (stopped in scriptrun, to free the cores for CI)
-	// failed TestRingUprobeFetchargs and TestRunUprobeCountsAndRetval's
-	// tracefs run on $retval, which MIPS's regs_return_value negates
-	// whenever a3 is not 0 (tracefs now writes %r2 for it; not yet rerun);
-	// TestProbeLifecycle on its x86 registers (fixed in the test; not yet
-	// rerun); TestStacks, TestCLIStacks and TestCLIStacksCommand (the
-	// tracefs ring's user stack lacks even the probed frame);
-	// TestExecsnoop and TestExecsnoopTracefs (no failed exec seen within
-	// 10 s), TestSigsnoopFilters/failed-kill and TestRunTracepointOpenat
-	// (a failed open's ret did not read as negative), which share one
-	// cause in the kernel: the syscalls:sys_exit_* events record
-	// syscall_get_return_value, which on MIPS is v0, a positive errno on
-	// failure with the error flag in a3, which no field carries
-	// (raw_syscalls:sys_exit gets regs_return_value, negated; not yet
-	// used as a fallback); and six cases of TestDryRunRejectsMalformed (TOO_MANY_OPS,
-	// BAD_STRING, BAD_BITFIELD, USED_ARG_NAME: this kernel's error table
-	// differs). None of these was chased further.
-	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta", Manual: true,
+	// CMDLINE_BOOL, no DTB command line, no BOOT_CONFIG). The kernel lacks
+	// what three more kinds of test need, and they skip, saying so: user
+	// call chains (perf_callchain_user is empty on MIPS), kernel call
+	// chains at tracepoints (no perf_arch_fetch_caller_regs) and BTF. Its
+	// syscalls:sys_exit_* record a failed call's errno positive (v0; the
+	// error flag is in a3), so the syscall tools read raw_syscalls:sys_exit
+	// there (tools/sysexit.go).
+	{Name: "6.1-mipsel", Series: "6.1", Arch: "mipsel", Flavour: "4kc-malta",
 		NoBootProbes: "its kprobes panic (testenv.KprobesCrash), and malta's firmware cuts the command line at 256 bytes"},
 }
 
