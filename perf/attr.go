@@ -87,6 +87,11 @@ func (a *Attr) SetWriteBackward(on bool) { a.setBit(unix.PerfBitWriteBackward, o
 // waiting for Enable or a group enable.
 func (a *Attr) SetDisabled(on bool) { a.setBit(unix.PerfBitDisabled, on) }
 
+// SetEnableOnExec makes a disabled per-task event enable itself when its
+// task calls execve (attr.enable_on_exec): every such event of the task at
+// once, as perf record COMMAND starts its counting.
+func (a *Attr) SetEnableOnExec(on bool) { a.setBit(unix.PerfBitEnableOnExec, on) }
+
 // Inherit, WriteBackward and Disabled report the bits.
 func (a *Attr) Inherit() bool       { return a.Bits&unix.PerfBitInherit != 0 }
 func (a *Attr) WriteBackward() bool { return a.Bits&unix.PerfBitWriteBackward != 0 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tracelet/tracelet/internal/testenv"
 	"github.com/tracelet/tracelet/tracefs"
 )
 
@@ -21,6 +22,9 @@ func TestO32Syscalls(t *testing.T) {
 		}
 	} else {
 		b, err := os.ReadFile("sysnames_mipsle.go")
+		if err != nil && testenv.InVM() {
+			t.Skip("the VM-suite guest has no sources: this check runs in the host suite and the mipsel guest")
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -414,6 +414,28 @@ func TestCLIStacks(t *testing.T) {
 	assertClean(t, r.cmd.Process.Pid)
 }
 
+// TestCLICommandFromExec: -c traces the command from its exec, and not the
+// gate process (tracelet's own) that the command replaces. The gate reads
+// its release from a pipe and closes it after Start: before, those calls
+// were traced under tracelet's comm, and a kretprobe enabled after its
+// kprobe left the gate's earlier calls without returns (CI on 983723f,
+// TestCLIKprobe in the 6.1-i386 guest).
+func TestCLICommandFromExec(t *testing.T) {
+	testenv.RequireSyscallEvents(t)
+	comm := progComm(t)
+	r := startTrace(t, "-c", testenv.TestProg(t)+" exit 0", "syscalls:sys_exit_read", "syscalls:sys_exit_close")
+	r.wait(t, 30*time.Second)
+	lines, _ := eventLines(t, r.stdout())
+	if len(lines) == 0 {
+		t.Fatalf("no read or close of the command traced:\n%s", r.stdout())
+	}
+	for _, l := range lines {
+		if l.comm != comm {
+			t.Errorf("event of %s-%d, want only the command's (%s): %s", l.comm, l.tid, comm, l.rest)
+		}
+	}
+}
+
 // TestCLIStacksCommand: -s -c symbolizes the user stacks of a command that
 // exits before its samples are printed. It had no address map to read when
 // the trace began (it had not exec'd yet), and has none when they are

@@ -31,6 +31,11 @@ type Options struct {
 	// PID traces only that process and every thread it has or will have;
 	// 0 traces every task.
 	PID int
+	// FromExec, with PID, starts the trace at PID's next execve instead of
+	// at Start: every event at once, when the kernel installs the new
+	// program. It is for a command started behind a gate (StartGated),
+	// whose gate process is tracelet's own and not to be traced.
+	FromExec bool
 	// Stacks adds kernel and user call chains (PERF_SAMPLE_CALLCHAIN).
 	Stacks bool
 	// Symbols, with Stacks, is told the file mappings that the traced
@@ -291,6 +296,7 @@ func (s *Session) open() error {
 		}
 		var evs []*perf.Event
 		if s.opts.PID > 0 {
+			attr.SetEnableOnExec(s.opts.FromExec)
 			evs, err = perf.OpenProcess(attr, s.opts.PID, cpus)
 			if err != nil && s.countLost && errors.Is(err, unix.EINVAL) {
 				s.countLost = false
@@ -513,6 +519,9 @@ func (s *Session) Start() error {
 			}
 		}
 		return nil
+	}
+	if s.opts.FromExec {
+		return nil // the exec enables them
 	}
 	for _, e := range s.perfEvs {
 		if err := e.Enable(); err != nil {

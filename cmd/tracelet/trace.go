@@ -122,6 +122,7 @@ func traceAction(c *cli.Context) (err error) {
 		Specs:    specs,
 		Filter:   c.String("filter"),
 		PID:      pid,
+		FromExec: gated != nil,
 		Stacks:   c.Bool("stacks"),
 		Symbols:  syms,
 		RingSize: c.Int("ring-size"),
