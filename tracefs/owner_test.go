@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseOwnerGroup(t *testing.T) {
@@ -55,12 +56,16 @@ func TestOwnerAlive(t *testing.T) {
 		t.Error("running child reported dead")
 	}
 	cmd.Process.Kill()
-	// Before Wait the child is a zombie: dead for our purpose.
-	for i := 0; i < 1000; i++ {
+	// Before Wait the child is a zombie: dead for our purpose. It becomes
+	// one only once it has run to its exit, which on one busy CPU (the
+	// mipsel guest) took longer than a thousand reads in a row.
+	zombie := false
+	for end := time.Now().Add(10 * time.Second); !zombie && time.Now().Before(end); time.Sleep(time.Millisecond) {
 		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if strings.Contains(string(b), ") Z") {
-			break
-		}
+		zombie = strings.Contains(string(b), ") Z")
+	}
+	if !zombie {
+		t.Fatalf("killed child %d is no zombie after 10 s", pid)
 	}
 	if ownerAlive(pid) {
 		t.Error("zombie reported alive")
