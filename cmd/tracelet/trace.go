@@ -172,8 +172,9 @@ func traceAction(c *cli.Context) (err error) {
 		}()
 	}
 	if c.Bool("verbose") {
-		// Every event is enabled from here on: a script that starts its
-		// workload after this line misses none of it.
+		// Every event is enabled from here on (with -c, from the command's
+		// exec): a script that starts its workload after this line misses
+		// none of it.
 		fmt.Fprintln(c.App.ErrWriter, "trace: tracing; Ctrl-C to end")
 	}
 

@@ -99,12 +99,8 @@ func KprobesCrash() string {
 // userspace callchain empty for now"), so a sample's user part holds not
 // even the sampled address.
 func NoUserCallchains() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return ""
-	}
-	if machine := unix.ByteSliceToString(u.Machine[:]); strings.HasPrefix(machine, "mips") {
-		return "this kernel (" + machine + ") records no user call chains: perf_callchain_user is empty on MIPS"
+	if m := kernelMachine(); strings.HasPrefix(m, "mips") {
+		return "this kernel (" + m + ") records no user call chains: perf_callchain_user is empty on MIPS"
 	}
 	return ""
 }
@@ -125,12 +121,8 @@ func RequireUserCallchains(t testing.TB) {
 // perf_callchain_kernel finds no kernel text at pc 0 (arch/mips/include/
 // asm/perf_event.h is empty).
 func NoTracepointKernelStacks() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return ""
-	}
-	if machine := unix.ByteSliceToString(u.Machine[:]); strings.HasPrefix(machine, "mips") {
-		return "this kernel (" + machine + ") records no kernel call chain at a tracepoint: MIPS has no perf_arch_fetch_caller_regs"
+	if m := kernelMachine(); strings.HasPrefix(m, "mips") {
+		return "this kernel (" + m + ") records no kernel call chain at a tracepoint: MIPS has no perf_arch_fetch_caller_regs"
 	}
 	return ""
 }
