@@ -334,7 +334,7 @@ func attachExecProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 		return err
 	}
 
-	se, err := s.sysExit(sc)
+	se, err := syscallExit(sc)
 	if err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func execTracefs(ctx context.Context, o ExecOptions, keep func(*ExecEvent) bool,
 			if !s.hasEvent("syscalls", "sys_exit_"+sc) {
 				continue
 			}
-			se, err := s.sysExit(sc)
+			se, err := syscallExit(sc)
 			if err != nil {
 				return err
 			}

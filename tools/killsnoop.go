@@ -49,7 +49,7 @@ func killTracefs(ctx context.Context, o SignalOptions, fn func(*SignalEvent) err
 		if o.Signal > 0 {
 			filter = fmt.Sprintf("sig == %d", o.Signal)
 		}
-		se, err := s.sysExit(sc)
+		se, err := syscallExit(sc)
 		if err != nil {
 			return err
 		}

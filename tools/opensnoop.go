@@ -167,7 +167,7 @@ func attachOpenProgs(s *session, out *eventOut, maps map[string]*bpf.Map, sc str
 	if err != nil {
 		return err
 	}
-	se, err := s.sysExit(sc)
+	se, err := syscallExit(sc)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func openTracefs(ctx context.Context, o OpenOptions, keep func(*OpenEvent) bool,
 			if o.Failed {
 				xf = strings.TrimPrefix(filter+" && ret < 0", " && ")
 			}
-			se, err := s.sysExit(sc)
+			se, err := syscallExit(sc)
 			if err != nil {
 				return err
 			}

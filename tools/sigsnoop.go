@@ -354,7 +354,7 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 		if err != nil {
 			return err
 		}
-		se, err := s.sysExit(c.name)
+		se, err := syscallExit(c.name)
 		if err != nil {
 			return err
 		}
@@ -378,14 +378,7 @@ func attachKillProgs(s *session, out *eventOut, maps map[string]*bpf.Map, o Sign
 			asm.Mov.Imm(asm.R8, sigRecSize))
 		x = append(x, out.emit(asm.R7, asm.R8)...)
 		x = append(x, deleteThenOut("pending", -8)...)
-		exit, err := s.newProgram(bpf.ProgramSpec{Name: "exit_" + c.name, Type: bpf.TracePoint, Instructions: x, Maps: maps})
-		if err != nil {
-			return err
-		}
-		if err := s.attach(exit, se.system, se.event); err != nil {
-			return err
-		}
-		if err := s.attach(enter, "syscalls", "sys_enter_"+c.name); err != nil {
+		if err := s.attachSyscall(c.name, se, enter, x, maps); err != nil {
 			return err
 		}
 	}

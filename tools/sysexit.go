@@ -22,7 +22,8 @@ type sysExit struct {
 	nr            int // SC's number on raw_syscalls, or -1 on its own event
 }
 
-func (s *session) sysExit(sc string) (sysExit, error) {
+// syscallExit is where syscall sc's exit is read on the running kernel.
+func syscallExit(sc string) (sysExit, error) {
 	if tracefs.KernelArch() != kprobeevents.ArchMIPS {
 		return sysExit{"syscalls", "sys_exit_" + sc, -1}, nil
 	}
